@@ -1,0 +1,166 @@
+//! Messages from a client to the server, and the parser that turns a text frame into one.
+
+use crate::names::{ResumeToken, UserName};
+use crate::payload::{IceCandidate, SessionDescription};
+use crate::server::LeaveReason;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+use std::fmt;
+
+/// A message from a client to the server.
+///
+/// Ordering rules (enforced by the server, which tracks each user's call state):
+/// 1. `Login` comes first; everything else before a successful login is refused.
+/// 2. A call starts with the caller's `Offer`; the callee replies with `Answer` or `Leave`.
+/// 3. `Candidate` may flow both ways as soon as the offer is sent (trickle ICE), before and after
+///    the answer; clients must queue candidates that arrive before their remote description.
+/// 4. Inside an answered call either side may send a new `Offer` (renegotiation), answered by
+///    an `Answer` from the other side.
+/// 5. `Leave` ends the pending or active call, from either side, at any time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum ClientMessage {
+    /// Classic: `{"type":"login","name":"alice"}`. Extension: `resume`, the token from an
+    /// earlier successful login, takes the name over from a connection that is gone but not
+    /// yet noticed by the server.
+    Login {
+        name: UserName,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        resume: Option<ResumeToken>,
+    },
+    /// Classic: `{"type":"offer","name":"bob","offer":SDP}`: call bob (or renegotiate with him).
+    Offer { name: UserName, offer: SessionDescription },
+    /// Classic: `{"type":"answer","name":"alice","answer":SDP}`: accept alice's offer.
+    Answer { name: UserName, answer: SessionDescription },
+    /// Classic: `{"type":"candidate","name":"bob","candidate":ICE}`: trickle one ICE candidate.
+    Candidate { name: UserName, candidate: IceCandidate },
+    /// Classic: `{"type":"leave","name":"bob"}`: hang up. `name` may be omitted (ends the
+    /// current call, whoever it is with). Extension: `reason` `declined` (callee refuses a
+    /// ringing call) or `busy`; any other reason is relayed as `hangup`.
+    Leave {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        name: Option<UserName>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<LeaveReason>,
+    },
+    /// Extension: `{"type":"users"}` asks for the names online; answered by
+    /// [`ServerMessage::Users`](crate::ServerMessage::Users).
+    Users,
+}
+
+/// Why a text frame is not a valid [`ClientMessage`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParseError {
+    /// Not JSON at all (syntax error, truncated text).
+    InvalidJson(String),
+    /// JSON, but not an object with the fields of a message (or a field of the wrong type).
+    InvalidShape(String),
+    /// The object has no string `"type"`.
+    MissingType,
+    /// `"type"` names no message this side understands.
+    UnknownType(String),
+    /// A field the message type requires is absent.
+    MissingField { message_type: &'static str, field: &'static str },
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParseError::InvalidJson(detail) => write!(formatter, "Message is not valid JSON: {detail}"),
+            ParseError::InvalidShape(detail) => write!(formatter, "Message has the wrong shape: {detail}"),
+            ParseError::MissingType => write!(formatter, "Message has no \"type\" field"),
+            // The classic server's exact wording, which classic clients may display.
+            ParseError::UnknownType(kind) => write!(formatter, "Command not found: {kind}"),
+            ParseError::MissingField { message_type, field } => {
+                write!(formatter, "A \"{message_type}\" message needs a \"{field}\" field")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+impl ParseError {
+    pub(crate) fn from_serde(error: &serde_json::Error) -> ParseError {
+        match error.classify() {
+            serde_json::error::Category::Data => ParseError::InvalidShape(error.to_string()),
+            _ => ParseError::InvalidJson(error.to_string()),
+        }
+    }
+}
+
+/// Deserializes a field that is present as raw JSON, `null` included (serde's `Option` would
+/// turn a present `null` into "absent").
+pub(crate) fn present_raw<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&'de RawValue>::deserialize(deserializer).map(Some)
+}
+
+/// Every field any client message may carry, parsed in one pass, borrowing from the frame.
+#[derive(Deserialize)]
+struct ClientWire<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    name: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "present_raw")]
+    offer: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "present_raw")]
+    answer: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "present_raw")]
+    candidate: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    reason: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    resume: Option<Cow<'a, str>>,
+}
+
+fn required<T>(value: Option<T>, message_type: &'static str, field: &'static str) -> Result<T, ParseError> {
+    value.ok_or(ParseError::MissingField { message_type, field })
+}
+
+impl ClientMessage {
+    /// Parses one text frame. Unknown extra fields are ignored (classic clients send some).
+    pub fn from_json(text: &str) -> Result<ClientMessage, ParseError> {
+        let wire: ClientWire<'_> = serde_json::from_str(text).map_err(|error| ParseError::from_serde(&error))?;
+        let kind = wire.kind.ok_or(ParseError::MissingType)?;
+        let name = |message_type| required(wire.name.as_deref(), message_type, "name").map(UserName::from_wire);
+        let message = match kind.as_ref() {
+            "login" => ClientMessage::Login {
+                name: name("login")?,
+                resume: wire.resume.map(ResumeToken::from_wire),
+            },
+            "offer" => ClientMessage::Offer {
+                name: name("offer")?,
+                offer: SessionDescription::from_raw(required(wire.offer, "offer", "offer")?),
+            },
+            "answer" => ClientMessage::Answer {
+                name: name("answer")?,
+                answer: SessionDescription::from_raw(required(wire.answer, "answer", "answer")?),
+            },
+            "candidate" => ClientMessage::Candidate {
+                name: name("candidate")?,
+                candidate: IceCandidate::from_raw(required(wire.candidate, "candidate", "candidate")?),
+            },
+            "leave" => ClientMessage::Leave {
+                name: wire.name.map(UserName::from_wire),
+                reason: wire.reason.as_deref().map(LeaveReason::from_wire),
+            },
+            "users" => ClientMessage::Users,
+            other => return Err(ParseError::UnknownType(other.to_owned())),
+        };
+        Ok(message)
+    }
+
+    /// The exact JSON text of this message.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|error| unreachable!("client messages always serialize: {error}"))
+    }
+}
+
+impl<'de> Deserialize<'de> for ClientMessage {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = <Box<RawValue>>::deserialize(deserializer)?;
+        ClientMessage::from_json(raw.get()).map_err(serde::de::Error::custom)
+    }
+}

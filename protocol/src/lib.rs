@@ -1,0 +1,30 @@
+//! The wire protocol spoken between browsers (or any classic client) and the signaling server.
+//!
+//! Transport: WebSocket text frames, one JSON object per frame, discriminated by `"type"`.
+//! Every message of the classic tutorial protocol (see `PROTOCOL.md` at the repository root)
+//! is accepted and emitted exactly; everything this crate adds is *additive*: extra optional
+//! fields on classic messages, and new message types that classic clients ignore because
+//! they only switch on the types they know.
+//!
+//! - [`ClientMessage`]: what a client sends to the server.
+//! - [`ServerMessage`]: what the server sends to a client.
+//! - [`SessionDescription`] and [`IceCandidate`] are carried as opaque raw JSON: the server
+//!   never re-parses, re-orders or re-formats them.
+//!
+//! Both enums serialize with serde (`tag = "type"`). Deserialization goes through
+//! [`ClientMessage::from_json`] / [`ServerMessage::from_json`] (also used by their `Deserialize`
+//! impls) because serde's internally tagged enums cannot carry raw JSON values.
+
+mod client;
+mod names;
+mod payload;
+mod server;
+
+pub use client::{ClientMessage, ParseError};
+pub use names::{NameError, ResumeToken, UserName, MAX_NAME_CHARS};
+pub use payload::{IceCandidate, InvalidPayload, SessionDescription};
+pub use server::{ErrorCode, Hello, IceServer, LeaveReason, Limits, LoginFailure, ServerMessage};
+
+/// Version of the extended protocol announced in [`Hello::protocol`]. Bumped only for changes
+/// a client must know about; additive fields do not bump it.
+pub const PROTOCOL_VERSION: u32 = 1;

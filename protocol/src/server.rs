@@ -1,0 +1,325 @@
+//! Messages from the server to a client.
+
+use crate::client::{present_raw, ParseError};
+use crate::names::{ResumeToken, UserName};
+use crate::payload::{IceCandidate, SessionDescription};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+
+/// A message from the server to a client.
+///
+/// Ordering rules: `Hello` is the first frame on every connection (classic clients ignore its
+/// unknown type). Everything a peer sends is delivered to the other party in the order it was
+/// sent. After a `Leave` no further message of that call is delivered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum ServerMessage {
+    /// Extension, first frame on every connection:
+    /// `{"type":"hello","server":"duet","version":"0.1.0","protocol":1,"limits":{..},"iceServers":[..]}`.
+    Hello(Hello),
+    /// Classic: `{"type":"login","success":true}` / `{"type":"login","success":false}`.
+    /// Extensions: on success `name` (as stored, trimmed) and `resume`; on failure `reason` and
+    /// a human-readable `message`.
+    Login {
+        success: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        name: Option<UserName>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        resume: Option<ResumeToken>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<LoginFailure>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+    },
+    /// Classic: `{"type":"offer","offer":SDP,"name":"alice"}`: alice calls you (or renegotiates).
+    Offer { offer: SessionDescription, name: UserName },
+    /// Classic: `{"type":"answer","answer":SDP}`; extension: `name` of the answering peer.
+    Answer {
+        answer: SessionDescription,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        name: Option<UserName>,
+    },
+    /// Classic: `{"type":"candidate","candidate":ICE}`; extension: `name` of the sender.
+    Candidate {
+        candidate: IceCandidate,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        name: Option<UserName>,
+    },
+    /// Classic: `{"type":"leave"}`; extensions: `name` of the peer and the `reason` the call ended.
+    Leave {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        name: Option<UserName>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<LeaveReason>,
+    },
+    /// Extension, reply to `{"type":"users"}`: names online, sorted, the asker excluded.
+    Users { users: Vec<UserName> },
+    /// Classic: `{"type":"error","message":"Command not found: X"}`; extension: stable `code`.
+    Error {
+        message: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        code: Option<ErrorCode>,
+    },
+}
+
+/// Greeting sent on connect: who the server is, what it allows, and how to reach peers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Hello {
+    /// Server software name.
+    pub server: String,
+    /// Server software version.
+    pub version: String,
+    /// [`crate::PROTOCOL_VERSION`] the server speaks.
+    pub protocol: u32,
+    pub limits: Limits,
+    /// Ready to pass as `RTCConfiguration.iceServers`.
+    pub ice_servers: Vec<IceServer>,
+}
+
+/// Limits the server enforces, so a client can respect them instead of discovering them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Limits {
+    /// Largest text frame accepted, in bytes.
+    pub max_frame_bytes: usize,
+    /// Longest user name, in characters.
+    pub max_name_chars: usize,
+    /// Seconds an unanswered call rings before it ends with reason `timeout`.
+    pub ring_timeout_secs: u64,
+    /// Seconds of silence (no frame, no pong) after which the server closes a connection.
+    pub idle_timeout_secs: u64,
+}
+
+/// One `RTCIceServer`: STUN or TURN URLs and, for TURN, short-lived credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IceServer {
+    pub urls: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+}
+
+/// Why a login was refused. Wire values are lowercase words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoginFailure {
+    /// Someone online already has this name.
+    Taken,
+    /// The name breaks the rules (empty, too long, control characters).
+    Invalid,
+    /// A reason this version does not know (sent by a newer server).
+    #[serde(other)]
+    Other,
+}
+
+/// Why a call ended, carried on `leave`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeaveReason {
+    /// The peer hung up (or cancelled the call while it rang).
+    Hangup,
+    /// The callee refused the call.
+    Declined,
+    /// The callee is in another call.
+    Busy,
+    /// The peer's connection closed or stopped answering.
+    Disconnected,
+    /// Nobody answered within the ring timeout.
+    Timeout,
+    /// A reason this version does not know.
+    #[serde(other)]
+    Other,
+}
+
+impl LeaveReason {
+    /// Reads a reason from the wire; unknown words become [`LeaveReason::Other`].
+    pub fn from_wire(word: &str) -> LeaveReason {
+        match word {
+            "hangup" => LeaveReason::Hangup,
+            "declined" => LeaveReason::Declined,
+            "busy" => LeaveReason::Busy,
+            "disconnected" => LeaveReason::Disconnected,
+            "timeout" => LeaveReason::Timeout,
+            _ => LeaveReason::Other,
+        }
+    }
+}
+
+/// Stable, machine-readable error codes carried on `error` messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The frame is not JSON.
+    InvalidJson,
+    /// The frame was binary; only text frames are spoken.
+    BinaryFrame,
+    /// JSON, but not a valid message (wrong shape, missing or mistyped field).
+    InvalidMessage,
+    /// Unknown `type` (the message keeps the classic "Command not found: X" wording).
+    UnknownType,
+    /// Anything but `login` before a successful login.
+    NotLoggedIn,
+    /// A second `login` on a connection that already has a name.
+    AlreadyLoggedIn,
+    /// The named user is not online.
+    UserNotFound,
+    /// `answer`, `candidate` or `leave` for a user you are not in a call with.
+    NotInCall,
+    /// An offer to yourself.
+    CannotCallSelf,
+    /// Too many messages too fast.
+    RateLimited,
+    /// A code this version does not know.
+    #[serde(other)]
+    Other,
+}
+
+impl ErrorCode {
+    /// The wire word, as it appears in JSON and in metrics labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidJson => "invalid_json",
+            ErrorCode::BinaryFrame => "binary_frame",
+            ErrorCode::InvalidMessage => "invalid_message",
+            ErrorCode::UnknownType => "unknown_type",
+            ErrorCode::NotLoggedIn => "not_logged_in",
+            ErrorCode::AlreadyLoggedIn => "already_logged_in",
+            ErrorCode::UserNotFound => "user_not_found",
+            ErrorCode::NotInCall => "not_in_call",
+            ErrorCode::CannotCallSelf => "cannot_call_self",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::Other => "other",
+        }
+    }
+}
+
+impl ParseError {
+    /// The error code a server replies with for this parse failure.
+    pub fn error_code(&self) -> ErrorCode {
+        match self {
+            ParseError::InvalidJson(_) => ErrorCode::InvalidJson,
+            ParseError::UnknownType(_) => ErrorCode::UnknownType,
+            ParseError::InvalidShape(_) | ParseError::MissingType | ParseError::MissingField { .. } => {
+                ErrorCode::InvalidMessage
+            }
+        }
+    }
+}
+
+/// Every field any server message may carry, parsed in one pass.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ServerWire<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(default)]
+    success: Option<bool>,
+    #[serde(default)]
+    name: Option<UserName>,
+    #[serde(default)]
+    resume: Option<ResumeToken>,
+    #[serde(default)]
+    reason: Option<Cow<'a, str>>,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    code: Option<ErrorCode>,
+    #[serde(borrow, default, deserialize_with = "present_raw")]
+    offer: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "present_raw")]
+    answer: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "present_raw")]
+    candidate: Option<&'a RawValue>,
+    #[serde(default)]
+    users: Option<Vec<UserName>>,
+    #[serde(default)]
+    server: Option<String>,
+    #[serde(default)]
+    version: Option<String>,
+    #[serde(default)]
+    protocol: Option<u32>,
+    #[serde(default)]
+    limits: Option<Limits>,
+    #[serde(default)]
+    ice_servers: Option<Vec<IceServer>>,
+}
+
+fn required<T>(value: Option<T>, message_type: &'static str, field: &'static str) -> Result<T, ParseError> {
+    value.ok_or(ParseError::MissingField { message_type, field })
+}
+
+impl ServerMessage {
+    /// Parses one text frame from a server (classic or ours).
+    pub fn from_json(text: &str) -> Result<ServerMessage, ParseError> {
+        let wire: ServerWire<'_> = serde_json::from_str(text).map_err(|error| ParseError::from_serde(&error))?;
+        let kind = wire.kind.ok_or(ParseError::MissingType)?;
+        let message = match kind.as_ref() {
+            "hello" => ServerMessage::Hello(Hello {
+                server: wire.server.unwrap_or_default(),
+                version: wire.version.unwrap_or_default(),
+                protocol: required(wire.protocol, "hello", "protocol")?,
+                limits: required(wire.limits, "hello", "limits")?,
+                ice_servers: wire.ice_servers.unwrap_or_default(),
+            }),
+            "login" => ServerMessage::Login {
+                success: required(wire.success, "login", "success")?,
+                name: wire.name,
+                resume: wire.resume,
+                reason: wire.reason.as_deref().map(|word| match word {
+                    "taken" => LoginFailure::Taken,
+                    "invalid" => LoginFailure::Invalid,
+                    _ => LoginFailure::Other,
+                }),
+                message: wire.message,
+            },
+            "offer" => ServerMessage::Offer {
+                offer: SessionDescription::from_raw(required(wire.offer, "offer", "offer")?),
+                name: required(wire.name, "offer", "name")?,
+            },
+            "answer" => ServerMessage::Answer {
+                answer: SessionDescription::from_raw(required(wire.answer, "answer", "answer")?),
+                name: wire.name,
+            },
+            "candidate" => ServerMessage::Candidate {
+                candidate: IceCandidate::from_raw(required(wire.candidate, "candidate", "candidate")?),
+                name: wire.name,
+            },
+            "leave" => ServerMessage::Leave {
+                name: wire.name,
+                reason: wire.reason.as_deref().map(LeaveReason::from_wire),
+            },
+            "users" => ServerMessage::Users { users: wire.users.unwrap_or_default() },
+            "error" => ServerMessage::Error { message: wire.message.unwrap_or_default(), code: wire.code },
+            other => return Err(ParseError::UnknownType(other.to_owned())),
+        };
+        Ok(message)
+    }
+
+    /// The exact JSON text of this message.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|error| unreachable!("server messages always serialize: {error}"))
+    }
+
+    /// An `error` message with its stable code.
+    pub fn error(code: ErrorCode, message: impl Into<String>) -> ServerMessage {
+        ServerMessage::Error { message: message.into(), code: Some(code) }
+    }
+}
+
+impl<'de> Deserialize<'de> for ServerMessage {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = <Box<RawValue>>::deserialize(deserializer)?;
+        ServerMessage::from_json(raw.get()).map_err(serde::de::Error::custom)
+    }
+}
+
+// `ErrorCode` is also used as a label; keep `Display` equal to the wire word.
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
