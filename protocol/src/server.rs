@@ -170,6 +170,8 @@ pub enum ErrorCode {
     NotInCall,
     /// An offer to yourself.
     CannotCallSelf,
+    /// An offer to someone new while already calling, ringing or in a call: hang up first.
+    AlreadyInCall,
     /// Too many messages too fast.
     RateLimited,
     /// A code this version does not know.
@@ -190,6 +192,7 @@ impl ErrorCode {
             ErrorCode::UserNotFound => "user_not_found",
             ErrorCode::NotInCall => "not_in_call",
             ErrorCode::CannotCallSelf => "cannot_call_self",
+            ErrorCode::AlreadyInCall => "already_in_call",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Other => "other",
         }

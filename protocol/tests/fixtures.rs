@@ -274,6 +274,7 @@ fn server_error_classic_and_every_code() {
         ErrorCode::UserNotFound,
         ErrorCode::NotInCall,
         ErrorCode::CannotCallSelf,
+        ErrorCode::AlreadyInCall,
         ErrorCode::RateLimited,
     ] {
         let json = format!(r#"{{"type":"error","message":"m","code":"{}"}}"#, code.as_str());

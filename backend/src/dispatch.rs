@@ -1,0 +1,220 @@
+//! What each client message does: one dispatch `match`, one small function per message.
+//! Everything here is synchronous (messages are queued, never awaited), so no lock can be held
+//! across an `.await`.
+
+use crate::connection::ConnectionHandle;
+use crate::registry::{Answered, CallError, ClaimError, Offered, RelayError};
+use crate::AppState;
+use axum::extract::ws::Utf8Bytes;
+use protocol::{
+    ClientMessage, ErrorCode, IceCandidate, LeaveReason, LoginFailure, ResumeToken, ServerMessage, SessionDescription,
+    UserName,
+};
+
+/// Most names returned by one `users` request.
+pub const MAX_USERS_LISTED: usize = 200;
+
+/// A request the server refuses; becomes an `error` reply with a stable code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    #[error("Sign in first: send {{\"type\":\"login\",\"name\":\"...\"}}.")]
+    NotLoggedIn,
+    #[error("This connection is already signed in as \"{0}\"; open a new connection to use another name.")]
+    AlreadyLoggedIn(UserName),
+    #[error(transparent)]
+    Call(#[from] CallError),
+}
+
+impl RequestError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            RequestError::NotLoggedIn => ErrorCode::NotLoggedIn,
+            RequestError::AlreadyLoggedIn(_) => ErrorCode::AlreadyLoggedIn,
+            RequestError::Call(CallError::UserNotFound(_)) => ErrorCode::UserNotFound,
+            RequestError::Call(CallError::CannotCallSelf) => ErrorCode::CannotCallSelf,
+            RequestError::Call(CallError::AlreadyInCall(_)) => ErrorCode::AlreadyInCall,
+            // `Busy` is answered with `leave`/`busy`, never as an error; kept total for safety.
+            RequestError::Call(CallError::Busy(_) | CallError::NotInCall(_) | CallError::NoCall) => ErrorCode::NotInCall,
+        }
+    }
+}
+
+/// The state one connection's reader loop owns.
+#[derive(Debug)]
+pub struct Session {
+    state: AppState,
+    connection: ConnectionHandle,
+    name: Option<UserName>,
+}
+
+impl Session {
+    pub fn new(state: AppState, connection: ConnectionHandle) -> Session {
+        Session { state, connection, name: None }
+    }
+
+    /// Parses and dispatches one text frame; every failure becomes an `error` reply.
+    pub fn handle_text(&mut self, text: &str) {
+        let message = match ClientMessage::from_json(text) {
+            Ok(message) => message,
+            Err(parse_error) => return self.reply_error(parse_error.error_code(), parse_error.to_string()),
+        };
+        let outcome = match message {
+            ClientMessage::Login { name, resume } => self.login(&name, resume.as_ref()),
+            ClientMessage::Offer { name, offer } => self.offer(name, offer),
+            ClientMessage::Answer { name, answer } => self.answer(name, answer),
+            ClientMessage::Candidate { name, candidate } => self.candidate(name, candidate),
+            ClientMessage::Leave { name, reason } => self.leave(name, reason),
+            ClientMessage::Users => self.users(),
+        };
+        if let Err(error) = outcome {
+            self.reply_error(error.code(), error.to_string());
+        }
+    }
+
+    /// Sends an `error` to this connection and logs it (without the frame's content).
+    pub fn reply_error(&self, code: ErrorCode, message: String) {
+        tracing::info!(connection = self.connection.id(), user = ?self.name, %code, "request refused");
+        self.reply(&ServerMessage::error(code, message));
+    }
+
+    fn reply(&self, message: &ServerMessage) {
+        // A full queue closes this connection; nothing more to do here.
+        let _ = self.connection.send(message);
+    }
+
+    fn signed_in_name(&self) -> Result<UserName, RequestError> {
+        self.name.clone().ok_or(RequestError::NotLoggedIn)
+    }
+
+    fn login(&mut self, requested: &UserName, resume: Option<&ResumeToken>) -> Result<(), RequestError> {
+        if let Some(current) = &self.name {
+            return Err(RequestError::AlreadyLoggedIn(current.clone()));
+        }
+        let name = match UserName::parse_login(requested.as_str()) {
+            Ok(name) => name,
+            Err(invalid) => {
+                self.reply(&login_refused(LoginFailure::Invalid, invalid.to_string()));
+                return Ok(());
+            }
+        };
+        match self.state.registry.claim(&name, self.connection.clone(), resume) {
+            Ok(claimed) => {
+                tracing::info!(connection = self.connection.id(), user = %name, resumed = claimed.replaced_call_peer.is_some() || resume.is_some(), "login");
+                self.name = Some(name.clone());
+                self.reply(&ServerMessage::Login {
+                    success: true,
+                    name: Some(name.clone()),
+                    resume: Some(claimed.resume),
+                    reason: None,
+                    message: None,
+                });
+                if let Some(peer) = claimed.replaced_call_peer {
+                    self.notify_leave(&peer, &name, LeaveReason::Disconnected);
+                }
+            }
+            Err(ClaimError::Taken(_)) => {
+                let taken = ClaimError::Taken(name);
+                self.reply(&login_refused(LoginFailure::Taken, taken.to_string()));
+            }
+        }
+        Ok(())
+    }
+
+    fn offer(&mut self, callee: UserName, offer: SessionDescription) -> Result<(), RequestError> {
+        let caller = self.signed_in_name()?;
+        match self.state.registry.start_call(&caller, &callee) {
+            Ok(outcome) => {
+                let relayed = ServerMessage::Offer { offer, name: caller.clone() };
+                let _ = self.state.registry.deliver(&callee, Utf8Bytes::from(relayed.to_json()));
+                if let Offered::NewCall(call_id) = outcome {
+                    tracing::info!(%caller, %callee, call_id, "call started");
+                    self.start_ring_timer(caller, callee, call_id);
+                }
+                Ok(())
+            }
+            Err(CallError::Busy(_)) => {
+                tracing::info!(%caller, %callee, reason = "busy", "call refused");
+                self.reply(&ServerMessage::Leave { name: Some(callee), reason: Some(LeaveReason::Busy) });
+                Ok(())
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    fn start_ring_timer(&self, caller: UserName, callee: UserName, call_id: crate::registry::CallId) {
+        let state = self.state.clone();
+        let ring_timeout = state.config.ring_timeout;
+        let timer_caller = caller.clone();
+        let timer = tokio::spawn(async move {
+            tokio::time::sleep(ring_timeout).await;
+            if let Some(callee) = state.registry.expire_ring(&timer_caller, call_id) {
+                tracing::info!(caller = %timer_caller, %callee, reason = "timeout", "call ended");
+                send_leave(&state, &timer_caller, &callee, LeaveReason::Timeout);
+                send_leave(&state, &callee, &timer_caller, LeaveReason::Timeout);
+            }
+        });
+        self.state.registry.attach_ring_timer(&caller, call_id, timer.abort_handle());
+        let _ = callee;
+    }
+
+    fn answer(&mut self, caller: UserName, answer: SessionDescription) -> Result<(), RequestError> {
+        let callee = self.signed_in_name()?;
+        let outcome = self.state.registry.answer_call(&callee, &caller)?;
+        if let Answered::Connected(call_id) = outcome {
+            tracing::info!(%caller, %callee, call_id, "call answered");
+        }
+        let relayed = ServerMessage::Answer { answer, name: Some(callee) };
+        let _ = self.state.registry.deliver(&caller, Utf8Bytes::from(relayed.to_json()));
+        Ok(())
+    }
+
+    fn candidate(&mut self, peer: UserName, candidate: IceCandidate) -> Result<(), RequestError> {
+        let sender = self.signed_in_name()?;
+        let relayed = ServerMessage::Candidate { candidate, name: Some(sender.clone()) };
+        match self.state.registry.relay_to_peer(&sender, &peer, Utf8Bytes::from(relayed.to_json())) {
+            Ok(()) | Err(RelayError::Delivery(_)) => Ok(()),
+            Err(RelayError::Call(error)) => Err(error.into()),
+        }
+    }
+
+    fn leave(&mut self, peer: Option<UserName>, reason: Option<LeaveReason>) -> Result<(), RequestError> {
+        let user = self.signed_in_name()?;
+        let peer = self.state.registry.end_call(&user, peer.as_ref())?;
+        // A client may only claim these reasons; the server alone says disconnected/timeout.
+        let reason = match reason {
+            Some(LeaveReason::Declined) => LeaveReason::Declined,
+            Some(LeaveReason::Busy) => LeaveReason::Busy,
+            _ => LeaveReason::Hangup,
+        };
+        tracing::info!(caller = %user, callee = %peer, ?reason, "call ended");
+        self.notify_leave(&peer, &user, reason);
+        Ok(())
+    }
+
+    fn users(&mut self) -> Result<(), RequestError> {
+        let users = self.state.registry.online_names(self.name.as_ref(), MAX_USERS_LISTED);
+        self.reply(&ServerMessage::Users { users });
+        Ok(())
+    }
+
+    fn notify_leave(&self, recipient: &UserName, departed: &UserName, reason: LeaveReason) {
+        send_leave(&self.state, recipient, departed, reason);
+    }
+
+    /// Frees this connection's name and ends its call. Returns the name and the peer to tell.
+    pub fn disconnect(&mut self) -> Option<(UserName, Option<UserName>)> {
+        let name = self.name.take()?;
+        let peer = self.state.registry.release(&name, self.connection.id());
+        Some((name, peer))
+    }
+}
+
+/// Tells `recipient` that its call with `departed` ended.
+pub fn send_leave(state: &AppState, recipient: &UserName, departed: &UserName, reason: LeaveReason) {
+    let leave = ServerMessage::Leave { name: Some(departed.clone()), reason: Some(reason) };
+    let _ = state.registry.deliver(recipient, Utf8Bytes::from(leave.to_json()));
+}
+
+fn login_refused(reason: LoginFailure, message: String) -> ServerMessage {
+    ServerMessage::Login { success: false, name: None, resume: None, reason: Some(reason), message: Some(message) }
+}

@@ -1,0 +1,78 @@
+//! Serves the built web app (`dist/`): correct content types, gzip when the client accepts it,
+//! `index.html` never cached, content-hashed assets cached for a year.
+
+use crate::Config;
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use std::path::PathBuf;
+use tower::ServiceExt;
+use tower_http::services::ServeDir;
+
+/// The folder to serve, if any: `--static-dir`, else `dist` when it exists.
+pub fn static_dir(config: &Config) -> Option<PathBuf> {
+    config.static_dir.clone().or_else(|| {
+        let default = PathBuf::from("dist");
+        default.join("index.html").is_file().then_some(default)
+    })
+}
+
+const NO_APP_PAGE: &str = "Duet signaling server.\n\nWebSocket clients: connect to ws://THIS-HOST/ (classic) or /ws.\n\
+The web app is not built here; run ./scripts/run, or `trunk build --release` and restart.\n";
+
+/// A service for every path that is not `/` or `/ws`.
+pub fn service(config: &Config) -> axum::routing::MethodRouter {
+    let dir = static_dir(config);
+    axum::routing::get(move |request: Request| {
+        let dir = dir.clone();
+        async move {
+            match dir {
+                Some(dir) => serve_from(dir, request).await,
+                None => (StatusCode::NOT_FOUND, "Not found.\n").into_response(),
+            }
+        }
+    })
+}
+
+/// `GET /` without a WebSocket upgrade: the app's `index.html`, or a plain explanation.
+pub async fn index(config: &Config, request: Request) -> Response {
+    match static_dir(config) {
+        Some(dir) => serve_from(dir, request).await,
+        None => ([(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))], NO_APP_PAGE).into_response(),
+    }
+}
+
+async fn serve_from(dir: PathBuf, request: Request) -> Response {
+    let path = request.uri().path().to_owned();
+    let serve_dir = ServeDir::new(dir).precompressed_gzip().append_index_html_on_directories(true);
+    let mut response = match serve_dir.oneshot(request).await {
+        Ok(response) => response.map(axum::body::Body::new),
+        Err(infallible) => match infallible {},
+    };
+    if response.status().is_success() {
+        let cache = if is_content_hashed(&path) { "public, max-age=31536000, immutable" } else { "no-cache" };
+        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    }
+    response
+}
+
+/// Trunk names built assets `name-<16 hex digits>.ext` (`frontend-3f2a9c0d1e4b5a67_bg.wasm`).
+pub fn is_content_hashed(path: &str) -> bool {
+    let file = path.rsplit('/').next().unwrap_or(path);
+    file.split(['-', '_', '.']).any(|part| part.len() >= 16 && part.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_content_hashed;
+
+    #[test]
+    fn trunk_hashed_names_are_recognised() {
+        assert!(is_content_hashed("/frontend-3f2a9c0d1e4b5a67_bg.wasm"));
+        assert!(is_content_hashed("/frontend-3f2a9c0d1e4b5a67.js"));
+        assert!(is_content_hashed("/style-0123456789abcdef.css"));
+        assert!(!is_content_hashed("/index.html"));
+        assert!(!is_content_hashed("/"));
+        assert!(!is_content_hashed("/favicon.ico"));
+    }
+}
