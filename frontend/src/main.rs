@@ -1,0 +1,28 @@
+//! Duet's web app entry point: mounts the Yew `App` in the browser. On the host (native) the
+//! binary only explains how to build it; the pure modules are what native `cargo test` checks.
+
+#![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+
+mod call_state;
+mod signaling_url;
+
+#[cfg(target_arch = "wasm32")]
+mod app;
+#[cfg(target_arch = "wasm32")]
+mod components;
+#[cfg(target_arch = "wasm32")]
+mod media;
+#[cfg(target_arch = "wasm32")]
+mod peer;
+#[cfg(target_arch = "wasm32")]
+mod signaling;
+
+#[cfg(target_arch = "wasm32")]
+fn main() {
+    yew::Renderer::<app::App>::new().render();
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {
+    eprintln!("The Duet web app runs in a browser: build it with ./scripts/build-frontend (trunk build --release).");
+}
