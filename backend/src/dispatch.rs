@@ -3,7 +3,7 @@
 //! across an `.await`.
 
 use crate::connection::ConnectionHandle;
-use crate::registry::{Answered, CallError, ClaimError, Offered, RelayError};
+use crate::registry::{Answered, CallError, CallId, ClaimError, Offered, RelayError};
 use crate::AppState;
 use axum::extract::ws::Utf8Bytes;
 use protocol::{
@@ -128,7 +128,7 @@ impl Session {
                 let _ = self.state.registry.deliver(&callee, Utf8Bytes::from(relayed.to_json()));
                 if let Offered::NewCall(call_id) = outcome {
                     tracing::info!(%caller, %callee, call_id, "call started");
-                    self.start_ring_timer(caller, callee, call_id);
+                    self.start_ring_timer(caller, call_id);
                 }
                 Ok(())
             }
@@ -141,7 +141,7 @@ impl Session {
         }
     }
 
-    fn start_ring_timer(&self, caller: UserName, callee: UserName, call_id: crate::registry::CallId) {
+    fn start_ring_timer(&self, caller: UserName, call_id: CallId) {
         let state = self.state.clone();
         let ring_timeout = state.config.ring_timeout;
         let timer_caller = caller.clone();
@@ -154,7 +154,6 @@ impl Session {
             }
         });
         self.state.registry.attach_ring_timer(&caller, call_id, timer.abort_handle());
-        let _ = callee;
     }
 
     fn answer(&mut self, caller: UserName, answer: SessionDescription) -> Result<(), RequestError> {

@@ -118,6 +118,12 @@ fn accept_websocket(upgrade: WebSocketUpgrade, state: AppState, remote: SocketAd
 pub async fn run(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
     let router = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let token = state.shutdown.clone();
+    // Signaling frames are small and latency-bound: never let Nagle hold one for a delayed ACK.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |stream: &mut tokio::net::TcpStream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "could not set TCP_NODELAY");
+        }
+    });
     let served = axum::serve(listener, router).with_graceful_shutdown(async move {
         shutdown.await;
         token.cancel();

@@ -82,9 +82,14 @@ impl fmt::Display for ParseError {
 impl std::error::Error for ParseError {}
 
 impl ParseError {
-    pub(crate) fn from_serde(error: &serde_json::Error) -> ParseError {
+    /// Classifies a failed parse of `text`. Serde stops at the first problem, so a wrong type
+    /// early in a truncated frame looks like a shape error: re-check the syntax to tell.
+    pub(crate) fn from_serde(error: &serde_json::Error, text: &str) -> ParseError {
         match error.classify() {
-            serde_json::error::Category::Data => ParseError::InvalidShape(error.to_string()),
+            serde_json::error::Category::Data => match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+                Ok(_) => ParseError::InvalidShape(error.to_string()),
+                Err(syntax_error) => ParseError::InvalidJson(syntax_error.to_string()),
+            },
             _ => ParseError::InvalidJson(error.to_string()),
         }
     }
@@ -122,7 +127,7 @@ fn required<T>(value: Option<T>, message_type: &'static str, field: &'static str
 impl ClientMessage {
     /// Parses one text frame. Unknown extra fields are ignored (classic clients send some).
     pub fn from_json(text: &str) -> Result<ClientMessage, ParseError> {
-        let wire: ClientWire<'_> = serde_json::from_str(text).map_err(|error| ParseError::from_serde(&error))?;
+        let wire: ClientWire<'_> = serde_json::from_str(text).map_err(|error| ParseError::from_serde(&error, text))?;
         let kind = wire.kind.ok_or(ParseError::MissingType)?;
         let name = |message_type| required(wire.name.as_deref(), message_type, "name").map(UserName::from_wire);
         let message = match kind.as_ref() {

@@ -257,7 +257,7 @@ fn required<T>(value: Option<T>, message_type: &'static str, field: &'static str
 impl ServerMessage {
     /// Parses one text frame from a server (classic or ours).
     pub fn from_json(text: &str) -> Result<ServerMessage, ParseError> {
-        let wire: ServerWire<'_> = serde_json::from_str(text).map_err(|error| ParseError::from_serde(&error))?;
+        let wire: ServerWire<'_> = serde_json::from_str(text).map_err(|error| ParseError::from_serde(&error, text))?;
         let kind = wire.kind.ok_or(ParseError::MissingType)?;
         let message = match kind.as_ref() {
             "hello" => ServerMessage::Hello(Hello {

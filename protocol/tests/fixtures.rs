@@ -114,6 +114,7 @@ fn client_bad_frames_give_specific_errors() {
     let cases: &[(&str, ErrorCode)] = &[
         ("not json", ErrorCode::InvalidJson),
         ("{\"type\":\"login\"", ErrorCode::InvalidJson),
+        ("{\"type\":7", ErrorCode::InvalidJson),
         ("", ErrorCode::InvalidJson),
         ("null", ErrorCode::InvalidMessage),
         ("42", ErrorCode::InvalidMessage),

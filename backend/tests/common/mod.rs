@@ -1,0 +1,177 @@
+//! Test harness: the real server on 127.0.0.1:0 and a small WebSocket client.
+#![allow(dead_code)]
+
+use backend::{AppState, Config};
+use futures_util::{SinkExt, StreamExt};
+use protocol::ServerMessage;
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// Generous: only hit when something is broken.
+pub const RECEIVE_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub const SDP_OFFER: &str = r#"{"type":"offer","sdp":"v=0\r\no=- 46117 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"}"#;
+pub const SDP_ANSWER: &str = r#"{ "type" : "answer","sdp":"v=0\r\no=- 99 2 IN IP4 127.0.0.1\r\n" }"#;
+pub const CANDIDATE: &str =
+    r#"{"candidate":"candidate:842163049 1 udp 1677729535 127.0.0.1 46154 typ srflx raddr 0.0.0.0 rport 0 generation 0","sdpMid":"0","sdpMLineIndex":0}"#;
+
+pub struct TestServer {
+    pub address: SocketAddr,
+    pub state: AppState,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        TestServer::start_with(Config::default()).await
+    }
+
+    pub async fn start_with(config: Config) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+        let address = listener.local_addr().expect("local address");
+        let state = AppState::new(config);
+        let (shutdown, shutdown_signal) = oneshot::channel::<()>();
+        let task = tokio::spawn(backend::run(listener, state.clone(), async move {
+            let _ = shutdown_signal.await;
+        }));
+        TestServer { address, state, shutdown: Some(shutdown), task: Some(task) }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("ws://{}{}", self.address, path)
+    }
+
+    /// Connects on `/` and checks the first frame is the JSON `hello`.
+    pub async fn connect(&self) -> Client {
+        self.connect_path("/").await
+    }
+
+    pub async fn connect_path(&self, path: &str) -> Client {
+        let mut client = Client::connect_raw(&self.url(path)).await;
+        let hello = client.receive_json().await;
+        assert_eq!(hello["type"], "hello", "first frame must be the JSON hello, got {hello}");
+        client
+    }
+
+    pub async fn login(&self, name: &str) -> Client {
+        let mut client = self.connect().await;
+        client.send_text(&format!(r#"{{"type":"login","name":"{name}"}}"#)).await;
+        let reply = client.receive_json().await;
+        assert_eq!(reply["type"], "login", "{reply}");
+        assert_eq!(reply["success"], true, "login as {name} failed: {reply}");
+        client
+    }
+
+    /// Requests shutdown and waits for `run` to return.
+    pub async fn shut_down(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(task) = self.task.take() {
+            tokio::time::timeout(Duration::from_secs(15), task)
+                .await
+                .expect("server stops within the drain timeout")
+                .expect("server task did not panic")
+                .expect("server returned no error");
+        }
+    }
+}
+
+pub struct Client {
+    pub socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Client {
+    pub async fn connect_raw(url: &str) -> Client {
+        let (socket, _) = tokio_tungstenite::connect_async_with_config(url, None, true).await.expect("WebSocket connects");
+        Client { socket }
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        self.socket.send(Message::text(text)).await.expect("send text frame");
+    }
+
+    pub async fn send_message(&mut self, message: Message) {
+        self.socket.send(message).await.expect("send frame");
+    }
+
+    /// The next text frame (pings are answered by tungstenite and skipped).
+    pub async fn receive_text(&mut self) -> String {
+        self.receive_text_within(RECEIVE_TIMEOUT).await
+    }
+
+    pub async fn receive_text_within(&mut self, limit: Duration) -> String {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let frame = tokio::time::timeout_at(deadline, self.socket.next())
+                .await
+                .unwrap_or_else(|_| panic!("no frame within {limit:?}"));
+            match frame {
+                Some(Ok(Message::Text(text))) => return text.to_string(),
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                other => panic!("expected a text frame, got {other:?}"),
+            }
+        }
+    }
+
+    pub async fn receive_json(&mut self) -> Value {
+        let text = self.receive_text().await;
+        serde_json::from_str(&text).unwrap_or_else(|error| panic!("server sent non-JSON {text:?}: {error}"))
+    }
+
+    pub async fn receive_message(&mut self) -> ServerMessage {
+        let text = self.receive_text().await;
+        ServerMessage::from_json(&text).unwrap_or_else(|error| panic!("server sent {text:?}, not a ServerMessage: {error}"))
+    }
+
+    /// Receives an `error` and returns its code.
+    pub async fn receive_error_code(&mut self) -> String {
+        let reply = self.receive_json().await;
+        assert_eq!(reply["type"], "error", "expected an error, got {reply}");
+        assert!(reply["message"].as_str().is_some_and(|message| !message.is_empty()), "error without a message: {reply}");
+        reply["code"].as_str().unwrap_or_else(|| panic!("error without code: {reply}")).to_owned()
+    }
+
+    /// Asserts nothing but pings arrives for `quiet`.
+    pub async fn expect_silence(&mut self, quiet: Duration) {
+        let deadline = tokio::time::Instant::now() + quiet;
+        loop {
+            match tokio::time::timeout_at(deadline, self.socket.next()).await {
+                Err(_) => return,
+                Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+                Ok(other) => panic!("expected silence, got {other:?}"),
+            }
+        }
+    }
+
+    /// Waits for the server to close the connection; returns the close code if one was sent.
+    pub async fn expect_closed(&mut self, limit: Duration) -> Option<u16> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            match tokio::time::timeout_at(deadline, self.socket.next()).await {
+                Err(_) => panic!("connection still open after {limit:?}"),
+                Ok(Some(Ok(Message::Close(frame)))) => return frame.map(|frame| u16::from(frame.code)),
+                Ok(Some(Ok(_))) => continue,
+                Ok(Some(Err(_)) | None) => return None,
+            }
+        }
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.socket.close(None).await;
+    }
+}
+
+/// alice calls bob and bob accepts; both first frames consumed.
+pub async fn connected_call(alice: &mut Client, bob: &mut Client) {
+    alice.send_text(&format!(r#"{{"type":"offer","name":"bob","offer":{SDP_OFFER}}}"#)).await;
+    assert_eq!(bob.receive_json().await["type"], "offer");
+    bob.send_text(&format!(r#"{{"type":"answer","name":"alice","answer":{SDP_ANSWER}}}"#)).await;
+    assert_eq!(alice.receive_json().await["type"], "answer");
+}
