@@ -1,0 +1,350 @@
+//! `loadgen`: a load generator for Duet's signaling server, and for the classic Node.js server
+//! (the protocol subset both speak), over real WebSockets.
+//!
+//! Modes (see `loadgen --help`):
+//! - `relay`: P pairs in a call ping-pong candidates; messages/s, round trip percentiles, server
+//!   CPU time per relayed message;
+//! - `connections`: N logged-in idle connections; connect+login rate and server memory per
+//!   connection; `churn`: R rounds of connect-all/disconnect-all, server memory after each;
+//! - `calls`: C calls (login ×2, offer, answer, candidates, leave, close), K in flight.
+//!
+//! Every run prints human-readable lines and then exactly one JSON line. Targets other than this
+//! machine (127.0.0.0/8, ::1, localhost) are refused before anything is sent, and every loop is
+//! bounded in count and time.
+
+pub mod calls;
+pub mod client;
+pub mod idle;
+pub mod relay;
+pub mod stats;
+pub mod target;
+
+use clap::{Args, Parser, Subcommand};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+use target::Target;
+
+/// Hard caps on every count and duration (beyond them the arguments are refused).
+pub mod caps {
+    use std::time::Duration;
+    pub const MAX_PAIRS: usize = 5_000;
+    /// The per-process descriptor limit on these machines is 20,000.
+    pub const MAX_CONNECTIONS: usize = 19_900;
+    pub const MAX_CONCURRENCY: usize = 2_000;
+    pub const MAX_ROUNDS: u32 = 50;
+    pub const MAX_WINDOWS: u32 = 20;
+    pub const MAX_WINDOW: Duration = Duration::from_secs(60);
+    pub const MAX_SETTLE: Duration = Duration::from_secs(30);
+    pub const MAX_CALLS: usize = 200_000;
+    pub const MAX_IN_FLIGHT: usize = 1_000;
+    pub const MAX_RUNS: u32 = 20;
+    pub const MAX_CANDIDATES: usize = 50;
+    pub const MAX_PAYLOAD_BYTES: usize = 60_000;
+    pub const MAX_TIMEOUT: Duration = Duration::from_secs(1_800);
+    pub const MAX_IO_TIMEOUT: Duration = Duration::from_secs(60);
+}
+
+/// Load generator for Duet's signaling server and the classic server. Loopback targets only.
+#[derive(Debug, Parser)]
+#[command(name = "loadgen", version, about, long_about = None)]
+pub struct Cli {
+    /// Server URL: ws://HOST:PORT/PATH with HOST in 127.0.0.0/8, [::1] or localhost.
+    #[arg(long, global = true, default_value = "ws://127.0.0.1:9090/")]
+    pub url: String,
+    /// PID of the server process, to read its CPU time and memory from /proc.
+    #[arg(long, global = true)]
+    pub server_pid: Option<u32>,
+    /// Hard limit for the whole run; the run is aborted past it.
+    #[arg(long, global = true, default_value = "300s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Limit for each connect, send or expected reply.
+    #[arg(long, global = true, default_value = "10s", value_parser = parse_duration)]
+    pub io_timeout: Duration,
+    /// Free text copied into the JSON line (e.g. which server this is).
+    #[arg(long, global = true)]
+    pub label: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// P pairs in a call ping-pong candidates (closed loop, one in flight per pair).
+    Relay(RelayArgs),
+    /// N logged-in idle connections: connect+login rate, server memory per connection.
+    Connections(IdleArgs),
+    /// R rounds of connect-all / disconnect-all, server memory after each (leak check).
+    Churn(IdleArgs),
+    /// C calls with K in flight: logins, offer, answer, candidates, leave, close.
+    Calls(CallArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RelayArgs {
+    #[arg(long, default_value_t = 100)]
+    pub pairs: usize,
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub warmup: Duration,
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    pub window: Duration,
+    #[arg(long, default_value_t = 3)]
+    pub windows: u32,
+    /// Size of each candidate's JSON value (RTCIceCandidateInit), in bytes.
+    #[arg(long, default_value_t = 257)]
+    pub candidate_bytes: usize,
+    /// Connections set up at once.
+    #[arg(long, default_value_t = 100)]
+    pub concurrency: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct IdleArgs {
+    #[arg(long, default_value_t = 1_000)]
+    pub count: usize,
+    /// Connect+login handshakes in flight at once.
+    #[arg(long, default_value_t = 200)]
+    pub concurrency: usize,
+    /// Rounds (default 1 for `connections`, 10 for `churn`).
+    #[arg(long)]
+    pub rounds: Option<u32>,
+    /// Pause before reading memory while holding, and after disconnecting.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub settle: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct CallArgs {
+    #[arg(long, default_value_t = 2_000)]
+    pub calls: usize,
+    #[arg(long, default_value_t = 10)]
+    pub in_flight: usize,
+    /// Repeat the C calls this many times; the report gives the median.
+    #[arg(long, default_value_t = 3)]
+    pub runs: u32,
+    /// Candidates sent by each side of a call.
+    #[arg(long, default_value_t = 4)]
+    pub candidates: usize,
+    /// Size of the offer's and the answer's JSON value, in bytes (about).
+    #[arg(long, default_value_t = 1_024)]
+    pub sdp_bytes: usize,
+    #[arg(long, default_value_t = 257)]
+    pub candidate_bytes: usize,
+}
+
+/// Parses `500ms`, `5s`, `2m` or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit_millis) = if let Some(number) = text.strip_suffix("ms") {
+        (number, 1)
+    } else if let Some(number) = text.strip_suffix('s') {
+        (number, 1000)
+    } else if let Some(number) = text.strip_suffix('m') {
+        (number, 60_000)
+    } else {
+        (text, 1000)
+    };
+    let value: u64 = number.trim().parse().map_err(|_| format!("`{text}` is not a duration; write e.g. 500ms, 5s or 2m"))?;
+    Ok(Duration::from_millis(value.saturating_mul(unit_millis)))
+}
+
+fn within<T: PartialOrd + std::fmt::Debug>(what: &str, value: T, low: T, high: T) -> Result<(), String> {
+    if value < low || value > high {
+        return Err(format!("--{what} must be between {low:?} and {high:?} (got {value:?})"));
+    }
+    Ok(())
+}
+
+/// A mode with its arguments checked against the hard caps.
+#[derive(Debug, Clone)]
+pub enum Mode {
+    Relay(relay::RelayOptions),
+    Idle(idle::IdleOptions),
+    Calls(calls::CallOptions),
+}
+
+impl Cli {
+    /// Checks every bound and the target; nothing is sent before this passes.
+    pub fn validate(&self) -> Result<(Target, Mode), String> {
+        let target = Target::parse(&self.url).map_err(|error| error.to_string())?;
+        within("timeout", self.timeout, Duration::from_millis(100), caps::MAX_TIMEOUT)?;
+        within("io-timeout", self.io_timeout, Duration::from_millis(10), caps::MAX_IO_TIMEOUT)?;
+        let mode = match &self.command {
+            Command::Relay(args) => {
+                within("pairs", args.pairs, 1, caps::MAX_PAIRS)?;
+                within("windows", args.windows, 1, caps::MAX_WINDOWS)?;
+                within("window", args.window, Duration::from_millis(10), caps::MAX_WINDOW)?;
+                within("warmup", args.warmup, Duration::ZERO, caps::MAX_WINDOW)?;
+                within("candidate-bytes", args.candidate_bytes, 0, caps::MAX_PAYLOAD_BYTES)?;
+                within("concurrency", args.concurrency, 1, caps::MAX_CONCURRENCY)?;
+                Mode::Relay(relay::RelayOptions {
+                    pairs: args.pairs,
+                    warmup: args.warmup,
+                    window: args.window,
+                    windows: args.windows,
+                    candidate_bytes: args.candidate_bytes,
+                    concurrency: args.concurrency,
+                })
+            }
+            Command::Connections(args) | Command::Churn(args) => {
+                let default_rounds = if matches!(self.command, Command::Churn(_)) { 10 } else { 1 };
+                let rounds = args.rounds.unwrap_or(default_rounds);
+                within("count", args.count, 1, caps::MAX_CONNECTIONS)?;
+                within("concurrency", args.concurrency, 1, caps::MAX_CONCURRENCY)?;
+                within("rounds", rounds, 1, caps::MAX_ROUNDS)?;
+                within("settle", args.settle, Duration::ZERO, caps::MAX_SETTLE)?;
+                Mode::Idle(idle::IdleOptions { count: args.count, concurrency: args.concurrency, rounds, settle: args.settle })
+            }
+            Command::Calls(args) => {
+                within("calls", args.calls, 1, caps::MAX_CALLS)?;
+                within("in-flight", args.in_flight, 1, caps::MAX_IN_FLIGHT)?;
+                within("runs", args.runs, 1, caps::MAX_RUNS)?;
+                within("candidates", args.candidates, 0, caps::MAX_CANDIDATES)?;
+                within("sdp-bytes", args.sdp_bytes, 0, caps::MAX_PAYLOAD_BYTES)?;
+                within("candidate-bytes", args.candidate_bytes, 0, caps::MAX_PAYLOAD_BYTES)?;
+                Mode::Calls(calls::CallOptions {
+                    calls: args.calls,
+                    in_flight: args.in_flight,
+                    runs: args.runs,
+                    candidates: args.candidates,
+                    sdp_bytes: args.sdp_bytes,
+                    candidate_bytes: args.candidate_bytes,
+                })
+            }
+        };
+        Ok((target, mode))
+    }
+}
+
+/// What every mode needs: the target, the server's PID, the I/O timeout. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Common {
+    pub target: Arc<Target>,
+    pub server_pid: Option<u32>,
+    pub io_timeout: Duration,
+}
+
+impl Common {
+    pub fn server_cpu(&self) -> Option<Duration> {
+        self.server_pid.and_then(stats::process_cpu)
+    }
+    pub fn server_rss_kib(&self) -> Option<u64> {
+        self.server_pid.and_then(stats::process_rss_kib)
+    }
+}
+
+/// A prefix that makes this run's user names unique on a server that outlives it.
+pub fn run_id(mode: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |elapsed| elapsed.subsec_nanos());
+    format!("lg{mode}{}x{:x}", std::process::id() % 100_000, nanos % 0xfffff)
+}
+
+/// Runs one mode to completion (bounded by `timeout`) and returns its JSON report.
+pub async fn run(common: &Common, mode: &Mode, timeout: Duration) -> anyhow::Result<Value> {
+    let work = async {
+        match mode {
+            Mode::Relay(options) => relay::run(common, options).await,
+            Mode::Idle(options) => idle::run(common, options).await,
+            Mode::Calls(options) => calls::run(common, options).await,
+        }
+    };
+    let mut report = tokio::time::timeout(timeout, work)
+        .await
+        .map_err(|_| anyhow::anyhow!("run aborted after the --timeout of {timeout:?}"))??;
+    if let Value::Object(fields) = &mut report {
+        fields.insert("url".to_owned(), json!(common.target.url));
+        fields.insert("server_pid".to_owned(), json!(common.server_pid));
+    }
+    Ok(report)
+}
+
+/// Human-readable lines for a report.
+pub fn summary(report: &Value) -> String {
+    let get = |path: &str| report.pointer(path).cloned().unwrap_or(Value::Null);
+    let flavor = get("/flavor");
+    match report["mode"].as_str() {
+        Some("relay") => format!(
+            "relay against {flavor} server: {} pairs, {} candidates\n  {} msgs/s, server CPU {} us/msg ({}% of a core), generator {}% CPU\n  RTT p50 {} ms, p90 {} ms, p99 {} ms, max {} ms (medians of {} windows of {} s); errors: {}",
+            get("/pairs"), get("/candidate_bytes"), get("/median/messages_per_sec"), get("/median/server_cpu_us_per_message"),
+            get("/median/server_cpu_percent"), get("/median/generator_cpu_percent"), get("/median/rtt_p50_ms"),
+            get("/median/rtt_p90_ms"), get("/median/rtt_p99_ms"), get("/median/rtt_max_ms"),
+            report["windows"].as_array().map_or(0, Vec::len), get("/window_s"), get("/errors"),
+        ),
+        Some(mode @ ("connections" | "churn")) => format!(
+            "{mode} against {flavor} server: {} of {} connected and logged in ({} failed, {} dropped while held)\n  {} connect+login/s; server memory {} KiB per connection (VmRSS {} KiB before)\n  VmRSS after each round (KiB): {}; growth after round 1: {} KiB",
+            get("/connected"), get("/count"), get("/failed"), get("/dropped_while_held"), get("/connects_per_sec"),
+            get("/kib_per_connection"), get("/rss_before_kib"), get("/rss_after_each_round_kib"), get("/rss_growth_after_round1_kib"),
+        ),
+        Some("calls") => format!(
+            "calls against {flavor} server: {} calls x {} runs, {} in flight\n  {} calls/s, per call p50 {} ms, p99 {} ms, max {} ms; server CPU {} us/call; errors: {}",
+            get("/calls"), report["runs"].as_array().map_or(0, Vec::len), get("/in_flight"), get("/median/calls_per_sec"),
+            get("/median/p50_ms"), get("/median/p99_ms"), get("/median/max_ms"), get("/median/server_cpu_us_per_call"), get("/errors"),
+        ),
+        _ => report.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<(Target, Mode), String> {
+        let cli = Cli::try_parse_from(std::iter::once("loadgen").chain(args.iter().copied())).map_err(|error| error.to_string())?;
+        cli.validate()
+    }
+
+    #[test]
+    fn defaults_parse() {
+        let (target, mode) = parse(&["relay"]).expect("defaults");
+        assert_eq!(target.address, "127.0.0.1:9090".parse().expect("address"));
+        let Mode::Relay(options) = mode else { panic!("relay expected") };
+        assert_eq!((options.pairs, options.windows, options.candidate_bytes), (100, 3, 257));
+        assert_eq!(options.window, Duration::from_secs(5));
+        let Ok((_, Mode::Idle(churn))) = parse(&["churn", "--count", "500"]) else { panic!("churn expected") };
+        assert_eq!((churn.count, churn.rounds), (500, 10));
+        let Ok((_, Mode::Idle(connections))) = parse(&["connections"]) else { panic!("connections expected") };
+        assert_eq!(connections.rounds, 1);
+        let Ok((_, Mode::Calls(calls))) = parse(&["calls", "--calls", "50", "--in-flight", "5"]) else { panic!("calls expected") };
+        assert_eq!((calls.calls, calls.in_flight, calls.candidates, calls.runs), (50, 5, 4, 3));
+    }
+
+    #[test]
+    fn global_flags_go_before_or_after_the_mode() {
+        let cli = Cli::try_parse_from(["loadgen", "relay", "--url", "ws://localhost:9190/", "--server-pid", "42", "--window", "250ms"])
+            .expect("flags after the mode");
+        assert_eq!(cli.server_pid, Some(42));
+        assert_eq!(cli.url, "ws://localhost:9190/");
+        let cli = Cli::try_parse_from(["loadgen", "--timeout", "2m", "calls"]).expect("flags before the mode");
+        assert_eq!(cli.timeout, Duration::from_secs(120));
+    }
+
+    #[test]
+    fn bounds_and_targets_are_enforced() {
+        assert!(parse(&["relay", "--url", "ws://10.0.0.1:9090/"]).is_err_and(|error| error.contains("refusing")));
+        assert!(parse(&["connections", "--count", "20000"]).is_err_and(|error| error.contains("--count")));
+        assert!(parse(&["connections", "--count", "0"]).is_err());
+        assert!(parse(&["relay", "--pairs", "5001"]).is_err_and(|error| error.contains("--pairs")));
+        assert!(parse(&["relay", "--window", "61s"]).is_err_and(|error| error.contains("--window")));
+        assert!(parse(&["churn", "--rounds", "51"]).is_err_and(|error| error.contains("--rounds")));
+        assert!(parse(&["calls", "--in-flight", "1001"]).is_err());
+        assert!(parse(&["calls", "--timeout", "31m"]).is_err_and(|error| error.contains("--timeout")));
+        assert!(parse(&["relay", "--window", "soon"]).is_err());
+        assert!(parse(&["relay", "--no-such-flag"]).is_err());
+        assert!(parse(&[]).is_err(), "a mode is required");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
+        assert!(parse_duration("-1s").is_err());
+    }
+
+    #[test]
+    fn run_ids_differ_between_modes() {
+        assert_ne!(run_id("r"), run_id("c"));
+        assert!(run_id("r").len() < 30);
+    }
+}

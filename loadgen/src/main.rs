@@ -1,0 +1,46 @@
+//! `loadgen`: see the library docs and `loadgen --help`.
+
+use clap::Parser;
+use loadgen::{Cli, Common};
+use serde_json::json;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let (target, mode) = match cli.validate() {
+        Ok(checked) => checked,
+        Err(message) => {
+            eprintln!("loadgen: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    // One thread: the generator is pinned to one core, and a single-threaded runtime is the
+    // cheapest way to drive many sockets from it.
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("loadgen: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let common = Common { target: Arc::new(target), server_pid: cli.server_pid, io_timeout: cli.io_timeout };
+    let outcome = runtime.block_on(loadgen::run(&common, &mode, cli.timeout));
+    // Dropping the runtime ends whatever a timed-out run left behind.
+    drop(runtime);
+    match outcome {
+        Ok(mut report) => {
+            if let Some(fields) = report.as_object_mut() {
+                fields.insert("tool".to_owned(), json!("loadgen"));
+                fields.insert("label".to_owned(), json!(cli.label));
+            }
+            println!("{}", loadgen::summary(&report));
+            println!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("loadgen: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
