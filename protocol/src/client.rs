@@ -103,6 +103,7 @@ pub(crate) fn present_raw<'de, D: Deserializer<'de>>(deserializer: D) -> Result<
 
 /// Every field any client message may carry, parsed in one pass, borrowing from the frame.
 #[derive(Deserialize)]
+#[serde(expecting = "a JSON object with a \"type\" field")]
 struct ClientWire<'a> {
     #[serde(rename = "type", borrow, default)]
     kind: Option<Cow<'a, str>>,

@@ -214,7 +214,7 @@ impl ParseError {
 
 /// Every field any server message may carry, parsed in one pass.
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", expecting = "a JSON object with a \"type\" field")]
 struct ServerWire<'a> {
     #[serde(rename = "type", borrow, default)]
     kind: Option<Cow<'a, str>>,

@@ -140,6 +140,8 @@ fn client_bad_frames_give_specific_errors() {
 fn client_unknown_type_keeps_classic_wording() {
     let error = ClientMessage::from_json(r#"{"type":"dance"}"#).expect_err("unknown type");
     assert_eq!(error.to_string(), "Command not found: dance");
+    let not_an_object = ClientMessage::from_json("null").expect_err("null is no message");
+    assert!(not_an_object.to_string().contains("expected a JSON object with a \"type\" field"), "{not_an_object}");
     let missing = ClientMessage::from_json(r#"{"type":"offer","name":"bob"}"#).expect_err("missing offer");
     assert_eq!(missing.to_string(), "A \"offer\" message needs a \"offer\" field");
 }
