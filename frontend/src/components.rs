@@ -1,0 +1,329 @@
+//! Yew function components: they render a [`ViewSnapshot`] and dispatch [`Action`]s, nothing
+//! else (the only browser calls here attach a stream to a `<video>` and read form inputs).
+//!
+//! Stable hooks for tests and styling: `data-call-phase`, `data-peer-state` and
+//! `data-signaling` on the root element; accessible names on every control and video.
+
+use crate::app::ViewSnapshot;
+use crate::call_state::{Action, CallPhase, LocalMedia, NoticeKind, Session, SignalingConnection};
+use std::rc::Rc;
+use wasm_bindgen_futures::{spawn_local, JsFuture};
+use web_sys::{HtmlInputElement, HtmlVideoElement, MediaStream};
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct AppViewProps {
+    pub snapshot: Rc<ViewSnapshot>,
+    pub dispatch: Callback<Action>,
+}
+
+fn signaling_word(connection: &SignalingConnection) -> &'static str {
+    match connection {
+        SignalingConnection::Connecting => "connecting",
+        SignalingConnection::Connected => "connected",
+        SignalingConnection::Reconnecting { .. } => "reconnecting",
+        SignalingConnection::ReplacedByAnotherLogin => "replaced",
+    }
+}
+
+/// The whole page.
+#[function_component(AppView)]
+pub fn app_view(props: &AppViewProps) -> Html {
+    let snapshot = &props.snapshot;
+    let state = &snapshot.state;
+    let peer_state = state.peer_connection_state.clone().unwrap_or_else(|| "none".to_owned());
+    let signed_in_as = match &state.session {
+        Session::SignedIn { name, .. } | Session::SigningBackIn { name, .. } => Some(name.clone()),
+        Session::SignedOut { .. } => None,
+    };
+    html! {
+        <div class="app" data-call-phase={state.call.word()} data-peer-state={peer_state}
+             data-signaling={signaling_word(&state.connection)}>
+            <header class="top-bar">
+                <h1 class="brand">{"Duet"}</h1>
+                if let Some(name) = signed_in_as {
+                    <p class="signed-in-as">{"Signed in as "}<strong>{name}</strong></p>
+                }
+            </header>
+            if let Err(problem) = &snapshot.signaling_url {
+                <p class="banner banner-alert" role="alert">{format!("Cannot connect: {problem}")}</p>
+            }
+            <ConnectionBanner connection={state.connection.clone()} />
+            if state.shows_call_screen() {
+                <CallScreen snapshot={Rc::clone(snapshot)} dispatch={props.dispatch.clone()} />
+            } else {
+                <SignInScreen session={state.session.clone()} dispatch={props.dispatch.clone()} />
+            }
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct ConnectionBannerProps {
+    connection: SignalingConnection,
+}
+
+#[function_component(ConnectionBanner)]
+fn connection_banner(props: &ConnectionBannerProps) -> Html {
+    match &props.connection {
+        SignalingConnection::Connected => html! {},
+        SignalingConnection::Connecting => html! {
+            <p class="banner banner-info" role="status">{"Connecting to the server…"}</p>
+        },
+        SignalingConnection::Reconnecting { attempt, retry_in_millis } => html! {
+            <p class="banner banner-alert connection-lost" role="alert">
+                {format!(
+                    "Connection to the server lost. Reconnecting in {:.1} s (attempt {attempt})…",
+                    f64::from(*retry_in_millis) / 1000.0
+                )}
+            </p>
+        },
+        SignalingConnection::ReplacedByAnotherLogin => html! {
+            <p class="banner banner-alert" role="alert">{"This tab is offline: your name is in use in another tab or device."}</p>
+        },
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct SignInScreenProps {
+    session: Session,
+    dispatch: Callback<Action>,
+}
+
+/// "Your name" and "Sign in"; the reason a name was refused, in words.
+#[function_component(SignInScreen)]
+fn sign_in_screen(props: &SignInScreenProps) -> Html {
+    let name_input = use_node_ref();
+    let onsubmit = {
+        let name_input = name_input.clone();
+        let dispatch = props.dispatch.clone();
+        Callback::from(move |event: SubmitEvent| {
+            event.prevent_default();
+            let typed_name = name_input.cast::<HtmlInputElement>().map(|input| input.value()).unwrap_or_default();
+            dispatch.emit(Action::SignInRequested { typed_name });
+        })
+    };
+    let (pending, error) = match &props.session {
+        Session::SignedOut { pending_name, error } => (pending_name.clone(), error.clone()),
+        _ => (None, None),
+    };
+    html! {
+        <main class="sign-in">
+            <form class="card sign-in-card" {onsubmit}>
+                <h2>{"Sign in to call someone"}</h2>
+                <p class="hint">{"Pick a name others can call you by. No account needed."}</p>
+                <label for="sign-in-name">{"Your name"}</label>
+                <input id="sign-in-name" ref={name_input} type="text" autocomplete="nickname" maxlength="64"
+                       aria-describedby="sign-in-error" aria-invalid={error.is_some().to_string()} />
+                <button type="submit" class="primary">{"Sign in"}</button>
+                <p id="sign-in-error" class="form-error" role="alert">{error.unwrap_or_default()}</p>
+                if let Some(name) = pending {
+                    <p class="hint" role="status">{format!("Signing in as {name}…")}</p>
+                }
+            </form>
+        </main>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct CallScreenProps {
+    snapshot: Rc<ViewSnapshot>,
+    dispatch: Callback<Action>,
+}
+
+/// Videos, the call controls of the current phase, and the people online.
+#[function_component(CallScreen)]
+fn call_screen(props: &CallScreenProps) -> Html {
+    let snapshot = &props.snapshot;
+    let state = &snapshot.state;
+    let dispatch = &props.dispatch;
+    let on = |action: Action| {
+        let dispatch = dispatch.clone();
+        Callback::from(move |_: MouseEvent| dispatch.emit(action.clone()))
+    };
+    let (status_text, alert_text) = match &state.notice {
+        Some(notice) if notice.kind == NoticeKind::Status => (notice.text.clone(), String::new()),
+        Some(notice) => (String::new(), notice.text.clone()),
+        None => (String::new(), String::new()),
+    };
+    let remote_placeholder = match &state.call {
+        CallPhase::Idle => Some("No one on the line".to_owned()),
+        CallPhase::Calling { peer, .. } => Some(format!("Calling {peer}…")),
+        CallPhase::Ringing { peer, .. } => Some(format!("{peer} is calling")),
+        CallPhase::Connecting { peer, .. } => Some(format!("Connecting to {peer}…")),
+        CallPhase::InCall { .. } => None,
+    };
+    let media_problem = match &state.local_media {
+        LocalMedia::Ready { problem: Some(problem), .. } => Some(problem.clone()),
+        _ => None,
+    };
+    let controls = match &state.call {
+        CallPhase::Idle => html! { <CallForm dispatch={dispatch.clone()} /> },
+        CallPhase::Calling { peer, .. } => html! {
+            <div class="call-progress">
+                <p class="call-line">{format!("Calling {peer}…")}</p>
+                <button class="danger" onclick={on(Action::CancelCallClicked)}>{"Cancel"}</button>
+            </div>
+        },
+        CallPhase::Ringing { peer, .. } => html! {
+            <div class="incoming-call" role="region" aria-label="Incoming call">
+                <p class="call-line"><strong>{peer.clone()}</strong>{" is calling you"}</p>
+                <div class="button-row">
+                    <button class="primary" onclick={on(Action::AcceptClicked)}>{"Accept"}</button>
+                    <button class="danger" onclick={on(Action::DeclineClicked)}>{"Decline"}</button>
+                </div>
+            </div>
+        },
+        CallPhase::Connecting { peer, .. } => html! {
+            <div class="call-progress">
+                <p class="call-line">{format!("Connecting to {peer}…")}</p>
+                <button class="danger" onclick={on(Action::HangUpClicked)}>{"Hang up"}</button>
+            </div>
+        },
+        CallPhase::InCall { peer, .. } => html! {
+            <div class="call-progress">
+                <p class="call-line">{"In a call with "}<strong>{peer.clone()}</strong></p>
+                <button class="danger" onclick={on(Action::HangUpClicked)}>{"Hang up"}</button>
+            </div>
+        },
+    };
+    let idle = state.call == CallPhase::Idle;
+    html! {
+        <main class="call-screen">
+            <div class="notices">
+                <p class="notice notice-status" role="status">{status_text}</p>
+                <p class="notice notice-alert" role="alert">{alert_text}</p>
+                if state.notice.is_some() {
+                    <button class="link-button" onclick={on(Action::DismissNoticeClicked)}>{"Dismiss"}</button>
+                }
+            </div>
+            <section class="stage" aria-label="Videos">
+                <div class="remote-frame">
+                    <StreamVideo label="Remote video" class="remote-video" muted={false}
+                                 stream={snapshot.remote_stream.clone()} version={snapshot.remote_media_version} />
+                    if let Some(text) = remote_placeholder {
+                        <p class="remote-placeholder" aria-hidden="true">{text}</p>
+                    }
+                </div>
+                <div class="local-frame">
+                    <StreamVideo label="Your camera" class="local-video" muted={true}
+                                 stream={snapshot.local_stream.clone()} version={0} />
+                </div>
+            </section>
+            if let Some(problem) = media_problem {
+                <p class="media-problem" role="note">{problem}</p>
+            }
+            <section class="controls" aria-label="Call">{controls}</section>
+            if idle {
+                <OnlineList users={state.online_users.clone()} dispatch={dispatch.clone()} />
+            }
+        </main>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct CallFormProps {
+    dispatch: Callback<Action>,
+}
+
+/// "Name to call" and "Call".
+#[function_component(CallForm)]
+fn call_form(props: &CallFormProps) -> Html {
+    let callee_input = use_node_ref();
+    let onsubmit = {
+        let callee_input = callee_input.clone();
+        let dispatch = props.dispatch.clone();
+        Callback::from(move |event: SubmitEvent| {
+            event.prevent_default();
+            let typed_name = callee_input.cast::<HtmlInputElement>().map(|input| input.value()).unwrap_or_default();
+            dispatch.emit(Action::CallRequested { typed_name });
+        })
+    };
+    html! {
+        <form class="call-form" {onsubmit}>
+            <label for="callee-name">{"Name to call"}</label>
+            <div class="input-row">
+                <input id="callee-name" ref={callee_input} type="text" autocomplete="off" maxlength="64" />
+                <button type="submit" class="primary">{"Call"}</button>
+            </div>
+        </form>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct OnlineListProps {
+    users: Vec<String>,
+    dispatch: Callback<Action>,
+}
+
+/// The people online; clicking a name calls them.
+#[function_component(OnlineList)]
+fn online_list(props: &OnlineListProps) -> Html {
+    html! {
+        <section class="people" aria-labelledby="people-heading">
+            <h2 id="people-heading">{"People online"}</h2>
+            if props.users.is_empty() {
+                <p class="hint">{"No one else is online yet. Share this page with a friend."}</p>
+            } else {
+                <ul class="people-list">
+                    { for props.users.iter().map(|user| {
+                        let dispatch = props.dispatch.clone();
+                        let typed_name = user.clone();
+                        let onclick = Callback::from(move |_: MouseEvent| {
+                            dispatch.emit(Action::CallRequested { typed_name: typed_name.clone() })
+                        });
+                        html! {
+                            <li key={user.clone()}>
+                                <button class="person" {onclick} aria-label={format!("Call {user}")} data-user={user.clone()}>
+                                    <span class="avatar" aria-hidden="true">{user.chars().next().unwrap_or('?').to_uppercase().to_string()}</span>
+                                    <span class="person-name">{user.clone()}</span>
+                                </button>
+                            </li>
+                        }
+                    }) }
+                </ul>
+            }
+        </section>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct StreamVideoProps {
+    label: AttrValue,
+    class: AttrValue,
+    muted: bool,
+    stream: Option<MediaStream>,
+    /// Changes when the stream's tracks changed and it must be re-attached.
+    version: u32,
+}
+
+/// A `<video>` showing a `MediaStream` (autoplay, playsinline).
+#[function_component(StreamVideo)]
+fn stream_video(props: &StreamVideoProps) -> Html {
+    let video_ref = use_node_ref();
+    {
+        let video_ref = video_ref.clone();
+        let muted = props.muted;
+        use_effect_with((props.stream.clone(), props.version), move |(stream, _version)| {
+            if let Some(video) = video_ref.cast::<HtmlVideoElement>() {
+                video.set_muted(muted);
+                video.set_src_object(None);
+                video.set_src_object(stream.as_ref());
+                if stream.is_some() {
+                    if let Ok(playing) = video.play() {
+                        // Autoplay may be refused until the user interacts; the element's
+                        // autoplay attribute starts it then. Never an unhandled rejection.
+                        spawn_local(async move {
+                            let _ = JsFuture::from(playing).await;
+                        });
+                    }
+                }
+            }
+            || ()
+        });
+    }
+    html! {
+        <video ref={video_ref} class={props.class.clone()} aria-label={props.label.clone()}
+               autoplay=true playsinline=true muted={props.muted} />
+    }
+}
