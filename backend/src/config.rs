@@ -9,9 +9,9 @@ use std::time::Duration;
 ///
 /// Speaks the classic tutorial protocol (`wscat -c ws://localhost:9090`) plus additive
 /// extensions (see PROTOCOL.md). Every option can also be set by the environment variable
-/// shown next to it. Durations accept `500ms`, `45s`, `2m` or a bare number of seconds.
+/// shown next to it. Durations accept `500ms`, `45s`, `2m`, `12h` or a bare number of seconds.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "backend", version, about, long_about = None)]
+#[command(name = "backend", version)]
 pub struct Config {
     /// TCP port to listen on.
     #[arg(long, env = "PORT", default_value_t = 9090)]
@@ -39,9 +39,14 @@ pub struct Config {
     #[arg(long, env = "DUET_MAX_FRAME_BYTES", default_value_t = 64 * 1024)]
     pub max_frame_bytes: usize,
 
-    /// Messages queued for one connection before it counts as not reading and is closed.
+    /// Frames queued for one connection. When its queue is full, senders wait for room.
     #[arg(long, env = "DUET_OUTBOX_CAPACITY", default_value_t = 64)]
     pub outbox_capacity: usize,
+
+    /// A connection whose queue stays full this long does not read its messages and is
+    /// closed (its peer gets `leave` with reason `disconnected`).
+    #[arg(long, env = "DUET_SEND_TIMEOUT", default_value = "3s", value_parser = parse_duration)]
+    pub send_timeout: Duration,
 
     /// A STUN server URL sent to clients in `hello` (repeat the flag, or comma-separate in the
     /// environment variable). Example: stun:stun.l.google.com:19302. Default: none, which is
@@ -49,10 +54,79 @@ pub struct Config {
     #[arg(long = "stun-url", env = "DUET_STUN_URLS", value_delimiter = ',')]
     pub stun_urls: Vec<String>,
 
+    /// Most connections open at once; keep it below the process's file-descriptor limit
+    /// (`ulimit -n`). 0: unlimited.
+    #[arg(long, env = "DUET_MAX_CONNECTIONS", default_value_t = 19_000)]
+    pub max_connections: usize,
+
+    /// Most connections open at once from one client IP address. 0: unlimited.
+    #[arg(long, env = "DUET_MAX_CONNECTIONS_PER_IP", default_value_t = 64)]
+    pub max_connections_per_ip: usize,
+
+    /// A connection that has not signed in this long after connecting is closed (code 1008).
+    #[arg(long, env = "DUET_LOGIN_TIMEOUT", default_value = "15s", value_parser = parse_duration)]
+    pub login_timeout: Duration,
+
+    /// Messages per second one connection may send, sustained (token bucket). Excess gets an
+    /// `error` with code `rate_limited`; 50 refused in a row close the connection. 0: no limit.
+    #[arg(long, env = "DUET_RATE_LIMIT", default_value_t = 50)]
+    pub rate_limit: u32,
+
+    /// Messages one connection may send in a burst above the sustained rate (trickle ICE
+    /// sends a few dozen candidates at once).
+    #[arg(long, env = "DUET_RATE_BURST", default_value_t = 200)]
+    pub rate_burst: u32,
+
+    /// A browser origin allowed to connect, e.g. https://app.example.com (repeat the flag, or
+    /// comma-separate in the environment variable; `*` allows all). Pages served by this server
+    /// are always allowed; with no list, so are localhost pages (development). Clients that send
+    /// no Origin header (wscat, scripts) are always allowed.
+    #[arg(long = "allowed-origin", env = "DUET_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
+    /// PEM certificate chain: serve https:// and wss:// (needs --tls-key).
+    #[arg(long, env = "DUET_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "DUET_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Serve https:// and wss:// with a certificate created at start-up for this machine's
+    /// names and addresses, so two devices on a LAN can call (browsers allow the camera only on
+    /// https:// or localhost). Browsers show a warning to accept once.
+    #[arg(long, env = "DUET_TLS_SELF_SIGNED", conflicts_with = "tls_cert")]
+    pub tls_self_signed: bool,
+
+    /// A TURN server URL, e.g. turn:turn.example.org:3478?transport=udp (repeat the flag, or
+    /// comma-separate in the environment variable). Needs --turn-secret.
+    #[arg(long = "turn-url", env = "DUET_TURN_URLS", value_delimiter = ',', requires = "turn_secret")]
+    pub turn_urls: Vec<String>,
+
+    /// The secret shared with the TURN server (coturn `static-auth-secret` with
+    /// `use-auth-secret`). Each login gets credentials minted from it, never the secret.
+    #[arg(long, env = "DUET_TURN_SECRET", hide_env_values = true)]
+    pub turn_secret: Option<String>,
+
+    /// How long minted TURN credentials stay valid.
+    #[arg(long, env = "DUET_TURN_TTL", default_value = "12h", value_parser = parse_duration)]
+    pub turn_ttl: Duration,
+
+    /// Log format: `text` for people, `json` (one object per line) for log collectors.
+    #[arg(long, env = "DUET_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
     /// Folder with the built web app (`trunk build --release` writes `dist/`), served at `/`
     /// for plain HTTP requests. Default: `dist` when that folder exists.
     #[arg(long, env = "DUET_STATIC_DIR")]
     pub static_dir: Option<PathBuf>,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 impl Default for Config {
@@ -66,13 +140,27 @@ impl Default for Config {
             idle_timeout: Duration::from_secs(40),
             max_frame_bytes: 64 * 1024,
             outbox_capacity: 64,
+            send_timeout: Duration::from_secs(3),
             stun_urls: Vec::new(),
+            max_connections: 19_000,
+            max_connections_per_ip: 64,
+            login_timeout: Duration::from_secs(15),
+            rate_limit: 50,
+            rate_burst: 200,
+            allowed_origins: Vec::new(),
+            tls_cert: None,
+            tls_key: None,
+            tls_self_signed: false,
+            turn_urls: Vec::new(),
+            turn_secret: None,
+            turn_ttl: Duration::from_secs(12 * 3600),
+            log_format: LogFormat::Text,
             static_dir: None,
         }
     }
 }
 
-/// Parses `500ms`, `45s`, `2m` or a bare number of seconds.
+/// Parses `500ms`, `45s`, `2m`, `12h` or a bare number of seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let (number, unit_millis) = if let Some(number) = text.strip_suffix("ms") {
@@ -81,6 +169,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         (number, 1000)
     } else if let Some(number) = text.strip_suffix('m') {
         (number, 60_000)
+    } else if let Some(number) = text.strip_suffix('h') {
+        (number, 3_600_000)
     } else {
         (text, 1000)
     };
@@ -101,6 +191,7 @@ mod tests {
         assert_eq!(parse_duration("45s"), Ok(Duration::from_secs(45)));
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
+        assert_eq!(parse_duration("12h"), Ok(Duration::from_secs(12 * 3600)));
         assert!(parse_duration("soon").is_err());
     }
 
@@ -117,5 +208,26 @@ mod tests {
         assert_eq!(parsed.idle_timeout, default.idle_timeout);
         assert_eq!(parsed.max_frame_bytes, default.max_frame_bytes);
         assert_eq!(parsed.outbox_capacity, default.outbox_capacity);
+        assert_eq!(parsed.send_timeout, default.send_timeout);
+        assert_eq!(parsed.login_timeout, default.login_timeout);
+        assert_eq!(parsed.rate_limit, default.rate_limit);
+        assert_eq!(parsed.rate_burst, default.rate_burst);
+        assert_eq!(parsed.max_connections, default.max_connections);
+        assert_eq!(parsed.max_connections_per_ip, default.max_connections_per_ip);
+        assert_eq!(parsed.turn_ttl, default.turn_ttl);
+    }
+
+    #[test]
+    fn help_documents_every_option() {
+        let help = <Config as clap::CommandFactory>::command().render_long_help().to_string();
+        for flag in [
+            "--port", "--bind", "--ring-timeout", "--heartbeat-interval", "--idle-timeout", "--max-frame-bytes",
+            "--outbox-capacity", "--send-timeout", "--stun-url", "--max-connections", "--max-connections-per-ip", "--login-timeout",
+            "--rate-limit", "--rate-burst", "--allowed-origin", "--tls-cert", "--tls-key", "--tls-self-signed",
+            "--turn-url", "--turn-secret", "--turn-ttl", "--log-format", "--static-dir",
+        ] {
+            assert!(help.contains(flag), "--help does not mention {flag}");
+        }
+        assert!(help.contains("[env: PORT="), "environment variables are shown");
     }
 }

@@ -3,6 +3,8 @@
 //! The connection task is where its errors stop: nothing here can take the server down.
 
 use crate::dispatch::Session;
+use crate::limits::{ConnectionPermit, RateDecision, RateLimiter};
+use crate::metrics::CloseReason;
 use crate::registry::DeliveryError;
 use crate::AppState;
 use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket};
@@ -61,15 +63,13 @@ impl ConnectionHandle {
         self.id
     }
 
-    /// Queues a text frame without waiting. A full queue means the client does not read: the
-    /// connection is closed instead of buffering without bound.
+    /// Queues a text frame without waiting. When the queue is full the frame comes back as a
+    /// [`Backlog`] for the sender to wait on (bounded), so a momentary burst is absorbed and a
+    /// client that really does not read is disconnected instead of buffered without bound.
     pub fn send_text(&self, text: Utf8Bytes) -> Result<(), DeliveryError> {
         match self.outbox.try_send(Outbound::Text(text)) {
             Ok(()) => Ok(()),
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                self.kick(KickReason::SlowConsumer);
-                Err(DeliveryError::RecipientTooSlow)
-            }
+            Err(mpsc::error::TrySendError::Full(frame)) => Err(DeliveryError::QueueFull(Backlog { recipient: self.clone(), frame })),
             Err(mpsc::error::TrySendError::Closed(_)) => Err(DeliveryError::NotOnline),
         }
     }
@@ -86,6 +86,28 @@ impl ConnectionHandle {
     }
 }
 
+/// A frame that found its recipient's queue full.
+#[derive(Debug)]
+pub struct Backlog {
+    recipient: ConnectionHandle,
+    frame: Outbound,
+}
+
+impl Backlog {
+    /// Waits up to `patience` for room in the recipient's queue. A recipient whose queue stays
+    /// full that long does not read its messages: it is disconnected.
+    pub async fn deliver_within(self, patience: Duration) {
+        if tokio::time::timeout(patience, self.recipient.outbox.send(self.frame)).await.is_err() {
+            self.recipient.kick(KickReason::SlowConsumer);
+        }
+    }
+
+    /// For senders that cannot wait (timers, clean-up): wait in a task of its own.
+    pub fn deliver_in_background(self, patience: Duration) {
+        tokio::spawn(self.deliver_within(patience));
+    }
+}
+
 /// How the reader loop ended, which decides the close frame and the log line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ending {
@@ -93,13 +115,47 @@ enum Ending {
     TransportError,
     FrameTooLarge,
     Idle,
+    LoginTimeout,
+    RateLimited,
     Kicked(KickReason),
     ServerShutdown,
 }
 
+impl Ending {
+    /// The close frame to send, and the metrics label, for endings the server decided.
+    fn close(self, login_timeout: Duration) -> (Option<CloseFrame>, Option<CloseReason>) {
+        let frame = |code, reason: String| Some(CloseFrame { code, reason: Utf8Bytes::from(reason) });
+        match self {
+            Ending::ClientClosed | Ending::TransportError => (None, None),
+            Ending::Idle => (frame(close_code::AWAY, "No heartbeat: connection idle for too long.".into()), Some(CloseReason::Idle)),
+            Ending::FrameTooLarge => (frame(close_code::SIZE, "Frame too large.".into()), Some(CloseReason::FrameTooLarge)),
+            Ending::LoginTimeout => (
+                frame(close_code::POLICY, format!("Sign in within {} s of connecting.", login_timeout.as_secs())),
+                Some(CloseReason::LoginTimeout),
+            ),
+            Ending::RateLimited => (frame(close_code::POLICY, "Too many messages.".into()), Some(CloseReason::RateLimit)),
+            Ending::ServerShutdown => (frame(close_code::RESTART, "Server restarting; reconnect.".into()), Some(CloseReason::Shutdown)),
+            Ending::Kicked(KickReason::ReplacedByNewLogin) => (
+                frame(CLOSE_REPLACED_BY_NEW_LOGIN, "Signed in again from another connection.".into()),
+                Some(CloseReason::ReplacedByNewLogin),
+            ),
+            // Its queue is full: no close frame could get through; the socket is just dropped.
+            Ending::Kicked(KickReason::SlowConsumer) => (None, Some(CloseReason::SlowConsumer)),
+        }
+    }
+}
+
+/// How often the reader checks the idle and login deadlines: a fraction of the shortest, so a
+/// deadline is enforced at most a quarter late, with one timer per connection instead of one
+/// per frame.
+fn deadline_check_interval(config: &crate::Config) -> Duration {
+    let shortest = config.idle_timeout.min(config.login_timeout).min(config.heartbeat_interval * 4);
+    (shortest / 4).max(Duration::from_millis(10))
+}
+
 /// Runs one upgraded WebSocket until it closes. Never panics outward, never returns an error:
 /// every failure ends this connection only.
-pub async fn serve_connection(socket: WebSocket, state: AppState, remote: SocketAddr) {
+pub async fn serve_connection(socket: WebSocket, state: AppState, remote: SocketAddr, permit: ConnectionPermit) {
     let id = NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed);
     let config = &state.config;
     let (sink, mut stream) = socket.split();
@@ -115,6 +171,12 @@ pub async fn serve_connection(socket: WebSocket, state: AppState, remote: Socket
     let mut session = Session::new(state.clone(), handle.clone());
     let _ = handle.send(&ServerMessage::Hello(state.hello()));
 
+    let connected_at = tokio::time::Instant::now();
+    let mut last_seen = connected_at;
+    let mut rate = RateLimiter::new(config.rate_limit, config.rate_burst);
+    let mut deadline_check = tokio::time::interval(deadline_check_interval(config));
+    deadline_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+
     let ending = loop {
         let frame = tokio::select! {
             biased;
@@ -124,48 +186,64 @@ pub async fn serve_connection(socket: WebSocket, state: AppState, remote: Socket
                     None => Ending::ServerShutdown,
                 };
             }
-            frame = tokio::time::timeout(config.idle_timeout, stream.next()) => frame,
-        };
-        match frame {
-            Err(_elapsed) => break Ending::Idle,
-            Ok(None) | Ok(Some(Ok(Message::Close(_)))) => break Ending::ClientClosed,
-            Ok(Some(Err(error))) => {
-                break if is_capacity_error(&error) { Ending::FrameTooLarge } else { Ending::TransportError };
+            frame = stream.next() => frame,
+            now = deadline_check.tick() => {
+                if now.duration_since(last_seen) >= config.idle_timeout {
+                    break Ending::Idle;
+                }
+                if !session.is_signed_in() && now.duration_since(connected_at) >= config.login_timeout {
+                    break Ending::LoginTimeout;
+                }
+                continue;
             }
-            Ok(Some(Ok(Message::Text(text)))) => session.handle_text(text.as_str()),
-            Ok(Some(Ok(Message::Binary(_)))) => session.reply_error(
-                ErrorCode::BinaryFrame,
-                "Binary frames are not supported; send JSON text frames.".to_owned(),
-            ),
-            // Any frame proves the client is alive; the timeout above already restarted.
-            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => {}
+        };
+        // Any frame, pongs included, proves the client is alive.
+        last_seen = tokio::time::Instant::now();
+        let message = match frame {
+            None | Some(Ok(Message::Close(_))) => break Ending::ClientClosed,
+            Some(Err(error)) => break if is_capacity_error(&error) { Ending::FrameTooLarge } else { Ending::TransportError },
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            Some(Ok(message)) => message,
+        };
+        match rate.check() {
+            RateDecision::Allow => {}
+            RateDecision::Refuse { first_in_streak } => {
+                state.metrics.rate_limited.inc();
+                if first_in_streak {
+                    session.reply_error(ErrorCode::RateLimited, "Too many messages; slow down.".to_owned());
+                }
+                continue;
+            }
+            RateDecision::Disconnect => {
+                state.metrics.rate_limited.inc();
+                break Ending::RateLimited;
+            }
+        }
+        match message {
+            Message::Text(text) => session.handle_text(text.as_str()),
+            _ => session.reply_error(ErrorCode::BinaryFrame, "Binary frames are not supported; send JSON text frames.".to_owned()),
+        }
+        // Frames that found a full queue: this sender waits for them (bounded) before its next
+        // frame is read, which keeps its messages in order and pushes back on bursts.
+        for backlog in session.take_backlog() {
+            backlog.deliver_within(config.send_timeout).await;
         }
     };
 
     if let Some((name, peer)) = session.disconnect() {
         tracing::info!(connection = id, user = %name, ?ending, "user left");
         if let Some(peer) = peer {
-            let leave = ServerMessage::Leave { name: Some(name.clone()), reason: Some(LeaveReason::Disconnected) };
-            let _ = state.registry.deliver(&peer, Utf8Bytes::from(leave.to_json()));
+            crate::dispatch::send_leave(&state, &peer, &name, LeaveReason::Disconnected);
             tracing::info!(caller = %name, callee = %peer, reason = "disconnected", "call ended");
         }
     }
+    let (close, close_reason) = ending.close(config.login_timeout);
+    if let Some(reason) = close_reason {
+        state.metrics.closed(reason);
+    }
     tracing::info!(connection = id, ?ending, "connection closed");
-
-    let close = match ending {
-        Ending::Idle => Some(close_frame(close_code::AWAY, "No heartbeat: connection idle for too long.")),
-        Ending::FrameTooLarge => Some(close_frame(close_code::SIZE, "Frame too large.")),
-        Ending::ServerShutdown => Some(close_frame(close_code::RESTART, "Server restarting; reconnect.")),
-        Ending::Kicked(KickReason::ReplacedByNewLogin) => {
-            Some(close_frame(CLOSE_REPLACED_BY_NEW_LOGIN, "Signed in again from another connection."))
-        }
-        Ending::Kicked(KickReason::SlowConsumer) | Ending::ClientClosed | Ending::TransportError => None,
-    };
     finish_writer(handle, session, writer, close, ending).await;
-}
-
-fn close_frame(code: u16, reason: &'static str) -> CloseFrame {
-    CloseFrame { code, reason: Utf8Bytes::from_static(reason) }
+    drop(permit);
 }
 
 /// Lets the writer flush what is queued (plus a close frame) for a bounded time, then stops it.

@@ -2,8 +2,9 @@
 //! Everything here is synchronous (messages are queued, never awaited), so no lock can be held
 //! across an `.await`.
 
-use crate::connection::ConnectionHandle;
-use crate::registry::{Answered, CallError, CallId, ClaimError, Offered, RelayError};
+use crate::connection::{Backlog, ConnectionHandle};
+use crate::metrics::RelayedType;
+use crate::registry::{Answered, CallError, CallId, ClaimError, DeliveryError, Offered, RelayError};
 use crate::AppState;
 use axum::extract::ws::Utf8Bytes;
 use protocol::{
@@ -45,11 +46,31 @@ pub struct Session {
     state: AppState,
     connection: ConnectionHandle,
     name: Option<UserName>,
+    /// Frames that found a full queue while handling the current frame.
+    backlog: Vec<Backlog>,
 }
 
 impl Session {
     pub fn new(state: AppState, connection: ConnectionHandle) -> Session {
-        Session { state, connection, name: None }
+        Session { state, connection, name: None, backlog: Vec::new() }
+    }
+
+    /// Frames the connection loop must deliver (waiting, bounded) before reading the next one.
+    pub fn take_backlog(&mut self) -> Vec<Backlog> {
+        std::mem::take(&mut self.backlog)
+    }
+
+    /// Keeps a frame that found a full queue for the connection loop. True when the frame was
+    /// queued or kept; false when the recipient is gone.
+    fn queued(&mut self, delivery: Result<(), DeliveryError>) -> bool {
+        match delivery {
+            Ok(()) => true,
+            Err(DeliveryError::QueueFull(backlog)) => {
+                self.backlog.push(backlog);
+                true
+            }
+            Err(DeliveryError::NotOnline) => false,
+        }
     }
 
     /// Parses and dispatches one text frame; every failure becomes an `error` reply.
@@ -71,15 +92,20 @@ impl Session {
         }
     }
 
+    pub fn is_signed_in(&self) -> bool {
+        self.name.is_some()
+    }
+
     /// Sends an `error` to this connection and logs it (without the frame's content).
-    pub fn reply_error(&self, code: ErrorCode, message: String) {
+    pub fn reply_error(&mut self, code: ErrorCode, message: String) {
+        self.state.metrics.error(code);
         tracing::info!(connection = self.connection.id(), user = ?self.name, %code, "request refused");
         self.reply(&ServerMessage::error(code, message));
     }
 
-    fn reply(&self, message: &ServerMessage) {
-        // A full queue closes this connection; nothing more to do here.
-        let _ = self.connection.send(message);
+    fn reply(&mut self, message: &ServerMessage) {
+        let delivery = self.connection.send(message);
+        self.queued(delivery);
     }
 
     fn signed_in_name(&self) -> Result<UserName, RequestError> {
@@ -125,7 +151,10 @@ impl Session {
         match self.state.registry.start_call(&caller, &callee) {
             Ok(outcome) => {
                 let relayed = ServerMessage::Offer { offer, name: caller.clone() };
-                let _ = self.state.registry.deliver(&callee, Utf8Bytes::from(relayed.to_json()));
+                let delivery = self.state.registry.deliver(&callee, Utf8Bytes::from(relayed.to_json()));
+                if self.queued(delivery) {
+                    self.state.metrics.relayed(RelayedType::Offer);
+                }
                 if let Offered::NewCall(call_id) = outcome {
                     tracing::info!(%caller, %callee, call_id, "call started");
                     self.start_ring_timer(caller, call_id);
@@ -163,7 +192,10 @@ impl Session {
             tracing::info!(%caller, %callee, call_id, "call answered");
         }
         let relayed = ServerMessage::Answer { answer, name: Some(callee) };
-        let _ = self.state.registry.deliver(&caller, Utf8Bytes::from(relayed.to_json()));
+        let delivery = self.state.registry.deliver(&caller, Utf8Bytes::from(relayed.to_json()));
+        if self.queued(delivery) {
+            self.state.metrics.relayed(RelayedType::Answer);
+        }
         Ok(())
     }
 
@@ -171,7 +203,16 @@ impl Session {
         let sender = self.signed_in_name()?;
         let relayed = ServerMessage::Candidate { candidate, name: Some(sender.clone()) };
         match self.state.registry.relay_to_peer(&sender, &peer, Utf8Bytes::from(relayed.to_json())) {
-            Ok(()) | Err(RelayError::Delivery(_)) => Ok(()),
+            Ok(()) => {
+                self.state.metrics.relayed(RelayedType::Candidate);
+                Ok(())
+            }
+            Err(RelayError::Delivery(delivery_error)) => {
+                if self.queued(Err(delivery_error)) {
+                    self.state.metrics.relayed(RelayedType::Candidate);
+                }
+                Ok(())
+            }
             Err(RelayError::Call(error)) => Err(error.into()),
         }
     }
@@ -187,6 +228,7 @@ impl Session {
         };
         tracing::info!(caller = %user, callee = %peer, ?reason, "call ended");
         self.notify_leave(&peer, &user, reason);
+        self.state.metrics.relayed(RelayedType::Leave);
         Ok(())
     }
 
@@ -196,8 +238,10 @@ impl Session {
         Ok(())
     }
 
-    fn notify_leave(&self, recipient: &UserName, departed: &UserName, reason: LeaveReason) {
-        send_leave(&self.state, recipient, departed, reason);
+    fn notify_leave(&mut self, recipient: &UserName, departed: &UserName, reason: LeaveReason) {
+        let leave = ServerMessage::Leave { name: Some(departed.clone()), reason: Some(reason) };
+        let delivery = self.state.registry.deliver(recipient, Utf8Bytes::from(leave.to_json()));
+        self.queued(delivery);
     }
 
     /// Frees this connection's name and ends its call. Returns the name and the peer to tell.
@@ -208,10 +252,13 @@ impl Session {
     }
 }
 
-/// Tells `recipient` that its call with `departed` ended.
+/// Tells `recipient` that its call with `departed` ended, from outside a reader loop (ring
+/// timer, connection clean-up): a full queue is waited on in a task of its own.
 pub fn send_leave(state: &AppState, recipient: &UserName, departed: &UserName, reason: LeaveReason) {
     let leave = ServerMessage::Leave { name: Some(departed.clone()), reason: Some(reason) };
-    let _ = state.registry.deliver(recipient, Utf8Bytes::from(leave.to_json()));
+    if let Err(DeliveryError::QueueFull(backlog)) = state.registry.deliver(recipient, Utf8Bytes::from(leave.to_json())) {
+        backlog.deliver_in_background(state.config.send_timeout);
+    }
 }
 
 fn login_refused(reason: LoginFailure, message: String) -> ServerMessage {

@@ -4,17 +4,24 @@
 pub mod config;
 pub mod connection;
 pub mod dispatch;
+pub mod ice;
+pub mod limits;
+pub mod metrics;
 pub mod registry;
 pub mod static_files;
+pub mod tls;
 
 pub use config::Config;
 
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use protocol::{Hello, IceServer, Limits, MAX_NAME_CHARS, PROTOCOL_VERSION};
+use limits::{AdmissionError, ConnectionLimiter, OriginPolicy};
+use metrics::{Metrics, RefuseReason};
+use protocol::{Hello, Limits, MAX_NAME_CHARS, PROTOCOL_VERSION};
 use registry::Registry;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -35,6 +42,9 @@ pub const SHUTDOWN_DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct AppState {
     pub config: Arc<Config>,
     pub registry: Arc<Registry>,
+    pub metrics: Arc<Metrics>,
+    pub connection_limiter: Arc<ConnectionLimiter>,
+    origin_policy: Arc<OriginPolicy>,
     /// Cancelled when the server shuts down; every connection watches a child of it.
     pub shutdown: CancellationToken,
     connections: TaskTracker,
@@ -42,9 +52,13 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(config: Config) -> AppState {
+        let metrics = Arc::new(Metrics::new());
         AppState {
+            origin_policy: Arc::new(OriginPolicy::new(&config.allowed_origins)),
             config: Arc::new(config),
-            registry: Arc::new(Registry::new()),
+            registry: Arc::new(Registry::new(Arc::clone(&metrics))),
+            metrics,
+            connection_limiter: Arc::new(ConnectionLimiter::default()),
             shutdown: CancellationToken::new(),
             connections: TaskTracker::new(),
         }
@@ -53,11 +67,7 @@ impl AppState {
     /// The greeting every connection receives first.
     pub fn hello(&self) -> Hello {
         let config = &self.config;
-        let ice_servers = if config.stun_urls.is_empty() {
-            Vec::new()
-        } else {
-            vec![IceServer { urls: config.stun_urls.clone(), username: None, credential: None }]
-        };
+        let ice_servers = ice::stun_servers(&config.stun_urls);
         Hello {
             server: SERVER_NAME.to_owned(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -79,28 +89,117 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/", get(root))
         .route("/ws", get(websocket_only))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics_text))
         .fallback_service(static_files::service(&state.config))
         .with_state(state)
+}
+
+/// The client's address, for both plain TCP and TLS listeners (axum's `SocketAddr` connect
+/// info only knows its own listener types).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress(pub SocketAddr);
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, NoDelayListener>> for ClientAddress {
+    fn connect_info(stream: axum::serve::IncomingStream<'_, NoDelayListener>) -> ClientAddress {
+        ClientAddress(*stream.remote_addr())
+    }
+}
+
+/// A TCP listener whose connections have TCP_NODELAY set: signaling frames are small and
+/// latency-bound, and Nagle would hold one back for a delayed ACK.
+#[derive(Debug)]
+pub struct NoDelayListener(pub TcpListener);
+
+impl axum::serve::Listener for NoDelayListener {
+    type Io = tokio::net::TcpStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            match self.0.accept().await {
+                Ok((stream, remote)) => {
+                    if let Err(error) = stream.set_nodelay(true) {
+                        tracing::debug!(%error, "could not set TCP_NODELAY");
+                    }
+                    return (stream, remote);
+                }
+                Err(error) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.0.local_addr()
+    }
+}
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, tls::TlsListener>> for ClientAddress {
+    fn connect_info(stream: axum::serve::IncomingStream<'_, tls::TlsListener>) -> ClientAddress {
+        ClientAddress(*stream.remote_addr())
+    }
+}
+
+/// Liveness: the process serves HTTP.
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn metrics_text(State(state): State<AppState>) -> Response {
+    state.metrics.connections.set(i64::try_from(state.connection_limiter.open_connections()).unwrap_or(i64::MAX));
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], state.metrics.encode()).into_response()
 }
 
 async fn root(
     upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
     State(state): State<AppState>,
-    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    ConnectInfo(ClientAddress(remote)): ConnectInfo<ClientAddress>,
     request: axum::extract::Request,
 ) -> Response {
     match upgrade {
-        Ok(upgrade) => accept_websocket(upgrade, state, remote),
+        Ok(upgrade) => accept_websocket(upgrade, state, remote, request.headers()),
         Err(_) => static_files::index(&state.config, request).await,
     }
 }
 
-async fn websocket_only(upgrade: WebSocketUpgrade, State(state): State<AppState>, ConnectInfo(remote): ConnectInfo<SocketAddr>) -> Response {
-    accept_websocket(upgrade, state, remote)
+async fn websocket_only(
+    upgrade: WebSocketUpgrade,
+    State(state): State<AppState>,
+    ConnectInfo(ClientAddress(remote)): ConnectInfo<ClientAddress>,
+    headers: HeaderMap,
+) -> Response {
+    accept_websocket(upgrade, state, remote, &headers)
 }
 
-fn accept_websocket(upgrade: WebSocketUpgrade, state: AppState, remote: SocketAddr) -> Response {
-    let max_frame_bytes = state.config.max_frame_bytes;
+/// Checks the origin and connection limits, then upgrades. Refusals are plain HTTP answers a
+/// person can read in the browser's network panel.
+fn accept_websocket(upgrade: WebSocketUpgrade, state: AppState, remote: SocketAddr, headers: &HeaderMap) -> Response {
+    let origin = headers.get(header::ORIGIN).and_then(|value| value.to_str().ok());
+    let host = headers.get(header::HOST).and_then(|value| value.to_str().ok());
+    if !state.origin_policy.allows(origin, host) {
+        state.metrics.refused(RefuseReason::OriginNotAllowed);
+        tracing::info!(%remote, origin = origin.unwrap_or(""), "connection refused: origin not allowed");
+        let message = format!("Origin {} may not connect to this server (see --allowed-origin).\n", origin.unwrap_or(""));
+        return (StatusCode::FORBIDDEN, message).into_response();
+    }
+    let config = &state.config;
+    let permit = match state.connection_limiter.try_admit(remote.ip(), config.max_connections, config.max_connections_per_ip) {
+        Ok(permit) => permit,
+        Err(refusal) => {
+            let reason = match refusal {
+                AdmissionError::TooManyConnections(_) => RefuseReason::TooManyConnections,
+                AdmissionError::TooManyFromAddress(_) => RefuseReason::TooManyConnectionsFromAddress,
+            };
+            state.metrics.refused(reason);
+            tracing::info!(%remote, %refusal, "connection refused");
+            return (StatusCode::SERVICE_UNAVAILABLE, format!("{refusal}\n")).into_response();
+        }
+    };
+    let max_frame_bytes = config.max_frame_bytes;
     upgrade
         .max_message_size(max_frame_bytes)
         .max_frame_size(max_frame_bytes)
@@ -108,7 +207,7 @@ fn accept_websocket(upgrade: WebSocketUpgrade, state: AppState, remote: SocketAd
         .write_buffer_size(0)
         .on_upgrade(move |socket| {
             let tracker = state.connections.clone();
-            tracker.track_future(connection::serve_connection(socket, state, remote))
+            tracker.track_future(connection::serve_connection(socket, state, remote, permit))
         })
         .into_response()
 }
@@ -116,14 +215,26 @@ fn accept_websocket(upgrade: WebSocketUpgrade, state: AppState, remote: SocketAd
 /// Serves `app(state)` on `listener` until `shutdown` completes, then closes every WebSocket
 /// with code 1012 ("restarting") and waits up to [`SHUTDOWN_DRAIN_TIMEOUT`] for them to finish.
 pub async fn run(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-    let router = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    serve_until_shutdown(NoDelayListener(listener), state, shutdown).await
+}
+
+/// Like [`run`], over TLS (https:// and wss://) with the given server configuration.
+pub async fn run_tls(
+    listener: TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_until_shutdown(tls::TlsListener::new(listener, tls)?, state, shutdown).await
+}
+
+async fn serve_until_shutdown<L>(listener: L, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()>
+where
+    L: axum::serve::Listener<Addr = SocketAddr>,
+    ClientAddress: for<'a> axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, L>>,
+{
+    let router = app(state.clone()).into_make_service_with_connect_info::<ClientAddress>();
     let token = state.shutdown.clone();
-    // Signaling frames are small and latency-bound: never let Nagle hold one for a delayed ACK.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |stream: &mut tokio::net::TcpStream| {
-        if let Err(error) = stream.set_nodelay(true) {
-            tracing::debug!(%error, "could not set TCP_NODELAY");
-        }
-    });
     let served = axum::serve(listener, router).with_graceful_shutdown(async move {
         shutdown.await;
         token.cancel();

@@ -1,6 +1,7 @@
-//! The `backend` binary: parse flags, set up logging, serve until SIGINT/SIGTERM.
+//! The `backend` binary: parse flags, set up logging and TLS, serve until SIGINT/SIGTERM.
 
 use anyhow::Context;
+use backend::config::LogFormat;
 use backend::{AppState, Config};
 use clap::Parser;
 use std::net::SocketAddr;
@@ -8,24 +9,55 @@ use std::net::SocketAddr;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    match config.log_format {
+        LogFormat::Text => tracing_subscriber::fmt().with_env_filter(filter).init(),
+        LogFormat::Json => tracing_subscriber::fmt().json().with_env_filter(filter).init(),
+    }
+
+    let tls = if config.tls_self_signed {
+        let names = backend::tls::local_names_and_addresses();
+        Some(backend::tls::self_signed(names).context("could not create the self-signed certificate")?)
+    } else if let (Some(certificate), Some(key)) = (&config.tls_cert, &config.tls_key) {
+        Some(backend::tls::from_pem_files(certificate, key).context("could not load the TLS certificate")?)
+    } else {
+        None
+    };
+
     let address = SocketAddr::new(config.bind, config.port);
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| format!("could not listen on {address} (is another server using port {}?)", config.port))?;
     let static_dir = backend::static_files::static_dir(&config);
+    let (http, ws) = if tls.is_some() { ("https", "wss") } else { ("http", "ws") };
     tracing::info!(
         %address,
         web_app = %static_dir.as_ref().map_or("not built".to_owned(), |dir| dir.display().to_string()),
-        "signaling server listening: ws://{address}/ (classic) and /ws"
+        "signaling server listening: {ws}://{address}/ (classic) and /ws"
     );
-    backend::run(listener, AppState::new(config), shutdown_signal()).await.context("server failed")?;
+    let state = AppState::new(config);
+    match tls {
+        None => {
+            tracing::info!("open {http}://localhost:{}/ in two browser windows", address.port());
+            backend::run(listener, state, shutdown_signal()).await.context("server failed")?;
+        }
+        Some(tls) => {
+            for name in tls.subject_names.iter().filter(|name| is_reachable_from_elsewhere(name)) {
+                tracing::info!("on another device open {http}://{name}:{}/ (accept the certificate warning once)", address.port());
+            }
+            backend::run_tls(listener, tls.config, state, shutdown_signal()).await.context("server failed")?;
+        }
+    }
     tracing::info!("server stopped");
     Ok(())
+}
+
+/// Names and addresses worth showing for "open this on your phone": not loopback, not IPv6.
+fn is_reachable_from_elsewhere(name: &str) -> bool {
+    match name.parse::<std::net::IpAddr>() {
+        Ok(address) => address.is_ipv4() && !address.is_loopback(),
+        Err(_) => name != "localhost",
+    }
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

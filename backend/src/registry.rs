@@ -8,11 +8,12 @@
 //! entries are ever borrowed at the same time (which could deadlock two shards).
 
 use crate::connection::{ConnectionHandle, ConnectionId, KickReason};
+use crate::metrics::Metrics;
 use axum::extract::ws::Utf8Bytes;
 use dashmap::DashMap;
 use protocol::{ResumeToken, UserName};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use tokio::task::AbortHandle;
 
 /// Identifies one call, so that a late ring timer cannot end a newer call between the same users.
@@ -86,22 +87,23 @@ pub enum CallError {
     NoCall,
 }
 
-/// Why a message could not be handed to a connection's outbound queue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+/// Why a message could not be handed to a connection's outbound queue at once.
+#[derive(Debug, thiserror::Error)]
 pub enum DeliveryError {
     #[error("the recipient is not online")]
     NotOnline,
-    #[error("the recipient does not read its messages and is being disconnected")]
-    RecipientTooSlow,
+    /// The recipient's queue is full: the frame waits in the backlog for its sender to deliver.
+    #[error("the recipient's queue is full")]
+    QueueFull(crate::connection::Backlog),
 }
 
-/// Why a relayed message did not reach the peer.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why a relayed message did not reach the peer at once.
+#[derive(Debug, thiserror::Error)]
 pub enum RelayError {
     /// Refused: the two are not in a call with each other.
     #[error(transparent)]
     Call(#[from] CallError),
-    /// Allowed, but the peer is going away (its own disconnect will end the call).
+    /// Allowed, but not queued at once (see [`DeliveryError`]).
     #[error(transparent)]
     Delivery(#[from] DeliveryError),
 }
@@ -139,11 +141,25 @@ pub struct Registry {
     users: DashMap<UserName, UserEntry>,
     transitions: Mutex<()>,
     next_call_id: AtomicU64,
+    metrics: Arc<Metrics>,
 }
 
 impl Registry {
-    pub fn new() -> Registry {
-        Registry::default()
+    pub fn new(metrics: Arc<Metrics>) -> Registry {
+        Registry { metrics, ..Registry::default() }
+    }
+
+    /// Counts the end of a call in the gauges, given one party's state before it ended.
+    fn count_call_end(&self, state: &CallState) {
+        match state {
+            CallState::Idle => {}
+            CallState::Calling { .. } | CallState::Ringing { .. } => {
+                self.metrics.calls_ringing.dec();
+            }
+            CallState::InCall { .. } => {
+                self.metrics.calls_active.dec();
+            }
+        }
     }
 
     fn lock_transitions(&self) -> std::sync::MutexGuard<'_, ()> {
@@ -165,6 +181,7 @@ impl Registry {
         let replaced_call_peer = match self.users.entry(name.clone()) {
             dashmap::Entry::Vacant(vacant) => {
                 vacant.insert(UserEntry { connection, resume: fresh_token.clone(), call: CallState::Idle });
+                self.metrics.users_online.inc();
                 None
             }
             dashmap::Entry::Occupied(mut occupied) => {
@@ -176,6 +193,7 @@ impl Registry {
                 entry.connection = connection;
                 entry.resume = fresh_token.clone();
                 let peer = entry.call.peer().cloned();
+                self.count_call_end(&entry.call);
                 entry.call.reset();
                 drop(occupied);
                 peer.filter(|peer| self.reset_call_if_peer_is(peer, name))
@@ -189,7 +207,9 @@ impl Registry {
     pub fn release(&self, name: &UserName, connection_id: ConnectionId) -> Option<UserName> {
         let _transitions = self.lock_transitions();
         let (_, mut entry) = self.users.remove_if(name, |_, entry| entry.connection.id() == connection_id)?;
+        self.metrics.users_online.dec();
         let peer = entry.call.peer().cloned();
+        self.count_call_end(&entry.call);
         entry.call.reset();
         peer.filter(|peer| self.reset_call_if_peer_is(peer, name))
     }
@@ -235,6 +255,7 @@ impl Registry {
         if let Some(mut caller_entry) = self.users.get_mut(caller) {
             caller_entry.call = CallState::Calling { peer: callee.clone(), call_id, ring_timer: None };
         }
+        self.metrics.calls_ringing.inc();
         Ok(Offered::NewCall(call_id))
     }
 
@@ -272,6 +293,8 @@ impl Registry {
             caller_entry.call.reset();
             caller_entry.call = CallState::InCall { peer: callee.clone(), call_id };
         }
+        self.metrics.calls_ringing.dec();
+        self.metrics.calls_active.inc();
         Ok(Answered::Connected(call_id))
     }
 
@@ -287,6 +310,7 @@ impl Registry {
                 (Some(peer), Some(expected)) if peer != expected => return Err(CallError::NotInCall(expected.clone())),
                 (Some(peer), _) => peer.clone(),
             };
+            self.count_call_end(&entry.call);
             entry.call.reset();
             peer
         };
@@ -305,6 +329,7 @@ impl Registry {
             }
             let callee = peer.clone();
             // The timer is this very task: forget it rather than abort it.
+            self.metrics.calls_ringing.dec();
             entry.call = CallState::Idle;
             callee
         };

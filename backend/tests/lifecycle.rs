@@ -34,7 +34,13 @@ async fn a_client_that_stops_answering_pings_is_closed_and_its_peer_told_disconn
 
 #[tokio::test]
 async fn a_peer_that_never_reads_is_disconnected_when_its_queue_fills_and_memory_stays_bounded() {
-    let config = backend::Config { idle_timeout: Duration::from_secs(60), ..backend::Config::default() };
+    // Rate limiting off: this test floods on purpose to fill bob's queue.
+    let config = backend::Config {
+        idle_timeout: Duration::from_secs(60),
+        rate_limit: 0,
+        send_timeout: Duration::from_millis(300),
+        ..backend::Config::default()
+    };
     let server = TestServer::start_with(config).await;
     let alice = server.login("alice").await;
     let mut bob = server.login("bob").await;

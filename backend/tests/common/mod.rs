@@ -175,3 +175,43 @@ pub async fn connected_call(alice: &mut Client, bob: &mut Client) {
     bob.send_text(&format!(r#"{{"type":"answer","name":"alice","answer":{SDP_ANSWER}}}"#)).await;
     assert_eq!(alice.receive_json().await["type"], "answer");
 }
+
+/// A plain HTTP/1.1 GET; returns (status, body).
+pub async fn http_get(address: SocketAddr, path: &str, extra_headers: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = TcpStream::connect(address).await.expect("connect for HTTP");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n{extra_headers}\r\n");
+    stream.write_all(request.as_bytes()).await.expect("write request");
+    let mut response = Vec::new();
+    tokio::time::timeout(RECEIVE_TIMEOUT, stream.read_to_end(&mut response)).await.expect("response in time").expect("read response");
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let status = response.get(9..12).and_then(|code| code.parse().ok()).unwrap_or(0);
+    let body = response.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default();
+    (status, body)
+}
+
+/// Tries a WebSocket handshake with extra request headers; Ok(client) or the HTTP status.
+pub async fn try_connect_with_headers(url: &str, headers: &[(&str, &str)]) -> Result<Client, u16> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = url.into_client_request().expect("valid URL");
+    for (name, value) in headers {
+        request.headers_mut().insert(
+            tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(name.as_bytes()).expect("header name"),
+            value.parse().expect("header value"),
+        );
+    }
+    match tokio_tungstenite::connect_async_with_config(request, None, true).await {
+        Ok((socket, _)) => Ok(Client { socket }),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
+        Err(other) => panic!("handshake failed for another reason: {other}"),
+    }
+}
+
+/// The value of one sample line of a Prometheus text exposition, e.g. `duet_users_online`.
+pub fn metric_value(exposition: &str, sample: &str) -> f64 {
+    exposition
+        .lines()
+        .find_map(|line| line.strip_prefix(sample).and_then(|rest| rest.strip_prefix(' ')))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no sample {sample} in:\n{exposition}"))
+}

@@ -1,0 +1,177 @@
+//! Prometheus metrics (`GET /metrics`): connections, users, calls, relayed messages, errors,
+//! rate limiting and why connections were closed or refused. Counters on the hot path are
+//! resolved once at start-up, so counting a relayed message is one atomic add.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use protocol::ErrorCode;
+use std::fmt;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TypeLabel {
+    r#type: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CodeLabel {
+    code: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabel {
+    reason: &'static str,
+}
+
+/// Why the server closed a connection (label `reason` of `duet_connections_closed_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    FrameTooLarge,
+    SlowConsumer,
+    Idle,
+    RateLimit,
+    LoginTimeout,
+    ReplacedByNewLogin,
+    Shutdown,
+}
+
+impl CloseReason {
+    fn label(self) -> &'static str {
+        match self {
+            CloseReason::FrameTooLarge => "frame_too_large",
+            CloseReason::SlowConsumer => "slow_consumer",
+            CloseReason::Idle => "idle",
+            CloseReason::RateLimit => "rate_limit",
+            CloseReason::LoginTimeout => "login_timeout",
+            CloseReason::ReplacedByNewLogin => "replaced_by_new_login",
+            CloseReason::Shutdown => "shutdown",
+        }
+    }
+}
+
+/// Why a connection was refused before the WebSocket upgrade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefuseReason {
+    TooManyConnections,
+    TooManyConnectionsFromAddress,
+    OriginNotAllowed,
+}
+
+impl RefuseReason {
+    fn label(self) -> &'static str {
+        match self {
+            RefuseReason::TooManyConnections => "too_many_connections",
+            RefuseReason::TooManyConnectionsFromAddress => "too_many_from_address",
+            RefuseReason::OriginNotAllowed => "origin_not_allowed",
+        }
+    }
+}
+
+/// Relayed message kinds (label `type` of `duet_messages_relayed_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelayedType {
+    Offer,
+    Answer,
+    Candidate,
+    Leave,
+}
+
+/// All metrics of one server instance (tests run several servers in one process).
+pub struct Metrics {
+    registry: Registry,
+    pub connections: Gauge,
+    pub users_online: Gauge,
+    pub calls_ringing: Gauge,
+    pub calls_active: Gauge,
+    pub rate_limited: Counter,
+    relayed_offer: Counter,
+    relayed_answer: Counter,
+    relayed_candidate: Counter,
+    relayed_leave: Counter,
+    errors: Family<CodeLabel, Counter>,
+    closed: Family<ReasonLabel, Counter>,
+    refused: Family<ReasonLabel, Counter>,
+}
+
+impl fmt::Debug for Metrics {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("duet");
+        let connections = Gauge::default();
+        registry.register("connections", "Open WebSocket connections", connections.clone());
+        let users_online = Gauge::default();
+        registry.register("users_online", "Users logged in", users_online.clone());
+        let calls_ringing = Gauge::default();
+        registry.register("calls_ringing", "Calls offered but not yet answered", calls_ringing.clone());
+        let calls_active = Gauge::default();
+        registry.register("calls_active", "Answered calls in progress", calls_active.clone());
+        let relayed = Family::<TypeLabel, Counter>::default();
+        registry.register("messages_relayed", "Messages relayed from one user to another, by type", relayed.clone());
+        let errors = Family::<CodeLabel, Counter>::default();
+        registry.register("errors", "Error replies sent to clients, by code", errors.clone());
+        let rate_limited = Counter::default();
+        registry.register("rate_limited", "Messages refused by the per-connection rate limit", rate_limited.clone());
+        let closed = Family::<ReasonLabel, Counter>::default();
+        registry.register("connections_closed", "Connections the server closed, by reason", closed.clone());
+        let refused = Family::<ReasonLabel, Counter>::default();
+        registry.register("connections_refused", "Connections refused before the WebSocket upgrade, by reason", refused.clone());
+        let relayed_of = |name| relayed.get_or_create(&TypeLabel { r#type: name }).clone();
+        Metrics {
+            relayed_offer: relayed_of("offer"),
+            relayed_answer: relayed_of("answer"),
+            relayed_candidate: relayed_of("candidate"),
+            relayed_leave: relayed_of("leave"),
+            registry,
+            connections,
+            users_online,
+            calls_ringing,
+            calls_active,
+            rate_limited,
+            errors,
+            closed,
+            refused,
+        }
+    }
+
+    pub fn relayed(&self, kind: RelayedType) {
+        match kind {
+            RelayedType::Offer => self.relayed_offer.inc(),
+            RelayedType::Answer => self.relayed_answer.inc(),
+            RelayedType::Candidate => self.relayed_candidate.inc(),
+            RelayedType::Leave => self.relayed_leave.inc(),
+        };
+    }
+
+    pub fn error(&self, code: ErrorCode) {
+        self.errors.get_or_create(&CodeLabel { code: code.as_str() }).inc();
+    }
+
+    pub fn closed(&self, reason: CloseReason) {
+        self.closed.get_or_create(&ReasonLabel { reason: reason.label() }).inc();
+    }
+
+    pub fn refused(&self, reason: RefuseReason) {
+        self.refused.get_or_create(&ReasonLabel { reason: reason.label() }).inc();
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        text
+    }
+}
