@@ -59,6 +59,15 @@ pub struct ConnectionHandle {
 }
 
 impl ConnectionHandle {
+    /// A handle with no socket behind it, and the receiving end of its queue: for driving
+    /// [`Session`]s directly (property tests, tools).
+    pub fn detached(capacity: usize) -> (ConnectionHandle, mpsc::Receiver<Outbound>) {
+        let (outbox, receiver) = mpsc::channel(capacity.max(1));
+        let id = NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed);
+        let handle = ConnectionHandle { id, outbox, kick: Arc::new(Kick { token: CancellationToken::new(), reason: OnceLock::new() }) };
+        (handle, receiver)
+    }
+
     pub fn id(&self) -> ConnectionId {
         self.id
     }

@@ -202,9 +202,9 @@ mod tests {
         let second: IpAddr = [127, 0, 0, 2].into();
         let a = limiter.try_admit(first, 3, 2).expect("1st");
         let b = limiter.try_admit(first, 3, 2).expect("2nd");
-        assert_eq!(limiter.try_admit(first, 3, 2).unwrap_err(), AdmissionError::TooManyFromAddress(2));
+        assert_eq!(limiter.try_admit(first, 3, 2).expect_err("third from one address"), AdmissionError::TooManyFromAddress(2));
         let c = limiter.try_admit(second, 3, 2).expect("3rd from elsewhere");
-        assert_eq!(limiter.try_admit(second, 3, 2).unwrap_err(), AdmissionError::TooManyConnections(3));
+        assert_eq!(limiter.try_admit(second, 3, 2).expect_err("fourth in total"), AdmissionError::TooManyConnections(3));
         drop(a);
         assert_eq!(limiter.open_connections(), 2);
         let _d = limiter.try_admit(first, 3, 2).expect("a place was freed");

@@ -28,6 +28,8 @@ async fn main() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| format!("could not listen on {address} (is another server using port {}?)", config.port))?;
+    // The real address, also when --port 0 asked the system to pick one.
+    let address = listener.local_addr().unwrap_or(address);
     let static_dir = backend::static_files::static_dir(&config);
     let (http, ws) = if tls.is_some() { ("https", "wss") } else { ("http", "ws") };
     tracing::info!(

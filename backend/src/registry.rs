@@ -362,6 +362,39 @@ impl Registry {
         entry.connection.send_text(text)
     }
 
+    /// Checks the invariant that call state is symmetric: whoever names a peer is named back
+    /// by that peer with the same call id, in a matching role. For tests and debugging.
+    pub fn check_consistency(&self) -> Result<(), String> {
+        let _transitions = self.lock_transitions();
+        let snapshot: Vec<(UserName, Option<(UserName, CallId, &'static str)>)> = self
+            .users
+            .iter()
+            .map(|entry| {
+                let role = match &entry.call {
+                    CallState::Idle => None,
+                    CallState::Calling { peer, call_id, .. } => Some((peer.clone(), *call_id, "calling")),
+                    CallState::Ringing { peer, call_id } => Some((peer.clone(), *call_id, "ringing")),
+                    CallState::InCall { peer, call_id } => Some((peer.clone(), *call_id, "in_call")),
+                };
+                (entry.key().clone(), role)
+            })
+            .collect();
+        for (user, role) in &snapshot {
+            let Some((peer, call_id, kind)) = role else { continue };
+            let expected_kind = match *kind {
+                "calling" => "ringing",
+                "ringing" => "calling",
+                _ => "in_call",
+            };
+            let peer_role = snapshot.iter().find(|(name, _)| name == peer).and_then(|(_, role)| role.as_ref());
+            match peer_role {
+                Some((back, back_id, back_kind)) if back == user && back_id == call_id && *back_kind == expected_kind => {}
+                other => return Err(format!("{user} is {kind} {peer} (call {call_id}) but {peer} has {other:?}")),
+            }
+        }
+        Ok(())
+    }
+
     /// Up to `limit` names online, sorted, without `except`.
     pub fn online_names(&self, except: Option<&UserName>, limit: usize) -> Vec<UserName> {
         let mut names: Vec<UserName> = self
