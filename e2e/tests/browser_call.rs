@@ -107,6 +107,20 @@ impl Drop for ChromeDriverProcess {
 struct ServerHandle {
     address: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl ServerHandle {
+    /// Stops the server the way a deploy does (WebSockets closed with 1012) and waits for it.
+    async fn stop_and_wait(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let finished = tokio::time::timeout(Duration::from_secs(10), task).await;
+            assert!(finished.is_ok(), "the server did not stop within 10 s");
+        }
+    }
 }
 
 impl Drop for ServerHandle {
@@ -117,8 +131,10 @@ impl Drop for ServerHandle {
     }
 }
 
-async fn start_server(dist: PathBuf) -> ServerHandle {
-    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.expect("bind 127.0.0.1:0");
+async fn start_server(dist: PathBuf, port: u16) -> ServerHandle {
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port))
+        .await
+        .unwrap_or_else(|error| panic!("bind 127.0.0.1:{port}: {error}"));
     let address = listener.local_addr().expect("local address");
     let config = Config {
         static_dir: Some(dist),
@@ -127,10 +143,10 @@ async fn start_server(dist: PathBuf) -> ServerHandle {
         ..Config::default()
     };
     let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(backend::run(listener, AppState::new(config), async move {
+    let task = tokio::spawn(backend::run(listener, AppState::new(config), async move {
         let _ = stopped.await;
     }));
-    ServerHandle { address, stop: Some(stop) }
+    ServerHandle { address, stop: Some(stop), task: Some(task) }
 }
 
 /// One browser window for one person.
@@ -140,7 +156,7 @@ struct Person {
     profile_directory: PathBuf,
 }
 
-async fn open_browser(driver_port: u16, name: &'static str) -> Person {
+async fn open_browser(driver_port: u16, name: &'static str, with_fake_camera: bool) -> Person {
     let profile_directory = std::env::temp_dir().join(format!("duet-e2e-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&profile_directory);
     let mut arguments = vec![
@@ -152,13 +168,15 @@ async fn open_browser(driver_port: u16, name: &'static str) -> Person {
         "--disable-background-networking".to_owned(),
         "--disable-component-update".to_owned(),
         "--disable-sync".to_owned(),
-        "--use-fake-device-for-media-stream".to_owned(),
         "--use-fake-ui-for-media-stream".to_owned(),
         "--allow-loopback-in-peer-connection".to_owned(),
         "--autoplay-policy=no-user-gesture-required".to_owned(),
-        "--window-size=1000,760".to_owned(),
+        "--window-size=1280,800".to_owned(),
         format!("--user-data-dir={}", profile_directory.display()),
     ];
+    if with_fake_camera {
+        arguments.push("--use-fake-device-for-media-stream".to_owned());
+    }
     if std::env::var_os("DUET_E2E_DISABLE_DEV_SHM").is_some() {
         arguments.push("--disable-dev-shm-usage".to_owned());
     }
@@ -481,7 +499,7 @@ async fn two_browsers_sign_in_call_hang_up_decline_and_reach_offline_names() {
         dist.display()
     );
     let suite_started = Instant::now();
-    let server = start_server(dist).await;
+    let server = start_server(dist.clone(), 0).await;
     let app_url = format!("http://{}/", server.address);
 
     let log_directory = target_directory().join("e2e-logs");
@@ -489,8 +507,8 @@ async fn two_browsers_sign_in_call_hang_up_decline_and_reach_offline_names() {
     let mut driver = ChromeDriverProcess::start(&log_directory.join("chromedriver.log"));
     driver.wait_until_listening().await;
 
-    let alice = open_browser(driver.port, "alice").await;
-    let bob = open_browser(driver.port, "bob").await;
+    let alice = open_browser(driver.port, "alice", true).await;
+    let bob = open_browser(driver.port, "bob", true).await;
     for person in [&alice, &bob] {
         person.client.goto(&app_url).await.unwrap_or_else(|error| panic!("{}: could not open {app_url}: {error}", person.name));
         person
@@ -570,12 +588,58 @@ async fn two_browsers_sign_in_call_hang_up_decline_and_reach_offline_names() {
     alice.wait_for_phase("idle").await;
     bob.wait_for_phase("idle").await;
 
+    // carol has no camera or microphone at all: she is told so, and can still make a
+    // receive-only call (recvonly transceivers) in which she sees and hears alice.
+    let carol = open_browser(driver.port, "carol", false).await;
+    carol.client.goto(&app_url).await.unwrap_or_else(|error| panic!("carol: could not open {app_url}: {error}"));
+    // A phone-sized window: the layout must stay usable.
+    carol.client.set_window_size(390, 844).await.unwrap_or_else(|error| panic!("carol: resizing failed: {error}"));
+    carol.sign_in("carol").await;
+    carol
+        .wait_for(
+            "the note that there is no camera or microphone",
+            "const note = document.querySelector('.media-problem'); return !!note && note.textContent.includes('You can still call');",
+        )
+        .await;
+    carol.save_screenshot("no-camera-carol.png").await;
+    carol.type_into_labelled_input("Name to call", "alice").await;
+    carol.click_button("Call").await;
+    alice.wait_for_phase("ringing").await;
+    alice.click_button("Accept").await;
+    carol.wait_until_remote_video_plays().await;
+    alice.wait_for("the connection with carol", "return document.querySelector('.app').dataset.peerState === 'connected';").await;
+    carol.save_screenshot("receive-only-call-carol.png").await;
+    carol.click_button("Hang up").await;
+    alice.wait_for_notice("carol hung up").await;
+    carol.close().await;
+
     // Calling a name nobody has: an error on screen.
     alice.type_into_labelled_input("Name to call", "nobody-by-this-name").await;
     alice.click_button("Call").await;
     alice.wait_for_notice("nobody-by-this-name is not online").await;
     alice.wait_for_phase("idle").await;
     alice.save_screenshot("offline-name-alice.png").await;
+
+    // The server restarts (deploy): both pages see the connection drop (close code 1012),
+    // reconnect with backoff and sign back in under the same names.
+    let port = server.address.port();
+    server.stop_and_wait().await;
+    let server = start_server(repository_root().join("dist"), port).await;
+    for person in [&alice, &bob] {
+        person.wait_for_notice("Connection to the server restored").await;
+        person
+            .wait_for(
+                "being signed in again under the same name",
+                &format!(
+                    "return document.querySelector('.app').dataset.signaling === 'connected' && document.body.textContent.includes({});",
+                    json!(format!("Signed in as {}", person.name))
+                ),
+            )
+            .await;
+    }
+    alice
+        .find_within_step_timeout("bob in the list of people online after the restart", Locator::Css("button[data-user=\"bob\"]"))
+        .await;
 
     for (index, timing) in timings.iter().enumerate() {
         println!(

@@ -546,12 +546,16 @@ impl CallState {
         }
         match message {
             ServerMessage::Hello(hello) => self.ice_servers = hello.ice_servers,
-            ServerMessage::Login { success: true, name, resume, .. } => {
+            ServerMessage::Login { success: true, name, resume, ice_servers, .. } => {
                 let requested = match &self.session {
                     Session::SignedOut { pending_name: Some(name), .. } | Session::SigningBackIn { name, .. } => Some(name.clone()),
                     _ => None,
                 };
                 let Some(requested) = requested else { return };
+                // A server with TURN mints credentials per user and sends them with the login.
+                if let Some(ice_servers) = ice_servers {
+                    self.ice_servers = ice_servers;
+                }
                 let was_signing_back_in = matches!(self.session, Session::SigningBackIn { .. });
                 let name = name.map_or(requested, UserName::into_string);
                 self.session = Session::SignedIn { name, resume };

@@ -31,6 +31,7 @@ fn login_success(as_name: &str, token: &str) -> ServerMessage {
         success: true,
         name: Some(name(as_name)),
         resume: Some(ResumeToken::from_wire(token)),
+        ice_servers: None,
         reason: None,
         message: None,
     }
@@ -159,6 +160,7 @@ fn taken_name_shows_the_servers_message_and_allows_another_try() {
         success: false,
         name: None,
         resume: None,
+        ice_servers: None,
         reason: Some(LoginFailure::Taken),
         message: Some("Someone online is already called alice.".to_owned()),
     }));
@@ -175,7 +177,7 @@ fn refused_login_without_a_message_still_says_why() {
     let mut state = CallState::new();
     state.apply(received(hello()));
     state.apply(Action::SignInRequested { typed_name: "alice".to_owned() });
-    state.apply(received(ServerMessage::Login { success: false, name: None, resume: None, reason: None, message: None }));
+    state.apply(received(ServerMessage::Login { success: false, name: None, resume: None, ice_servers: None, reason: None, message: None }));
     let Session::SignedOut { error: Some(error), .. } = &state.session else { panic!("{:?}", state.session) };
     assert!(error.contains("alice"), "{error}");
 }
@@ -279,6 +281,7 @@ fn failed_sign_back_in_returns_to_the_sign_in_screen_with_the_reason() {
         success: false,
         name: None,
         resume: None,
+        ice_servers: None,
         reason: Some(LoginFailure::Taken),
         message: Some("taken".to_owned()),
     }));
@@ -748,4 +751,26 @@ fn sdp_bodies_never_appear_in_debug_output_of_effects() {
     let debug = format!("{effect:?}");
     assert!(!debug.contains("v=0"), "{debug}");
     assert!(!debug.contains("127.0.0.1"), "{debug}");
+}
+
+#[test]
+fn login_with_turn_credentials_replaces_the_hello_ice_servers() {
+    let mut state = CallState::new();
+    state.apply(Action::AppStarted);
+    state.apply(received(hello()));
+    state.apply(Action::SignInRequested { typed_name: "alice".to_owned() });
+    let turn = IceServer {
+        urls: vec!["turn:127.0.0.1:3478".to_owned()],
+        username: Some("1700000000:alice".to_owned()),
+        credential: Some("c2VjcmV0".to_owned()),
+    };
+    state.apply(received(ServerMessage::Login {
+        success: true,
+        name: Some(name("alice")),
+        resume: None,
+        ice_servers: Some(vec![turn.clone()]),
+        reason: None,
+        message: None,
+    }));
+    assert_eq!(state.ice_servers, vec![turn]);
 }

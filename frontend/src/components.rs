@@ -153,6 +153,11 @@ fn call_screen(props: &CallScreenProps) -> Html {
         CallPhase::Connecting { peer, .. } => Some(format!("Connecting to {peer}…")),
         CallPhase::InCall { .. } => None,
     };
+    let local_placeholder = match &state.local_media {
+        LocalMedia::NotRequested | LocalMedia::Requesting => Some("Starting camera…"),
+        LocalMedia::Ready { has_video: false, .. } => Some("No camera"),
+        LocalMedia::Ready { has_video: true, .. } => None,
+    };
     let media_problem = match &state.local_media {
         LocalMedia::Ready { problem: Some(problem), .. } => Some(problem.clone()),
         _ => None,
@@ -208,15 +213,20 @@ fn call_screen(props: &CallScreenProps) -> Html {
                 <div class="local-frame">
                     <StreamVideo label="Your camera" class="local-video" muted={true}
                                  stream={snapshot.local_stream.clone()} version={0} />
+                    if let Some(text) = local_placeholder {
+                        <p class="local-placeholder" aria-hidden="true">{text}</p>
+                    }
                 </div>
             </section>
             if let Some(problem) = media_problem {
                 <p class="media-problem" role="note">{problem}</p>
             }
-            <section class="controls" aria-label="Call">{controls}</section>
-            if idle {
-                <OnlineList users={state.online_users.clone()} dispatch={dispatch.clone()} />
-            }
+            <aside class="side">
+                <section class="controls" aria-label="Call">{controls}</section>
+                if idle {
+                    <OnlineList users={state.online_users.clone()} dispatch={dispatch.clone()} />
+                }
+            </aside>
         </main>
     }
 }
