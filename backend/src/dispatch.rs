@@ -127,10 +127,16 @@ impl Session {
             Ok(claimed) => {
                 tracing::info!(connection = self.connection.id(), user = %name, resumed = claimed.replaced_call_peer.is_some() || resume.is_some(), "login");
                 self.name = Some(name.clone());
+                let config = &self.state.config;
+                // TURN credentials are per user, so they come with the login, not with `hello`.
+                let ice_servers = (!config.turn_urls.is_empty()).then(|| {
+                    crate::ice::servers_for_user(&config.stun_urls, &config.turn_urls, config.turn_secret.as_deref(), config.turn_ttl, &name)
+                });
                 self.reply(&ServerMessage::Login {
                     success: true,
                     name: Some(name.clone()),
                     resume: Some(claimed.resume),
+                    ice_servers,
                     reason: None,
                     message: None,
                 });
@@ -262,5 +268,5 @@ pub fn send_leave(state: &AppState, recipient: &UserName, departed: &UserName, r
 }
 
 fn login_refused(reason: LoginFailure, message: String) -> ServerMessage {
-    ServerMessage::Login { success: false, name: None, resume: None, reason: Some(reason), message: Some(message) }
+    ServerMessage::Login { success: false, name: None, resume: None, ice_servers: None, reason: Some(reason), message: Some(message) }
 }

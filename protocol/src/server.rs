@@ -19,14 +19,17 @@ pub enum ServerMessage {
     /// `{"type":"hello","server":"duet","version":"0.1.0","protocol":1,"limits":{..},"iceServers":[..]}`.
     Hello(Hello),
     /// Classic: `{"type":"login","success":true}` / `{"type":"login","success":false}`.
-    /// Extensions: on success `name` (as stored, trimmed) and `resume`; on failure `reason` and
-    /// a human-readable `message`.
+    /// Extensions: on success `name` (as stored, trimmed), `resume`, and `iceServers` when the
+    /// server has TURN (credentials minted for this user; they replace `hello`'s list); on
+    /// failure `reason` and a human-readable `message`.
     Login {
         success: bool,
         #[serde(skip_serializing_if = "Option::is_none")]
         name: Option<UserName>,
         #[serde(skip_serializing_if = "Option::is_none")]
         resume: Option<ResumeToken>,
+        #[serde(rename = "iceServers", skip_serializing_if = "Option::is_none")]
+        ice_servers: Option<Vec<IceServer>>,
         #[serde(skip_serializing_if = "Option::is_none")]
         reason: Option<LoginFailure>,
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -271,6 +274,7 @@ impl ServerMessage {
                 success: required(wire.success, "login", "success")?,
                 name: wire.name,
                 resume: wire.resume,
+                ice_servers: wire.ice_servers,
                 reason: wire.reason.as_deref().map(|word| match word {
                     "taken" => LoginFailure::Taken,
                     "invalid" => LoginFailure::Invalid,

@@ -175,9 +175,9 @@ fn server_hello() {
 
 #[test]
 fn server_login_classic_success_and_failure() {
-    let success = ServerMessage::Login { success: true, name: None, resume: None, reason: None, message: None };
+    let success = ServerMessage::Login { success: true, name: None, resume: None, ice_servers: None, reason: None, message: None };
     server_round_trip(r#"{"type":"login","success":true}"#, success);
-    let failure = ServerMessage::Login { success: false, name: None, resume: None, reason: None, message: None };
+    let failure = ServerMessage::Login { success: false, name: None, resume: None, ice_servers: None, reason: None, message: None };
     server_round_trip(r#"{"type":"login","success":false}"#, failure);
 }
 
@@ -189,6 +189,22 @@ fn server_login_extended() {
             success: true,
             name: Some(name("alice")),
             resume: Some(ResumeToken::from_wire("t0k")),
+            ice_servers: None,
+            reason: None,
+            message: None,
+        },
+    );
+    server_round_trip(
+        r#"{"type":"login","success":true,"name":"bob","resume":"t","iceServers":[{"urls":["turn:127.0.0.1:3478"],"username":"1700000000:bob","credential":"Y3JlZA=="}]}"#,
+        ServerMessage::Login {
+            success: true,
+            name: Some(name("bob")),
+            resume: Some(ResumeToken::from_wire("t")),
+            ice_servers: Some(vec![IceServer {
+                urls: vec!["turn:127.0.0.1:3478".into()],
+                username: Some("1700000000:bob".into()),
+                credential: Some("Y3JlZA==".into()),
+            }]),
             reason: None,
             message: None,
         },
@@ -199,6 +215,7 @@ fn server_login_extended() {
             success: false,
             name: None,
             resume: None,
+            ice_servers: None,
             reason: Some(LoginFailure::Taken),
             message: Some("Someone online already uses the name \"alice\".".into()),
         },
@@ -209,6 +226,7 @@ fn server_login_extended() {
             success: false,
             name: None,
             resume: None,
+            ice_servers: None,
             reason: Some(LoginFailure::Invalid),
             message: Some("A name cannot be empty.".into()),
         },
