@@ -525,6 +525,7 @@ async fn two_browsers_sign_in_call_hang_up_decline_and_reach_offline_names() {
         .await;
     let refusal = refusal.as_str().unwrap_or_default().to_owned();
     assert!(refusal.contains("alice"), "bob should be told, in words, why \"alice\" was refused; he saw {refusal:?}");
+    bob.save_screenshot("sign-in-refused-bob.png").await;
     bob.sign_in("bob").await;
     bob.wait_for("the call screen", "return document.body.textContent.includes('Signed in as bob');").await;
 
