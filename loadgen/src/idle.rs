@@ -29,6 +29,8 @@ struct Round {
     connect_seconds: f64,
     dropped_while_held: usize,
     disconnect_seconds: f64,
+    /// Server CPU time spent while the connections were opened and logged in.
+    server_cpu_connect: Option<Duration>,
     rss_before_kib: Option<u64>,
     rss_held_kib: Option<u64>,
     rss_after_kib: Option<u64>,
@@ -44,9 +46,14 @@ impl Round {
         let (before, held) = (self.rss_before_kib?, self.rss_held_kib?);
         (self.connected > 0).then(|| (held as f64 - before as f64) / self.connected as f64)
     }
+    fn server_cpu_us_per_connect(&self) -> Option<f64> {
+        let cpu = self.server_cpu_connect?;
+        (self.connected > 0).then(|| cpu.as_secs_f64() * 1e6 / self.connected as f64)
+    }
     fn to_json(&self) -> Value {
         json!({
             "connected": self.connected,
+            "server_cpu_us_per_connect": self.server_cpu_us_per_connect().map(round3),
             "failed": self.failed,
             "connect_s": round3(self.connect_seconds),
             "connects_per_sec": round3(self.connect_rate()),
@@ -66,6 +73,7 @@ async fn one_round(common: &Common, options: &IdleOptions, prefix: &str, flavor:
     let semaphore = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let (stop_sender, stop) = watch::channel(false);
     let dropped = Arc::new(AtomicUsize::new(0));
+    let cpu_before = common.server_cpu();
     let started = Instant::now();
     let mut connects = JoinSet::new();
     for index in 0..options.count {
@@ -104,6 +112,7 @@ async fn one_round(common: &Common, options: &IdleOptions, prefix: &str, flavor:
         }
     }
     let connect_seconds = started.elapsed().as_secs_f64();
+    let server_cpu_connect = cpu_before.zip(common.server_cpu()).map(|(before, after)| after.saturating_sub(before));
     tokio::time::sleep(options.settle).await;
     let rss_held_kib = common.server_rss_kib();
     let dropped_while_held = dropped.load(Ordering::Relaxed);
@@ -119,6 +128,7 @@ async fn one_round(common: &Common, options: &IdleOptions, prefix: &str, flavor:
         connect_seconds,
         dropped_while_held,
         disconnect_seconds,
+        server_cpu_connect,
         rss_before_kib,
         rss_held_kib,
         rss_after_kib: common.server_rss_kib(),
@@ -152,6 +162,7 @@ pub async fn run(common: &Common, options: &IdleOptions) -> anyhow::Result<Value
         "failed": rounds.iter().map(|round| round.failed).sum::<usize>(),
         "dropped_while_held": rounds.iter().map(|round| round.dropped_while_held).sum::<usize>(),
         "connects_per_sec": median(&rounds.iter().map(Round::connect_rate).collect::<Vec<_>>()).map(round3),
+        "server_cpu_us_per_connect": median(&rounds.iter().filter_map(Round::server_cpu_us_per_connect).collect::<Vec<_>>()).map(round3),
         "kib_per_connection": first.kib_per_connection().map(round3),
         "rss_before_kib": first.rss_before_kib,
         "rss_after_each_round_kib": after,

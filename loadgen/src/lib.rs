@@ -271,9 +271,9 @@ pub fn summary(report: &Value) -> String {
             report["windows"].as_array().map_or(0, Vec::len), get("/window_s"), get("/errors"),
         ),
         Some(mode @ ("connections" | "churn")) => format!(
-            "{mode} against {flavor} server: {} of {} connected and logged in ({} failed, {} dropped while held)\n  {} connect+login/s; server memory {} KiB per connection (VmRSS {} KiB before)\n  VmRSS after each round (KiB): {}; growth after round 1: {} KiB",
+            "{mode} against {flavor} server: {} of {} connected and logged in ({} failed, {} dropped while held)\n  {} connect+login/s (server CPU {} us each); server memory {} KiB per connection (VmRSS {} KiB before)\n  VmRSS after each round (KiB): {}; growth after round 1: {} KiB",
             get("/connected"), get("/count"), get("/failed"), get("/dropped_while_held"), get("/connects_per_sec"),
-            get("/kib_per_connection"), get("/rss_before_kib"), get("/rss_after_each_round_kib"), get("/rss_growth_after_round1_kib"),
+            get("/server_cpu_us_per_connect"), get("/kib_per_connection"), get("/rss_before_kib"), get("/rss_after_each_round_kib"), get("/rss_growth_after_round1_kib"),
         ),
         Some("calls") => format!(
             "calls against {flavor} server: {} calls x {} runs, {} in flight\n  {} calls/s, per call p50 {} ms, p99 {} ms, max {} ms; server CPU {} us/call; errors: {}",

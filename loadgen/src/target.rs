@@ -5,11 +5,13 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// First and last source address connections are bound to when the target is IPv4 loopback:
-/// 127.0.0.2 ..= 127.0.0.251, round robin. Each address has its own ~28,000 ephemeral ports,
-/// so 19,000 connections plus TIME_WAIT leftovers never run out.
-const FIRST_SOURCE_HOST: u8 = 2;
-const SOURCE_HOSTS: usize = 250;
+/// Source addresses connections are bound to when the target is IPv4 loopback: 127.0.1.1 ..=
+/// 127.0.4.250 (1,000 addresses), round robin. Each address has its own ~28,000 ephemeral
+/// ports, so 19,000 connections plus TIME_WAIT leftovers never run out, and 19,000 connections
+/// are 19 per address: below a server's per-address connection limit (ours: 64 by default).
+const SOURCE_HOSTS_PER_SUBNET: usize = 250;
+const SOURCE_SUBNETS: usize = 4;
+const SOURCE_HOSTS: usize = SOURCE_HOSTS_PER_SUBNET * SOURCE_SUBNETS;
 
 /// Why a URL is not accepted as a target.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,9 +97,10 @@ impl Target {
             return None;
         }
         let index = self.next_source.fetch_add(1, Ordering::Relaxed) % SOURCE_HOSTS;
-        // FIRST_SOURCE_HOST + index <= 251: fits in a byte.
-        let host = FIRST_SOURCE_HOST.saturating_add(u8::try_from(index).unwrap_or(0));
-        Some(IpAddr::V4(Ipv4Addr::new(127, 0, 0, host)))
+        // Both parts are at most 250: they fit in a byte.
+        let subnet = u8::try_from(1 + index / SOURCE_HOSTS_PER_SUBNET).unwrap_or(1);
+        let host = u8::try_from(1 + index % SOURCE_HOSTS_PER_SUBNET).unwrap_or(1);
+        Some(IpAddr::V4(Ipv4Addr::new(127, 0, subnet, host)))
     }
 }
 
@@ -162,12 +165,16 @@ mod tests {
     }
 
     #[test]
-    fn sources_rotate_over_127_0_0_2_to_251() {
+    fn sources_rotate_over_a_thousand_loopback_addresses() {
         let target = Target::parse("ws://127.0.0.1:1/").expect("target");
         let sources: Vec<IpAddr> = (0..SOURCE_HOSTS + 1).filter_map(|_| target.next_source()).collect();
-        assert_eq!(sources[0], IpAddr::from([127, 0, 0, 2]));
-        assert_eq!(sources[SOURCE_HOSTS - 1], IpAddr::from([127, 0, 0, 251]));
+        assert_eq!(sources[0], IpAddr::from([127, 0, 1, 1]));
+        assert_eq!(sources[249], IpAddr::from([127, 0, 1, 250]));
+        assert_eq!(sources[250], IpAddr::from([127, 0, 2, 1]));
+        assert_eq!(sources[SOURCE_HOSTS - 1], IpAddr::from([127, 0, 4, 250]));
         assert_eq!(sources[SOURCE_HOSTS], sources[0]);
+        let distinct: std::collections::HashSet<&IpAddr> = sources.iter().collect();
+        assert_eq!(distinct.len(), 1000);
         assert!(sources.iter().all(IpAddr::is_loopback));
     }
 }

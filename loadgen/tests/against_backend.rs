@@ -20,7 +20,9 @@ struct Server {
 async fn start_server() -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
     let address = listener.local_addr().expect("local address");
-    let state = backend::AppState::new(backend::Config::default());
+    // The relay ping-pongs far above the production per-connection message rate limit.
+    let config = backend::Config { rate_limit: 0, ..backend::Config::default() };
+    let state = backend::AppState::new(config);
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(backend::run(listener, state, async move {
         let _ = stopped.await;
