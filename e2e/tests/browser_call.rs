@@ -1,9 +1,12 @@
 //! Browser end-to-end test: the real signaling server (in-process, 127.0.0.1:0) serves the real
-//! release bundle from `<repo>/dist` to two independent headless Chromiums (driven through
-//! chromedriver), which sign in, call each other and exchange real WebRTC media from the fake
-//! camera. Covers sign-in, a refused duplicate name, accept / hang up, a second and third call
-//! in the same tabs, cancel, decline and calling an offline name; saves screenshots of the
-//! in-call screens and measures Accept-to-first-remote-frame into BENCHMARKS.md.
+//! release bundle from `<repo>/dist` to independent headless Chromiums (one chromedriver, one
+//! WebDriver session and profile per person), which sign in, call each other and exchange real
+//! WebRTC media from the fake camera. Covers: sign-in and a refused duplicate name; accept and
+//! hang up with remote video playing on both sides; a second and third call in the same tabs;
+//! a person without camera or microphone making a receive-only call (phone-sized window); busy;
+//! cancel; decline; no answer (ring timeout); calling an offline name; a server restart with
+//! reconnect and sign-back-in. Saves screenshots under `target/e2e-screenshots/` and writes the
+//! Accept-to-first-remote-frame measurements into BENCHMARKS.md.
 //!
 //! Must run in a network namespace with only the loopback interface (`scripts/test` does that),
 //! so that no WebRTC packet can leave 127.0.0.1.
@@ -20,6 +23,8 @@ use tokio::sync::oneshot;
 
 /// Longest wait for anything a person would wait for (a screen change, a call to connect).
 const STEP_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long the test server lets a call ring before it ends it with reason `timeout`.
+const RING_TIMEOUT: Duration = Duration::from_secs(6);
 /// How often a condition in the page is polled.
 const POLL_INTERVAL: Duration = Duration::from_millis(50);
 
@@ -140,6 +145,8 @@ async fn start_server(dist: PathBuf, port: u16) -> ServerHandle {
         static_dir: Some(dist),
         bind: Ipv4Addr::LOCALHOST.into(),
         port: address.port(),
+        // Short enough to test "no answer" quickly, long enough for every other step to answer.
+        ring_timeout: RING_TIMEOUT,
         ..Config::default()
     };
     let (stop, stopped) = oneshot::channel::<()>();
@@ -490,7 +497,7 @@ fn benchmark_section_is_appended_when_absent() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_browsers_sign_in_call_hang_up_decline_and_reach_offline_names() {
+async fn browsers_sign_in_call_hang_up_and_see_every_unhappy_ending_in_words() {
     require_loopback_only_network();
     let dist = repository_root().join("dist");
     assert!(
@@ -565,30 +572,6 @@ async fn two_browsers_sign_in_call_hang_up_decline_and_reach_offline_names() {
     alice.wait_for_notice("bob hung up").await;
     alice.wait_for_phase("idle").await;
 
-    // Call 3 in the same tabs.
-    timings.push(call_and_accept(&alice, &bob, false).await);
-    alice.click_button("Hang up").await;
-    bob.wait_for_phase("idle").await;
-
-    // alice cancels while it rings: bob is told.
-    alice.type_into_labelled_input("Name to call", "bob").await;
-    alice.click_button("Call").await;
-    bob.wait_for_phase("ringing").await;
-    alice.click_button("Cancel").await;
-    alice.wait_for_phase("idle").await;
-    bob.wait_for_notice("alice cancelled the call").await;
-    bob.wait_for_phase("idle").await;
-
-    // bob declines: alice is told.
-    alice.type_into_labelled_input("Name to call", "bob").await;
-    alice.click_button("Call").await;
-    bob.wait_for_phase("ringing").await;
-    bob.save_screenshot("incoming-call-bob.png").await;
-    bob.click_button("Decline").await;
-    alice.wait_for_notice("bob declined your call").await;
-    alice.wait_for_phase("idle").await;
-    bob.wait_for_phase("idle").await;
-
     // carol has no camera or microphone at all: she is told so, and can still make a
     // receive-only call (recvonly transceivers) in which she sees and hears alice.
     let carol = open_browser(driver.port, "carol", false).await;
@@ -612,7 +595,46 @@ async fn two_browsers_sign_in_call_hang_up_decline_and_reach_offline_names() {
     carol.save_screenshot("receive-only-call-carol.png").await;
     carol.click_button("Hang up").await;
     alice.wait_for_notice("carol hung up").await;
+    alice.wait_for_phase("idle").await;
+
+    // Call 3 in the same tabs; meanwhile carol calls alice and is told she is busy.
+    timings.push(call_and_accept(&alice, &bob, false).await);
+    carol.type_into_labelled_input("Name to call", "alice").await;
+    carol.click_button("Call").await;
+    carol.wait_for_notice("alice is busy in another call").await;
+    carol.wait_for_phase("idle").await;
+    alice.wait_for_phase("in-call").await;
+    alice.click_button("Hang up").await;
+    bob.wait_for_phase("idle").await;
     carol.close().await;
+
+    // Nobody answers: after the ring timeout both sides are told.
+    alice.type_into_labelled_input("Name to call", "bob").await;
+    alice.click_button("Call").await;
+    bob.wait_for_phase("ringing").await;
+    alice.wait_for_notice("bob did not answer").await;
+    bob.wait_for_notice("You missed a call from alice").await;
+    alice.wait_for_phase("idle").await;
+    bob.wait_for_phase("idle").await;
+
+    // alice cancels while it rings: bob is told.
+    alice.type_into_labelled_input("Name to call", "bob").await;
+    alice.click_button("Call").await;
+    bob.wait_for_phase("ringing").await;
+    alice.click_button("Cancel").await;
+    alice.wait_for_phase("idle").await;
+    bob.wait_for_notice("alice cancelled the call").await;
+    bob.wait_for_phase("idle").await;
+
+    // bob declines: alice is told.
+    alice.type_into_labelled_input("Name to call", "bob").await;
+    alice.click_button("Call").await;
+    bob.wait_for_phase("ringing").await;
+    bob.save_screenshot("incoming-call-bob.png").await;
+    bob.click_button("Decline").await;
+    alice.wait_for_notice("bob declined your call").await;
+    alice.wait_for_phase("idle").await;
+    bob.wait_for_phase("idle").await;
 
     // Calling a name nobody has: an error on screen.
     alice.type_into_labelled_input("Name to call", "nobody-by-this-name").await;
