@@ -575,7 +575,14 @@ async fn browsers_sign_in_call_hang_up_and_see_every_unhappy_ending_in_words() {
     // carol has no camera or microphone at all: she is told so, and can still make a
     // receive-only call (recvonly transceivers) in which she sees and hears alice.
     let carol = open_browser(driver.port, "carol", false).await;
-    carol.client.goto(&app_url).await.unwrap_or_else(|error| panic!("carol: could not open {app_url}: {error}"));
+    // The signaling address is runtime configuration: a `?signaling=` address that nothing
+    // listens on is used (and retried), a relative one resolves against the page.
+    let unreachable_signaling = format!("{app_url}?signaling=ws://127.0.0.1:9/ws");
+    carol.client.goto(&unreachable_signaling).await.unwrap_or_else(|error| panic!("carol: could not open the app: {error}"));
+    carol.wait_for_notice("Not connected to the server. Retrying in").await;
+    let relative_signaling = format!("{app_url}?signaling=/ws");
+    carol.client.goto(&relative_signaling).await.unwrap_or_else(|error| panic!("carol: could not open the app: {error}"));
+    carol.wait_for("the connection to the server", "return document.querySelector('.app').dataset.signaling === 'connected';").await;
     // A phone-sized window: the layout must stay usable.
     carol.client.set_window_size(390, 844).await.unwrap_or_else(|error| panic!("carol: resizing failed: {error}"));
     carol.sign_in("carol").await;

@@ -73,7 +73,7 @@ fn connection_banner(props: &ConnectionBannerProps) -> Html {
         SignalingConnection::Reconnecting { attempt, retry_in_millis } => html! {
             <p class="banner banner-alert connection-lost" role="alert">
                 {format!(
-                    "Connection to the server lost. Reconnecting in {:.1} s (attempt {attempt})…",
+                    "Not connected to the server. Retrying in {:.1} s (attempt {attempt})…",
                     f64::from(*retry_in_millis) / 1000.0
                 )}
             </p>
