@@ -295,10 +295,6 @@ impl Person {
         self.click_button("Sign in").await;
     }
 
-    async fn now_in_page_millis(&self) -> f64 {
-        self.run_script("return performance.timeOrigin + performance.now();", vec![]).await.as_f64().expect("a number")
-    }
-
     /// Records (in the page) the wall-clock time of the next remote video frame.
     async fn watch_for_first_remote_frame(&self) {
         self.run_script(
@@ -408,8 +404,24 @@ async fn call_and_accept(caller: &Person, callee: &Person, by_clicking_the_name:
         .await;
     caller.watch_for_first_remote_frame().await;
     callee.watch_for_first_remote_frame().await;
-    let accepted_at = callee.now_in_page_millis().await;
+    // The click's own time, taken in the callee's page when the click event is dispatched.
+    callee
+        .run_script(
+            r#"window.__duetAcceptClickedAt = null;
+               document.addEventListener('click', (event) => {
+                   if (event.target.closest('button') && event.target.closest('button').textContent.trim() === 'Accept') {
+                       window.__duetAcceptClickedAt = performance.timeOrigin + performance.now();
+                   }
+               }, { capture: true, once: true });"#,
+            vec![],
+        )
+        .await;
     callee.click_button("Accept").await;
+    let accepted_at = callee
+        .wait_for("the Accept click to be recorded", "return window.__duetAcceptClickedAt;")
+        .await
+        .as_f64()
+        .expect("a timestamp");
     caller.wait_until_remote_video_plays().await;
     callee.wait_until_remote_video_plays().await;
     CallSetUpTiming {
@@ -443,9 +455,12 @@ fn write_benchmark_section(timings: &[CallSetUpTiming]) {
     section.push_str(
         "Measured by `cargo test -p e2e` (e2e/tests/browser_call.rs) on every run: two headless Chromium \
          processes on one machine (2 cores), loopback only, fake camera 640x480, no STUN/TURN. Time from the \
-         callee's WebDriver click on **Accept** to the first decoded remote video frame on each side \
-         (`performance.timeOrigin + performance.now()` in both pages; includes one WebDriver round trip). \
-         A measurement, not an assertion.\n\n",
+         `click` event of **Accept** in the callee's page to the first remote video frame on each side \
+         (`requestVideoFrameCallback`, or `videoWidth > 0` polled every 5 ms; timestamps are \
+         `performance.timeOrigin + performance.now()` in each page, so both browsers share one clock). \
+         The callee creates its RTCPeerConnection only on Accept, so this includes creating it, applying \
+         the offer and queued candidates, answering, ICE, DTLS and the first decoded frame. \
+         A measurement, not an assertion; the machine is shared with compiles, so it varies.\n\n",
     );
     section.push_str("| call | caller (ms) | callee (ms) |\n| --- | --- | --- |\n");
     for (index, timing) in timings.iter().enumerate() {
