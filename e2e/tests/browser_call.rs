@@ -25,6 +25,8 @@ use tokio::sync::oneshot;
 const STEP_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long the test server lets a call ring before it ends it with reason `timeout`.
 const RING_TIMEOUT: Duration = Duration::from_secs(6);
+/// How long the test server lets a connection stay without signing in.
+const LOGIN_TIMEOUT: Duration = Duration::from_secs(4);
 /// How often a condition in the page is polled.
 const POLL_INTERVAL: Duration = Duration::from_millis(50);
 
@@ -147,6 +149,8 @@ async fn start_server(dist: PathBuf, port: u16) -> ServerHandle {
         port: address.port(),
         // Short enough to test "no answer" quickly, long enough for every other step to answer.
         ring_timeout: RING_TIMEOUT,
+        // The server closes connections that do not sign in by then; the app must cope.
+        login_timeout: LOGIN_TIMEOUT,
         ..Config::default()
     };
     let (stop, stopped) = oneshot::channel::<()>();
@@ -598,6 +602,11 @@ async fn browsers_sign_in_call_hang_up_and_see_every_unhappy_ending_in_words() {
     let relative_signaling = format!("{app_url}?signaling=/ws");
     carol.client.goto(&relative_signaling).await.unwrap_or_else(|error| panic!("carol: could not open the app: {error}"));
     carol.wait_for("the connection to the server", "return document.querySelector('.app').dataset.signaling === 'connected';").await;
+    // Nobody signs in for a while: the server closes the idle connection, the app lets it rest
+    // (no retry loop, no alarm) and reopens it when carol signs in.
+    carol.wait_for("the idle connection to rest", "return document.querySelector('.app').dataset.signaling === 'dormant';").await;
+    let alarming_banner = carol.run_script("return !!document.querySelector('.connection-lost');", vec![]).await;
+    assert_eq!(alarming_banner, json!(false), "a signed-out page whose idle connection was closed should not alarm");
     // A phone-sized window: the layout must stay usable.
     carol.client.set_window_size(390, 844).await.unwrap_or_else(|error| panic!("carol: resizing failed: {error}"));
     carol.sign_in("carol").await;

@@ -39,6 +39,9 @@ pub enum SignalingConnection {
     Reconnecting { attempt: u32, retry_in_millis: u32 },
     /// Another tab or device signed in with our name and resume token: we stay offline.
     ReplacedByAnotherLogin,
+    /// The server closed an idle connection while nobody was signed in (it closes connections
+    /// that do not sign in within a deadline): reopened when someone clicks "Sign in".
+    Dormant,
 }
 
 /// Whether we hold a name on the server.
@@ -448,8 +451,8 @@ impl CallState {
         if !matches!(self.session, Session::SignedOut { .. }) {
             return;
         }
-        if self.connection == SignalingConnection::ReplacedByAnotherLogin {
-            // The user explicitly wants this tab back: reconnect first.
+        if matches!(self.connection, SignalingConnection::ReplacedByAnotherLogin | SignalingConnection::Dormant) {
+            // Someone wants to sign in: open the connection; the login goes out after `hello`.
             self.connection = SignalingConnection::Connecting;
             effects.push(Effect::OpenSignalingConnection);
         }
@@ -502,6 +505,14 @@ impl CallState {
     }
 
     fn signaling_closed(&mut self, close_code: u16, effects: &mut Vec<Effect>) {
+        let was_connected = self.connection == SignalingConnection::Connected;
+        if was_connected && matches!(self.session, Session::SignedOut { pending_name: None, .. }) {
+            // Nobody is signed in and the server hung up an idle connection: no need to hold
+            // one. It is reopened on "Sign in".
+            self.connection = SignalingConnection::Dormant;
+            self.reconnect_attempts = 0;
+            return;
+        }
         if let Some(peer) = self.call.peer_name().map(str::to_owned) {
             self.end_call(
                 Notice::alert(format!("The connection to the server was lost, so the call with {peer} ended.")),

@@ -320,6 +320,50 @@ fn replaced_by_another_login_stops_reconnecting_and_explains() {
 }
 
 #[test]
+fn server_closing_an_idle_signed_out_connection_goes_dormant_without_retrying() {
+    let mut state = CallState::new();
+    state.apply(Action::AppStarted);
+    state.apply(received(hello()));
+    // The server closes connections that do not sign in within its login deadline (1008).
+    assert!(state.apply(Action::SignalingClosed { close_code: 1008 }).is_empty());
+    assert_eq!(state.connection, SignalingConnection::Dormant);
+    assert!(state.apply(Action::ReconnectDue).is_empty());
+}
+
+#[test]
+fn sign_in_while_dormant_reopens_the_connection_and_logs_in_after_hello() {
+    let mut state = CallState::new();
+    state.apply(received(hello()));
+    state.apply(Action::SignalingClosed { close_code: 1008 });
+    let effects = state.apply(Action::SignInRequested { typed_name: "alice".to_owned() });
+    assert_eq!(effects, vec![Effect::OpenSignalingConnection]);
+    assert_eq!(state.connection, SignalingConnection::Connecting);
+    let effects = state.apply(received(hello()));
+    assert_eq!(sent(&effects), vec![ClientMessage::Login { name: name("alice"), resume: None }]);
+}
+
+#[test]
+fn unreachable_server_before_sign_in_is_retried_and_shown() {
+    let mut state = CallState::new();
+    state.apply(Action::AppStarted);
+    let effects = state.apply(Action::SignalingClosed { close_code: 1006 });
+    assert_eq!(effects, vec![Effect::ScheduleReconnect { delay_millis: 500 }]);
+    assert!(matches!(state.connection, SignalingConnection::Reconnecting { attempt: 1, .. }));
+}
+
+#[test]
+fn connection_lost_while_a_sign_in_is_pending_is_retried_and_the_login_resent() {
+    let mut state = CallState::new();
+    state.apply(received(hello()));
+    state.apply(Action::SignInRequested { typed_name: "alice".to_owned() });
+    let effects = state.apply(Action::SignalingClosed { close_code: 1006 });
+    assert_eq!(effects, vec![Effect::ScheduleReconnect { delay_millis: 500 }]);
+    state.apply(Action::ReconnectDue);
+    let effects = state.apply(received(hello()));
+    assert_eq!(sent(&effects), vec![ClientMessage::Login { name: name("alice"), resume: None }]);
+}
+
+#[test]
 fn stale_reconnect_timer_is_ignored_once_connected() {
     let mut state = signed_in_as_alice();
     assert!(state.apply(Action::ReconnectDue).is_empty());

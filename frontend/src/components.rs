@@ -23,6 +23,7 @@ fn signaling_word(connection: &SignalingConnection) -> &'static str {
         SignalingConnection::Connected => "connected",
         SignalingConnection::Reconnecting { .. } => "reconnecting",
         SignalingConnection::ReplacedByAnotherLogin => "replaced",
+        SignalingConnection::Dormant => "dormant",
     }
 }
 
@@ -66,7 +67,7 @@ struct ConnectionBannerProps {
 #[function_component(ConnectionBanner)]
 fn connection_banner(props: &ConnectionBannerProps) -> Html {
     match &props.connection {
-        SignalingConnection::Connected => html! {},
+        SignalingConnection::Connected | SignalingConnection::Dormant => html! {},
         SignalingConnection::Connecting => html! {
             <p class="banner banner-info" role="status">{"Connecting to the server…"}</p>
         },
