@@ -188,9 +188,6 @@ async fn open_browser(driver_port: u16, name: &'static str, with_fake_camera: bo
     if with_fake_camera {
         arguments.push("--use-fake-device-for-media-stream".to_owned());
     }
-    if std::env::var_os("DUET_E2E_DISABLE_DEV_SHM").is_some() {
-        arguments.push("--disable-dev-shm-usage".to_owned());
-    }
     let mut chrome_options = json!({ "args": arguments });
     if Path::new("/usr/bin/chromium").exists() {
         chrome_options["binary"] = json!("/usr/bin/chromium");
@@ -404,6 +401,12 @@ async fn call_and_accept(caller: &Person, callee: &Person, by_clicking_the_name:
                 "const panel = document.querySelector('[aria-label=\"Incoming call\"]'); return !!panel && panel.textContent.includes({});",
                 json!(caller.name)
             ),
+        )
+        .await;
+    callee
+        .wait_for(
+            "the page title to name the caller",
+            &format!("return document.title === {};", json!(format!("{} is calling you · Duet", caller.name))),
         )
         .await;
     caller.watch_for_first_remote_frame().await;

@@ -145,6 +145,12 @@ impl Controller {
     }
 
     fn publish(&self) {
+        if let Some(document) = web_sys::window().and_then(|window| window.document()) {
+            let title = self.state.borrow().call.page_title();
+            if document.title() != title {
+                document.set_title(&title);
+            }
+        }
         let remote_stream = self.peer.borrow().as_ref().and_then(PeerSession::remote_stream);
         self.publish_snapshot.set(Rc::new(ViewSnapshot {
             state: self.state.borrow().clone(),

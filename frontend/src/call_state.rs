@@ -109,6 +109,16 @@ impl CallPhase {
         matches!(self, CallPhase::Calling { .. } | CallPhase::Connecting { .. } | CallPhase::InCall { .. })
     }
 
+    /// The page title for this phase, so a background tab shows what is going on.
+    pub fn page_title(&self) -> String {
+        match self {
+            CallPhase::Idle => "Duet".to_owned(),
+            CallPhase::Calling { peer, .. } => format!("Calling {peer}… · Duet"),
+            CallPhase::Ringing { peer, .. } => format!("{peer} is calling you · Duet"),
+            CallPhase::Connecting { peer, .. } | CallPhase::InCall { peer, .. } => format!("In a call with {peer} · Duet"),
+        }
+    }
+
     /// A short stable word for the phase, rendered as `data-call-phase` for tests and styling.
     pub fn word(&self) -> &'static str {
         match self {
@@ -635,8 +645,9 @@ impl CallState {
                     return;
                 }
                 let call_id = self.allocate_call_id();
+                // Announced politely (role="status") for screen readers; the panel has the buttons.
+                self.notice = Some(Notice::status(format!("{caller} is calling you.")));
                 self.call = CallPhase::Ringing { call_id, peer: caller, offer, remote_candidates_waiting: Vec::new() };
-                self.notice = None;
             }
             CallPhase::Connecting { call_id, peer, .. } | CallPhase::InCall { call_id, peer, .. } if *peer == caller => {
                 effects.push(Effect::AnswerRenegotiationOffer { call_id: *call_id, offer });

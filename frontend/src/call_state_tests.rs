@@ -593,6 +593,14 @@ fn incoming_offer_rings_without_creating_anything() {
 }
 
 #[test]
+fn incoming_call_is_announced_and_named_in_the_page_title() {
+    let (state, _) = alice_ringing_from_bob();
+    assert_eq!(state.notice, Some(Notice::status("bob is calling you.")));
+    assert_eq!(state.call.page_title(), "bob is calling you · Duet");
+    assert_eq!(CallPhase::Idle.page_title(), "Duet");
+}
+
+#[test]
 fn accept_answers_with_the_queued_offer_and_every_early_candidate_in_order() {
     let (mut state, call_id) = alice_ringing_from_bob();
     state.apply(received(ServerMessage::Candidate { candidate: candidate(1), name: Some(name("bob")) }));
