@@ -194,12 +194,14 @@ fn call_screen(props: &CallScreenProps) -> Html {
         },
     };
     let idle = state.call == CallPhase::Idle;
+    let ringing = matches!(state.call, CallPhase::Ringing { .. });
     html! {
         <main class="call-screen">
             <div class="notices">
-                <p class="notice notice-status" role="status">{status_text}</p>
+                // While it rings the panel shows the caller; the status stays for screen readers.
+                <p class={classes!("notice", "notice-status", ringing.then_some("visually-hidden"))} role="status">{status_text}</p>
                 <p class="notice notice-alert" role="alert">{alert_text}</p>
-                if state.notice.is_some() {
+                if state.notice.is_some() && !ringing {
                     <button class="link-button" onclick={on(Action::DismissNoticeClicked)}>{"Dismiss"}</button>
                 }
             </div>
