@@ -167,7 +167,18 @@ struct Person {
     profile_directory: PathBuf,
 }
 
-async fn open_browser(driver_port: u16, name: &'static str, with_fake_camera: bool) -> Person {
+/// What the browser's getUserMedia can get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MediaSetup {
+    /// Chromium's fake camera and microphone, permission granted.
+    FakeCameraAndMicrophone,
+    /// No devices at all (getUserMedia fails with NotFoundError).
+    NoDevices,
+    /// Devices exist but the person refuses the permission prompt (NotAllowedError).
+    PermissionDenied,
+}
+
+async fn open_browser(driver_port: u16, name: &'static str, media: MediaSetup) -> Person {
     let profile_directory = std::env::temp_dir().join(format!("duet-e2e-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&profile_directory);
     let mut arguments = vec![
@@ -179,14 +190,21 @@ async fn open_browser(driver_port: u16, name: &'static str, with_fake_camera: bo
         "--disable-background-networking".to_owned(),
         "--disable-component-update".to_owned(),
         "--disable-sync".to_owned(),
-        "--use-fake-ui-for-media-stream".to_owned(),
         "--allow-loopback-in-peer-connection".to_owned(),
         "--autoplay-policy=no-user-gesture-required".to_owned(),
         "--window-size=1280,800".to_owned(),
         format!("--user-data-dir={}", profile_directory.display()),
     ];
-    if with_fake_camera {
-        arguments.push("--use-fake-device-for-media-stream".to_owned());
+    match media {
+        MediaSetup::FakeCameraAndMicrophone => {
+            arguments.push("--use-fake-device-for-media-stream".to_owned());
+            arguments.push("--use-fake-ui-for-media-stream".to_owned());
+        }
+        MediaSetup::NoDevices => arguments.push("--use-fake-ui-for-media-stream".to_owned()),
+        MediaSetup::PermissionDenied => {
+            arguments.push("--use-fake-device-for-media-stream".to_owned());
+            arguments.push("--deny-permission-prompts".to_owned());
+        }
     }
     let mut chrome_options = json!({ "args": arguments });
     if Path::new("/usr/bin/chromium").exists() {
@@ -536,8 +554,8 @@ async fn browsers_sign_in_call_hang_up_and_see_every_unhappy_ending_in_words() {
     let mut driver = ChromeDriverProcess::start(&log_directory.join("chromedriver.log"));
     driver.wait_until_listening().await;
 
-    let alice = open_browser(driver.port, "alice", true).await;
-    let bob = open_browser(driver.port, "bob", true).await;
+    let alice = open_browser(driver.port, "alice", MediaSetup::FakeCameraAndMicrophone).await;
+    let bob = open_browser(driver.port, "bob", MediaSetup::FakeCameraAndMicrophone).await;
     for person in [&alice, &bob] {
         person.client.goto(&app_url).await.unwrap_or_else(|error| panic!("{}: could not open {app_url}: {error}", person.name));
         person
@@ -596,7 +614,7 @@ async fn browsers_sign_in_call_hang_up_and_see_every_unhappy_ending_in_words() {
 
     // carol has no camera or microphone at all: she is told so, and can still make a
     // receive-only call (recvonly transceivers) in which she sees and hears alice.
-    let carol = open_browser(driver.port, "carol", false).await;
+    let carol = open_browser(driver.port, "carol", MediaSetup::NoDevices).await;
     // The signaling address is runtime configuration: a `?signaling=` address that nothing
     // listens on is used (and retried), a relative one resolves against the page.
     let unreachable_signaling = format!("{app_url}?signaling=ws://127.0.0.1:9/ws");
@@ -669,6 +687,18 @@ async fn browsers_sign_in_call_hang_up_and_see_every_unhappy_ending_in_words() {
     alice.wait_for_notice("bob declined your call").await;
     alice.wait_for_phase("idle").await;
     bob.wait_for_phase("idle").await;
+
+    // dave refuses camera and microphone access: told so plainly, still on the call screen.
+    let dave = open_browser(driver.port, "dave", MediaSetup::PermissionDenied).await;
+    dave.client.goto(&app_url).await.unwrap_or_else(|error| panic!("dave: could not open {app_url}: {error}"));
+    dave.sign_in("dave").await;
+    dave.wait_for(
+        "the note that camera and microphone access was blocked",
+        "const note = document.querySelector('.media-problem'); return !!note && note.textContent.includes('access was blocked') && note.textContent.includes('You can still call');",
+    )
+    .await;
+    dave.find_within_step_timeout("the call form", Locator::XPath("//button[normalize-space(.)='Call']")).await;
+    dave.close().await;
 
     // Calling a name nobody has: an error on screen.
     alice.type_into_labelled_input("Name to call", "nobody-by-this-name").await;
