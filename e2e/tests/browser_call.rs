@@ -3,9 +3,10 @@
 //! WebDriver session and profile per person), which sign in, call each other and exchange real
 //! WebRTC media from the fake camera. Covers: sign-in and a refused duplicate name; accept and
 //! hang up with remote video playing on both sides; a second and third call in the same tabs;
-//! a person without camera or microphone making a receive-only call (phone-sized window); busy;
-//! cancel; decline; no answer (ring timeout); calling an offline name; a server restart with
-//! reconnect and sign-back-in. Saves screenshots under `target/e2e-screenshots/` and writes the
+//! a person without camera or microphone making a receive-only call (phone-sized window); a
+//! person refusing camera access; busy; cancel; decline; no answer (ring timeout); calling an
+//! offline name; the signaling address from `?signaling=`; an idle signed-out connection closed
+//! by the server; a server restart with reconnect and sign-back-in. Saves screenshots under `target/e2e-screenshots/` and writes the
 //! Accept-to-first-remote-frame measurements into BENCHMARKS.md.
 //!
 //! Must run in a network namespace with only the loopback interface (`scripts/test` does that),
