@@ -6,6 +6,7 @@
 
 use crate::call_state::{Action, CallState, Effect, ONLINE_USERS_REFRESH_MILLIS};
 use crate::components::AppView;
+use crate::ice_diagnostics::{IceTransportPolicy, ICE_TRANSPORT_POLICY_QUERY_PARAMETER};
 use crate::media::{acquire_camera_and_microphone, stop_every_track};
 use crate::peer::PeerSession;
 use crate::signaling::{Dispatch, SignalingSocket};
@@ -51,6 +52,13 @@ fn configured_signaling_url() -> Result<String, String> {
     resolve_signaling_url(&page, query_value.as_deref(), meta_value.as_deref())
 }
 
+/// Reads the diagnostic `?ice-transport-policy=` setting (`relay` or `all`, default `all`).
+fn configured_ice_transport_policy() -> Result<IceTransportPolicy, String> {
+    let search = web_sys::window().and_then(|window| window.location().search().ok()).unwrap_or_default();
+    let value = UrlSearchParams::new_with_str(&search).ok().and_then(|params| params.get(ICE_TRANSPORT_POLICY_QUERY_PARAMETER));
+    IceTransportPolicy::from_query_value(value.as_deref())
+}
+
 /// Owns the state, the browser resources of the current session, and the timers.
 pub struct Controller {
     weak_self: Weak<Controller>,
@@ -58,6 +66,8 @@ pub struct Controller {
     queued_actions: RefCell<VecDeque<Action>>,
     processing_actions: Cell<bool>,
     signaling_url: Result<String, String>,
+    /// The diagnostic ICE transport policy; an unusable value fails each call in words.
+    ice_transport_policy: Result<IceTransportPolicy, String>,
     signaling: RefCell<Option<SignalingSocket>>,
     local_stream: RefCell<Option<MediaStream>>,
     peer: RefCell<Option<PeerSession>>,
@@ -87,6 +97,7 @@ impl Controller {
             queued_actions: RefCell::new(VecDeque::new()),
             processing_actions: Cell::new(false),
             signaling_url: configured_signaling_url(),
+            ice_transport_policy: configured_ice_transport_policy(),
             signaling: RefCell::new(None),
             local_stream: RefCell::new(None),
             peer: RefCell::new(None),
@@ -198,7 +209,7 @@ impl Controller {
                 });
             }
             Effect::StartOutgoingCall { call_id, ice_servers } => {
-                match PeerSession::create(call_id, &ice_servers, dispatch.clone(), self.remote_media_listener()) {
+                match PeerSession::create(call_id, &ice_servers, &self.ice_transport_policy, dispatch.clone(), self.remote_media_listener()) {
                     Ok(peer) => {
                         peer.start_offer(self.local_stream.borrow().as_ref(), dispatch);
                         self.peer.replace(Some(peer));
@@ -207,7 +218,7 @@ impl Controller {
                 }
             }
             Effect::AnswerIncomingCall { call_id, ice_servers, offer, remote_candidates } => {
-                match PeerSession::create(call_id, &ice_servers, dispatch.clone(), self.remote_media_listener()) {
+                match PeerSession::create(call_id, &ice_servers, &self.ice_transport_policy, dispatch.clone(), self.remote_media_listener()) {
                     Ok(peer) => {
                         peer.answer_offer(&offer, &remote_candidates, self.local_stream.borrow().clone(), true, dispatch);
                         self.peer.replace(Some(peer));

@@ -4,6 +4,7 @@
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 
 mod call_state;
+mod ice_diagnostics;
 mod signaling_url;
 
 #[cfg(target_arch = "wasm32")]

@@ -6,8 +6,16 @@
 //!
 //! SDP and candidates travel as the opaque JSON the protocol carries; their bodies are never
 //! logged or shown.
+//!
+//! Diagnostics (see `ice_diagnostics`): the configured `iceTransportPolicy` is applied, and once
+//! the connection is `connected` the candidate types of the selected pair are read from
+//! `getStats()` and set as `data-selected-candidate-type` / `data-selected-remote-candidate-type`
+//! on the remote `<video>` (strings only; removed again when the session ends).
 
 use crate::call_state::{Action, CallId};
+use crate::ice_diagnostics::{
+    selected_candidate_pair, IceTransportPolicy, LOCAL_CANDIDATE_TYPE_ATTRIBUTE, REMOTE_CANDIDATE_TYPE_ATTRIBUTE,
+};
 use crate::media::{stop_every_track, tracks_of};
 use crate::signaling::Dispatch;
 use js_sys::{Reflect, JSON};
@@ -65,15 +73,20 @@ impl std::fmt::Debug for PeerSession {
 impl PeerSession {
     /// Creates the peer connection and wires its events. `on_remote_media_changed` is called
     /// whenever a remote track arrives, so the view can (re)attach the remote video.
+    /// `ice_transport_policy` is the diagnostic setting (an unusable value fails the call in words).
     pub fn create(
         call_id: CallId,
         ice_servers: &[IceServer],
+        ice_transport_policy: &Result<IceTransportPolicy, String>,
         dispatch: Dispatch,
         on_remote_media_changed: Rc<dyn Fn()>,
     ) -> Result<PeerSession, String> {
+        let ice_transport_policy = ice_transport_policy.clone()?;
         let configuration = RtcConfiguration::new();
         let ice_servers_json = serde_json::to_string(ice_servers).map_err(|error| error.to_string())?;
         configuration.set_ice_servers(&parse_json(&ice_servers_json)?);
+        Reflect::set(&configuration, &JsValue::from_str("iceTransportPolicy"), &JsValue::from_str(ice_transport_policy.as_str()))
+            .map_err(|error| describe_js_error("Setting the ICE transport policy", &error))?;
         let connection = RtcPeerConnection::new_with_configuration(&configuration)
             .map_err(|error| describe_js_error("Creating the peer connection", &error))?;
         let fallback_remote_stream =
@@ -121,6 +134,9 @@ impl PeerSession {
                     .ok()
                     .and_then(|value| value.as_string())
                     .unwrap_or_else(|| "unknown".to_owned());
+                if state == "connected" {
+                    show_selected_candidate_pair(&connection);
+                }
                 dispatch(Action::PeerConnectionStateChanged { call_id, state });
             })
         };
@@ -278,6 +294,38 @@ impl PeerSession {
     }
 }
 
+fn remote_video() -> Option<web_sys::Element> {
+    web_sys::window()?.document()?.query_selector("video[aria-label=\"Remote video\"]").ok().flatten()
+}
+
+/// Reads the selected candidate pair from `getStats()` and shows its candidate types as
+/// attributes of the remote video (see the module documentation). Nothing is shown when the
+/// connection is no longer `connected` by the time the stats arrive (e.g. the call ended).
+fn show_selected_candidate_pair(connection: &RtcPeerConnection) {
+    let connection = connection.clone();
+    spawn_local(async move {
+        let Ok(report) = JsFuture::from(connection.get_stats()).await else { return };
+        let mut entries = Vec::new();
+        if let Ok(Some(iterator)) = js_sys::try_iter(&report) {
+            for entry in iterator.flatten() {
+                // Each entry of the maplike report is `[id, stats]`.
+                let stats = Reflect::get(&entry, &JsValue::from_f64(1.0)).unwrap_or(JsValue::UNDEFINED);
+                let json = JSON::stringify(&stats).ok().and_then(|text| text.as_string());
+                if let Some(value) = json.and_then(|json| serde_json::from_str::<serde_json::Value>(&json).ok()) {
+                    entries.push(value);
+                }
+            }
+        }
+        let still_connected = Reflect::get(&connection, &JsValue::from_str("connectionState"))
+            .ok()
+            .and_then(|value| value.as_string())
+            .is_some_and(|state| state == "connected");
+        let (Some(pair), true, Some(video)) = (selected_candidate_pair(&entries), still_connected, remote_video()) else { return };
+        let _ = video.set_attribute(LOCAL_CANDIDATE_TYPE_ATTRIBUTE, &pair.local_type);
+        let _ = video.set_attribute(REMOTE_CANDIDATE_TYPE_ATTRIBUTE, &pair.remote_type);
+    });
+}
+
 /// `{"type":"offer","sdp":"..."}` of the connection's current local description.
 fn local_description_json(connection: &RtcPeerConnection) -> Result<String, String> {
     let description = connection.local_description().ok_or("the browser produced no local description")?;
@@ -297,6 +345,10 @@ impl Drop for PeerSession {
         }
         stop_every_track(&self.fallback_remote_stream);
         self.connection.close();
+        if let Some(video) = remote_video() {
+            let _ = video.remove_attribute(LOCAL_CANDIDATE_TYPE_ATTRIBUTE);
+            let _ = video.remove_attribute(REMOTE_CANDIDATE_TYPE_ATTRIBUTE);
+        }
         // The closures (`on_ice_candidate`, `on_track`, `on_connection_state_change`) are
         // dropped with `self` right after this, now that nothing references them.
         let _ = (&self.on_ice_candidate, &self.on_track, &self.on_connection_state_change);
