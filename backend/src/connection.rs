@@ -1,6 +1,11 @@
-//! One WebSocket connection: a reader loop that dispatches frames, a writer task fed by a
-//! bounded queue, heartbeats, and the clean-up that frees the name when the connection ends.
-//! The connection task is where its errors stop: nothing here can take the server down.
+//! One WebSocket connection, served by one task: it reads and dispatches frames, writes what is
+//! queued for it, pings, enforces the idle and login deadlines, and frees the name when the
+//! connection ends. The connection task is where its errors stop: nothing here can take the
+//! server down.
+//!
+//! Other tasks reach a connection through its [`ConnectionHandle`]: a bounded queue of frames
+//! (which allocates nothing while empty: an idle connection costs a few hundred bytes) and a
+//! way to ask it to close.
 
 use crate::dispatch::Session;
 use crate::limits::{ConnectionPermit, RateDecision, RateLimiter};
@@ -10,12 +15,13 @@ use crate::AppState;
 use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use protocol::{ErrorCode, LeaveReason, ServerMessage};
+use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
+use tokio::sync::Notify;
+use tokio::time::Instant;
 
 /// Unique per connection for the lifetime of the process.
 pub type ConnectionId = u64;
@@ -23,49 +29,104 @@ pub type ConnectionId = u64;
 static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
 
 /// How long a closing connection may take to flush what is queued for it.
-const WRITER_DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
+const CLOSING_DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A queue that grew for a burst gives its memory back once drained if it holds more than this.
+const QUEUE_SLOTS_KEPT: usize = 8;
 
 /// Custom close code: the name was taken over by a new login with the resume token.
 pub const CLOSE_REPLACED_BY_NEW_LOGIN: u16 = 4001;
 
-/// What the writer task sends.
-#[derive(Debug)]
-pub enum Outbound {
-    Text(Utf8Bytes),
-    Close(CloseFrame),
-}
-
 /// Why another task asked a connection to close.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KickReason {
-    /// Its outbound queue filled up: the client does not read.
+    /// Its queue stayed full: the client does not read.
     SlowConsumer,
     /// A new login with this name's resume token took over.
     ReplacedByNewLogin,
 }
 
+/// The half of a connection other tasks share.
 #[derive(Debug)]
-struct Kick {
-    token: CancellationToken,
-    reason: OnceLock<KickReason>,
+struct Outbox {
+    frames: Mutex<VecDeque<Utf8Bytes>>,
+    capacity: usize,
+    /// A frame was queued or a close requested: the connection task wakes.
+    ready: Notify,
+    /// The connection task took frames out: senders waiting for room wake.
+    room: Notify,
+    kick: OnceLock<KickReason>,
+    /// The connection is gone: nothing more is accepted.
+    closed: AtomicBool,
+}
+
+impl Outbox {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Utf8Bytes>> {
+        // A panic while holding this lock cannot leave a VecDeque half-modified.
+        self.frames.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn try_push(&self, text: Utf8Bytes) -> Result<(), PushError> {
+        {
+            let mut frames = self.lock();
+            if self.closed.load(Ordering::Acquire) {
+                return Err(PushError::Closed);
+            }
+            if frames.len() >= self.capacity {
+                return Err(PushError::Full(text));
+            }
+            frames.push_back(text);
+        }
+        self.ready.notify_one();
+        Ok(())
+    }
+
+    fn pop(&self) -> Option<Utf8Bytes> {
+        let mut frames = self.lock();
+        let frame = frames.pop_front();
+        if frames.is_empty() && frames.capacity() > QUEUE_SLOTS_KEPT {
+            frames.shrink_to(0);
+        }
+        frame
+    }
+}
+
+enum PushError {
+    Full(Utf8Bytes),
+    Closed,
 }
 
 /// What other tasks hold to reach a connection: its outbound queue and a way to close it.
 #[derive(Debug, Clone)]
 pub struct ConnectionHandle {
     id: ConnectionId,
-    outbox: mpsc::Sender<Outbound>,
-    kick: Arc<Kick>,
+    outbox: Arc<Outbox>,
 }
 
 impl ConnectionHandle {
-    /// A handle with no socket behind it, and the receiving end of its queue: for driving
-    /// [`Session`]s directly (property tests, tools).
-    pub fn detached(capacity: usize) -> (ConnectionHandle, mpsc::Receiver<Outbound>) {
-        let (outbox, receiver) = mpsc::channel(capacity.max(1));
-        let id = NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed);
-        let handle = ConnectionHandle { id, outbox, kick: Arc::new(Kick { token: CancellationToken::new(), reason: OnceLock::new() }) };
-        (handle, receiver)
+    fn new(capacity: usize) -> ConnectionHandle {
+        let outbox = Outbox {
+            frames: Mutex::new(VecDeque::new()),
+            capacity: capacity.max(1),
+            ready: Notify::new(),
+            room: Notify::new(),
+            kick: OnceLock::new(),
+            closed: AtomicBool::new(false),
+        };
+        ConnectionHandle { id: NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed), outbox: Arc::new(outbox) }
+    }
+
+    /// A handle with no socket behind it: for driving [`Session`]s directly (property tests,
+    /// tools); [`ConnectionHandle::take_queued`] empties its queue.
+    pub fn detached(capacity: usize) -> ConnectionHandle {
+        ConnectionHandle::new(capacity)
+    }
+
+    /// Takes every queued frame (for detached handles).
+    pub fn take_queued(&self) -> Vec<Utf8Bytes> {
+        let taken: Vec<Utf8Bytes> = self.outbox.lock().drain(..).collect();
+        self.outbox.room.notify_waiters();
+        taken
     }
 
     pub fn id(&self) -> ConnectionId {
@@ -76,10 +137,10 @@ impl ConnectionHandle {
     /// [`Backlog`] for the sender to wait on (bounded), so a momentary burst is absorbed and a
     /// client that really does not read is disconnected instead of buffered without bound.
     pub fn send_text(&self, text: Utf8Bytes) -> Result<(), DeliveryError> {
-        match self.outbox.try_send(Outbound::Text(text)) {
+        match self.outbox.try_push(text) {
             Ok(()) => Ok(()),
-            Err(mpsc::error::TrySendError::Full(frame)) => Err(DeliveryError::QueueFull(Backlog { recipient: self.clone(), frame })),
-            Err(mpsc::error::TrySendError::Closed(_)) => Err(DeliveryError::NotOnline),
+            Err(PushError::Full(text)) => Err(DeliveryError::QueueFull(Backlog { recipient: self.clone(), text })),
+            Err(PushError::Closed) => Err(DeliveryError::NotOnline),
         }
     }
 
@@ -90,8 +151,8 @@ impl ConnectionHandle {
 
     /// Asks the connection to close (the first reason given wins).
     pub fn kick(&self, reason: KickReason) {
-        let _ = self.kick.reason.set(reason);
-        self.kick.token.cancel();
+        let _ = self.outbox.kick.set(reason);
+        self.outbox.ready.notify_one();
     }
 }
 
@@ -99,15 +160,28 @@ impl ConnectionHandle {
 #[derive(Debug)]
 pub struct Backlog {
     recipient: ConnectionHandle,
-    frame: Outbound,
+    text: Utf8Bytes,
 }
 
 impl Backlog {
     /// Waits up to `patience` for room in the recipient's queue. A recipient whose queue stays
     /// full that long does not read its messages: it is disconnected.
     pub async fn deliver_within(self, patience: Duration) {
-        if tokio::time::timeout(patience, self.recipient.outbox.send(self.frame)).await.is_err() {
-            self.recipient.kick(KickReason::SlowConsumer);
+        let deadline = Instant::now() + patience;
+        let Backlog { recipient, mut text } = self;
+        loop {
+            let room = recipient.outbox.room.notified();
+            tokio::pin!(room);
+            // Registered before trying, so room made in between is not missed.
+            room.as_mut().enable();
+            match recipient.outbox.try_push(text) {
+                Ok(()) | Err(PushError::Closed) => return,
+                Err(PushError::Full(returned)) => text = returned,
+            }
+            if tokio::time::timeout_at(deadline, room).await.is_err() {
+                recipient.kick(KickReason::SlowConsumer);
+                return;
+            }
         }
     }
 
@@ -165,114 +239,210 @@ fn deadline_check_interval(config: &crate::Config) -> Duration {
 /// Runs one upgraded WebSocket until it closes. Never panics outward, never returns an error:
 /// every failure ends this connection only.
 pub async fn serve_connection(socket: WebSocket, state: AppState, remote: SocketAddr, permit: ConnectionPermit) {
-    let id = NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed);
-    let config = &state.config;
-    let (sink, mut stream) = socket.split();
-    let (outbox, outbox_receiver) = mpsc::channel(config.outbox_capacity.max(1));
-    let handle = ConnectionHandle {
-        id,
-        outbox,
-        kick: Arc::new(Kick { token: state.shutdown.child_token(), reason: OnceLock::new() }),
-    };
-    let writer = tokio::spawn(write_loop(sink, outbox_receiver, config.heartbeat_interval));
+    let handle = ConnectionHandle::new(state.config.outbox_capacity);
+    let id = handle.id;
     tracing::info!(connection = id, %remote, "connection opened");
-
-    let mut session = Session::new(state.clone(), handle.clone());
-    let _ = handle.send(&ServerMessage::Hello(state.hello()));
-
-    let connected_at = tokio::time::Instant::now();
-    let mut last_seen = connected_at;
-    let mut rate = RateLimiter::new(config.rate_limit, config.rate_burst);
-    let mut deadline_check = tokio::time::interval(deadline_check_interval(config));
-    deadline_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-
-    let ending = loop {
-        let frame = tokio::select! {
-            biased;
-            () = handle.kick.token.cancelled() => {
-                break match handle.kick.reason.get() {
-                    Some(reason) => Ending::Kicked(*reason),
-                    None => Ending::ServerShutdown,
-                };
-            }
-            frame = stream.next() => frame,
-            now = deadline_check.tick() => {
-                if now.duration_since(last_seen) >= config.idle_timeout {
-                    break Ending::Idle;
-                }
-                if !session.is_signed_in() && now.duration_since(connected_at) >= config.login_timeout {
-                    break Ending::LoginTimeout;
-                }
-                continue;
-            }
-        };
-        // Any frame, pongs included, proves the client is alive.
-        last_seen = tokio::time::Instant::now();
-        let message = match frame {
-            None | Some(Ok(Message::Close(_))) => break Ending::ClientClosed,
-            Some(Err(error)) => break if is_capacity_error(&error) { Ending::FrameTooLarge } else { Ending::TransportError },
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-            Some(Ok(message)) => message,
-        };
-        match rate.check() {
-            RateDecision::Allow => {}
-            RateDecision::Refuse { first_in_streak } => {
-                state.metrics.rate_limited.inc();
-                if first_in_streak {
-                    session.reply_error(ErrorCode::RateLimited, "Too many messages; slow down.".to_owned());
-                }
-                continue;
-            }
-            RateDecision::Disconnect => {
-                state.metrics.rate_limited.inc();
-                break Ending::RateLimited;
-            }
-        }
-        match message {
-            Message::Text(text) => session.handle_text(text.as_str()),
-            _ => session.reply_error(ErrorCode::BinaryFrame, "Binary frames are not supported; send JSON text frames.".to_owned()),
-        }
-        // Frames that found a full queue: this sender waits for them (bounded) before its next
-        // frame is read, which keeps its messages in order and pushes back on bursts.
-        for backlog in session.take_backlog() {
-            backlog.deliver_within(config.send_timeout).await;
-        }
+    let mut connection = Connection {
+        socket,
+        session: Session::new(state.clone(), handle.clone()),
+        handle,
+        connected_at: Instant::now(),
+        last_seen: Instant::now(),
+        last_ping: Instant::now(),
+        rate: RateLimiter::new(state.config.rate_limit, state.config.rate_burst),
+        state,
     };
-
-    if let Some((name, peer)) = session.disconnect() {
-        tracing::info!(connection = id, user = %name, ?ending, "user left");
-        if let Some(peer) = peer {
-            crate::dispatch::send_leave(&state, &peer, &name, LeaveReason::Disconnected);
-            tracing::info!(caller = %name, callee = %peer, reason = "disconnected", "call ended");
-        }
-    }
-    let (close, close_reason) = ending.close(config.login_timeout);
-    if let Some(reason) = close_reason {
-        state.metrics.closed(reason);
-    }
-    tracing::info!(connection = id, ?ending, "connection closed");
-    finish_writer(handle, session, writer, close, ending).await;
+    let _ = connection.handle.send(&ServerMessage::Hello(connection.state.hello()));
+    let ending = connection.run().await;
+    // The cold path lives in its own boxed future, so it adds nothing to every idle connection.
+    Box::pin(connection.finish(ending)).await;
     drop(permit);
 }
 
-/// Lets the writer flush what is queued (plus a close frame) for a bounded time, then stops it.
-async fn finish_writer(
-    handle: ConnectionHandle,
+/// Why a write to the client did not complete.
+enum WriteFailure {
+    /// The socket failed or closed.
+    Transport,
+    /// The client did not take the frames within the send timeout: it does not read.
+    TooSlow,
+}
+
+struct Connection {
+    socket: WebSocket,
     session: Session,
-    writer: tokio::task::JoinHandle<()>,
-    close: Option<CloseFrame>,
-    ending: Ending,
-) {
-    let slow = ending == Ending::Kicked(KickReason::SlowConsumer);
-    if let Some(close) = close {
-        let _ = handle.outbox.try_send(Outbound::Close(close));
+    handle: ConnectionHandle,
+    state: AppState,
+    connected_at: Instant,
+    last_seen: Instant,
+    last_ping: Instant,
+    rate: RateLimiter,
+}
+
+impl Connection {
+    async fn run(&mut self) -> Ending {
+        let state = self.state.clone();
+        let config = &state.config;
+        let shutdown = state.shutdown.cancelled();
+        tokio::pin!(shutdown);
+        let mut deadline_check = tokio::time::interval(deadline_check_interval(config));
+        deadline_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let frame = tokio::select! {
+                biased;
+                () = &mut shutdown => return Ending::ServerShutdown,
+                () = self.handle.outbox.ready.notified() => {
+                    if let Some(reason) = self.handle.outbox.kick.get() {
+                        return Ending::Kicked(*reason);
+                    }
+                    if let Err(failure) = self.write_queued(config.send_timeout).await {
+                        return failure.into();
+                    }
+                    continue;
+                }
+                frame = self.socket.next() => frame,
+                now = deadline_check.tick() => {
+                    if now.duration_since(self.last_seen) >= config.idle_timeout {
+                        return Ending::Idle;
+                    }
+                    if !self.session.is_signed_in() && now.duration_since(self.connected_at) >= config.login_timeout {
+                        return Ending::LoginTimeout;
+                    }
+                    if now.duration_since(self.last_ping) >= config.heartbeat_interval {
+                        self.last_ping = now;
+                        if let Err(failure) = self.write(Message::Ping(Default::default()), config.send_timeout).await {
+                            return failure.into();
+                        }
+                    }
+                    continue;
+                }
+            };
+            // Any frame, pongs included, proves the client is alive.
+            self.last_seen = Instant::now();
+            let message = match frame {
+                None | Some(Ok(Message::Close(_))) => return Ending::ClientClosed,
+                Some(Err(error)) => return if is_capacity_error(&error) { Ending::FrameTooLarge } else { Ending::TransportError },
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                Some(Ok(message)) => message,
+            };
+            match self.rate.check() {
+                RateDecision::Allow => {}
+                RateDecision::Refuse { first_in_streak } => {
+                    state.metrics.rate_limited.inc();
+                    if first_in_streak {
+                        self.session.reply_error(ErrorCode::RateLimited, "Too many messages; slow down.".to_owned());
+                    }
+                    continue;
+                }
+                RateDecision::Disconnect => {
+                    state.metrics.rate_limited.inc();
+                    return Ending::RateLimited;
+                }
+            }
+            match message {
+                Message::Text(text) => self.session.handle_text(text.as_str()),
+                _ => self.session.reply_error(ErrorCode::BinaryFrame, "Binary frames are not supported; send JSON text frames.".to_owned()),
+            }
+            // Frames that found a full queue: this sender waits for them (bounded) before its
+            // next frame is read, which keeps its messages in order and pushes back on bursts.
+            for backlog in self.session.take_backlog() {
+                if let Err(failure) = self.deliver_backlog(backlog, config.send_timeout).await {
+                    return failure.into();
+                }
+            }
+        }
     }
-    // The writer ends once every sender is gone: ours, the session's, the registry's (released).
-    drop(handle);
-    drop(session);
-    let abort = writer.abort_handle();
-    if slow || tokio::time::timeout(WRITER_DRAIN_TIMEOUT, writer).await.is_err() {
-        abort.abort();
+
+    /// Waits for room in a full queue. While it waits, this connection keeps writing what is
+    /// queued for its own client, so two clients flooding each other cannot stall each other;
+    /// a full queue of its own is simply written out first.
+    async fn deliver_backlog(&mut self, backlog: Backlog, patience: Duration) -> Result<(), WriteFailure> {
+        if backlog.recipient.id == self.handle.id {
+            self.write_queued(patience).await?;
+            let _ = backlog.recipient.outbox.try_push(backlog.text);
+            return Ok(());
+        }
+        let delivery = backlog.deliver_within(patience);
+        tokio::pin!(delivery);
+        loop {
+            tokio::select! {
+                () = &mut delivery => return Ok(()),
+                () = self.handle.outbox.ready.notified() => {
+                    if self.handle.outbox.kick.get().is_some() {
+                        // Handled by the main loop, which sees the stored permit.
+                        self.handle.outbox.ready.notify_one();
+                        return Ok(());
+                    }
+                    self.write_queued(patience).await?;
+                }
+            }
+        }
+    }
+
+    /// Writes every queued frame with one flush at the end.
+    async fn write_queued(&mut self, patience: Duration) -> Result<(), WriteFailure> {
+        let outbox = Arc::clone(&self.handle.outbox);
+        let socket = &mut self.socket;
+        let written = tokio::time::timeout(patience, async {
+            let mut wrote_any = false;
+            while let Some(text) = outbox.pop() {
+                wrote_any = true;
+                socket.feed(Message::Text(text)).await?;
+            }
+            if wrote_any {
+                outbox.room.notify_waiters();
+                socket.flush().await?;
+            }
+            Ok::<(), axum::Error>(())
+        });
+        match written.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(WriteFailure::Transport),
+            Err(_) => Err(WriteFailure::TooSlow),
+        }
+    }
+
+    async fn write(&mut self, message: Message, patience: Duration) -> Result<(), WriteFailure> {
+        match tokio::time::timeout(patience, self.socket.send(message)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(WriteFailure::Transport),
+            Err(_) => Err(WriteFailure::TooSlow),
+        }
+    }
+
+    /// Frees the name, ends the call, flushes what is queued plus a close frame (bounded).
+    async fn finish(mut self, ending: Ending) {
+        let state = self.state.clone();
+        let id = self.handle.id;
+        if let Some((name, peer)) = self.session.disconnect() {
+            tracing::info!(connection = id, user = %name, ?ending, "user left");
+            if let Some(peer) = peer {
+                crate::dispatch::send_leave(&state, &peer, &name, LeaveReason::Disconnected);
+                tracing::info!(caller = %name, callee = %peer, reason = "disconnected", "call ended");
+            }
+        }
+        self.handle.outbox.closed.store(true, Ordering::Release);
+        let (close, close_reason) = ending.close(state.config.login_timeout);
+        if let Some(reason) = close_reason {
+            state.metrics.closed(reason);
+        }
+        tracing::info!(connection = id, ?ending, "connection closed");
+        if ending == Ending::Kicked(KickReason::SlowConsumer) || ending == Ending::TransportError {
+            return;
+        }
+        let _ = self.write_queued(CLOSING_DRAIN_TIMEOUT).await;
+        if let Some(close) = close {
+            let _ = self.write(Message::Close(Some(close)), CLOSING_DRAIN_TIMEOUT).await;
+        }
+        let _ = tokio::time::timeout(CLOSING_DRAIN_TIMEOUT, self.socket.close()).await;
+    }
+}
+
+impl From<WriteFailure> for Ending {
+    fn from(failure: WriteFailure) -> Ending {
+        match failure {
+            WriteFailure::Transport => Ending::TransportError,
+            WriteFailure::TooSlow => Ending::Kicked(KickReason::SlowConsumer),
+        }
     }
 }
 
@@ -286,47 +456,4 @@ fn is_capacity_error(error: &axum::Error) -> bool {
         source = inner.source();
     }
     false
-}
-
-/// Writes queued frames, batching whatever is already queued into one flush, and pings.
-async fn write_loop(
-    mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
-    mut outbox: mpsc::Receiver<Outbound>,
-    heartbeat_interval: Duration,
-) {
-    let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat_interval, heartbeat_interval);
-    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        let first = tokio::select! {
-            queued = outbox.recv() => queued,
-            _ = heartbeat.tick() => {
-                if sink.send(Message::Ping(Default::default())).await.is_err() { return; }
-                continue;
-            }
-        };
-        let Some(mut next) = first else {
-            let _ = sink.close().await;
-            return;
-        };
-        loop {
-            match next {
-                Outbound::Text(text) => {
-                    if sink.feed(Message::Text(text)).await.is_err() {
-                        return;
-                    }
-                }
-                Outbound::Close(frame) => {
-                    let _ = sink.send(Message::Close(Some(frame))).await;
-                    return;
-                }
-            }
-            match outbox.try_recv() {
-                Ok(queued) => next = queued,
-                Err(_) => break,
-            }
-        }
-        if sink.flush().await.is_err() {
-            return;
-        }
-    }
 }

@@ -37,6 +37,10 @@ pub const SERVER_NAME: &str = "duet";
 /// How long shutdown waits for connections to say goodbye before it stops waiting.
 pub const SHUTDOWN_DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Bytes read from a socket at a time. Signaling frames are small (a candidate is ~300 bytes);
+/// a larger buffer costs memory on every idle connection and a zero-fill before every read.
+pub const READ_BUFFER_BYTES: usize = 512;
+
 /// Everything a request handler or connection needs; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -203,7 +207,7 @@ fn accept_websocket(upgrade: WebSocketUpgrade, state: AppState, remote: SocketAd
     upgrade
         .max_message_size(max_frame_bytes)
         .max_frame_size(max_frame_bytes)
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(0)
         .on_upgrade(move |socket| {
             let tracker = state.connections.clone();

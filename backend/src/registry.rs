@@ -366,7 +366,8 @@ impl Registry {
     /// by that peer with the same call id, in a matching role. For tests and debugging.
     pub fn check_consistency(&self) -> Result<(), String> {
         let _transitions = self.lock_transitions();
-        let snapshot: Vec<(UserName, Option<(UserName, CallId, &'static str)>)> = self
+        type Role = Option<(UserName, CallId, &'static str)>;
+        let snapshot: Vec<(UserName, Role)> = self
             .users
             .iter()
             .map(|entry| {

@@ -88,8 +88,8 @@ proptest! {
         runtime.block_on(async {
             let state = AppState::new(Config::default());
             let connect = || {
-                let (handle, receiver) = ConnectionHandle::detached(4096);
-                (Session::new(state.clone(), handle), receiver)
+                let handle = ConnectionHandle::detached(4096);
+                (Session::new(state.clone(), handle.clone()), handle)
             };
             let mut sessions: Vec<_> = (0..4).map(|_| connect()).collect();
             for step in steps {
@@ -100,8 +100,8 @@ proptest! {
                         sessions[session] = connect();
                     }
                 }
-                for (_, receiver) in &mut sessions {
-                    while receiver.try_recv().is_ok() {}
+                for (_, handle) in &sessions {
+                    handle.take_queued();
                 }
                 if let Err(broken) = state.registry.check_consistency() {
                     return Err(TestCaseError::fail(broken));

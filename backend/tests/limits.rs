@@ -185,3 +185,37 @@ async fn oversized_frames_are_counted_in_metrics() {
     assert_eq!(metric_value(&metrics, "duet_connections_closed_total{reason=\"frame_too_large\"}"), 1.0);
     server.shut_down().await;
 }
+
+#[tokio::test]
+async fn regression_two_peers_bursting_at_each_other_both_get_everything() {
+    let config = backend::Config { rate_limit: 0, ..backend::Config::default() };
+    let server = TestServer::start_with(config).await;
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    connected_call(&mut alice, &mut bob).await;
+    // Each sends far more than a queue holds before reading anything.
+    for index in 0..300 {
+        let candidate = CANDIDATE.replace("46154", &format!("{}", 30_000 + index));
+        alice.send_text(&format!(r#"{{"type":"candidate","name":"bob","candidate":{candidate}}}"#)).await;
+        bob.send_text(&format!(r#"{{"type":"candidate","name":"alice","candidate":{candidate}}}"#)).await;
+    }
+    for index in 0..300 {
+        let port = format!("{}", 30_000 + index);
+        assert!(alice.receive_text().await.contains(&port), "alice's candidate {index} in order");
+        assert!(bob.receive_text().await.contains(&port), "bob's candidate {index} in order");
+    }
+    server.shut_down().await;
+}
+
+#[tokio::test]
+async fn regression_a_burst_of_requests_gets_every_reply_even_beyond_the_queue_size() {
+    let server = TestServer::start().await;
+    let mut carol = server.login("carol").await;
+    for _ in 0..150 {
+        carol.send_text(r#"{"type":"users"}"#).await;
+    }
+    for _ in 0..150 {
+        assert_eq!(carol.receive_json().await["type"], "users");
+    }
+    server.shut_down().await;
+}
