@@ -1,0 +1,465 @@
+//! Browser end-to-end test of the production set-ups, with the harness of `browser_call.rs`
+//! (`common/`): one chromedriver and two Chromium sessions (alice, bob; fake camera) hold two
+//! real calls in turn.
+//!
+//! 1. **https:// + wss://, self-signed mode**: the in-process server runs `backend::run_tls` with
+//!    `backend::tls::self_signed(["localhost", "127.0.0.1"])`. Chromium trusts exactly that
+//!    certificate (`--ignore-certificate-errors-spki-list` with its SPKI hash), not every bad
+//!    certificate. Asserts the page is on https:, the only WebSocket the app opened is the
+//!    wss:// one (recorded by a script installed before the page loads), the call connects with
+//!    remote video playing on both sides, and `/metrics` counted it while it was up
+//!    (`duet_calls_active 1`, `duet_users_online 2`, relayed offers and candidates) and after
+//!    hang-up (`duet_calls_active 0`).
+//! 2. **TURN, relay only**: the test starts Debian's coturn (`turnserver`) on 127.0.0.1 with
+//!    `use-auth-secret`; the server hands out TURN REST credentials for it; both pages open with
+//!    the diagnostic `?ice-transport-policy=relay`. Asserts the call connects, remote video plays
+//!    on both sides and each side's selected candidate pair is relay/relay (the app's
+//!    `data-selected-candidate-type` hooks, read from `getStats()`).
+//!
+//! Screenshots of both calls go to `target/e2e-screenshots/`, the chromedriver and coturn logs to
+//! `target/e2e-logs/`. Must run in a loopback-only network namespace (`scripts/test`).
+
+mod common;
+
+use backend::Config;
+use common::*;
+use fantoccini::wd::WebDriverCompatibleCommand;
+use serde_json::{json, Value};
+use std::net::Ipv4Addr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+// --- Trusting exactly the self-signed certificate ---------------------------------------------
+
+/// A DER element: its tag, the whole element (header included), its contents, what follows it.
+type DerElement<'a> = (u8, &'a [u8], &'a [u8], &'a [u8]);
+
+/// One DER element at the start of `input`: its tag, the whole element (header included), its
+/// contents, and what follows it. `None` when `input` is not well-formed DER.
+fn der_element(input: &[u8]) -> Option<DerElement<'_>> {
+    let (&tag, after_tag) = input.split_first()?;
+    let (&first_length_byte, after_first) = after_tag.split_first()?;
+    let (length, after_length) = if first_length_byte < 0x80 {
+        (usize::from(first_length_byte), after_first)
+    } else {
+        let count = usize::from(first_length_byte & 0x7f);
+        if count == 0 || count > 4 || after_first.len() < count {
+            return None;
+        }
+        let length = after_first[..count].iter().fold(0usize, |length, byte| (length << 8) | usize::from(*byte));
+        (length, &after_first[count..])
+    };
+    if after_length.len() < length {
+        return None;
+    }
+    let header_length = input.len() - after_length.len();
+    Some((tag, &input[..header_length + length], &after_length[..length], &after_length[length..]))
+}
+
+const DER_SEQUENCE: u8 = 0x30;
+const DER_EXPLICIT_TAG_0: u8 = 0xa0;
+
+/// The DER `SubjectPublicKeyInfo` of an X.509 certificate (RFC 5280: Certificate ::= SEQUENCE {
+/// tbsCertificate SEQUENCE { [0] version OPTIONAL, serialNumber, signature, issuer, validity,
+/// subject, subjectPublicKeyInfo, ... }, ... }).
+fn subject_public_key_info(certificate_der: &[u8]) -> Option<&[u8]> {
+    let (DER_SEQUENCE, _, certificate, _) = der_element(certificate_der)? else { return None };
+    let (DER_SEQUENCE, _, mut fields, _) = der_element(certificate)? else { return None };
+    if der_element(fields)?.0 == DER_EXPLICIT_TAG_0 {
+        fields = der_element(fields)?.3;
+    }
+    for _serial_signature_issuer_validity_subject in 0..5 {
+        fields = der_element(fields)?.3;
+    }
+    let (DER_SEQUENCE, spki, _, _) = der_element(fields)? else { return None };
+    Some(spki)
+}
+
+/// base64(SHA-256(SubjectPublicKeyInfo)) of the first certificate in `certificate_pem`: the
+/// value Chromium's `--ignore-certificate-errors-spki-list` takes.
+fn spki_sha256_base64(certificate_pem: &str) -> String {
+    use base64::Engine;
+    let certificate = rustls_pemfile::certs(&mut certificate_pem.as_bytes())
+        .next()
+        .expect("a certificate in the PEM")
+        .expect("a well-formed PEM certificate");
+    let spki = subject_public_key_info(certificate.as_ref()).expect("an X.509 certificate with a SubjectPublicKeyInfo");
+    base64::engine::general_purpose::STANDARD.encode(ring::digest::digest(&ring::digest::SHA256, spki))
+}
+
+#[test]
+fn spki_hash_matches_openssl() {
+    let tls = backend::tls::self_signed(vec!["localhost".into(), "127.0.0.1".into()]).expect("a self-signed certificate");
+    let pem = tls.certificate_pem.expect("the self-signed mode exposes its certificate");
+    let ours = spki_sha256_base64(&pem);
+    assert_eq!(ours.len(), 44, "base64 of 32 bytes: {ours}");
+    // An independent computation, the recipe Chromium's documentation gives.
+    if !Command::new("openssl").arg("version").stdout(Stdio::null()).status().is_ok_and(|status| status.success()) {
+        eprintln!("openssl is not installed: SPKI hash not cross-checked (the https browser call still checks it)");
+        return;
+    }
+    let recipe = "openssl x509 -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64";
+    let mut openssl = Command::new("sh")
+        .args(["-c", recipe])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run sh");
+    if let Some(mut input) = openssl.stdin.take() {
+        use std::io::Write;
+        input.write_all(pem.as_bytes()).expect("write the PEM to openssl");
+    }
+    let output = openssl.wait_with_output().expect("openssl finished");
+    assert_eq!(ours, String::from_utf8_lossy(&output.stdout).trim(), "our SPKI hash differs from openssl's");
+}
+
+#[test]
+fn der_reader_refuses_truncated_input() {
+    assert_eq!(der_element(&[0x30]), None);
+    assert_eq!(der_element(&[0x30, 0x03, 0x01]), None);
+    assert_eq!(der_element(&[0x30, 0x82, 0x01]), None);
+    assert_eq!(subject_public_key_info(&[0x30, 0x00]), None);
+    let (tag, whole, contents, rest) = der_element(&[0x02, 0x01, 0x07, 0xff]).expect("an INTEGER");
+    assert_eq!((tag, whole, contents, rest), (0x02, &[0x02, 0x01, 0x07][..], &[0x07][..], &[0xff][..]));
+}
+
+// --- Chrome DevTools commands through chromedriver --------------------------------------------
+
+/// A Chrome DevTools Protocol command sent through chromedriver's `goog/cdp/execute`.
+#[derive(Debug)]
+struct DevToolsCommand {
+    method: &'static str,
+    params: Value,
+}
+
+impl WebDriverCompatibleCommand for DevToolsCommand {
+    fn endpoint(&self, base_url: &url::Url, session_id: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!("session/{}/goog/cdp/execute", session_id.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(json!({ "cmd": self.method, "params": self.params }).to_string()))
+    }
+}
+
+/// Installed before any page script runs: records the URL of every WebSocket the page opens in
+/// `window.__duetWebSocketUrls` (strings only).
+const RECORD_WEBSOCKET_URLS: &str = r#"
+    (() => {
+        const Original = window.WebSocket;
+        window.__duetWebSocketUrls = [];
+        window.WebSocket = new Proxy(Original, {
+            construct(target, args, newTarget) {
+                window.__duetWebSocketUrls.push(String(args[0]));
+                return Reflect.construct(target, args, newTarget);
+            },
+        });
+    })();
+"#;
+
+async fn record_websocket_urls(person: &Person) {
+    person
+        .client
+        .issue_cmd(DevToolsCommand { method: "Page.addScriptToEvaluateOnNewDocument", params: json!({ "source": RECORD_WEBSOCKET_URLS }) })
+        .await
+        .unwrap_or_else(|error| panic!("{}: installing the WebSocket recorder failed: {error}", person.name));
+}
+
+// --- coturn ------------------------------------------------------------------------------------
+
+/// Debian's coturn on 127.0.0.1 (a free port, UDP and TCP), TURN REST auth with a fresh random
+/// secret; killed by PID when dropped, also when the test panics.
+struct TurnServerProcess {
+    child: Child,
+    port: u16,
+    secret: String,
+    log_path: std::path::PathBuf,
+}
+
+/// Relay ports for coturn: above Linux's default ephemeral range (32768-60999), so they do not
+/// collide with the browsers' own sockets.
+const TURN_RELAY_PORTS: (u16, u16) = (61000, 61999);
+
+fn random_hex(bytes: usize) -> String {
+    use std::io::Read;
+    let mut buffer = vec![0u8; bytes];
+    std::fs::File::open("/dev/urandom").and_then(|mut random| random.read_exact(&mut buffer)).expect("read /dev/urandom");
+    buffer.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// A port free for both UDP and TCP on 127.0.0.1.
+fn free_udp_and_tcp_port() -> u16 {
+    for _ in 0..50 {
+        let udp = std::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("a UDP socket on 127.0.0.1");
+        let port = udp.local_addr().expect("its address").port();
+        if std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no port free for both UDP and TCP on 127.0.0.1 after 50 tries");
+}
+
+impl TurnServerProcess {
+    fn start(log_path: &Path) -> TurnServerProcess {
+        let port = free_udp_and_tcp_port();
+        let secret = random_hex(16);
+        // coturn writes (and flushes) its own log file, so a failure can quote it while it runs;
+        // its pid file and (unused) user database stay next to it instead of in /var.
+        let _ = std::fs::remove_file(log_path);
+        let state_directory = log_path.parent().expect("the log directory");
+        let child = Command::new("turnserver")
+            .args([
+                "-n".to_owned(),
+                "--listening-ip=127.0.0.1".to_owned(),
+                "--relay-ip=127.0.0.1".to_owned(),
+                format!("--listening-port={port}"),
+                "--use-auth-secret".to_owned(),
+                format!("--static-auth-secret={secret}"),
+                "--realm=duet".to_owned(),
+                "--allow-loopback-peers".to_owned(),
+                "--no-cli".to_owned(),
+                "--no-tls".to_owned(),
+                "--no-dtls".to_owned(),
+                format!("--min-port={}", TURN_RELAY_PORTS.0),
+                format!("--max-port={}", TURN_RELAY_PORTS.1),
+                "--fingerprint".to_owned(),
+                format!("--log-file={}", log_path.display()),
+                "--simple-log".to_owned(),
+                format!("--pidfile={}", state_directory.join("turnserver.pid").display()),
+                format!("--userdb={}", state_directory.join("turnserver.sqlite").display()),
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|error| panic!("could not start turnserver ({error}); run ./scripts/setup to install coturn"));
+        TurnServerProcess { child, port, secret, log_path: log_path.to_path_buf() }
+    }
+
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(&self.log_path).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(15)..].join("\n")
+    }
+
+    /// Waits until coturn accepts TCP on its port (it opens UDP and TCP listeners together).
+    async fn wait_until_listening(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if tokio::net::TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)).await.is_ok() {
+                return;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("turnserver exited early with {status}; its log ends with:\n{}", self.log_tail());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "turnserver did not listen on 127.0.0.1:{} within 15 s; its log ends with:\n{}",
+                self.port,
+                self.log_tail()
+            );
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("turn:127.0.0.1:{}?transport=udp", self.port)
+    }
+}
+
+impl Drop for TurnServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+// --- /metrics ----------------------------------------------------------------------------------
+
+/// The value of one Prometheus series (`name` or `name{label="value"}`) in `/metrics` text.
+fn metric_value(metrics: &str, series: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')))
+        .and_then(|value| value.trim().parse().ok())
+}
+
+#[test]
+fn metric_values_are_read_by_exact_series() {
+    let text = "# TYPE duet_calls_active gauge\nduet_calls_active 1\nduet_calls_active_total 9\n\
+                duet_messages_relayed_total{type=\"offer\"} 2\nduet_messages_relayed_total{type=\"candidate\"} 14\n";
+    assert_eq!(metric_value(text, "duet_calls_active"), Some(1.0));
+    assert_eq!(metric_value(text, "duet_messages_relayed_total{type=\"candidate\"}"), Some(14.0));
+    assert_eq!(metric_value(text, "duet_messages_relayed_total{type=\"answer\"}"), None);
+}
+
+/// `/metrics` as the page's origin serves it, fetched by `person`'s page (same origin, so over
+/// https:// in the secure scenario).
+async fn metrics_seen_by(person: &Person) -> String {
+    let text = person
+        .wait_for("the /metrics text", "return fetch('/metrics', { cache: 'no-store' }).then(r => r.ok ? r.text() : '');")
+        .await;
+    text.as_str().unwrap_or_default().to_owned()
+}
+
+/// Polls `/metrics` until `series` has a value for which `accept` holds; returns the text.
+async fn wait_for_metric(person: &Person, series: &str, wanted: &str, accept: impl Fn(f64) -> bool) -> String {
+    let started = Instant::now();
+    loop {
+        let metrics = metrics_seen_by(person).await;
+        if metric_value(&metrics, series).is_some_and(&accept) {
+            return metrics;
+        }
+        assert!(
+            started.elapsed() < STEP_TIMEOUT,
+            "/metrics did not show {series} {wanted} within {STEP_TIMEOUT:?}; it showed:\n{}",
+            metrics.lines().filter(|line| line.starts_with("duet_")).collect::<Vec<_>>().join("\n")
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+// --- The scenarios -----------------------------------------------------------------------------
+
+async fn open_and_sign_in(people: [&Person; 2], url: &str) {
+    for person in people {
+        person.client.goto(url).await.unwrap_or_else(|error| panic!("{}: could not open {url}: {error}", person.name));
+        person
+            .wait_for("the sign-in screen", "return !!document.querySelector('label[for=\"sign-in-name\"]');")
+            .await;
+        person.sign_in(person.name).await;
+        person
+            .wait_for("the call screen", &format!("return document.body.textContent.includes({});", json!(format!("Signed in as {}", person.name))))
+            .await;
+    }
+}
+
+/// The candidate types of the selected pair, as the app shows them on the remote video:
+/// `"LOCAL/REMOTE"` (e.g. `"relay/relay"`), once both are there.
+async fn selected_candidate_types(person: &Person) -> String {
+    let types = person
+        .wait_for(
+            "the selected candidate pair's types on the remote video (data-selected-candidate-type)",
+            r#"const v = document.querySelector('video[aria-label="Remote video"]');
+               const local = v && v.getAttribute('data-selected-candidate-type');
+               const remote = v && v.getAttribute('data-selected-remote-candidate-type');
+               return local && remote ? local + '/' + remote : null;"#,
+        )
+        .await;
+    types.as_str().unwrap_or_default().to_owned()
+}
+
+async fn hang_up(caller: &Person, callee: &Person) {
+    caller.click_button("Hang up").await;
+    caller.wait_for_phase("idle").await;
+    callee.wait_for_phase("idle").await;
+    callee.wait_for_notice(&format!("{} hung up", caller.name)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_over_https_and_wss_with_the_self_signed_mode_and_through_turn_relay_only() {
+    require_loopback_only_network();
+    let dist = built_app_directory();
+    let suite_started = Instant::now();
+    let log_directory = target_directory().join("e2e-logs");
+    std::fs::create_dir_all(&log_directory).expect("create the log directory");
+
+    let tls = backend::tls::self_signed(vec!["localhost".into(), "127.0.0.1".into()]).expect("a self-signed certificate");
+    let spki_hash = spki_sha256_base64(tls.certificate_pem.as_deref().expect("the self-signed mode exposes its certificate"));
+    let secure_server = ServerHandle::start(Config { static_dir: Some(dist.clone()), port: 0, ..Config::default() }, Some(&tls)).await;
+
+    let mut turn = TurnServerProcess::start(&log_directory.join("turnserver.log"));
+    turn.wait_until_listening().await;
+    let relay_server = ServerHandle::start(
+        Config { static_dir: Some(dist), port: 0, turn_urls: vec![turn.url()], turn_secret: Some(turn.secret.clone()), ..Config::default() },
+        None,
+    )
+    .await;
+
+    let mut driver = ChromeDriverProcess::start(&log_directory.join("chromedriver-secure-relayed.log"));
+    driver.wait_until_listening().await;
+    // Trust exactly the test's certificate (this flag takes effect with --user-data-dir, which
+    // every test browser has), rather than --ignore-certificate-errors.
+    let trust_test_certificate = [format!("--ignore-certificate-errors-spki-list={spki_hash}")];
+    let alice = open_browser_with_arguments(driver.port, "alice", MediaSetup::FakeCameraAndMicrophone, &trust_test_certificate).await;
+    let bob = open_browser_with_arguments(driver.port, "bob", MediaSetup::FakeCameraAndMicrophone, &trust_test_certificate).await;
+    println!("set-up (coturn, chromedriver, two browsers): {:.1} s", suite_started.elapsed().as_secs_f64());
+
+    // 1. https:// + wss:// with the self-signed certificate.
+    let scenario_started = Instant::now();
+    let secure_url = format!("https://127.0.0.1:{}/", secure_server.address.port());
+    for person in [&alice, &bob] {
+        record_websocket_urls(person).await;
+    }
+    open_and_sign_in([&alice, &bob], &secure_url).await;
+    let expected_websocket = format!("wss://127.0.0.1:{}/ws", secure_server.address.port());
+    for person in [&alice, &bob] {
+        let protocol = person.run_script("return location.protocol;", vec![]).await;
+        assert_eq!(protocol, json!("https:"), "{}: the app should be served over https", person.name);
+        let websockets = person.run_script("return (window.__duetWebSocketUrls || []).join(' ');", vec![]).await;
+        let websockets = websockets.as_str().unwrap_or_default();
+        assert!(
+            !websockets.is_empty() && websockets.split(' ').all(|url| url == expected_websocket),
+            "{}: the app should open its signaling socket at {expected_websocket} only; it opened {websockets:?}",
+            person.name
+        );
+    }
+    let secure_timing = call_and_accept(&alice, &bob, true).await;
+    let secure_pair = selected_candidate_types(&alice).await;
+    assert_eq!(secure_pair, "host/host", "without TURN on loopback the call should run host to host");
+    alice.save_screenshot("https-call-alice-in-call.png").await;
+    bob.save_screenshot("https-call-bob-in-call.png").await;
+
+    // /metrics counts the call while it is up (fetched by alice's page over https).
+    let metrics = wait_for_metric(&alice, "duet_calls_active", "= 1", |value| value == 1.0).await;
+    let metric = |series: &str| metric_value(&metrics, series).unwrap_or_else(|| panic!("/metrics has no {series}:\n{metrics}"));
+    assert_eq!(metric("duet_users_online"), 2.0, "two people are signed in:\n{metrics}");
+    assert!(metric("duet_messages_relayed_total{type=\"offer\"}") >= 1.0, "the offer was relayed:\n{metrics}");
+    assert!(metric("duet_messages_relayed_total{type=\"answer\"}") >= 1.0, "the answer was relayed:\n{metrics}");
+    assert!(metric("duet_messages_relayed_total{type=\"candidate\"}") > 0.0, "candidates were relayed:\n{metrics}");
+    hang_up(&alice, &bob).await;
+    for person in [&alice, &bob] {
+        person
+            .wait_for(
+                "the candidate-type hooks to be cleared after the call",
+                "const v = document.querySelector('video[aria-label=\"Remote video\"]'); return !!v && !v.hasAttribute('data-selected-candidate-type');",
+            )
+            .await;
+    }
+    wait_for_metric(&alice, "duet_calls_active", "= 0 after hang-up", |value| value == 0.0).await;
+    println!("https/wss call: {:.1} s (Accept to first remote frame: caller {:.0} ms, callee {:.0} ms)",
+        scenario_started.elapsed().as_secs_f64(), secure_timing.caller_millis, secure_timing.callee_millis);
+
+    // 2. Relay only, through coturn: the diagnostic setting leaves the browsers no other path.
+    let scenario_started = Instant::now();
+    let relay_url = format!("http://127.0.0.1:{}/?ice-transport-policy=relay", relay_server.address.port());
+    open_and_sign_in([&alice, &bob], &relay_url).await;
+    let relay_timing = call_and_accept(&alice, &bob, false).await;
+    for person in [&alice, &bob] {
+        let pair = selected_candidate_types(person).await;
+        assert_eq!(
+            pair,
+            "relay/relay",
+            "{}: with ?ice-transport-policy=relay the selected candidate pair must be relay on both ends; coturn's log ends with:\n{}",
+            person.name,
+            turn.log_tail()
+        );
+    }
+    alice.save_screenshot("relay-call-alice-in-call.png").await;
+    bob.save_screenshot("relay-call-bob-in-call.png").await;
+    hang_up(&alice, &bob).await;
+    println!("relay-only call: {:.1} s (Accept to first remote frame: caller {:.0} ms, callee {:.0} ms)",
+        scenario_started.elapsed().as_secs_f64(), relay_timing.caller_millis, relay_timing.callee_millis);
+
+    alice.close().await;
+    bob.close().await;
+    drop(driver);
+    drop(relay_server);
+    drop(secure_server);
+    drop(turn);
+    let elapsed = suite_started.elapsed();
+    println!("secure and relayed browser calls took {:.1} s", elapsed.as_secs_f64());
+    assert!(elapsed < Duration::from_secs(90), "these two calls must stay well under 2 minutes; they took {elapsed:?}");
+}
