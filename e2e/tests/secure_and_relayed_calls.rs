@@ -408,7 +408,12 @@ async fn calls_over_https_and_wss_with_the_self_signed_mode_and_through_turn_rel
     }
     let secure_timing = call_and_accept(&alice, &bob, true).await;
     let secure_pair = selected_candidate_types(&alice).await;
-    assert_eq!(secure_pair, "host/host", "without TURN on loopback the call should run host to host");
+    // No TURN here: our end is a host candidate; the peer's is host, or peer-reflexive when its
+    // connectivity check arrived before its trickled candidate did. (So the hook tells types apart.)
+    assert!(
+        secure_pair == "host/host" || secure_pair == "host/prflx",
+        "without TURN on loopback the call should run from a host candidate; the selected pair is {secure_pair:?}"
+    );
     alice.save_screenshot("https-call-alice-in-call.png").await;
     bob.save_screenshot("https-call-bob-in-call.png").await;
 

@@ -299,30 +299,47 @@ fn remote_video() -> Option<web_sys::Element> {
 }
 
 /// Reads the selected candidate pair from `getStats()` and shows its candidate types as
-/// attributes of the remote video (see the module documentation). Nothing is shown when the
-/// connection is no longer `connected` by the time the stats arrive (e.g. the call ended).
+/// attributes of the remote video (see the module documentation). Retries a few times while
+/// the report names no pair yet; shows nothing once the connection is no longer `connected`
+/// (e.g. the call ended meanwhile).
 fn show_selected_candidate_pair(connection: &RtcPeerConnection) {
+    const ATTEMPTS: u32 = 10;
+    const RETRY_MILLIS: u32 = 300;
     let connection = connection.clone();
     spawn_local(async move {
-        let Ok(report) = JsFuture::from(connection.get_stats()).await else { return };
-        let mut entries = Vec::new();
-        if let Ok(Some(iterator)) = js_sys::try_iter(&report) {
-            for entry in iterator.flatten() {
-                // Each entry of the maplike report is `[id, stats]`.
-                let stats = Reflect::get(&entry, &JsValue::from_f64(1.0)).unwrap_or(JsValue::UNDEFINED);
-                let json = JSON::stringify(&stats).ok().and_then(|text| text.as_string());
-                if let Some(value) = json.and_then(|json| serde_json::from_str::<serde_json::Value>(&json).ok()) {
-                    entries.push(value);
+        for attempt in 1..=ATTEMPTS {
+            let still_connected = || {
+                Reflect::get(&connection, &JsValue::from_str("connectionState"))
+                    .ok()
+                    .and_then(|value| value.as_string())
+                    .is_some_and(|state| state == "connected")
+            };
+            if !still_connected() {
+                return;
+            }
+            let Ok(report) = JsFuture::from(connection.get_stats()).await else { return };
+            let mut entries = Vec::new();
+            if let Ok(Some(iterator)) = js_sys::try_iter(&report) {
+                for entry in iterator.flatten() {
+                    // Each entry of the maplike report is `[id, stats]`.
+                    let stats = Reflect::get(&entry, &JsValue::from_f64(1.0)).unwrap_or(JsValue::UNDEFINED);
+                    let json = JSON::stringify(&stats).ok().and_then(|text| text.as_string());
+                    if let Some(value) = json.and_then(|json| serde_json::from_str::<serde_json::Value>(&json).ok()) {
+                        entries.push(value);
+                    }
                 }
             }
+            if let Some(pair) = selected_candidate_pair(&entries) {
+                if let (true, Some(video)) = (still_connected(), remote_video()) {
+                    let _ = video.set_attribute(LOCAL_CANDIDATE_TYPE_ATTRIBUTE, &pair.local_type);
+                    let _ = video.set_attribute(REMOTE_CANDIDATE_TYPE_ATTRIBUTE, &pair.remote_type);
+                }
+                return;
+            }
+            if attempt < ATTEMPTS {
+                gloo_timers::future::TimeoutFuture::new(RETRY_MILLIS).await;
+            }
         }
-        let still_connected = Reflect::get(&connection, &JsValue::from_str("connectionState"))
-            .ok()
-            .and_then(|value| value.as_string())
-            .is_some_and(|state| state == "connected");
-        let (Some(pair), true, Some(video)) = (selected_candidate_pair(&entries), still_connected, remote_video()) else { return };
-        let _ = video.set_attribute(LOCAL_CANDIDATE_TYPE_ATTRIBUTE, &pair.local_type);
-        let _ = video.set_attribute(REMOTE_CANDIDATE_TYPE_ATTRIBUTE, &pair.remote_type);
     });
 }
 
