@@ -326,9 +326,12 @@ async fn wait_for_metric(person: &Person, series: &str, wanted: &str, accept: im
 async fn open_and_sign_in(people: [&Person; 2], url: &str) {
     for person in people {
         person.client.goto(url).await.unwrap_or_else(|error| panic!("{}: could not open {url}: {error}", person.name));
-        person
-            .wait_for("the sign-in screen", "return !!document.querySelector('label[for=\"sign-in-name\"]');")
-            .await;
+        let what = if url.starts_with("https:") {
+            "the sign-in screen over https (if Chromium shows its certificate warning, it does not trust the test certificate's SPKI hash)"
+        } else {
+            "the sign-in screen"
+        };
+        person.wait_for(what, "return !!document.querySelector('label[for=\"sign-in-name\"]');").await;
         person.sign_in(person.name).await;
         person
             .wait_for("the call screen", &format!("return document.body.textContent.includes({});", json!(format!("Signed in as {}", person.name))))
