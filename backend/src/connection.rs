@@ -309,7 +309,8 @@ impl Connection {
                     }
                     if now.duration_since(self.last_ping) >= config.heartbeat_interval {
                         self.last_ping = now;
-                        if let Err(failure) = self.write(Message::Ping(Default::default()), config.send_timeout).await {
+                        // Boxed: a rare path should not grow every idle connection's future.
+                        if let Err(failure) = Box::pin(self.write(Message::Ping(Default::default()), config.send_timeout)).await {
                             return failure.into();
                         }
                     }
@@ -345,7 +346,8 @@ impl Connection {
             // Frames that found a full queue: this sender waits for them (bounded) before its
             // next frame is read, which keeps its messages in order and pushes back on bursts.
             for backlog in self.session.take_backlog() {
-                if let Err(failure) = self.deliver_backlog(backlog, config.send_timeout).await {
+                // Boxed: rare, and its nested waits would otherwise sit in every connection.
+                if let Err(failure) = Box::pin(self.deliver_backlog(backlog, config.send_timeout)).await {
                     return failure.into();
                 }
             }
