@@ -51,10 +51,19 @@ fn median(values: &mut [f64]) -> f64 {
 
 const BENCHMARK_HEADING: &str = "## Browser call set-up: Accept to first remote frame";
 
-/// Replaces (or appends) this test's section of BENCHMARKS.md, leaving every other section and
-/// the `<!-- sigbench:begin -->` / `<!-- sigbench:end -->` block untouched.
+/// Writes the measurements to `target/e2e-measurements/browser-call-setup.md` on every run, and,
+/// with `DUET_RECORD_BENCHMARKS=1`, also replaces (or appends) this test's section of
+/// BENCHMARKS.md, leaving every other section and the sigbench block untouched: an ordinary test
+/// run never modifies a tracked file.
 fn write_benchmark_section(timings: &[CallSetUpTiming]) {
-    let path = repository_root().join("BENCHMARKS.md");
+    let record_in_benchmarks = std::env::var_os("DUET_RECORD_BENCHMARKS").is_some_and(|value| value == "1");
+    let path = if record_in_benchmarks {
+        repository_root().join("BENCHMARKS.md")
+    } else {
+        let folder = repository_root().join("target").join("e2e-measurements");
+        std::fs::create_dir_all(&folder).expect("create target/e2e-measurements");
+        folder.join("browser-call-setup.md")
+    };
     let existing = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n".to_owned());
     let mut caller: Vec<f64> = timings.iter().map(|timing| timing.caller_millis).collect();
     let mut callee: Vec<f64> = timings.iter().map(|timing| timing.callee_millis).collect();
@@ -62,7 +71,8 @@ fn write_benchmark_section(timings: &[CallSetUpTiming]) {
     section.push_str(BENCHMARK_HEADING);
     section.push_str("\n\n");
     section.push_str(
-        "Measured by `cargo test -p e2e` (e2e/tests/browser_call.rs) on every run: two headless Chromium \
+        "Measured by `DUET_RECORD_BENCHMARKS=1 scripts/test` (e2e/tests/browser_call.rs; every other run writes \
+         target/e2e-measurements/ instead): two headless Chromium \
          processes on one machine (2 cores), loopback only, fake camera 640x480, no STUN/TURN. Time from the \
          `click` event of **Accept** in the callee's page to the first remote video frame on each side \
          (`requestVideoFrameCallback`, or `videoWidth > 0` polled every 5 ms; timestamps are \
@@ -78,7 +88,8 @@ fn write_benchmark_section(timings: &[CallSetUpTiming]) {
     section.push_str(&format!("| median | {:.0} | {:.0} |\n\n", median(&mut caller), median(&mut callee)));
 
     let updated = replace_benchmark_section(&existing, &section);
-    std::fs::write(&path, updated.trim_end().to_owned() + "\n").expect("write BENCHMARKS.md");
+    std::fs::write(&path, updated.trim_end().to_owned() + "\n").unwrap_or_else(|error| panic!("write {}: {error}", path.display()));
+    eprintln!("browser call set-up measurements written to {}", path.display());
 }
 
 /// `existing` with this test's section replaced by `section` (or appended when absent).
