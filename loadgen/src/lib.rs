@@ -82,12 +82,16 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct RelayArgs {
+    /// Pairs of logged-in clients in a call, each with one candidate in flight.
     #[arg(long, default_value_t = 100)]
     pub pairs: usize,
+    /// Ping-pong before the first measurement window.
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     pub warmup: Duration,
+    /// Length of each measurement window.
     #[arg(long, default_value = "5s", value_parser = parse_duration)]
     pub window: Duration,
+    /// Measurement windows; the report gives each and their medians.
     #[arg(long, default_value_t = 3)]
     pub windows: u32,
     /// Size of each candidate's JSON value (RTCIceCandidateInit), in bytes.
@@ -100,6 +104,7 @@ pub struct RelayArgs {
 
 #[derive(Debug, Args)]
 pub struct IdleArgs {
+    /// Connections to open and log in (at most 19,900: the descriptor limit is 20,000).
     #[arg(long, default_value_t = 1_000)]
     pub count: usize,
     /// Connect+login handshakes in flight at once.
@@ -115,8 +120,10 @@ pub struct IdleArgs {
 
 #[derive(Debug, Args)]
 pub struct CallArgs {
+    /// Calls per run.
     #[arg(long, default_value_t = 2_000)]
     pub calls: usize,
+    /// Calls in progress at once.
     #[arg(long, default_value_t = 10)]
     pub in_flight: usize,
     /// Repeat the C calls this many times; the report gives the median.
