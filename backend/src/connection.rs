@@ -31,8 +31,6 @@ static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
 /// How long a closing connection may take to flush what is queued for it.
 const CLOSING_DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// A queue that grew for a burst gives its memory back once drained if it holds more than this.
-const QUEUE_SLOTS_KEPT: usize = 8;
 
 /// Custom close code: the name was taken over by a new login with the resume token.
 pub const CLOSE_REPLACED_BY_NEW_LOGIN: u16 = 4001;
@@ -84,7 +82,8 @@ impl Outbox {
     fn pop(&self) -> Option<Utf8Bytes> {
         let mut frames = self.lock();
         let frame = frames.pop_front();
-        if frames.is_empty() && frames.capacity() > QUEUE_SLOTS_KEPT {
+        // An idle connection keeps no queue memory (one small allocation per busy moment).
+        if frames.is_empty() {
             frames.shrink_to(0);
         }
         frame
@@ -250,9 +249,11 @@ pub async fn serve_connection(socket: WebSocket, state: AppState, remote: Socket
         last_seen: Instant::now(),
         last_ping: Instant::now(),
         rate: RateLimiter::new(state.config.rate_limit, state.config.rate_burst),
-        state,
     };
-    let _ = connection.handle.send(&ServerMessage::Hello(connection.state.hello()));
+    let _ = connection.handle.send(&ServerMessage::Hello(state.hello()));
+    // The session holds its own copy; keeping this one across the await would cost every
+    // idle connection its size.
+    drop(state);
     let ending = connection.run().await;
     // The cold path lives in its own boxed future, so it adds nothing to every idle connection.
     Box::pin(connection.finish(ending)).await;
@@ -271,7 +272,6 @@ struct Connection {
     socket: WebSocket,
     session: Session,
     handle: ConnectionHandle,
-    state: AppState,
     connected_at: Instant,
     last_seen: Instant,
     last_ping: Instant,
@@ -280,7 +280,7 @@ struct Connection {
 
 impl Connection {
     async fn run(&mut self) -> Ending {
-        let state = self.state.clone();
+        let state = self.session.state().clone();
         let config = &state.config;
         let shutdown = state.shutdown.cancelled();
         tokio::pin!(shutdown);
@@ -413,7 +413,7 @@ impl Connection {
 
     /// Frees the name, ends the call, flushes what is queued plus a close frame (bounded).
     async fn finish(mut self, ending: Ending) {
-        let state = self.state.clone();
+        let state = self.session.state().clone();
         let id = self.handle.id;
         if let Some((name, peer)) = self.session.disconnect() {
             tracing::info!(connection = id, user = %name, ?ending, "user left");

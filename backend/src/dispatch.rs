@@ -55,6 +55,10 @@ impl Session {
         Session { state, connection, name: None, backlog: Vec::new() }
     }
 
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
     /// Frames the connection loop must deliver (waiting, bounded) before reading the next one.
     pub fn take_backlog(&mut self) -> Vec<Backlog> {
         std::mem::take(&mut self.backlog)

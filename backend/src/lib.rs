@@ -41,31 +41,44 @@ pub const SHUTDOWN_DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 /// a larger buffer costs memory on every idle connection and a zero-fill before every read.
 pub const READ_BUFFER_BYTES: usize = 512;
 
-/// Everything a request handler or connection needs; cheap to clone.
+/// Everything a request handler or connection needs: one pointer, cheap to clone (every
+/// connection holds one, so its size counts per connection).
 #[derive(Debug, Clone)]
-pub struct AppState {
+pub struct AppState(Arc<SharedState>);
+
+/// What [`AppState`] points to.
+#[derive(Debug)]
+pub struct SharedState {
     pub config: Arc<Config>,
     pub registry: Arc<Registry>,
     pub metrics: Arc<Metrics>,
     pub connection_limiter: Arc<ConnectionLimiter>,
-    origin_policy: Arc<OriginPolicy>,
-    /// Cancelled when the server shuts down; every connection watches a child of it.
+    origin_policy: OriginPolicy,
+    /// Cancelled when the server shuts down; every connection watches it.
     pub shutdown: CancellationToken,
     connections: TaskTracker,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = SharedState;
+
+    fn deref(&self) -> &SharedState {
+        &self.0
+    }
 }
 
 impl AppState {
     pub fn new(config: Config) -> AppState {
         let metrics = Arc::new(Metrics::new());
-        AppState {
-            origin_policy: Arc::new(OriginPolicy::new(&config.allowed_origins)),
+        AppState(Arc::new(SharedState {
+            origin_policy: OriginPolicy::new(&config.allowed_origins),
             config: Arc::new(config),
             registry: Arc::new(Registry::new(Arc::clone(&metrics))),
             metrics,
             connection_limiter: Arc::new(ConnectionLimiter::default()),
             shutdown: CancellationToken::new(),
             connections: TaskTracker::new(),
-        }
+        }))
     }
 
     /// The greeting every connection receives first.

@@ -59,7 +59,8 @@ impl CallState {
 #[derive(Debug)]
 struct UserEntry {
     connection: ConnectionHandle,
-    resume: ResumeToken,
+    /// The resume token's 128 random bits, kept inline (every online user has one).
+    resume: u128,
     call: CallState,
 }
 
@@ -177,21 +178,21 @@ impl Registry {
     /// closed and its call ended.
     pub fn claim(&self, name: &UserName, connection: ConnectionHandle, resume: Option<&ResumeToken>) -> Result<Claimed, ClaimError> {
         let _transitions = self.lock_transitions();
-        let fresh_token = new_resume_token();
+        let fresh_secret = new_resume_secret();
         let replaced_call_peer = match self.users.entry(name.clone()) {
             dashmap::Entry::Vacant(vacant) => {
-                vacant.insert(UserEntry { connection, resume: fresh_token.clone(), call: CallState::Idle });
+                vacant.insert(UserEntry { connection, resume: fresh_secret, call: CallState::Idle });
                 self.metrics.users_online.inc();
                 None
             }
             dashmap::Entry::Occupied(mut occupied) => {
-                if resume != Some(&occupied.get().resume) {
+                if resume.and_then(secret_of_token) != Some(occupied.get().resume) {
                     return Err(ClaimError::Taken(name.clone()));
                 }
                 let entry = occupied.get_mut();
                 entry.connection.kick(KickReason::ReplacedByNewLogin);
                 entry.connection = connection;
-                entry.resume = fresh_token.clone();
+                entry.resume = fresh_secret;
                 let peer = entry.call.peer().cloned();
                 self.count_call_end(&entry.call);
                 entry.call.reset();
@@ -199,7 +200,7 @@ impl Registry {
                 peer.filter(|peer| self.reset_call_if_peer_is(peer, name))
             }
         };
-        Ok(Claimed { resume: fresh_token, replaced_call_peer })
+        Ok(Claimed { resume: token_of_secret(fresh_secret), replaced_call_peer })
     }
 
     /// Frees `name` if `connection_id` still holds it, ending its call. Returns the peer that
@@ -410,10 +411,37 @@ impl Registry {
     }
 }
 
-fn new_resume_token() -> ResumeToken {
+fn new_resume_secret() -> u128 {
     let mut bytes = [0u8; 16];
     // The OS random source does not fail on supported platforms; a zero token would only make
     // resuming guessable for that one login, never crash the server.
     let _ = getrandom::fill(&mut bytes);
-    ResumeToken::from_wire(bytes.iter().map(|byte| format!("{byte:02x}")).collect::<String>())
+    u128::from_le_bytes(bytes)
+}
+
+/// The token as sent to the client: 32 lowercase hex digits.
+fn token_of_secret(secret: u128) -> ResumeToken {
+    ResumeToken::from_wire(format!("{secret:032x}"))
+}
+
+/// The secret a token stands for; `None` for anything that is not 32 hex digits.
+fn secret_of_token(token: &ResumeToken) -> Option<u128> {
+    let text = token.as_str();
+    (text.len() == 32 && text.bytes().all(|byte| byte.is_ascii_hexdigit())).then(|| u128::from_str_radix(text, 16).ok()).flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resume_tokens_round_trip_and_reject_anything_else() {
+        let secret = new_resume_secret();
+        let token = token_of_secret(secret);
+        assert_eq!(token.as_str().len(), 32);
+        assert_eq!(secret_of_token(&token), Some(secret));
+        assert_eq!(secret_of_token(&ResumeToken::from_wire("0000")), None);
+        assert_eq!(secret_of_token(&ResumeToken::from_wire("+".repeat(32))), None);
+        assert_eq!(secret_of_token(&ResumeToken::from_wire(format!("{:032X}", secret))), Some(secret), "hex is case-insensitive");
+    }
 }
