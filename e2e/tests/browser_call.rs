@@ -79,7 +79,11 @@ fn write_benchmark_section(timings: &[CallSetUpTiming]) {
          `performance.timeOrigin + performance.now()` in each page, so both browsers share one clock). \
          The callee creates its RTCPeerConnection only on Accept, so this includes creating it, applying \
          the offer and queued candidates, answering, ICE, DTLS and the first decoded frame. \
-         A measurement, not an assertion; the machine is shared with compiles, so it varies.\n\n",
+         A measurement, not an assertion; it varies with what else the machine runs.\n\n\
+         Reference (`../shared/toolchain.md`, same machine kind, a minimal page): caller's `createOffer` to the \
+         callee's first remote frame, median 170-207 ms over 5 runs. That span starts earlier than ours (it \
+         includes the offer's trip through the server) but has no user click, no Yew app and no queued \
+         candidates.\n\n",
     );
     section.push_str("| call | caller (ms) | callee (ms) |\n| --- | --- | --- |\n");
     for (index, timing) in timings.iter().enumerate() {
