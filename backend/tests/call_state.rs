@@ -144,15 +144,20 @@ async fn caller_cancelling_a_ringing_call_tells_the_callee() {
     server.shut_down().await;
 }
 
-/// Paused time: the 45 s default ring timeout passes instantly, and exactly.
-#[tokio::test(start_paused = true)]
-async fn an_unanswered_call_times_out_for_both_after_the_ring_timeout() {
-    let config = backend::Config {
+/// Default ring timeout; heartbeats and idle checks far beyond what these tests let pass, so
+/// that jumping the paused clock forward only ever fires the ring timer.
+fn config_for_paused_time() -> backend::Config {
+    backend::Config {
         heartbeat_interval: Duration::from_secs(3600),
         idle_timeout: Duration::from_secs(7200),
         ..backend::Config::default()
-    };
-    let server = TestServer::start_with(config).await;
+    }
+}
+
+/// Paused time: the 45 s default ring timeout passes instantly, and exactly.
+#[tokio::test(start_paused = true)]
+async fn an_unanswered_call_times_out_for_both_after_the_ring_timeout() {
+    let server = TestServer::start_with(config_for_paused_time()).await;
     let mut alice = server.login("alice").await;
     let mut bob = server.login("bob").await;
     alice.send_text(&offer_to("bob")).await;
@@ -173,12 +178,7 @@ async fn an_unanswered_call_times_out_for_both_after_the_ring_timeout() {
 
 #[tokio::test(start_paused = true)]
 async fn an_answered_call_does_not_time_out() {
-    let config = backend::Config {
-        heartbeat_interval: Duration::from_secs(3600),
-        idle_timeout: Duration::from_secs(7200),
-        ..backend::Config::default()
-    };
-    let server = TestServer::start_with(config).await;
+    let server = TestServer::start_with(config_for_paused_time()).await;
     let mut alice = server.login("alice").await;
     let mut bob = server.login("bob").await;
     connected_call(&mut alice, &mut bob).await;
