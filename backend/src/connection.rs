@@ -227,11 +227,14 @@ impl Ending {
     }
 }
 
-/// How often the reader checks the idle and login deadlines: a fraction of the shortest, so a
-/// deadline is enforced at most a quarter late, with one timer per connection instead of one
-/// per frame.
-fn deadline_check_interval(config: &crate::Config) -> Duration {
-    let shortest = config.idle_timeout.min(config.login_timeout).min(config.heartbeat_interval * 4);
+/// How often a connection checks its deadlines: a quarter of the shortest that applies (the
+/// login deadline only until sign-in), so each is enforced at most a quarter late, with one
+/// timer per connection instead of one per frame.
+fn deadline_check_interval(config: &crate::Config, signed_in: bool) -> Duration {
+    let mut shortest = config.idle_timeout.min(config.heartbeat_interval * 4);
+    if !signed_in {
+        shortest = shortest.min(config.login_timeout);
+    }
     (shortest / 4).max(Duration::from_millis(10))
 }
 
@@ -284,8 +287,13 @@ impl Connection {
         let config = &state.config;
         let shutdown = state.shutdown.cancelled();
         tokio::pin!(shutdown);
-        let mut deadline_check = tokio::time::interval(deadline_check_interval(config));
-        deadline_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let checking_deadlines = |signed_in| {
+            let mut check = tokio::time::interval(deadline_check_interval(config, signed_in));
+            check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            check
+        };
+        let mut deadline_check = checking_deadlines(false);
+        let mut checking_as_signed_in = false;
         loop {
             let frame = tokio::select! {
                 biased;
@@ -342,6 +350,11 @@ impl Connection {
             match message {
                 Message::Text(text) => self.session.handle_text(text.as_str()),
                 _ => self.session.reply_error(ErrorCode::BinaryFrame, "Binary frames are not supported; send JSON text frames.".to_owned()),
+            }
+            if self.session.is_signed_in() && !checking_as_signed_in {
+                // The login deadline no longer applies: idle connections wake up less often.
+                checking_as_signed_in = true;
+                deadline_check = checking_deadlines(true);
             }
             // Frames that found a full queue: this sender waits for them (bounded) before its
             // next frame is read, which keeps its messages in order and pushes back on bursts.
@@ -458,4 +471,22 @@ fn is_capacity_error(error: &axum::Error) -> bool {
         source = inner.source();
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::deadline_check_interval;
+    use std::time::Duration;
+
+    #[test]
+    fn deadlines_are_checked_at_a_quarter_of_the_shortest_that_applies() {
+        let config = crate::Config::default();
+        // Before sign-in the 15 s login deadline is the shortest; after it, the 40 s idle timeout.
+        assert_eq!(deadline_check_interval(&config, false), Duration::from_millis(3750));
+        assert_eq!(deadline_check_interval(&config, true), Duration::from_secs(10));
+        let fast = crate::Config { idle_timeout: Duration::from_millis(400), heartbeat_interval: Duration::from_millis(100), ..config };
+        assert_eq!(deadline_check_interval(&fast, true), Duration::from_millis(100));
+        let tiny = crate::Config { idle_timeout: Duration::from_millis(1), ..crate::Config::default() };
+        assert_eq!(deadline_check_interval(&tiny, true), Duration::from_millis(10), "never a busy loop");
+    }
 }
