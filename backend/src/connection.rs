@@ -28,8 +28,13 @@ pub type ConnectionId = u64;
 
 static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
 
-/// How long a closing connection may take to flush what is queued for it.
-const CLOSING_DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a closing connection may take to flush what is queued for it and say goodbye, in
+/// all: shorter than the server's shutdown drain, so every client gets its close frame.
+const CLOSING_DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Slots above a queue's capacity that only `leave` messages of the server's own may use, so a
+/// call's end is never stuck behind (or reordered with) a backlog.
+const RESERVED_SLOTS: usize = 4;
 
 
 /// Custom close code: the name was taken over by a new login with the resume token.
@@ -65,12 +70,16 @@ impl Outbox {
     }
 
     fn try_push(&self, text: Utf8Bytes) -> Result<(), PushError> {
+        self.try_push_within(text, self.capacity)
+    }
+
+    fn try_push_within(&self, text: Utf8Bytes, limit: usize) -> Result<(), PushError> {
         {
             let mut frames = self.lock();
             if self.closed.load(Ordering::Acquire) {
                 return Err(PushError::Closed);
             }
-            if frames.len() >= self.capacity {
+            if frames.len() >= limit {
                 return Err(PushError::Full(text));
             }
             frames.push_back(text);
@@ -79,14 +88,14 @@ impl Outbox {
         Ok(())
     }
 
-    fn pop(&self) -> Option<Utf8Bytes> {
-        let mut frames = self.lock();
-        let frame = frames.pop_front();
-        // An idle connection keeps no queue memory (one small allocation per busy moment).
-        if frames.is_empty() {
-            frames.shrink_to(0);
+    /// Takes everything queued at once (the queue keeps no memory while idle) and wakes the
+    /// senders waiting for room.
+    fn take_all(&self) -> VecDeque<Utf8Bytes> {
+        let batch = std::mem::take(&mut *self.lock());
+        if !batch.is_empty() {
+            self.room.notify_waiters();
         }
-        frame
+        batch
     }
 }
 
@@ -123,9 +132,7 @@ impl ConnectionHandle {
 
     /// Takes every queued frame (for detached handles).
     pub fn take_queued(&self) -> Vec<Utf8Bytes> {
-        let taken: Vec<Utf8Bytes> = self.outbox.lock().drain(..).collect();
-        self.outbox.room.notify_waiters();
-        taken
+        self.outbox.take_all().into()
     }
 
     pub fn id(&self) -> ConnectionId {
@@ -140,6 +147,14 @@ impl ConnectionHandle {
             Ok(()) => Ok(()),
             Err(PushError::Full(text)) => Err(DeliveryError::QueueFull(Backlog { recipient: self.clone(), text })),
             Err(PushError::Closed) => Err(DeliveryError::NotOnline),
+        }
+    }
+
+    /// Queues a `leave` of the server's own in the reserve above capacity (see
+    /// [`RESERVED_SLOTS`]); a client that has filled even that does not read: it is closed.
+    pub fn send_text_reserved(&self, text: Utf8Bytes) {
+        if let Err(PushError::Full(_)) = self.outbox.try_push_within(text, self.outbox.capacity + RESERVED_SLOTS) {
+            self.kick(KickReason::SlowConsumer);
         }
     }
 
@@ -169,10 +184,9 @@ impl Backlog {
         let deadline = Instant::now() + patience;
         let Backlog { recipient, mut text } = self;
         loop {
+            // Created before trying: `notify_waiters` reaches it from creation, so room made
+            // in between is not missed.
             let room = recipient.outbox.room.notified();
-            tokio::pin!(room);
-            // Registered before trying, so room made in between is not missed.
-            room.as_mut().enable();
             match recipient.outbox.try_push(text) {
                 Ok(()) | Err(PushError::Closed) => return,
                 Err(PushError::Full(returned)) => text = returned,
@@ -182,11 +196,6 @@ impl Backlog {
                 return;
             }
         }
-    }
-
-    /// For senders that cannot wait (timers, clean-up): wait in a task of its own.
-    pub fn deliver_in_background(self, patience: Duration) {
-        tokio::spawn(self.deliver_within(patience));
     }
 }
 
@@ -307,7 +316,7 @@ impl Connection {
                     }
                     continue;
                 }
-                frame = self.socket.next() => frame,
+                // Before the socket: a client flooding frames must not starve the deadlines.
                 now = deadline_check.tick() => {
                     if now.duration_since(self.last_seen) >= config.idle_timeout {
                         return Ending::Idle;
@@ -324,32 +333,32 @@ impl Connection {
                     }
                     continue;
                 }
+                frame = self.socket.next() => frame,
             };
             // Any frame, pongs included, proves the client is alive.
             self.last_seen = Instant::now();
             let message = match frame {
                 None | Some(Ok(Message::Close(_))) => return Ending::ClientClosed,
                 Some(Err(error)) => return if is_capacity_error(&error) { Ending::FrameTooLarge } else { Ending::TransportError },
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                 Some(Ok(message)) => message,
             };
+            // Every frame counts, pings and pongs too (a ping flood costs a pong each).
             match self.rate.check() {
-                RateDecision::Allow => {}
+                RateDecision::Allow => match message {
+                    Message::Text(text) => self.session.handle_text(text.as_str()),
+                    Message::Ping(_) | Message::Pong(_) => {}
+                    _ => self.session.reply_error(ErrorCode::BinaryFrame, "Binary frames are not supported; send JSON text frames.".to_owned()),
+                },
                 RateDecision::Refuse { first_in_streak } => {
                     state.metrics.rate_limited.inc();
                     if first_in_streak {
                         self.session.reply_error(ErrorCode::RateLimited, "Too many messages; slow down.".to_owned());
                     }
-                    continue;
                 }
                 RateDecision::Disconnect => {
                     state.metrics.rate_limited.inc();
                     return Ending::RateLimited;
                 }
-            }
-            match message {
-                Message::Text(text) => self.session.handle_text(text.as_str()),
-                _ => self.session.reply_error(ErrorCode::BinaryFrame, "Binary frames are not supported; send JSON text frames.".to_owned()),
             }
             if self.session.is_signed_in() && !checking_as_signed_in {
                 // The login deadline no longer applies: idle connections wake up less often.
@@ -372,9 +381,16 @@ impl Connection {
     /// a full queue of its own is simply written out first.
     async fn deliver_backlog(&mut self, backlog: Backlog, patience: Duration) -> Result<(), WriteFailure> {
         if backlog.recipient.id == self.handle.id {
-            self.write_queued(patience).await?;
-            let _ = backlog.recipient.outbox.try_push(backlog.text);
-            return Ok(());
+            // Its own queue: write it out, then there is room (others may refill it meanwhile;
+            // a client that does not read makes `write_queued` fail as too slow).
+            let mut text = backlog.text;
+            loop {
+                self.write_queued(patience).await?;
+                match self.handle.outbox.try_push(text) {
+                    Ok(()) | Err(PushError::Closed) => return Ok(()),
+                    Err(PushError::Full(returned)) => text = returned,
+                }
+            }
         }
         let delivery = backlog.deliver_within(patience);
         tokio::pin!(delivery);
@@ -398,16 +414,14 @@ impl Connection {
         let outbox = Arc::clone(&self.handle.outbox);
         let socket = &mut self.socket;
         let written = tokio::time::timeout(patience, async {
-            let mut wrote_any = false;
-            while let Some(text) = outbox.pop() {
-                wrote_any = true;
+            let batch = outbox.take_all();
+            if batch.is_empty() {
+                return Ok(());
+            }
+            for text in batch {
                 socket.feed(Message::Text(text)).await?;
             }
-            if wrote_any {
-                outbox.room.notify_waiters();
-                socket.flush().await?;
-            }
-            Ok::<(), axum::Error>(())
+            socket.flush().await
         });
         match written.await {
             Ok(Ok(())) => Ok(()),
@@ -436,6 +450,8 @@ impl Connection {
             }
         }
         self.handle.outbox.closed.store(true, Ordering::Release);
+        // Senders waiting for room retry, find the queue closed, and move on.
+        self.handle.outbox.room.notify_waiters();
         let (close, close_reason) = ending.close(state.config.login_timeout);
         if let Some(reason) = close_reason {
             state.metrics.closed(reason);
@@ -444,11 +460,14 @@ impl Connection {
         if ending == Ending::Kicked(KickReason::SlowConsumer) || ending == Ending::TransportError {
             return;
         }
-        let _ = self.write_queued(CLOSING_DRAIN_TIMEOUT).await;
-        if let Some(close) = close {
-            let _ = self.write(Message::Close(Some(close)), CLOSING_DRAIN_TIMEOUT).await;
-        }
-        let _ = tokio::time::timeout(CLOSING_DRAIN_TIMEOUT, self.socket.close()).await;
+        let goodbye = async {
+            self.write_queued(CLOSING_DRAIN_TIMEOUT).await.ok()?;
+            if let Some(close) = close {
+                self.write(Message::Close(Some(close)), CLOSING_DRAIN_TIMEOUT).await.ok()?;
+            }
+            self.socket.close().await.ok()
+        };
+        let _ = tokio::time::timeout(CLOSING_DRAIN_TIMEOUT, goodbye).await;
     }
 }
 

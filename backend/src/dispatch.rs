@@ -158,7 +158,7 @@ impl Session {
 
     fn offer(&mut self, callee: UserName, offer: SessionDescription) -> Result<(), RequestError> {
         let caller = self.signed_in_name()?;
-        match self.state.registry.start_call(&caller, &callee) {
+        match self.state.registry.start_call(&caller, self.connection.id(), &callee) {
             Ok(outcome) => {
                 let relayed = ServerMessage::Offer { offer, name: caller.clone() };
                 let delivery = self.state.registry.deliver(&callee, Utf8Bytes::from(relayed.to_json()));
@@ -197,7 +197,7 @@ impl Session {
 
     fn answer(&mut self, caller: UserName, answer: SessionDescription) -> Result<(), RequestError> {
         let callee = self.signed_in_name()?;
-        let outcome = self.state.registry.answer_call(&callee, &caller)?;
+        let outcome = self.state.registry.answer_call(&callee, self.connection.id(), &caller)?;
         if let Answered::Connected(call_id) = outcome {
             tracing::info!(%caller, %callee, call_id, "call answered");
         }
@@ -212,7 +212,7 @@ impl Session {
     fn candidate(&mut self, peer: UserName, candidate: IceCandidate) -> Result<(), RequestError> {
         let sender = self.signed_in_name()?;
         let relayed = ServerMessage::Candidate { candidate, name: Some(sender.clone()) };
-        match self.state.registry.relay_to_peer(&sender, &peer, Utf8Bytes::from(relayed.to_json())) {
+        match self.state.registry.relay_to_peer(&sender, self.connection.id(), &peer, Utf8Bytes::from(relayed.to_json())) {
             Ok(()) => {
                 self.state.metrics.relayed(RelayedType::Candidate);
                 Ok(())
@@ -229,7 +229,7 @@ impl Session {
 
     fn leave(&mut self, peer: Option<UserName>, reason: Option<LeaveReason>) -> Result<(), RequestError> {
         let user = self.signed_in_name()?;
-        let peer = self.state.registry.end_call(&user, peer.as_ref())?;
+        let peer = self.state.registry.end_call(&user, self.connection.id(), peer.as_ref())?;
         // A client may only claim these reasons; the server alone says disconnected/timeout.
         let reason = match reason {
             Some(LeaveReason::Declined) => LeaveReason::Declined,
@@ -249,9 +249,7 @@ impl Session {
     }
 
     fn notify_leave(&mut self, recipient: &UserName, departed: &UserName, reason: LeaveReason) {
-        let leave = ServerMessage::Leave { name: Some(departed.clone()), reason: Some(reason) };
-        let delivery = self.state.registry.deliver(recipient, Utf8Bytes::from(leave.to_json()));
-        self.queued(delivery);
+        send_leave(&self.state, recipient, departed, reason);
     }
 
     /// Frees this connection's name and ends its call. Returns the name and the peer to tell.
@@ -262,13 +260,12 @@ impl Session {
     }
 }
 
-/// Tells `recipient` that its call with `departed` ended, from outside a reader loop (ring
-/// timer, connection clean-up): a full queue is waited on in a task of its own.
+/// Tells `recipient` that its call with `departed` ended. Never waits: `leave` uses the queue's
+/// small reserve (see [`crate::registry::Registry::deliver_reserved`]), which keeps it in order
+/// and lets timers and clean-up send it too.
 pub fn send_leave(state: &AppState, recipient: &UserName, departed: &UserName, reason: LeaveReason) {
     let leave = ServerMessage::Leave { name: Some(departed.clone()), reason: Some(reason) };
-    if let Err(DeliveryError::QueueFull(backlog)) = state.registry.deliver(recipient, Utf8Bytes::from(leave.to_json())) {
-        backlog.deliver_in_background(state.config.send_timeout);
-    }
+    state.registry.deliver_reserved(recipient, Utf8Bytes::from(leave.to_json()));
 }
 
 fn login_refused(reason: LoginFailure, message: String) -> ServerMessage {

@@ -226,14 +226,14 @@ impl Registry {
         }
     }
 
-    /// `caller` sends an offer to `callee`.
-    pub fn start_call(&self, caller: &UserName, callee: &UserName) -> Result<Offered, CallError> {
+    /// `caller` (on connection `connection_id`) sends an offer to `callee`.
+    pub fn start_call(&self, caller: &UserName, connection_id: ConnectionId, callee: &UserName) -> Result<Offered, CallError> {
         if caller == callee {
             return Err(CallError::CannotCallSelf);
         }
         let _transitions = self.lock_transitions();
         {
-            let caller_entry = self.users.get(caller).ok_or(CallError::NoCall)?;
+            let caller_entry = self.users.get(caller).filter(|entry| entry.connection.id() == connection_id).ok_or(CallError::NoCall)?;
             match &caller_entry.call {
                 CallState::Idle => {}
                 CallState::Calling { peer, .. } | CallState::InCall { peer, .. } if peer == callee => {
@@ -274,19 +274,18 @@ impl Registry {
     }
 
     /// `callee` answers `caller`.
-    pub fn answer_call(&self, callee: &UserName, caller: &UserName) -> Result<Answered, CallError> {
+    pub fn answer_call(&self, callee: &UserName, connection_id: ConnectionId, caller: &UserName) -> Result<Answered, CallError> {
         let _transitions = self.lock_transitions();
         let call_id = {
-            let mut callee_entry = self.users.get_mut(callee).ok_or(CallError::NoCall)?;
+            let mut callee_entry =
+                self.users.get_mut(callee).filter(|entry| entry.connection.id() == connection_id).ok_or(CallError::NoCall)?;
             match &callee_entry.call {
                 CallState::Ringing { peer, call_id } if peer == caller => {
                     let call_id = *call_id;
                     callee_entry.call = CallState::InCall { peer: caller.clone(), call_id };
                     call_id
                 }
-                CallState::InCall { peer, .. } | CallState::Calling { peer, .. } if peer == caller => {
-                    return Ok(Answered::Renegotiation);
-                }
+                CallState::InCall { peer, .. } if peer == caller => return Ok(Answered::Renegotiation),
                 _ => return Err(CallError::NotInCall(caller.clone())),
             }
         };
@@ -301,10 +300,10 @@ impl Registry {
 
     /// Ends `user`'s call. With `expected_peer`, only if the call is with that user.
     /// Returns the peer, who must be told.
-    pub fn end_call(&self, user: &UserName, expected_peer: Option<&UserName>) -> Result<UserName, CallError> {
+    pub fn end_call(&self, user: &UserName, connection_id: ConnectionId, expected_peer: Option<&UserName>) -> Result<UserName, CallError> {
         let _transitions = self.lock_transitions();
         let peer = {
-            let mut entry = self.users.get_mut(user).ok_or(CallError::NoCall)?;
+            let mut entry = self.users.get_mut(user).filter(|entry| entry.connection.id() == connection_id).ok_or(CallError::NoCall)?;
             let peer = match (entry.call.peer(), expected_peer) {
                 (None, None) => return Err(CallError::NoCall),
                 (None, Some(expected)) => return Err(CallError::NotInCall(expected.clone())),
@@ -338,22 +337,32 @@ impl Registry {
         Some(callee)
     }
 
-    /// The id of `user`'s current call if that call is with `peer`.
-    fn call_id_with(&self, user: &UserName, peer: &UserName) -> Option<CallId> {
+    /// The id of `user`'s current call if that call is with `peer` and `user` is still on
+    /// `connection_id` (not taken over by a newer login).
+    fn call_id_with(&self, user: &UserName, connection_id: ConnectionId, peer: &UserName) -> Option<CallId> {
         let entry = self.users.get(user)?;
-        entry.call.call_id().filter(|_| entry.call.peer() == Some(peer))
+        entry.call.call_id().filter(|_| entry.call.peer() == Some(peer) && entry.connection.id() == connection_id)
     }
 
     /// Relays `text` from `sender` to `target` if they are the two parties of one pending or
     /// answered call. Two short shard reads; no global lock.
-    pub fn relay_to_peer(&self, sender: &UserName, target: &UserName, text: Utf8Bytes) -> Result<(), RelayError> {
+    pub fn relay_to_peer(&self, sender: &UserName, connection_id: ConnectionId, target: &UserName, text: Utf8Bytes) -> Result<(), RelayError> {
         let not_in_call = || RelayError::Call(CallError::NotInCall(target.clone()));
-        let call_id = self.call_id_with(sender, target).ok_or_else(not_in_call)?;
+        let call_id = self.call_id_with(sender, connection_id, target).ok_or_else(not_in_call)?;
         let target_entry = self.users.get(target).ok_or_else(not_in_call)?;
         if target_entry.call.peer() != Some(sender) || target_entry.call.call_id() != Some(call_id) {
             return Err(not_in_call());
         }
         Ok(target_entry.connection.send_text(text)?)
+    }
+
+    /// Queues a message the server itself generates (`leave`) for `name`, using the small reserve
+    /// above the queue's capacity so it never waits behind a backlog nor overtakes one; a
+    /// recipient that has filled even the reserve does not read and is disconnected.
+    pub fn deliver_reserved(&self, name: &UserName, text: Utf8Bytes) {
+        if let Some(entry) = self.users.get(name) {
+            entry.connection.send_text_reserved(text);
+        }
     }
 
     /// Queues `text` for `name`'s connection without waiting. A recipient whose queue is full
@@ -433,6 +442,31 @@ fn secret_of_token(token: &ResumeToken) -> Option<u128> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn regression_a_connection_replaced_by_a_resume_login_can_no_longer_act_on_the_name() {
+        let registry = Registry::new(Arc::new(Metrics::new()));
+        let alice = UserName::from_wire("alice");
+        let bob = UserName::from_wire("bob");
+        let old = ConnectionHandle::detached(8);
+        let new = ConnectionHandle::detached(8);
+        let bob_connection = ConnectionHandle::detached(8);
+        let claimed = registry.claim(&alice, old.clone(), None).expect("alice signs in");
+        registry.claim(&bob, bob_connection.clone(), None).expect("bob signs in");
+        registry.claim(&alice, new.clone(), Some(&claimed.resume)).expect("alice resumes on a new connection");
+
+        // A frame the old connection was still handling when the new one took over.
+        assert_eq!(registry.start_call(&alice, old.id(), &bob), Err(CallError::NoCall));
+        assert_eq!(registry.start_call(&alice, new.id(), &bob), Ok(Offered::NewCall(0)));
+        assert!(matches!(
+            registry.relay_to_peer(&alice, old.id(), &bob, Utf8Bytes::from_static("{}")),
+            Err(RelayError::Call(CallError::NotInCall(_)))
+        ));
+        assert_eq!(registry.end_call(&alice, old.id(), Some(&bob)), Err(CallError::NoCall));
+        assert_eq!(registry.answer_call(&bob, bob_connection.id(), &alice), Ok(Answered::Connected(0)));
+        assert_eq!(registry.end_call(&alice, new.id(), Some(&bob)), Ok(bob.clone()));
+        assert_eq!(registry.check_consistency(), Ok(()));
+    }
 
     #[test]
     fn resume_tokens_round_trip_and_reject_anything_else() {

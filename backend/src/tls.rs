@@ -16,6 +16,10 @@ use tokio_rustls::TlsAcceptor;
 /// A client must finish its TLS handshake within this time.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Handshakes in progress at once; connections beyond are dropped at once, so a flood of
+/// half-open TLS connections cannot use up memory and file descriptors before admission.
+const MAX_CONCURRENT_HANDSHAKES: usize = 1024;
+
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     #[error("could not read {path}: {source}")]
@@ -109,6 +113,7 @@ impl TlsListener {
         let local_address = listener.local_addr()?;
         let (ready, handshaken) = mpsc::channel(256);
         let acceptor = TlsAcceptor::from(config);
+        let handshakes = Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_HANDSHAKES));
         let accept_task = tokio::spawn(async move {
             loop {
                 let (stream, remote) = match listener.accept().await {
@@ -120,10 +125,15 @@ impl TlsListener {
                         continue;
                     }
                 };
+                let Ok(handshake_slot) = Arc::clone(&handshakes).try_acquire_owned() else {
+                    tracing::debug!(%remote, "too many TLS handshakes in progress: connection dropped");
+                    continue;
+                };
                 let _ = stream.set_nodelay(true);
                 let acceptor = acceptor.clone();
                 let ready = ready.clone();
                 tokio::spawn(async move {
+                    let _handshake_slot = handshake_slot;
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
                         Ok(Ok(tls_stream)) => {
                             let _ = ready.send((tls_stream, remote)).await;

@@ -219,3 +219,38 @@ async fn regression_a_burst_of_requests_gets_every_reply_even_beyond_the_queue_s
     }
     server.shut_down().await;
 }
+
+#[tokio::test]
+async fn regression_a_ping_flood_is_rate_limited_like_any_other_frames() {
+    // The default 15 s login deadline is longer than the wait below: only the rate limit can
+    // close the flooder in time.
+    let server = TestServer::start().await;
+    let flooder = server.connect().await;
+    use futures_util::{SinkExt, StreamExt};
+    let (mut sink, mut stream) = flooder.socket.split();
+    let pinger = tokio::spawn(async move {
+        for _ in 0..200_000 {
+            if sink.send(tokio_tungstenite::tungstenite::Message::Ping(Default::default())).await.is_err() {
+                return;
+            }
+        }
+    });
+    let close = tokio::time::timeout(RECEIVE_TIMEOUT, async {
+        while let Some(frame) = stream.next().await {
+            if let Ok(tokio_tungstenite::tungstenite::Message::Close(frame)) = frame {
+                return frame.map(|frame| u16::from(frame.code));
+            }
+        }
+        None
+    })
+    .await
+    .expect("a ping flood must not keep a connection open");
+    // Closing a socket with unread flood in its receive buffer makes the kernel send a reset,
+    // which may overtake the close frame: the metrics say why the server closed it.
+    assert!(matches!(close, Some(1008) | None), "closed for policy, got {close:?}");
+    pinger.abort();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let (_, metrics) = http_get(server.address, "/metrics", "").await;
+    assert_eq!(metric_value(&metrics, "duet_connections_closed_total{reason=\"rate_limit\"}"), 1.0, "{metrics}");
+    server.shut_down().await;
+}
