@@ -184,6 +184,9 @@ pub struct CallState {
     /// Failed connection attempts since the last successful one.
     pub reconnect_attempts: u32,
     next_call_id: CallId,
+    /// Glare: we had sent an offer to this peer when its offer reached us, so the server chose
+    /// its offer and will refuse ours with `already_in_call`; that refusal is expected and ignored.
+    superseded_offer_to: Option<String>,
 }
 
 impl Default for CallState {
@@ -283,6 +286,7 @@ impl CallState {
             peer_connection_state: None,
             reconnect_attempts: 0,
             next_call_id: 1,
+            superseded_offer_to: None,
         }
     }
 
@@ -501,6 +505,7 @@ impl CallState {
             self.notice = Some(Notice::alert("That is your own name; type someone else's."));
             return;
         }
+        self.superseded_offer_to = None;
         let call_id = self.allocate_call_id();
         self.call = CallPhase::Calling {
             call_id,
@@ -652,6 +657,19 @@ impl CallState {
             CallPhase::Connecting { call_id, peer, .. } | CallPhase::InCall { call_id, peer, .. } if *peer == caller => {
                 effects.push(Effect::AnswerRenegotiationOffer { call_id: *call_id, offer });
             }
+            // Glare: we both called each other at once and the server took the peer's offer (it
+            // only forwards an offer to an idle user), so it will refuse ours. Drop our attempt
+            // and ring exactly as for a normal incoming call.
+            CallPhase::Calling { peer, offer_sent, remote_candidates_waiting, .. } if *peer == caller => {
+                let offer_sent = *offer_sent;
+                let remote_candidates_waiting = remote_candidates_waiting.clone();
+                effects.push(Effect::ReleasePeerConnection);
+                self.peer_connection_state = None;
+                self.superseded_offer_to = offer_sent.then(|| caller.clone());
+                let call_id = self.allocate_call_id();
+                self.notice = Some(Notice::status(format!("{caller} is calling you.")));
+                self.call = CallPhase::Ringing { call_id, peer: caller, offer, remote_candidates_waiting };
+            }
             // The server never rings a busy user; if it happens anyway, say we are busy.
             _ => effects.push(Effect::Send(ClientMessage::Leave {
                 name: Some(UserName::from_wire(caller)),
@@ -683,6 +701,15 @@ impl CallState {
     }
 
     fn server_error_received(&mut self, message: String, code: Option<ErrorCode>, effects: &mut Vec<Effect>) {
+        if code == Some(ErrorCode::AlreadyInCall) {
+            if let Some(superseded) = self.superseded_offer_to.take() {
+                if matches!(&self.call, CallPhase::Ringing { peer, .. } | CallPhase::Connecting { peer, .. } | CallPhase::InCall { peer, .. } if *peer == superseded)
+                {
+                    // The expected refusal of our own offer that lost the glare: nothing to do.
+                    return;
+                }
+            }
+        }
         let calling_peer = match &self.call {
             CallPhase::Calling { peer, .. } => Some(peer.clone()),
             _ => None,
