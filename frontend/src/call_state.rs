@@ -268,6 +268,11 @@ pub fn reconnect_delay_millis(attempt: u32) -> u32 {
     RECONNECT_FIRST_DELAY_MILLIS.saturating_mul(1 << doublings).min(RECONNECT_MAX_DELAY_MILLIS)
 }
 
+/// Said when Call or Accept is clicked while the browser still asks for camera and microphone:
+/// a peer connection created now would carry none of our tracks for the whole call.
+pub const WAITING_FOR_LOCAL_MEDIA: &str =
+    "Waiting for your camera and microphone — allow or block them in the browser's prompt, then try again.";
+
 /// Words for a name refused before it is even sent.
 fn describe_name_error(error: &NameError) -> String {
     error.to_string()
@@ -339,6 +344,11 @@ impl CallState {
             }
             Action::AcceptClicked => {
                 if let CallPhase::Ringing { call_id, peer, offer, remote_candidates_waiting } = &self.call {
+                    if self.local_media == LocalMedia::Requesting {
+                        // Keep ringing: Accept works once the prompt is answered.
+                        self.notice = Some(Notice::alert(WAITING_FOR_LOCAL_MEDIA));
+                        return effects;
+                    }
                     effects.push(Effect::AnswerIncomingCall {
                         call_id: *call_id,
                         ice_servers: self.ice_servers.clone(),
@@ -490,6 +500,10 @@ impl CallState {
         };
         if self.call != CallPhase::Idle {
             self.notice = Some(Notice::alert("Hang up the current call before calling someone else."));
+            return;
+        }
+        if self.local_media == LocalMedia::Requesting {
+            self.notice = Some(Notice::alert(WAITING_FOR_LOCAL_MEDIA));
             return;
         }
         if self.connection != SignalingConnection::Connected {
