@@ -475,6 +475,11 @@ impl CallState {
         if !matches!(self.session, Session::SignedOut { .. }) {
             return;
         }
+        if self.connection == SignalingConnection::Connected && matches!(self.session, Session::SignedOut { pending_name: Some(_), .. }) {
+            // A login is on the wire: a second one would be refused (`already_logged_in`) or
+            // leave the server holding a name we do not show. Wait for the reply.
+            return;
+        }
         if matches!(self.connection, SignalingConnection::ReplacedByAnotherLogin | SignalingConnection::Dormant) {
             // Someone wants to sign in: open the connection; the login goes out after `hello`.
             self.connection = SignalingConnection::Connecting;
@@ -587,8 +592,11 @@ impl CallState {
         match message {
             ServerMessage::Hello(hello) => self.ice_servers = hello.ice_servers,
             ServerMessage::Login { success: true, name, resume, ice_servers, .. } => {
-                let requested = match &self.session {
-                    Session::SignedOut { pending_name: Some(name), .. } | Session::SigningBackIn { name, .. } => Some(name.clone()),
+                let requested = match (&self.session, &name) {
+                    (Session::SignedOut { pending_name: Some(name), .. } | Session::SigningBackIn { name, .. }, _) => Some(name.clone()),
+                    // No login pending, yet the server gave us a name (say, the reply to a login
+                    // whose wait was cut short): the server holds it, so we are signed in.
+                    (Session::SignedOut { pending_name: None, .. }, Some(name)) => Some(name.as_str().to_owned()),
                     _ => None,
                 };
                 let Some(requested) = requested else { return };
@@ -715,6 +723,17 @@ impl CallState {
     }
 
     fn server_error_received(&mut self, message: String, code: Option<ErrorCode>, effects: &mut Vec<Effect>) {
+        if let Session::SignedOut { pending_name, error } = &mut self.session {
+            // Signed out, the only thing we send is `login`: this refuses it. The sign-in screen
+            // shows `error`, not the notice; the pending login is over, so another try is allowed.
+            *pending_name = None;
+            *error = Some(if message.is_empty() {
+                "The server refused the sign-in. Try again.".to_owned()
+            } else {
+                format!("The server refused the sign-in: {message}")
+            });
+            return;
+        }
         if code == Some(ErrorCode::AlreadyInCall) {
             if let Some(superseded) = self.superseded_offer_to.take() {
                 if matches!(&self.call, CallPhase::Ringing { peer, .. } | CallPhase::Connecting { peer, .. } | CallPhase::InCall { peer, .. } if *peer == superseded)

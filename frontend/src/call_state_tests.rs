@@ -183,11 +183,80 @@ fn refused_login_without_a_message_still_says_why() {
 }
 
 #[test]
-fn unsolicited_login_reply_is_ignored() {
+fn login_success_without_a_pending_name_trusts_the_servers_name() {
+    // The server holds the name (the reply to a login whose wait was cut short): showing the
+    // sign-in screen would leave the name taken and every new sign-in refused.
     let mut state = CallState::new();
     state.apply(received(hello()));
-    assert!(state.apply(received(login_success("mallory", "t"))).is_empty());
+    let effects = state.apply(received(login_success("mallory", "t")));
+    assert_eq!(state.signed_in_name(), Some("mallory"));
+    assert!(sent(&effects).contains(&ClientMessage::Users), "{effects:?}");
+    assert!(effects.contains(&Effect::AcquireLocalMedia), "{effects:?}");
+}
+
+#[test]
+fn login_success_without_any_name_or_pending_login_is_ignored() {
+    let mut state = CallState::new();
+    state.apply(received(hello()));
+    let reply = ServerMessage::Login { success: true, name: None, resume: None, ice_servers: None, reason: None, message: None };
+    assert!(state.apply(received(reply)).is_empty());
     assert_eq!(state.signed_in_name(), None);
+}
+
+#[test]
+fn login_success_while_signed_in_does_not_change_the_name() {
+    let mut state = signed_in_as_alice();
+    state.apply(received(login_success("mallory", "t")));
+    assert_eq!(state.signed_in_name(), Some("alice"));
+}
+
+#[test]
+fn second_sign_in_while_a_login_is_pending_is_ignored() {
+    let mut state = CallState::new();
+    state.apply(received(hello()));
+    let effects = state.apply(Action::SignInRequested { typed_name: "alice".to_owned() });
+    assert_eq!(sent(&effects).len(), 1);
+    let effects = state.apply(Action::SignInRequested { typed_name: "alicia".to_owned() });
+    assert!(effects.is_empty(), "no second login on the wire: {effects:?}");
+    assert_eq!(state.session, Session::SignedOut { pending_name: Some("alice".to_owned()), error: None });
+    state.apply(received(login_success("alice", "t")));
+    assert_eq!(state.signed_in_name(), Some("alice"));
+}
+
+#[test]
+fn sign_in_before_the_connection_is_up_can_still_change_the_name() {
+    let mut state = CallState::new();
+    state.apply(Action::AppStarted);
+    assert!(sent(&state.apply(Action::SignInRequested { typed_name: "alcie".to_owned() })).is_empty());
+    assert!(sent(&state.apply(Action::SignInRequested { typed_name: "alice".to_owned() })).is_empty());
+    let effects = state.apply(received(hello()));
+    assert_eq!(sent(&effects), vec![ClientMessage::Login { name: name("alice"), resume: None }]);
+}
+
+#[test]
+fn server_error_while_signed_out_shows_on_the_sign_in_screen_and_allows_another_try() {
+    let mut state = CallState::new();
+    state.apply(received(hello()));
+    state.apply(Action::SignInRequested { typed_name: "alice".to_owned() });
+    state.apply(received(ServerMessage::Error {
+        message: "You are already logged in".to_owned(),
+        code: Some(ErrorCode::AlreadyLoggedIn),
+    }));
+    let Session::SignedOut { pending_name: None, error: Some(error) } = &state.session else {
+        panic!("the sign-in screen shows the error: {:?}", state.session)
+    };
+    assert!(error.contains("You are already logged in"), "{error}");
+    let effects = state.apply(Action::SignInRequested { typed_name: "alice".to_owned() });
+    assert_eq!(sent(&effects), vec![ClientMessage::Login { name: name("alice"), resume: None }]);
+}
+
+#[test]
+fn rate_limit_error_while_signed_out_is_shown_on_the_sign_in_screen() {
+    let mut state = CallState::new();
+    state.apply(received(hello()));
+    state.apply(received(ServerMessage::Error { message: "Too many messages".to_owned(), code: Some(ErrorCode::RateLimited) }));
+    let Session::SignedOut { error: Some(error), .. } = &state.session else { panic!("{:?}", state.session) };
+    assert!(error.contains("Too many messages"), "{error}");
 }
 
 #[test]
