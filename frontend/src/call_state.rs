@@ -520,6 +520,14 @@ impl CallState {
             self.notice = Some(Notice::alert("Type the name of the person to call."));
             return;
         }
+        let peer = match UserName::parse_login(&peer) {
+            Ok(peer) => peer.into_string(),
+            Err(error) => {
+                // The server would refuse it anyway; say why instead of sending it.
+                self.notice = Some(Notice::alert(format!("Cannot call that name: {}", describe_name_error(&error))));
+                return;
+            }
+        };
         if peer == own_name {
             self.notice = Some(Notice::alert("That is your own name; type someone else's."));
             return;
@@ -743,9 +751,9 @@ impl CallState {
                 }
             }
         }
-        let calling_peer = match &self.call {
-            CallPhase::Calling { peer, .. } => Some(peer.clone()),
-            _ => None,
+        let (calling_peer, offer_sent) = match &self.call {
+            CallPhase::Calling { peer, offer_sent, .. } => (Some(peer.clone()), *offer_sent),
+            _ => (None, false),
         };
         match (code, calling_peer) {
             (Some(ErrorCode::UserNotFound), Some(peer)) => {
@@ -755,11 +763,15 @@ impl CallState {
             (Some(ErrorCode::CannotCallSelf), Some(_)) => {
                 self.end_call(Notice::alert("You cannot call yourself."), effects);
             }
-            (Some(ErrorCode::AlreadyInCall), Some(peer)) => {
-                self.end_call(Notice::alert(format!("Could not call {peer}: {message}")), effects);
-            }
             // A late candidate or leave after the call ended: harmless.
             (Some(ErrorCode::NotInCall), _) => {}
+            // Our offer is out and unanswered: any other refusal (`already_in_call`,
+            // `rate_limited`, `invalid_message`, codes we do not know) means no call is coming,
+            // and nothing else would ever end "Calling …". (The glare refusal returned above.)
+            (_, Some(peer)) if offer_sent => {
+                let reason = if message.is_empty() { "the server refused the call.".to_owned() } else { message };
+                self.end_call(Notice::alert(format!("Could not call {peer}: {reason}")), effects);
+            }
             (Some(ErrorCode::RateLimited), _) => {
                 self.notice = Some(Notice::alert(format!("Slow down: {message}")));
             }

@@ -1015,3 +1015,59 @@ fn accepting_while_the_media_prompt_is_open_keeps_ringing_and_can_accept_later()
     assert!(matches!(effects.as_slice(), [Effect::AnswerIncomingCall { .. }]), "{effects:?}");
     assert_eq!(state.call.word(), "connecting");
 }
+
+// ---------------------------------------------------------------- refused offers
+
+fn server_error(code: Option<ErrorCode>, message: &str) -> Action {
+    received(ServerMessage::Error { message: message.to_owned(), code })
+}
+
+#[test]
+fn any_refusal_of_our_unanswered_offer_ends_the_call_with_the_servers_message() {
+    for code in [Some(ErrorCode::RateLimited), Some(ErrorCode::InvalidMessage), Some(ErrorCode::AlreadyInCall), None] {
+        let (mut state, _) = alice_calling_bob();
+        let effects = state.apply(server_error(code, "Refused for a reason"));
+        assert!(effects.contains(&Effect::ReleasePeerConnection), "{code:?}: {effects:?}");
+        assert_eq!(state.call, CallPhase::Idle, "{code:?}");
+        assert_eq!(state.peer_connection_state, None);
+        assert_eq!(state.notice, Some(Notice::alert("Could not call bob: Refused for a reason")), "{code:?}");
+    }
+}
+
+#[test]
+fn refusal_without_a_message_still_ends_the_call_and_says_so() {
+    let (mut state, _) = alice_calling_bob();
+    state.apply(server_error(Some(ErrorCode::RateLimited), ""));
+    assert_eq!(state.call, CallPhase::Idle);
+    assert!(notice_text(&state).starts_with("Could not call bob:"), "{}", notice_text(&state));
+}
+
+#[test]
+fn late_not_in_call_error_does_not_end_a_call_attempt() {
+    let (mut state, _) = alice_calling_bob();
+    let effects = state.apply(server_error(Some(ErrorCode::NotInCall), "You are not in a call with carol"));
+    assert!(effects.is_empty(), "{effects:?}");
+    assert_eq!(state.call.word(), "calling");
+}
+
+#[test]
+fn refusal_during_a_connected_call_does_not_end_it() {
+    let (mut state, _) = alice_in_call_with_bob();
+    let effects = state.apply(server_error(Some(ErrorCode::RateLimited), "Too many messages"));
+    assert!(!effects.contains(&Effect::ReleasePeerConnection), "{effects:?}");
+    assert_eq!(state.call.word(), "in-call");
+}
+
+#[test]
+fn calling_a_name_the_server_would_refuse_explains_instead_of_sending() {
+    let mut state = signed_in_as_alice();
+    for typed in ["bob\tby", &"b".repeat(65)] {
+        let effects = state.apply(Action::CallRequested { typed_name: typed.to_owned() });
+        assert!(effects.is_empty(), "{effects:?}");
+        assert_eq!(state.call, CallPhase::Idle);
+        assert!(notice_text(&state).starts_with("Cannot call that name: A name"), "{}", notice_text(&state));
+    }
+    let effects = state.apply(Action::CallRequested { typed_name: format!(" {} ", "b".repeat(64)) });
+    assert!(matches!(effects.as_slice(), [Effect::StartOutgoingCall { .. }]), "{effects:?}");
+    assert_eq!(state.call.peer_name(), Some("b".repeat(64).as_str()));
+}
