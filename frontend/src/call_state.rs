@@ -742,14 +742,10 @@ impl CallState {
             });
             return;
         }
-        if code == Some(ErrorCode::AlreadyInCall) {
-            if let Some(superseded) = self.superseded_offer_to.take() {
-                if matches!(&self.call, CallPhase::Ringing { peer, .. } | CallPhase::Connecting { peer, .. } | CallPhase::InCall { peer, .. } if *peer == superseded)
-                {
-                    // The expected refusal of our own offer that lost the glare: nothing to do.
-                    return;
-                }
-            }
+        if code == Some(ErrorCode::AlreadyInCall) && self.superseded_offer_to.take().is_some() {
+            // The expected refusal of our own offer that lost the glare (we have sent no offer
+            // since; `call_requested` clears the mark): whatever the call is now, leave it be.
+            return;
         }
         let (calling_peer, offer_sent) = match &self.call {
             CallPhase::Calling { peer, offer_sent, .. } => (Some(peer.clone()), *offer_sent),

@@ -1071,3 +1071,20 @@ fn calling_a_name_the_server_would_refuse_explains_instead_of_sending() {
     assert!(matches!(effects.as_slice(), [Effect::StartOutgoingCall { .. }]), "{effects:?}");
     assert_eq!(state.call.peer_name(), Some("b".repeat(64).as_str()));
 }
+
+#[test]
+fn glare_refusal_arriving_after_the_ringing_call_was_declined_shows_nothing() {
+    let (mut state, _) = alice_calling_bob();
+    state.apply(received(ServerMessage::Offer { offer: sdp("offer"), name: name("bob") }));
+    state.apply(Action::DeclineClicked);
+    let notice = state.notice.clone();
+    let effects = state.apply(server_error(Some(ErrorCode::AlreadyInCall), "You are already in a call"));
+    assert!(effects.is_empty(), "{effects:?}");
+    assert_eq!(state.notice, notice);
+    // The mark is used up: the refusal of a later, real offer ends that call.
+    let effects = state.apply(Action::CallRequested { typed_name: "bob".to_owned() });
+    let Some(Effect::StartOutgoingCall { call_id, .. }) = effects.first().cloned() else { panic!("{effects:?}") };
+    state.apply(Action::LocalOfferCreated { call_id, offer: sdp("offer") });
+    state.apply(server_error(Some(ErrorCode::AlreadyInCall), "You are already in a call"));
+    assert_eq!(state.call, CallPhase::Idle);
+}
