@@ -145,7 +145,7 @@ impl Session {
                     message: None,
                 });
                 if let Some(peer) = claimed.replaced_call_peer {
-                    self.notify_leave(&peer, &name, LeaveReason::Disconnected);
+                    send_leave(&self.state, &peer, &name, LeaveReason::Disconnected);
                 }
             }
             Err(ClaimError::Taken(_)) => {
@@ -237,7 +237,7 @@ impl Session {
             _ => LeaveReason::Hangup,
         };
         tracing::info!(caller = %user, callee = %peer, ?reason, "call ended");
-        self.notify_leave(&peer, &user, reason);
+        send_leave(&self.state, &peer, &user, reason);
         self.state.metrics.relayed(RelayedType::Leave);
         Ok(())
     }
@@ -246,10 +246,6 @@ impl Session {
         let users = self.state.registry.online_names(self.name.as_ref(), MAX_USERS_LISTED);
         self.reply(&ServerMessage::Users { users });
         Ok(())
-    }
-
-    fn notify_leave(&mut self, recipient: &UserName, departed: &UserName, reason: LeaveReason) {
-        send_leave(&self.state, recipient, departed, reason);
     }
 
     /// Frees this connection's name and ends its call. Returns the name and the peer to tell.

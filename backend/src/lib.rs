@@ -54,6 +54,8 @@ pub struct SharedState {
     pub metrics: Arc<Metrics>,
     pub connection_limiter: Arc<ConnectionLimiter>,
     origin_policy: OriginPolicy,
+    /// The built web app's folder, if any (see [`static_files::static_dir`]).
+    pub static_dir: Option<std::path::PathBuf>,
     /// Cancelled when the server shuts down; every connection watches it.
     pub shutdown: CancellationToken,
     connections: TaskTracker,
@@ -72,6 +74,7 @@ impl AppState {
         let metrics = Arc::new(Metrics::new());
         AppState(Arc::new(SharedState {
             origin_policy: OriginPolicy::new(&config.allowed_origins),
+            static_dir: static_files::static_dir(&config),
             config: Arc::new(config),
             registry: Arc::new(Registry::new(Arc::clone(&metrics))),
             metrics,
@@ -108,7 +111,7 @@ pub fn app(state: AppState) -> Router {
         .route("/ws", get(websocket_only))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
-        .fallback_service(static_files::service(&state.config))
+        .fallback_service(static_files::service(state.static_dir.as_deref()))
         .with_state(state)
 }
 
@@ -179,7 +182,7 @@ async fn root(
 ) -> Response {
     match upgrade {
         Ok(upgrade) => accept_websocket(upgrade, state, remote, request.headers()),
-        Err(_) => static_files::index(&state.config, request).await,
+        Err(_) => static_files::index(state.static_dir.as_deref(), request).await,
     }
 }
 

@@ -30,14 +30,13 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("could not listen on {address} (is another server using port {}?)", config.port))?;
     // The real address, also when --port 0 asked the system to pick one.
     let address = listener.local_addr().unwrap_or(address);
-    let static_dir = backend::static_files::static_dir(&config);
+    let state = AppState::new(config);
     let (http, ws) = if tls.is_some() { ("https", "wss") } else { ("http", "ws") };
     tracing::info!(
         %address,
-        web_app = %static_dir.as_ref().map_or("not built".to_owned(), |dir| dir.display().to_string()),
+        web_app = %state.static_dir.as_ref().map_or("not built".to_owned(), |dir| dir.display().to_string()),
         "signaling server listening: {ws}://{address}/ (classic) and /ws"
     );
-    let state = AppState::new(config);
     match tls {
         None => {
             tracing::info!("open {http}://localhost:{}/ in two browser windows", address.port());

@@ -5,11 +5,12 @@ use crate::Config;
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use tower::ServiceExt;
 use tower_http::services::ServeDir;
 
-/// The folder to serve, if any: `--static-dir`, else `dist` when it exists.
+/// The folder to serve, if any: `--static-dir`, else `dist` when it exists. Resolved once, at
+/// start-up ([`crate::AppState::new`]).
 pub fn static_dir(config: &Config) -> Option<PathBuf> {
     config.static_dir.clone().or_else(|| {
         let default = PathBuf::from("dist");
@@ -21,8 +22,8 @@ const NO_APP_PAGE: &str = "Duet signaling server.\n\nWebSocket clients: connect 
 The web app is not built here; run ./scripts/run, or `trunk build --release` and restart.\n";
 
 /// A service for every path that is not `/` or `/ws`.
-pub fn service(config: &Config) -> axum::routing::MethodRouter {
-    let dir = static_dir(config);
+pub fn service(dir: Option<&Path>) -> axum::routing::MethodRouter {
+    let dir = dir.map(Path::to_path_buf);
     axum::routing::get(move |request: Request| {
         let dir = dir.clone();
         async move {
@@ -35,9 +36,9 @@ pub fn service(config: &Config) -> axum::routing::MethodRouter {
 }
 
 /// `GET /` without a WebSocket upgrade: the app's `index.html`, or a plain explanation.
-pub async fn index(config: &Config, request: Request) -> Response {
-    match static_dir(config) {
-        Some(dir) => serve_from(dir, request).await,
+pub async fn index(dir: Option<&Path>, request: Request) -> Response {
+    match dir {
+        Some(dir) => serve_from(dir.to_path_buf(), request).await,
         None => ([(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))], NO_APP_PAGE).into_response(),
     }
 }
