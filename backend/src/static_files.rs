@@ -57,10 +57,13 @@ async fn serve_from(dir: PathBuf, request: Request) -> Response {
     response
 }
 
-/// Trunk names built assets `name-<16 hex digits>.ext` (`frontend-3f2a9c0d1e4b5a67_bg.wasm`).
+/// Trunk names built assets `name-<hash>.ext` (`frontend-3f2a9c0d1e4b5a67_bg.wasm`), the hash a
+/// 64-bit number in hex without leading zeros: up to 16 digits, fewer now and then.
 pub fn is_content_hashed(path: &str) -> bool {
     let file = path.rsplit('/').next().unwrap_or(path);
-    file.split(['-', '_', '.']).any(|part| part.len() >= 16 && part.chars().all(|c| c.is_ascii_hexdigit()))
+    let Some((_name, tail)) = file.rsplit_once('-') else { return false };
+    let hash = tail.split(['.', '_']).next().unwrap_or_default();
+    (8..=16).contains(&hash.len()) && hash.chars().all(|c| c.is_ascii_hexdigit())
 }
 
 #[cfg(test)]
@@ -72,6 +75,10 @@ mod tests {
         assert!(is_content_hashed("/frontend-3f2a9c0d1e4b5a67_bg.wasm"));
         assert!(is_content_hashed("/frontend-3f2a9c0d1e4b5a67.js"));
         assert!(is_content_hashed("/style-0123456789abcdef.css"));
+        // Regression: trunk drops leading zeros, so a hash can have fewer than 16 digits.
+        assert!(is_content_hashed("/frontend-15eec10b5cb9a75_bg.wasm"));
+        assert!(is_content_hashed("/frontend-15eec10b5cb9a75.js.gz"));
+        assert!(!is_content_hashed("/my-notes.txt"));
         assert!(!is_content_hashed("/index.html"));
         assert!(!is_content_hashed("/"));
         assert!(!is_content_hashed("/favicon.ico"));
