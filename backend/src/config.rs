@@ -174,10 +174,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     } else {
         (text, 1000)
     };
-    let value: u64 = number
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration; write e.g. 500ms, 45s or 2m"))?;
+    let value: u64 =
+        number.trim().parse().map_err(|_| format!("`{text}` is not a duration; write e.g. 500ms, 45s or 2m"))?;
     Ok(Duration::from_millis(value.saturating_mul(unit_millis)))
 }
 
@@ -221,10 +219,29 @@ mod tests {
     fn help_documents_every_option() {
         let help = <Config as clap::CommandFactory>::command().render_long_help().to_string();
         for flag in [
-            "--port", "--bind", "--ring-timeout", "--heartbeat-interval", "--idle-timeout", "--max-frame-bytes",
-            "--outbox-capacity", "--send-timeout", "--stun-url", "--max-connections", "--max-connections-per-ip", "--login-timeout",
-            "--rate-limit", "--rate-burst", "--allowed-origin", "--tls-cert", "--tls-key", "--tls-self-signed",
-            "--turn-url", "--turn-secret", "--turn-ttl", "--log-format", "--static-dir",
+            "--port",
+            "--bind",
+            "--ring-timeout",
+            "--heartbeat-interval",
+            "--idle-timeout",
+            "--max-frame-bytes",
+            "--outbox-capacity",
+            "--send-timeout",
+            "--stun-url",
+            "--max-connections",
+            "--max-connections-per-ip",
+            "--login-timeout",
+            "--rate-limit",
+            "--rate-burst",
+            "--allowed-origin",
+            "--tls-cert",
+            "--tls-key",
+            "--tls-self-signed",
+            "--turn-url",
+            "--turn-secret",
+            "--turn-ttl",
+            "--log-format",
+            "--static-dir",
         ] {
             assert!(help.contains(flag), "--help does not mention {flag}");
         }

@@ -36,7 +36,6 @@ const CLOSING_DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
 /// call's end is never stuck behind (or reordered with) a backlog.
 const RESERVED_SLOTS: usize = 4;
 
-
 /// Custom close code: the name was taken over by a new login with the resume token.
 pub const CLOSE_REPLACED_BY_NEW_LOGIN: u16 = 4001;
 
@@ -218,14 +217,22 @@ impl Ending {
         let frame = |code, reason: String| Some(CloseFrame { code, reason: Utf8Bytes::from(reason) });
         match self {
             Ending::ClientClosed | Ending::TransportError => (None, None),
-            Ending::Idle => (frame(close_code::AWAY, "No heartbeat: connection idle for too long.".into()), Some(CloseReason::Idle)),
-            Ending::FrameTooLarge => (frame(close_code::SIZE, "Frame too large.".into()), Some(CloseReason::FrameTooLarge)),
+            Ending::Idle => {
+                (frame(close_code::AWAY, "No heartbeat: connection idle for too long.".into()), Some(CloseReason::Idle))
+            }
+            Ending::FrameTooLarge => {
+                (frame(close_code::SIZE, "Frame too large.".into()), Some(CloseReason::FrameTooLarge))
+            }
             Ending::LoginTimeout => (
                 frame(close_code::POLICY, format!("Sign in within {} s of connecting.", login_timeout.as_secs())),
                 Some(CloseReason::LoginTimeout),
             ),
-            Ending::RateLimited => (frame(close_code::POLICY, "Too many messages.".into()), Some(CloseReason::RateLimit)),
-            Ending::ServerShutdown => (frame(close_code::RESTART, "Server restarting; reconnect.".into()), Some(CloseReason::Shutdown)),
+            Ending::RateLimited => {
+                (frame(close_code::POLICY, "Too many messages.".into()), Some(CloseReason::RateLimit))
+            }
+            Ending::ServerShutdown => {
+                (frame(close_code::RESTART, "Server restarting; reconnect.".into()), Some(CloseReason::Shutdown))
+            }
             Ending::Kicked(KickReason::ReplacedByNewLogin) => (
                 frame(CLOSE_REPLACED_BY_NEW_LOGIN, "Signed in again from another connection.".into()),
                 Some(CloseReason::ReplacedByNewLogin),
@@ -339,7 +346,9 @@ impl Connection {
             self.last_seen = Instant::now();
             let message = match frame {
                 None | Some(Ok(Message::Close(_))) => return Ending::ClientClosed,
-                Some(Err(error)) => return if is_capacity_error(&error) { Ending::FrameTooLarge } else { Ending::TransportError },
+                Some(Err(error)) => {
+                    return if is_capacity_error(&error) { Ending::FrameTooLarge } else { Ending::TransportError }
+                }
                 Some(Ok(message)) => message,
             };
             // Every frame counts, pings and pongs too (a ping flood costs a pong each).
@@ -347,7 +356,10 @@ impl Connection {
                 RateDecision::Allow => match message {
                     Message::Text(text) => self.session.handle_text(text.as_str()),
                     Message::Ping(_) | Message::Pong(_) => {}
-                    _ => self.session.reply_error(ErrorCode::BinaryFrame, "Binary frames are not supported; send JSON text frames.".to_owned()),
+                    _ => self.session.reply_error(
+                        ErrorCode::BinaryFrame,
+                        "Binary frames are not supported; send JSON text frames.".to_owned(),
+                    ),
                 },
                 RateDecision::Refuse { first_in_streak } => {
                     state.metrics.rate_limited.inc();
@@ -503,7 +515,11 @@ mod tests {
         // Before sign-in the 15 s login deadline is the shortest; after it, the 40 s idle timeout.
         assert_eq!(deadline_check_interval(&config, false), Duration::from_millis(3750));
         assert_eq!(deadline_check_interval(&config, true), Duration::from_secs(10));
-        let fast = crate::Config { idle_timeout: Duration::from_millis(400), heartbeat_interval: Duration::from_millis(100), ..config };
+        let fast = crate::Config {
+            idle_timeout: Duration::from_millis(400),
+            heartbeat_interval: Duration::from_millis(100),
+            ..config
+        };
         assert_eq!(deadline_check_interval(&fast, true), Duration::from_millis(100));
         let tiny = crate::Config { idle_timeout: Duration::from_millis(1), ..crate::Config::default() };
         assert_eq!(deadline_check_interval(&tiny, true), Duration::from_millis(10), "never a busy loop");

@@ -35,7 +35,9 @@ impl RequestError {
             RequestError::Call(CallError::CannotCallSelf) => ErrorCode::CannotCallSelf,
             RequestError::Call(CallError::AlreadyInCall(_)) => ErrorCode::AlreadyInCall,
             // `Busy` is answered with `leave`/`busy`, never as an error; kept total for safety.
-            RequestError::Call(CallError::Busy(_) | CallError::NotInCall(_) | CallError::NoCall) => ErrorCode::NotInCall,
+            RequestError::Call(CallError::Busy(_) | CallError::NotInCall(_) | CallError::NoCall) => {
+                ErrorCode::NotInCall
+            }
         }
     }
 }
@@ -134,7 +136,13 @@ impl Session {
                 let config = &self.state.config;
                 // TURN credentials are per user, so they come with the login, not with `hello`.
                 let ice_servers = (!config.turn_urls.is_empty()).then(|| {
-                    crate::ice::servers_for_user(&config.stun_urls, &config.turn_urls, config.turn_secret.as_deref(), config.turn_ttl, &name)
+                    crate::ice::servers_for_user(
+                        &config.stun_urls,
+                        &config.turn_urls,
+                        config.turn_secret.as_deref(),
+                        config.turn_ttl,
+                        &name,
+                    )
                 });
                 self.reply(&ServerMessage::Login {
                     success: true,
@@ -212,7 +220,12 @@ impl Session {
     fn candidate(&mut self, peer: UserName, candidate: IceCandidate) -> Result<(), RequestError> {
         let sender = self.signed_in_name()?;
         let relayed = ServerMessage::Candidate { candidate, name: Some(sender.clone()) };
-        match self.state.registry.relay_to_peer(&sender, self.connection.id(), &peer, Utf8Bytes::from(relayed.to_json())) {
+        match self.state.registry.relay_to_peer(
+            &sender,
+            self.connection.id(),
+            &peer,
+            Utf8Bytes::from(relayed.to_json()),
+        ) {
             Ok(()) => {
                 self.state.metrics.relayed(RelayedType::Candidate);
                 Ok(())
@@ -265,5 +278,12 @@ pub fn send_leave(state: &AppState, recipient: &UserName, departed: &UserName, r
 }
 
 fn login_refused(reason: LoginFailure, message: String) -> ServerMessage {
-    ServerMessage::Login { success: false, name: None, resume: None, ice_servers: None, reason: Some(reason), message: Some(message) }
+    ServerMessage::Login {
+        success: false,
+        name: None,
+        resume: None,
+        ice_servers: None,
+        reason: Some(reason),
+        message: Some(message),
+    }
 }

@@ -13,7 +13,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub fn turn_credentials(secret: &str, name: &UserName, now: SystemTime, ttl: Duration) -> (String, String) {
     let expiry = now.duration_since(UNIX_EPOCH).unwrap_or_default().saturating_add(ttl).as_secs();
     let username = format!("{expiry}:{name}");
-    let mut mac = <Hmac<Sha1> as Mac>::new_from_slice(secret.as_bytes()).unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    let mut mac = <Hmac<Sha1> as Mac>::new_from_slice(secret.as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
     mac.update(username.as_bytes());
     let credential = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
     (username, credential)
@@ -28,7 +29,13 @@ pub fn stun_servers(stun_urls: &[String]) -> Vec<IceServer> {
 }
 
 /// STUN plus TURN with fresh credentials for `name` (sent with a successful login).
-pub fn servers_for_user(stun_urls: &[String], turn_urls: &[String], turn_secret: Option<&str>, ttl: Duration, name: &UserName) -> Vec<IceServer> {
+pub fn servers_for_user(
+    stun_urls: &[String],
+    turn_urls: &[String],
+    turn_secret: Option<&str>,
+    ttl: Duration,
+    name: &UserName,
+) -> Vec<IceServer> {
     let mut servers = stun_servers(stun_urls);
     if let (false, Some(secret)) = (turn_urls.is_empty(), turn_secret) {
         let (username, credential) = turn_credentials(secret, name, SystemTime::now(), ttl);
@@ -45,7 +52,8 @@ mod tests {
     fn turn_rest_credentials_match_an_independent_computation() {
         // Expected value from: printf '%s' '1700003600:alice' | openssl dgst -sha1 -hmac 'north' -binary | base64
         let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        let (username, credential) = turn_credentials("north", &UserName::from_wire("alice"), now, Duration::from_secs(3600));
+        let (username, credential) =
+            turn_credentials("north", &UserName::from_wire("alice"), now, Duration::from_secs(3600));
         assert_eq!(username, "1700003600:alice");
         assert_eq!(credential, "wjwSXO2ch1B6VaLTLMy2Avn5O9o=");
     }

@@ -171,7 +171,8 @@ async fn healthz() -> &'static str {
 
 async fn metrics_text(State(state): State<AppState>) -> Response {
     state.metrics.connections.set(i64::try_from(state.connection_limiter.open_connections()).unwrap_or(i64::MAX));
-    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], state.metrics.encode()).into_response()
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], state.metrics.encode())
+        .into_response()
 }
 
 async fn root(
@@ -203,22 +204,24 @@ fn accept_websocket(upgrade: WebSocketUpgrade, state: AppState, remote: SocketAd
     if !state.origin_policy.allows(origin, host) {
         state.metrics.refused(RefuseReason::OriginNotAllowed);
         tracing::info!(%remote, origin = origin.unwrap_or(""), "connection refused: origin not allowed");
-        let message = format!("Origin {} may not connect to this server (see --allowed-origin).\n", origin.unwrap_or(""));
+        let message =
+            format!("Origin {} may not connect to this server (see --allowed-origin).\n", origin.unwrap_or(""));
         return (StatusCode::FORBIDDEN, message).into_response();
     }
     let config = &state.config;
-    let permit = match state.connection_limiter.try_admit(remote.ip(), config.max_connections, config.max_connections_per_ip) {
-        Ok(permit) => permit,
-        Err(refusal) => {
-            let reason = match refusal {
-                AdmissionError::TooManyConnections(_) => RefuseReason::TooManyConnections,
-                AdmissionError::TooManyFromAddress(_) => RefuseReason::TooManyConnectionsFromAddress,
-            };
-            state.metrics.refused(reason);
-            tracing::info!(%remote, %refusal, "connection refused");
-            return (StatusCode::SERVICE_UNAVAILABLE, format!("{refusal}\n")).into_response();
-        }
-    };
+    let permit =
+        match state.connection_limiter.try_admit(remote.ip(), config.max_connections, config.max_connections_per_ip) {
+            Ok(permit) => permit,
+            Err(refusal) => {
+                let reason = match refusal {
+                    AdmissionError::TooManyConnections(_) => RefuseReason::TooManyConnections,
+                    AdmissionError::TooManyFromAddress(_) => RefuseReason::TooManyConnectionsFromAddress,
+                };
+                state.metrics.refused(reason);
+                tracing::info!(%remote, %refusal, "connection refused");
+                return (StatusCode::SERVICE_UNAVAILABLE, format!("{refusal}\n")).into_response();
+            }
+        };
     let max_frame_bytes = config.max_frame_bytes;
     upgrade
         .max_message_size(max_frame_bytes)
@@ -234,7 +237,11 @@ fn accept_websocket(upgrade: WebSocketUpgrade, state: AppState, remote: SocketAd
 
 /// Serves `app(state)` on `listener` until `shutdown` completes, then closes every WebSocket
 /// with code 1012 ("restarting") and waits up to [`SHUTDOWN_DRAIN_TIMEOUT`] for them to finish.
-pub async fn run(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     serve_until_shutdown(NoDelayListener(listener), state, shutdown).await
 }
 
@@ -248,7 +255,11 @@ pub async fn run_tls(
     serve_until_shutdown(tls::TlsListener::new(listener, tls)?, state, shutdown).await
 }
 
-async fn serve_until_shutdown<L>(listener: L, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()>
+async fn serve_until_shutdown<L>(
+    listener: L,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()>
 where
     L: axum::serve::Listener<Addr = SocketAddr>,
     ClientAddress: for<'a> axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, L>>,

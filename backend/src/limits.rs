@@ -26,7 +26,12 @@ pub struct ConnectionLimiter {
 impl ConnectionLimiter {
     /// Admits one more connection from `address`, within `max_total` and `max_per_address`
     /// (0 means unlimited).
-    pub fn try_admit(self: &Arc<Self>, address: IpAddr, max_total: usize, max_per_address: usize) -> Result<ConnectionPermit, AdmissionError> {
+    pub fn try_admit(
+        self: &Arc<Self>,
+        address: IpAddr,
+        max_total: usize,
+        max_per_address: usize,
+    ) -> Result<ConnectionPermit, AdmissionError> {
         let previous = self.total.fetch_add(1, Ordering::AcqRel);
         if max_total != 0 && previous >= max_total {
             self.total.fetch_sub(1, Ordering::AcqRel);
@@ -82,7 +87,9 @@ pub struct RateLimiter {
 pub enum RateDecision {
     Allow,
     /// Refused; the first of a streak gets an `error` reply, the rest are dropped silently.
-    Refuse { first_in_streak: bool },
+    Refuse {
+        first_in_streak: bool,
+    },
     /// Refused so many times in a row that the connection is closed.
     Disconnect,
 }
@@ -137,7 +144,9 @@ pub struct OriginPolicy {
 
 impl OriginPolicy {
     pub fn new(allowed: &[String]) -> OriginPolicy {
-        OriginPolicy { allowed: allowed.iter().map(|origin| origin.trim().trim_end_matches('/').to_ascii_lowercase()).collect() }
+        OriginPolicy {
+            allowed: allowed.iter().map(|origin| origin.trim().trim_end_matches('/').to_ascii_lowercase()).collect(),
+        }
     }
 
     pub fn allows(&self, origin: Option<&str>, request_host: Option<&str>) -> bool {
@@ -202,9 +211,15 @@ mod tests {
         let second: IpAddr = [127, 0, 0, 2].into();
         let a = limiter.try_admit(first, 3, 2).expect("1st");
         let b = limiter.try_admit(first, 3, 2).expect("2nd");
-        assert_eq!(limiter.try_admit(first, 3, 2).expect_err("third from one address"), AdmissionError::TooManyFromAddress(2));
+        assert_eq!(
+            limiter.try_admit(first, 3, 2).expect_err("third from one address"),
+            AdmissionError::TooManyFromAddress(2)
+        );
         let c = limiter.try_admit(second, 3, 2).expect("3rd from elsewhere");
-        assert_eq!(limiter.try_admit(second, 3, 2).expect_err("fourth in total"), AdmissionError::TooManyConnections(3));
+        assert_eq!(
+            limiter.try_admit(second, 3, 2).expect_err("fourth in total"),
+            AdmissionError::TooManyConnections(3)
+        );
         drop(a);
         assert_eq!(limiter.open_connections(), 2);
         let _d = limiter.try_admit(first, 3, 2).expect("a place was freed");

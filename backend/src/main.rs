@@ -9,7 +9,8 @@ use std::net::SocketAddr;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     match config.log_format {
         LogFormat::Text => tracing_subscriber::fmt().with_env_filter(filter).init(),
         LogFormat::Json => tracing_subscriber::fmt().json().with_env_filter(filter).init(),
@@ -44,7 +45,10 @@ async fn main() -> anyhow::Result<()> {
         }
         Some(tls) => {
             for name in tls.subject_names.iter().filter(|name| is_reachable_from_elsewhere(name)) {
-                tracing::info!("on another device open {http}://{name}:{}/ (accept the certificate warning once)", address.port());
+                tracing::info!(
+                    "on another device open {http}://{name}:{}/ (accept the certificate warning once)",
+                    address.port()
+                );
             }
             backend::run_tls(listener, tls.config, state, shutdown_signal()).await.context("server failed")?;
         }

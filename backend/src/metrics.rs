@@ -127,7 +127,11 @@ impl Metrics {
         let closed = Family::<ReasonLabel, Counter>::default();
         registry.register("connections_closed", "Connections the server closed, by reason", closed.clone());
         let refused = Family::<ReasonLabel, Counter>::default();
-        registry.register("connections_refused", "Connections refused before the WebSocket upgrade, by reason", refused.clone());
+        registry.register(
+            "connections_refused",
+            "Connections refused before the WebSocket upgrade, by reason",
+            refused.clone(),
+        );
         let relayed_of = |name| relayed.get_or_create(&TypeLabel { r#type: name }).clone();
         Metrics {
             relayed_offer: relayed_of("offer"),

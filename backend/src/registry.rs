@@ -23,27 +23,39 @@ pub type CallId = u64;
 enum CallState {
     Idle,
     /// Sent an offer to `peer`, who has not answered yet.
-    Calling { peer: UserName, call_id: CallId, ring_timer: Option<AbortHandle> },
+    Calling {
+        peer: UserName,
+        call_id: CallId,
+        ring_timer: Option<AbortHandle>,
+    },
     /// `peer` is calling; not answered yet.
-    Ringing { peer: UserName, call_id: CallId },
+    Ringing {
+        peer: UserName,
+        call_id: CallId,
+    },
     /// Answered: both parties may renegotiate and trickle candidates.
-    InCall { peer: UserName, call_id: CallId },
+    InCall {
+        peer: UserName,
+        call_id: CallId,
+    },
 }
 
 impl CallState {
     fn peer(&self) -> Option<&UserName> {
         match self {
             CallState::Idle => None,
-            CallState::Calling { peer, .. } | CallState::Ringing { peer, .. } | CallState::InCall { peer, .. } => Some(peer),
+            CallState::Calling { peer, .. } | CallState::Ringing { peer, .. } | CallState::InCall { peer, .. } => {
+                Some(peer)
+            }
         }
     }
 
     fn call_id(&self) -> Option<CallId> {
         match self {
             CallState::Idle => None,
-            CallState::Calling { call_id, .. } | CallState::Ringing { call_id, .. } | CallState::InCall { call_id, .. } => {
-                Some(*call_id)
-            }
+            CallState::Calling { call_id, .. }
+            | CallState::Ringing { call_id, .. }
+            | CallState::InCall { call_id, .. } => Some(*call_id),
         }
     }
 
@@ -176,7 +188,12 @@ impl Registry {
     /// Claims `name` for `connection`. A name held by another connection is refused, unless
     /// `resume` matches the token handed out when it was claimed: then the old connection is
     /// closed and its call ended.
-    pub fn claim(&self, name: &UserName, connection: ConnectionHandle, resume: Option<&ResumeToken>) -> Result<Claimed, ClaimError> {
+    pub fn claim(
+        &self,
+        name: &UserName,
+        connection: ConnectionHandle,
+        resume: Option<&ResumeToken>,
+    ) -> Result<Claimed, ClaimError> {
         let _transitions = self.lock_transitions();
         let fresh_secret = new_resume_secret();
         let replaced_call_peer = match self.users.entry(name.clone()) {
@@ -227,13 +244,22 @@ impl Registry {
     }
 
     /// `caller` (on connection `connection_id`) sends an offer to `callee`.
-    pub fn start_call(&self, caller: &UserName, connection_id: ConnectionId, callee: &UserName) -> Result<Offered, CallError> {
+    pub fn start_call(
+        &self,
+        caller: &UserName,
+        connection_id: ConnectionId,
+        callee: &UserName,
+    ) -> Result<Offered, CallError> {
         if caller == callee {
             return Err(CallError::CannotCallSelf);
         }
         let _transitions = self.lock_transitions();
         {
-            let caller_entry = self.users.get(caller).filter(|entry| entry.connection.id() == connection_id).ok_or(CallError::NoCall)?;
+            let caller_entry = self
+                .users
+                .get(caller)
+                .filter(|entry| entry.connection.id() == connection_id)
+                .ok_or(CallError::NoCall)?;
             match &caller_entry.call {
                 CallState::Idle => {}
                 CallState::Calling { peer, .. } | CallState::InCall { peer, .. } if peer == callee => {
@@ -266,7 +292,9 @@ impl Registry {
         let _transitions = self.lock_transitions();
         match self.users.get_mut(caller) {
             Some(mut entry) => match &mut entry.call {
-                CallState::Calling { call_id: current, ring_timer, .. } if *current == call_id => *ring_timer = Some(timer),
+                CallState::Calling { call_id: current, ring_timer, .. } if *current == call_id => {
+                    *ring_timer = Some(timer)
+                }
                 _ => timer.abort(),
             },
             None => timer.abort(),
@@ -274,11 +302,19 @@ impl Registry {
     }
 
     /// `callee` answers `caller`.
-    pub fn answer_call(&self, callee: &UserName, connection_id: ConnectionId, caller: &UserName) -> Result<Answered, CallError> {
+    pub fn answer_call(
+        &self,
+        callee: &UserName,
+        connection_id: ConnectionId,
+        caller: &UserName,
+    ) -> Result<Answered, CallError> {
         let _transitions = self.lock_transitions();
         let call_id = {
-            let mut callee_entry =
-                self.users.get_mut(callee).filter(|entry| entry.connection.id() == connection_id).ok_or(CallError::NoCall)?;
+            let mut callee_entry = self
+                .users
+                .get_mut(callee)
+                .filter(|entry| entry.connection.id() == connection_id)
+                .ok_or(CallError::NoCall)?;
             match &callee_entry.call {
                 CallState::Ringing { peer, call_id } if peer == caller => {
                     let call_id = *call_id;
@@ -300,10 +336,19 @@ impl Registry {
 
     /// Ends `user`'s call. With `expected_peer`, only if the call is with that user.
     /// Returns the peer, who must be told.
-    pub fn end_call(&self, user: &UserName, connection_id: ConnectionId, expected_peer: Option<&UserName>) -> Result<UserName, CallError> {
+    pub fn end_call(
+        &self,
+        user: &UserName,
+        connection_id: ConnectionId,
+        expected_peer: Option<&UserName>,
+    ) -> Result<UserName, CallError> {
         let _transitions = self.lock_transitions();
         let peer = {
-            let mut entry = self.users.get_mut(user).filter(|entry| entry.connection.id() == connection_id).ok_or(CallError::NoCall)?;
+            let mut entry = self
+                .users
+                .get_mut(user)
+                .filter(|entry| entry.connection.id() == connection_id)
+                .ok_or(CallError::NoCall)?;
             let peer = match (entry.call.peer(), expected_peer) {
                 (None, None) => return Err(CallError::NoCall),
                 (None, Some(expected)) => return Err(CallError::NotInCall(expected.clone())),
@@ -346,7 +391,13 @@ impl Registry {
 
     /// Relays `text` from `sender` to `target` if they are the two parties of one pending or
     /// answered call. Two short shard reads; no global lock.
-    pub fn relay_to_peer(&self, sender: &UserName, connection_id: ConnectionId, target: &UserName, text: Utf8Bytes) -> Result<(), RelayError> {
+    pub fn relay_to_peer(
+        &self,
+        sender: &UserName,
+        connection_id: ConnectionId,
+        target: &UserName,
+        text: Utf8Bytes,
+    ) -> Result<(), RelayError> {
         let not_in_call = || RelayError::Call(CallError::NotInCall(target.clone()));
         let call_id = self.call_id_with(sender, connection_id, target).ok_or_else(not_in_call)?;
         let target_entry = self.users.get(target).ok_or_else(not_in_call)?;
@@ -399,7 +450,8 @@ impl Registry {
             };
             let peer_role = snapshot.iter().find(|(name, _)| name == peer).and_then(|(_, role)| role.as_ref());
             match peer_role {
-                Some((back, back_id, back_kind)) if back == user && back_id == call_id && *back_kind == expected_kind => {}
+                Some((back, back_id, back_kind))
+                    if back == user && back_id == call_id && *back_kind == expected_kind => {}
                 other => return Err(format!("{user} is {kind} {peer} (call {call_id}) but {peer} has {other:?}")),
             }
         }
@@ -436,7 +488,9 @@ fn token_of_secret(secret: u128) -> ResumeToken {
 /// The secret a token stands for; `None` for anything that is not 32 hex digits.
 fn secret_of_token(token: &ResumeToken) -> Option<u128> {
     let text = token.as_str();
-    (text.len() == 32 && text.bytes().all(|byte| byte.is_ascii_hexdigit())).then(|| u128::from_str_radix(text, 16).ok()).flatten()
+    (text.len() == 32 && text.bytes().all(|byte| byte.is_ascii_hexdigit()))
+        .then(|| u128::from_str_radix(text, 16).ok())
+        .flatten()
 }
 
 #[cfg(test)]
@@ -476,6 +530,10 @@ mod tests {
         assert_eq!(secret_of_token(&token), Some(secret));
         assert_eq!(secret_of_token(&ResumeToken::from_wire("0000")), None);
         assert_eq!(secret_of_token(&ResumeToken::from_wire("+".repeat(32))), None);
-        assert_eq!(secret_of_token(&ResumeToken::from_wire(format!("{:032X}", secret))), Some(secret), "hex is case-insensitive");
+        assert_eq!(
+            secret_of_token(&ResumeToken::from_wire(format!("{:032X}", secret))),
+            Some(secret),
+            "hex is case-insensitive"
+        );
     }
 }

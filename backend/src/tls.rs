@@ -44,7 +44,10 @@ pub struct TlsSetup {
     pub certificate_pem: Option<String>,
 }
 
-fn server_config(chain: Vec<CertificateDer<'static>>, key: PrivateKeyDer<'static>) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+fn server_config(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Result<Arc<rustls::ServerConfig>, TlsError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
@@ -56,9 +59,11 @@ fn server_config(chain: Vec<CertificateDer<'static>>, key: PrivateKeyDer<'static
 
 /// Loads a PEM certificate chain and private key.
 pub fn from_pem_files(certificate: &Path, key: &Path) -> Result<TlsSetup, TlsError> {
-    let read = |path: &Path| std::fs::read(path).map_err(|source| TlsError::Read { path: path.display().to_string(), source });
+    let read =
+        |path: &Path| std::fs::read(path).map_err(|source| TlsError::Read { path: path.display().to_string(), source });
     let certificate_bytes = read(certificate)?;
-    let chain: Vec<CertificateDer<'static>> = rustls_pemfile::certs(&mut certificate_bytes.as_slice()).filter_map(Result::ok).collect();
+    let chain: Vec<CertificateDer<'static>> =
+        rustls_pemfile::certs(&mut certificate_bytes.as_slice()).filter_map(Result::ok).collect();
     if chain.is_empty() {
         return Err(TlsError::NoCertificate { path: certificate.display().to_string() });
     }

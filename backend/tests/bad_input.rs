@@ -60,7 +60,10 @@ async fn unknown_type_keeps_the_classic_error_wording() {
     let server = TestServer::start().await;
     let mut client = server.connect().await;
     client.send_text(r#"{"type":"dance"}"#).await;
-    assert_eq!(client.receive_text().await, r#"{"type":"error","message":"Command not found: dance","code":"unknown_type"}"#);
+    assert_eq!(
+        client.receive_text().await,
+        r#"{"type":"error","message":"Command not found: dance","code":"unknown_type"}"#
+    );
     server.shut_down().await;
 }
 

@@ -48,7 +48,10 @@ async fn classic_walkthrough_login_offer_answer_candidates_leave_and_disconnect(
     }
     for index in 0..3 {
         let candidate = CANDIDATE.replace("46154", &format!("4615{index}"));
-        assert_eq!(alice.receive_text().await, format!(r#"{{"type":"candidate","candidate":{candidate},"name":"bob"}}"#));
+        assert_eq!(
+            alice.receive_text().await,
+            format!(r#"{{"type":"candidate","candidate":{candidate},"name":"bob"}}"#)
+        );
     }
 
     // Leave: the peer is told who and why.
@@ -108,11 +111,17 @@ async fn users_lists_others_online_sorted() {
 
 #[tokio::test]
 async fn plain_http_get_on_root_explains_itself_without_a_built_app() {
-    let config = backend::Config { static_dir: Some(std::env::temp_dir().join("duet-no-such-dir")), ..backend::Config::default() };
+    let config = backend::Config {
+        static_dir: Some(std::env::temp_dir().join("duet-no-such-dir")),
+        ..backend::Config::default()
+    };
     let server = TestServer::start_with(config).await;
     let mut stream = tokio::net::TcpStream::connect(server.address).await.expect("connect");
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    stream.write_all(b"GET /healthy-check-of-404 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.expect("write");
+    stream
+        .write_all(b"GET /healthy-check-of-404 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("write");
     let mut response = String::new();
     stream.read_to_string(&mut response).await.expect("read");
     assert!(response.starts_with("HTTP/1.1 404"), "{response}");

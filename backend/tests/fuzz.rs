@@ -16,13 +16,15 @@ fn arbitrary_json() -> impl Strategy<Value = Value> {
         any::<i64>().prop_map(|number| json!(number)),
         any::<f64>().prop_map(|number| json!(number)),
         ".{0,12}".prop_map(Value::String),
-        prop::sample::select(vec!["login", "offer", "answer", "candidate", "leave", "users", "hello"]).prop_map(|word| json!(word)),
+        prop::sample::select(vec!["login", "offer", "answer", "candidate", "leave", "users", "hello"])
+            .prop_map(|word| json!(word)),
     ];
     leaf.prop_recursive(4, 48, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
             prop::collection::btree_map(
-                prop::sample::select(vec!["type", "name", "offer", "answer", "candidate", "reason", "resume", "x"]).prop_map(str::to_owned),
+                prop::sample::select(vec!["type", "name", "offer", "answer", "candidate", "reason", "resume", "x"])
+                    .prop_map(str::to_owned),
                 inner,
                 0..6
             )
@@ -62,9 +64,14 @@ fn frame_text() -> impl Strategy<Value = String> {
     let reason = prop::sample::select(vec!["hangup", "declined", "busy", "timeout", "disconnected", "zzz"]);
     prop_oneof![
         name.clone().prop_map(|name| json!({"type": "login", "name": name}).to_string()),
-        name.clone().prop_map(|name| json!({"type": "offer", "name": name, "offer": {"type": "offer", "sdp": "v=0"}}).to_string()),
-        name.clone().prop_map(|name| json!({"type": "answer", "name": name, "answer": {"type": "answer", "sdp": "v=0"}}).to_string()),
-        name.clone().prop_map(|name| json!({"type": "candidate", "name": name, "candidate": {"candidate": "c"}}).to_string()),
+        name.clone().prop_map(
+            |name| json!({"type": "offer", "name": name, "offer": {"type": "offer", "sdp": "v=0"}}).to_string()
+        ),
+        name.clone().prop_map(|name| {
+            json!({"type": "answer", "name": name, "answer": {"type": "answer", "sdp": "v=0"}}).to_string()
+        }),
+        name.clone()
+            .prop_map(|name| json!({"type": "candidate", "name": name, "candidate": {"candidate": "c"}}).to_string()),
         (name, reason).prop_map(|(name, reason)| json!({"type": "leave", "name": name, "reason": reason}).to_string()),
         Just(json!({"type": "leave"}).to_string()),
         Just(json!({"type": "users"}).to_string()),

@@ -60,7 +60,8 @@ async fn a_peer_that_never_reads_is_disconnected_when_its_queue_fills_and_memory
     });
     // 8 KiB candidates; loopback socket buffers hold some megabytes, the server's queue 64
     // frames: 64 MiB is far more than both, so the server must give up on bob well before.
-    let big_candidate = format!(r#"{{"candidate":"candidate:{}","sdpMid":"0","sdpMLineIndex":0}}"#, "x".repeat(8 * 1024));
+    let big_candidate =
+        format!(r#"{{"candidate":"candidate:{}","sdpMid":"0","sdpMLineIndex":0}}"#, "x".repeat(8 * 1024));
     let frame = format!(r#"{{"type":"candidate","name":"bob","candidate":{big_candidate}}}"#);
     let mut sent = 0;
     while !watcher.is_finished() && sent < 8 * 1024 {

@@ -88,7 +88,8 @@ async fn connections_beyond_the_per_address_limit_are_refused_but_other_addresse
     let socket = tokio::net::TcpSocket::new_v4().expect("socket");
     socket.bind("127.0.0.2:0".parse().expect("address")).expect("bind 127.0.0.2");
     let stream = socket.connect(server.address).await.expect("connect from 127.0.0.2");
-    let (mut other, _) = tokio_tungstenite::client_async(server.url("/"), stream).await.expect("admitted from 127.0.0.2");
+    let (mut other, _) =
+        tokio_tungstenite::client_async(server.url("/"), stream).await.expect("admitted from 127.0.0.2");
     use futures_util::StreamExt;
     let hello = other.next().await.expect("a frame").expect("ok frame");
     assert!(hello.to_text().expect("text").contains("\"hello\""));
@@ -123,7 +124,8 @@ async fn browser_origins_are_checked_and_clients_without_origin_allowed() {
     assert_eq!(metric_value(&metrics, "duet_connections_refused_total{reason=\"origin_not_allowed\"}"), 1.0);
     server.shut_down().await;
 
-    let config = backend::Config { allowed_origins: vec!["https://app.example.com".into()], ..backend::Config::default() };
+    let config =
+        backend::Config { allowed_origins: vec!["https://app.example.com".into()], ..backend::Config::default() };
     let server = TestServer::start_with(config).await;
     let url = server.url("/");
     assert!(try_connect_with_headers(&url, &[("origin", "https://app.example.com")]).await.is_ok());

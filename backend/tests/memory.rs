@@ -29,7 +29,18 @@ fn resident_kib(pid: u32) -> u64 {
 
 fn start_server_binary() -> (ServerProcess, std::net::SocketAddr) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_backend"))
-        .args(["--bind", "127.0.0.1", "--port", "0", "--rate-limit", "0", "--send-timeout", "200ms", "--log-format", "json"])
+        .args([
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--rate-limit",
+            "0",
+            "--send-timeout",
+            "200ms",
+            "--log-format",
+            "json",
+        ])
         .env("RUST_LOG", "warn,backend=info")
         .stdout(Stdio::piped())
         .spawn()
@@ -106,7 +117,10 @@ async fn server_memory_stays_flat_while_clients_that_never_read_are_flooded() {
     }
     let at_end = resident_kib(pid);
     let growth_kib = at_end.saturating_sub(after_first_round);
-    eprintln!("pushed {} MiB at receivers that never read; server RSS {after_first_round} KiB -> {at_end} KiB", total_sent >> 20);
+    eprintln!(
+        "pushed {} MiB at receivers that never read; server RSS {after_first_round} KiB -> {at_end} KiB",
+        total_sent >> 20
+    );
     assert!(total_sent > 100 * 1024 * 1024, "the floods pushed too little to prove anything: {total_sent} bytes");
     assert!(growth_kib < 24 * 1024, "server memory grew by {growth_kib} KiB over {ROUNDS} rounds");
 }

@@ -92,7 +92,8 @@ fn write_benchmark_section(timings: &[CallSetUpTiming]) {
     section.push_str(&format!("| median | {:.0} | {:.0} |\n\n", median(&mut caller), median(&mut callee)));
 
     let updated = replace_benchmark_section(&existing, &section);
-    std::fs::write(&path, updated.trim_end().to_owned() + "\n").unwrap_or_else(|error| panic!("write {}: {error}", path.display()));
+    std::fs::write(&path, updated.trim_end().to_owned() + "\n")
+        .unwrap_or_else(|error| panic!("write {}: {error}", path.display()));
     eprintln!("browser call set-up measurements written to {}", path.display());
 }
 
@@ -110,7 +111,13 @@ fn replace_benchmark_section(existing: &str, section: &str) -> String {
             format!("{}{}{}", &existing[..start], section, &existing[end..])
         }
         None => {
-            let separator = if existing.ends_with("\n\n") { "" } else if existing.ends_with('\n') { "\n" } else { "\n\n" };
+            let separator = if existing.ends_with("\n\n") {
+                ""
+            } else if existing.ends_with('\n') {
+                "\n"
+            } else {
+                "\n\n"
+            };
             format!("{existing}{separator}{section}")
         }
     }
@@ -131,8 +138,14 @@ fn benchmark_section_is_replaced_without_touching_other_sections_or_sigbench_mar
 
 #[test]
 fn benchmark_section_is_appended_when_absent() {
-    let updated = replace_benchmark_section("# Benchmarks\n\n<!-- sigbench:begin -->\n<!-- sigbench:end -->\n", &format!("{BENCHMARK_HEADING}\n\nx\n"));
-    assert!(updated.starts_with("# Benchmarks\n\n<!-- sigbench:begin -->\n<!-- sigbench:end -->\n\n## Browser"), "{updated}");
+    let updated = replace_benchmark_section(
+        "# Benchmarks\n\n<!-- sigbench:begin -->\n<!-- sigbench:end -->\n",
+        &format!("{BENCHMARK_HEADING}\n\nx\n"),
+    );
+    assert!(
+        updated.starts_with("# Benchmarks\n\n<!-- sigbench:begin -->\n<!-- sigbench:end -->\n\n## Browser"),
+        "{updated}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -151,10 +164,12 @@ async fn browsers_sign_in_call_hang_up_and_see_every_unhappy_ending_in_words() {
     let alice = open_browser(driver.port, "alice", MediaSetup::FakeCameraAndMicrophone).await;
     let bob = open_browser(driver.port, "bob", MediaSetup::FakeCameraAndMicrophone).await;
     for person in [&alice, &bob] {
-        person.client.goto(&app_url).await.unwrap_or_else(|error| panic!("{}: could not open {app_url}: {error}", person.name));
         person
-            .wait_for("the sign-in screen", "return !!document.querySelector('label[for=\"sign-in-name\"]');")
-            .await;
+            .client
+            .goto(&app_url)
+            .await
+            .unwrap_or_else(|error| panic!("{}: could not open {app_url}: {error}", person.name));
+        person.wait_for("the sign-in screen", "return !!document.querySelector('label[for=\"sign-in-name\"]');").await;
     }
 
     // Both sign in; bob first tries a name that is taken and is told why on screen.
@@ -162,7 +177,10 @@ async fn browsers_sign_in_call_hang_up_and_see_every_unhappy_ending_in_words() {
     alice.wait_for("the call screen", "return document.body.textContent.includes('Signed in as alice');").await;
     bob.sign_in("alice").await;
     let refusal = bob
-        .wait_for("the reason the name was refused", "return document.getElementById('sign-in-error').textContent.trim();")
+        .wait_for(
+            "the reason the name was refused",
+            "return document.getElementById('sign-in-error').textContent.trim();",
+        )
         .await;
     let refusal = refusal.as_str().unwrap_or_default().to_owned();
     assert!(refusal.contains("alice"), "bob should be told, in words, why \"alice\" was refused; he saw {refusal:?}");
@@ -212,14 +230,32 @@ async fn browsers_sign_in_call_hang_up_and_see_every_unhappy_ending_in_words() {
     // The signaling address is runtime configuration: a `?signaling=` address that nothing
     // listens on is used (and retried), a relative one resolves against the page.
     let unreachable_signaling = format!("{app_url}?signaling=ws://127.0.0.1:9/ws");
-    carol.client.goto(&unreachable_signaling).await.unwrap_or_else(|error| panic!("carol: could not open the app: {error}"));
+    carol
+        .client
+        .goto(&unreachable_signaling)
+        .await
+        .unwrap_or_else(|error| panic!("carol: could not open the app: {error}"));
     carol.wait_for_notice("Not connected to the server. Retrying in").await;
     let relative_signaling = format!("{app_url}?signaling=/ws");
-    carol.client.goto(&relative_signaling).await.unwrap_or_else(|error| panic!("carol: could not open the app: {error}"));
-    carol.wait_for("the connection to the server", "return document.querySelector('.app').dataset.signaling === 'connected';").await;
+    carol
+        .client
+        .goto(&relative_signaling)
+        .await
+        .unwrap_or_else(|error| panic!("carol: could not open the app: {error}"));
+    carol
+        .wait_for(
+            "the connection to the server",
+            "return document.querySelector('.app').dataset.signaling === 'connected';",
+        )
+        .await;
     // Nobody signs in for a while: the server closes the idle connection, the app lets it rest
     // (no retry loop, no alarm) and reopens it when carol signs in.
-    carol.wait_for("the idle connection to rest", "return document.querySelector('.app').dataset.signaling === 'dormant';").await;
+    carol
+        .wait_for(
+            "the idle connection to rest",
+            "return document.querySelector('.app').dataset.signaling === 'dormant';",
+        )
+        .await;
     let alarming_banner = carol.run_script("return !!document.querySelector('.connection-lost');", vec![]).await;
     assert_eq!(alarming_banner, json!(false), "a signed-out page whose idle connection was closed should not alarm");
     // A phone-sized window: the layout must stay usable.
@@ -237,7 +273,12 @@ async fn browsers_sign_in_call_hang_up_and_see_every_unhappy_ending_in_words() {
     alice.wait_for_phase("ringing").await;
     alice.click_button("Accept").await;
     carol.wait_until_remote_video_plays().await;
-    alice.wait_for("the connection with carol", "return document.querySelector('.app').dataset.peerState === 'connected';").await;
+    alice
+        .wait_for(
+            "the connection with carol",
+            "return document.querySelector('.app').dataset.peerState === 'connected';",
+        )
+        .await;
     carol.save_screenshot("receive-only-call-carol.png").await;
     carol.click_button("Hang up").await;
     alice.wait_for_notice("carol hung up").await;
@@ -319,7 +360,10 @@ async fn browsers_sign_in_call_hang_up_and_see_every_unhappy_ending_in_words() {
             .await;
     }
     alice
-        .find_within_step_timeout("bob in the list of people online after the restart", Locator::Css("button[data-user=\"bob\"]"))
+        .find_within_step_timeout(
+            "bob in the list of people online after the restart",
+            Locator::Css("button[data-user=\"bob\"]"),
+        )
         .await;
 
     for (index, timing) in timings.iter().enumerate() {
@@ -338,5 +382,8 @@ async fn browsers_sign_in_call_hang_up_and_see_every_unhappy_ending_in_words() {
     drop(server);
     let elapsed = suite_started.elapsed();
     println!("browser suite took {:.1} s", elapsed.as_secs_f64());
-    assert!(elapsed < Duration::from_secs(150), "the browser suite must stay well under 3 minutes; it took {elapsed:?}");
+    assert!(
+        elapsed < Duration::from_secs(150),
+        "the browser suite must stay well under 3 minutes; it took {elapsed:?}"
+    );
 }

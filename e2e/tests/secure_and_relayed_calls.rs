@@ -90,7 +90,8 @@ fn spki_sha256_base64(certificate_pem: &str) -> String {
 
 #[test]
 fn spki_hash_matches_openssl() {
-    let tls = backend::tls::self_signed(vec!["localhost".into(), "127.0.0.1".into()]).expect("a self-signed certificate");
+    let tls =
+        backend::tls::self_signed(vec!["localhost".into(), "127.0.0.1".into()]).expect("a self-signed certificate");
     let pem = tls.certificate_pem.expect("the self-signed mode exposes its certificate");
     let ours = spki_sha256_base64(&pem);
     assert_eq!(ours.len(), 44, "base64 of 32 bytes: {ours}");
@@ -99,7 +100,8 @@ fn spki_hash_matches_openssl() {
         eprintln!("openssl is not installed: SPKI hash not cross-checked (the https browser call still checks it)");
         return;
     }
-    let recipe = "openssl x509 -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64";
+    let recipe =
+        "openssl x509 -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64";
     let mut openssl = Command::new("sh")
         .args(["-c", recipe])
         .stdin(Stdio::piped())
@@ -162,7 +164,10 @@ const RECORD_WEBSOCKET_URLS: &str = r#"
 async fn record_websocket_urls(person: &Person) {
     person
         .client
-        .issue_cmd(DevToolsCommand { method: "Page.addScriptToEvaluateOnNewDocument", params: json!({ "source": RECORD_WEBSOCKET_URLS }) })
+        .issue_cmd(DevToolsCommand {
+            method: "Page.addScriptToEvaluateOnNewDocument",
+            params: json!({ "source": RECORD_WEBSOCKET_URLS }),
+        })
         .await
         .unwrap_or_else(|error| panic!("{}: installing the WebSocket recorder failed: {error}", person.name));
 }
@@ -185,7 +190,9 @@ const TURN_RELAY_PORTS: (u16, u16) = (61000, 61999);
 fn random_hex(bytes: usize) -> String {
     use std::io::Read;
     let mut buffer = vec![0u8; bytes];
-    std::fs::File::open("/dev/urandom").and_then(|mut random| random.read_exact(&mut buffer)).expect("read /dev/urandom");
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut random| random.read_exact(&mut buffer))
+        .expect("read /dev/urandom");
     buffer.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
@@ -234,7 +241,9 @@ impl TurnServerProcess {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|error| panic!("could not start turnserver ({error}); run ./scripts/setup to install coturn"));
+            .unwrap_or_else(|error| {
+                panic!("could not start turnserver ({error}); run ./scripts/setup to install coturn")
+            });
         TurnServerProcess { child, port, secret, log_path: log_path.to_path_buf() }
     }
 
@@ -299,7 +308,10 @@ fn metric_values_are_read_by_exact_series() {
 /// https:// in the secure scenario).
 async fn metrics_seen_by(person: &Person) -> String {
     let text = person
-        .wait_for("the /metrics text", "return fetch('/metrics', { cache: 'no-store' }).then(r => r.ok ? r.text() : '');")
+        .wait_for(
+            "the /metrics text",
+            "return fetch('/metrics', { cache: 'no-store' }).then(r => r.ok ? r.text() : '');",
+        )
         .await;
     text.as_str().unwrap_or_default().to_owned()
 }
@@ -334,7 +346,13 @@ async fn open_and_sign_in(people: [&Person; 2], url: &str) {
         person.wait_for(what, "return !!document.querySelector('label[for=\"sign-in-name\"]');").await;
         person.sign_in(person.name).await;
         person
-            .wait_for("the call screen", &format!("return document.body.textContent.includes({});", json!(format!("Signed in as {}", person.name))))
+            .wait_for(
+                "the call screen",
+                &format!(
+                    "return document.body.textContent.includes({});",
+                    json!(format!("Signed in as {}", person.name))
+                ),
+            )
             .await;
     }
 }
@@ -369,14 +387,23 @@ async fn calls_over_https_and_wss_with_the_self_signed_mode_and_through_turn_rel
     let log_directory = target_directory().join("e2e-logs");
     std::fs::create_dir_all(&log_directory).expect("create the log directory");
 
-    let tls = backend::tls::self_signed(vec!["localhost".into(), "127.0.0.1".into()]).expect("a self-signed certificate");
-    let spki_hash = spki_sha256_base64(tls.certificate_pem.as_deref().expect("the self-signed mode exposes its certificate"));
-    let secure_server = ServerHandle::start(Config { static_dir: Some(dist.clone()), port: 0, ..Config::default() }, Some(&tls)).await;
+    let tls =
+        backend::tls::self_signed(vec!["localhost".into(), "127.0.0.1".into()]).expect("a self-signed certificate");
+    let spki_hash =
+        spki_sha256_base64(tls.certificate_pem.as_deref().expect("the self-signed mode exposes its certificate"));
+    let secure_server =
+        ServerHandle::start(Config { static_dir: Some(dist.clone()), port: 0, ..Config::default() }, Some(&tls)).await;
 
     let mut turn = TurnServerProcess::start(&log_directory.join("turnserver.log"));
     turn.wait_until_listening().await;
     let relay_server = ServerHandle::start(
-        Config { static_dir: Some(dist), port: 0, turn_urls: vec![turn.url()], turn_secret: Some(turn.secret.clone()), ..Config::default() },
+        Config {
+            static_dir: Some(dist),
+            port: 0,
+            turn_urls: vec![turn.url()],
+            turn_secret: Some(turn.secret.clone()),
+            ..Config::default()
+        },
         None,
     )
     .await;
@@ -386,8 +413,12 @@ async fn calls_over_https_and_wss_with_the_self_signed_mode_and_through_turn_rel
     // Trust exactly the test's certificate (this flag takes effect with --user-data-dir, which
     // every test browser has), rather than --ignore-certificate-errors.
     let trust_test_certificate = [format!("--ignore-certificate-errors-spki-list={spki_hash}")];
-    let alice = open_browser_with_arguments(driver.port, "alice", MediaSetup::FakeCameraAndMicrophone, &trust_test_certificate).await;
-    let bob = open_browser_with_arguments(driver.port, "bob", MediaSetup::FakeCameraAndMicrophone, &trust_test_certificate).await;
+    let alice =
+        open_browser_with_arguments(driver.port, "alice", MediaSetup::FakeCameraAndMicrophone, &trust_test_certificate)
+            .await;
+    let bob =
+        open_browser_with_arguments(driver.port, "bob", MediaSetup::FakeCameraAndMicrophone, &trust_test_certificate)
+            .await;
     println!("set-up (coturn, chromedriver, two browsers): {:.1} s", suite_started.elapsed().as_secs_f64());
 
     // 1. https:// + wss:// with the self-signed certificate.
@@ -422,7 +453,8 @@ async fn calls_over_https_and_wss_with_the_self_signed_mode_and_through_turn_rel
 
     // /metrics counts the call while it is up (fetched by alice's page over https).
     let metrics = wait_for_metric(&alice, "duet_calls_active", "= 1", |value| value == 1.0).await;
-    let metric = |series: &str| metric_value(&metrics, series).unwrap_or_else(|| panic!("/metrics has no {series}:\n{metrics}"));
+    let metric =
+        |series: &str| metric_value(&metrics, series).unwrap_or_else(|| panic!("/metrics has no {series}:\n{metrics}"));
     assert_eq!(metric("duet_users_online"), 2.0, "two people are signed in:\n{metrics}");
     assert!(metric("duet_messages_relayed_total{type=\"offer\"}") >= 1.0, "the offer was relayed:\n{metrics}");
     assert!(metric("duet_messages_relayed_total{type=\"answer\"}") >= 1.0, "the answer was relayed:\n{metrics}");
@@ -437,8 +469,12 @@ async fn calls_over_https_and_wss_with_the_self_signed_mode_and_through_turn_rel
             .await;
     }
     wait_for_metric(&alice, "duet_calls_active", "= 0 after hang-up", |value| value == 0.0).await;
-    println!("https/wss call: {:.1} s (Accept to first remote frame: caller {:.0} ms, callee {:.0} ms)",
-        scenario_started.elapsed().as_secs_f64(), secure_timing.caller_millis, secure_timing.callee_millis);
+    println!(
+        "https/wss call: {:.1} s (Accept to first remote frame: caller {:.0} ms, callee {:.0} ms)",
+        scenario_started.elapsed().as_secs_f64(),
+        secure_timing.caller_millis,
+        secure_timing.callee_millis
+    );
 
     // 2. Relay only, through coturn: the diagnostic setting leaves the browsers no other path.
     let scenario_started = Instant::now();
@@ -458,8 +494,12 @@ async fn calls_over_https_and_wss_with_the_self_signed_mode_and_through_turn_rel
     alice.save_screenshot("relay-call-alice-in-call.png").await;
     bob.save_screenshot("relay-call-bob-in-call.png").await;
     hang_up(&alice, &bob).await;
-    println!("relay-only call: {:.1} s (Accept to first remote frame: caller {:.0} ms, callee {:.0} ms)",
-        scenario_started.elapsed().as_secs_f64(), relay_timing.caller_millis, relay_timing.callee_millis);
+    println!(
+        "relay-only call: {:.1} s (Accept to first remote frame: caller {:.0} ms, callee {:.0} ms)",
+        scenario_started.elapsed().as_secs_f64(),
+        relay_timing.caller_millis,
+        relay_timing.callee_millis
+    );
 
     alice.close().await;
     bob.close().await;

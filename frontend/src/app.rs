@@ -55,7 +55,8 @@ fn configured_signaling_url() -> Result<String, String> {
 /// Reads the diagnostic `?ice-transport-policy=` setting (`relay` or `all`, default `all`).
 fn configured_ice_transport_policy() -> Result<IceTransportPolicy, String> {
     let search = web_sys::window().and_then(|window| window.location().search().ok()).unwrap_or_default();
-    let value = UrlSearchParams::new_with_str(&search).ok().and_then(|params| params.get(ICE_TRANSPORT_POLICY_QUERY_PARAMETER));
+    let value =
+        UrlSearchParams::new_with_str(&search).ok().and_then(|params| params.get(ICE_TRANSPORT_POLICY_QUERY_PARAMETER));
     IceTransportPolicy::from_query_value(value.as_deref())
 }
 
@@ -209,7 +210,13 @@ impl Controller {
                 });
             }
             Effect::StartOutgoingCall { call_id, ice_servers } => {
-                match PeerSession::create(call_id, &ice_servers, &self.ice_transport_policy, dispatch.clone(), self.remote_media_listener()) {
+                match PeerSession::create(
+                    call_id,
+                    &ice_servers,
+                    &self.ice_transport_policy,
+                    dispatch.clone(),
+                    self.remote_media_listener(),
+                ) {
                     Ok(peer) => {
                         peer.start_offer(self.local_stream.borrow().as_ref(), dispatch);
                         self.peer.replace(Some(peer));
@@ -218,9 +225,21 @@ impl Controller {
                 }
             }
             Effect::AnswerIncomingCall { call_id, ice_servers, offer, remote_candidates } => {
-                match PeerSession::create(call_id, &ice_servers, &self.ice_transport_policy, dispatch.clone(), self.remote_media_listener()) {
+                match PeerSession::create(
+                    call_id,
+                    &ice_servers,
+                    &self.ice_transport_policy,
+                    dispatch.clone(),
+                    self.remote_media_listener(),
+                ) {
                     Ok(peer) => {
-                        peer.answer_offer(&offer, &remote_candidates, self.local_stream.borrow().clone(), true, dispatch);
+                        peer.answer_offer(
+                            &offer,
+                            &remote_candidates,
+                            self.local_stream.borrow().clone(),
+                            true,
+                            dispatch,
+                        );
                         self.peer.replace(Some(peer));
                     }
                     Err(detail) => dispatch(Action::PeerConnectionFailed { call_id, detail }),

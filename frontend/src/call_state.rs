@@ -115,7 +115,9 @@ impl CallPhase {
             CallPhase::Idle => "Duet".to_owned(),
             CallPhase::Calling { peer, .. } => format!("Calling {peer}… · Duet"),
             CallPhase::Ringing { peer, .. } => format!("{peer} is calling you · Duet"),
-            CallPhase::Connecting { peer, .. } | CallPhase::InCall { peer, .. } => format!("In a call with {peer} · Duet"),
+            CallPhase::Connecting { peer, .. } | CallPhase::InCall { peer, .. } => {
+                format!("In a call with {peer} · Duet")
+            }
         }
     }
 
@@ -201,9 +203,13 @@ pub enum Action {
     /// The page loaded: open the signaling connection.
     AppStarted,
     /// The "Sign in" button, with what was typed in "Your name".
-    SignInRequested { typed_name: String },
+    SignInRequested {
+        typed_name: String,
+    },
     /// The "Call" button (with "Name to call") or a click on a name in the online list.
-    CallRequested { typed_name: String },
+    CallRequested {
+        typed_name: String,
+    },
     CancelCallClicked,
     AcceptClicked,
     DeclineClicked,
@@ -216,34 +222,62 @@ pub enum Action {
     /// A frame from the server.
     ServerMessageReceived(ServerMessage),
     /// A frame that is not a message we understand (never fatal).
-    ServerMessageUnreadable { detail: String },
+    ServerMessageUnreadable {
+        detail: String,
+    },
     /// The WebSocket closed (`close_code` 1006 when it failed without a close frame).
-    SignalingClosed { close_code: u16 },
+    SignalingClosed {
+        close_code: u16,
+    },
     /// getUserMedia finished, with whatever it could get.
-    LocalMediaSettled { has_audio: bool, has_video: bool, problem: Option<String> },
+    LocalMediaSettled {
+        has_audio: bool,
+        has_video: bool,
+        problem: Option<String>,
+    },
     /// Our offer is created and set as local description.
-    LocalOfferCreated { call_id: CallId, offer: SessionDescription },
+    LocalOfferCreated {
+        call_id: CallId,
+        offer: SessionDescription,
+    },
     /// Our answer is created and set as local description.
-    LocalAnswerCreated { call_id: CallId, answer: SessionDescription },
+    LocalAnswerCreated {
+        call_id: CallId,
+        answer: SessionDescription,
+    },
     /// `icecandidate` fired with a candidate.
-    LocalIceCandidateGathered { call_id: CallId, candidate: IceCandidate },
+    LocalIceCandidateGathered {
+        call_id: CallId,
+        candidate: IceCandidate,
+    },
     /// `connectionstatechange` fired.
-    PeerConnectionStateChanged { call_id: CallId, state: String },
+    PeerConnectionStateChanged {
+        call_id: CallId,
+        state: String,
+    },
     /// A WebRTC operation failed (createOffer, setRemoteDescription, ...).
-    PeerConnectionFailed { call_id: CallId, detail: String },
+    PeerConnectionFailed {
+        call_id: CallId,
+        detail: String,
+    },
 }
 
 /// Work for the browser glue, returned by [`CallState::apply`] in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     OpenSignalingConnection,
-    ScheduleReconnect { delay_millis: u32 },
+    ScheduleReconnect {
+        delay_millis: u32,
+    },
     Send(ClientMessage),
     /// Ask for camera and microphone (once per page).
     AcquireLocalMedia,
     /// Create a peer connection with our tracks (recvonly where we have none), create the
     /// offer, set it as local description, then report [`Action::LocalOfferCreated`].
-    StartOutgoingCall { call_id: CallId, ice_servers: Vec<IceServer> },
+    StartOutgoingCall {
+        call_id: CallId,
+        ice_servers: Vec<IceServer>,
+    },
     /// Create a peer connection, apply `offer` and then `remote_candidates` in this order, add
     /// our tracks, create the answer, then report [`Action::LocalAnswerCreated`].
     AnswerIncomingCall {
@@ -253,10 +287,20 @@ pub enum Effect {
         remote_candidates: Vec<IceCandidate>,
     },
     /// Apply the peer's answer, then the candidates that waited for it, in this order.
-    ApplyRemoteAnswer { call_id: CallId, answer: SessionDescription, remote_candidates: Vec<IceCandidate> },
+    ApplyRemoteAnswer {
+        call_id: CallId,
+        answer: SessionDescription,
+        remote_candidates: Vec<IceCandidate>,
+    },
     /// The peer renegotiates inside the call: apply its offer and answer it.
-    AnswerRenegotiationOffer { call_id: CallId, offer: SessionDescription },
-    AddRemoteIceCandidate { call_id: CallId, candidate: IceCandidate },
+    AnswerRenegotiationOffer {
+        call_id: CallId,
+        offer: SessionDescription,
+    },
+    AddRemoteIceCandidate {
+        call_id: CallId,
+        candidate: IceCandidate,
+    },
     /// Close the peer connection, stop its remote tracks, drop its closures, clear the
     /// remote video.
     ReleasePeerConnection,
@@ -338,7 +382,10 @@ impl CallState {
             Action::CancelCallClicked => {
                 if let CallPhase::Calling { peer, .. } = &self.call {
                     let peer = peer.clone();
-                    effects.push(Effect::Send(ClientMessage::Leave { name: Some(UserName::from_wire(peer.as_str())), reason: None }));
+                    effects.push(Effect::Send(ClientMessage::Leave {
+                        name: Some(UserName::from_wire(peer.as_str())),
+                        reason: None,
+                    }));
                     self.end_call(Notice::status(format!("You cancelled the call to {peer}.")), &mut effects);
                 }
             }
@@ -373,7 +420,10 @@ impl CallState {
             Action::HangUpClicked => {
                 if let CallPhase::Connecting { peer, .. } | CallPhase::InCall { peer, .. } = &self.call {
                     let peer = peer.clone();
-                    effects.push(Effect::Send(ClientMessage::Leave { name: Some(UserName::from_wire(peer.as_str())), reason: None }));
+                    effects.push(Effect::Send(ClientMessage::Leave {
+                        name: Some(UserName::from_wire(peer.as_str())),
+                        reason: None,
+                    }));
                     self.end_call(Notice::status(format!("You hung up. The call with {peer} ended.")), &mut effects);
                     effects.push(Effect::Send(ClientMessage::Users));
                 }
@@ -402,7 +452,9 @@ impl CallState {
                 self.local_media = LocalMedia::Ready { has_audio, has_video, problem };
             }
             Action::LocalOfferCreated { call_id, offer } => {
-                if let CallPhase::Calling { call_id: current, peer, offer_sent, local_candidates_waiting, .. } = &mut self.call {
+                if let CallPhase::Calling { call_id: current, peer, offer_sent, local_candidates_waiting, .. } =
+                    &mut self.call
+                {
                     if *current == call_id && !*offer_sent {
                         *offer_sent = true;
                         let peer_name = UserName::from_wire(peer.as_str());
@@ -414,9 +466,14 @@ impl CallState {
                 }
             }
             Action::LocalAnswerCreated { call_id, answer } => {
-                if let CallPhase::Connecting { call_id: current, peer, .. } | CallPhase::InCall { call_id: current, peer, .. } = &self.call {
+                if let CallPhase::Connecting { call_id: current, peer, .. }
+                | CallPhase::InCall { call_id: current, peer, .. } = &self.call
+                {
                     if *current == call_id {
-                        effects.push(Effect::Send(ClientMessage::Answer { name: UserName::from_wire(peer.as_str()), answer }));
+                        effects.push(Effect::Send(ClientMessage::Answer {
+                            name: UserName::from_wire(peer.as_str()),
+                            answer,
+                        }));
                     }
                 }
             }
@@ -428,8 +485,13 @@ impl CallState {
                     CallPhase::Calling { offer_sent: false, local_candidates_waiting, .. } => {
                         local_candidates_waiting.push(candidate);
                     }
-                    CallPhase::Calling { peer, .. } | CallPhase::Connecting { peer, .. } | CallPhase::InCall { peer, .. } => {
-                        effects.push(Effect::Send(ClientMessage::Candidate { name: UserName::from_wire(peer.as_str()), candidate }));
+                    CallPhase::Calling { peer, .. }
+                    | CallPhase::Connecting { peer, .. }
+                    | CallPhase::InCall { peer, .. } => {
+                        effects.push(Effect::Send(ClientMessage::Candidate {
+                            name: UserName::from_wire(peer.as_str()),
+                            candidate,
+                        }));
                     }
                     CallPhase::Idle | CallPhase::Ringing { .. } => {}
                 }
@@ -442,15 +504,21 @@ impl CallState {
                 match state.as_str() {
                     "connected" => {
                         if let CallPhase::Connecting { call_id, peer, we_called } = &self.call {
-                            self.call = CallPhase::InCall { call_id: *call_id, peer: peer.clone(), we_called: *we_called };
+                            self.call =
+                                CallPhase::InCall { call_id: *call_id, peer: peer.clone(), we_called: *we_called };
                             self.notice = None;
                         }
                     }
                     "failed" => {
                         if let Some(peer) = self.call.peer_name().map(str::to_owned) {
-                            effects.push(Effect::Send(ClientMessage::Leave { name: Some(UserName::from_wire(peer.as_str())), reason: None }));
+                            effects.push(Effect::Send(ClientMessage::Leave {
+                                name: Some(UserName::from_wire(peer.as_str())),
+                                reason: None,
+                            }));
                             self.end_call(
-                                Notice::alert(format!("The connection to {peer} failed (no network path between you). The call ended.")),
+                                Notice::alert(format!(
+                                    "The connection to {peer} failed (no network path between you). The call ended."
+                                )),
                                 &mut effects,
                             );
                         }
@@ -463,8 +531,14 @@ impl CallState {
                     return effects;
                 }
                 if let Some(peer) = self.call.peer_name().map(str::to_owned) {
-                    effects.push(Effect::Send(ClientMessage::Leave { name: Some(UserName::from_wire(peer.as_str())), reason: None }));
-                    self.end_call(Notice::alert(format!("The call with {peer} could not be set up: {detail}")), &mut effects);
+                    effects.push(Effect::Send(ClientMessage::Leave {
+                        name: Some(UserName::from_wire(peer.as_str())),
+                        reason: None,
+                    }));
+                    self.end_call(
+                        Notice::alert(format!("The call with {peer} could not be set up: {detail}")),
+                        &mut effects,
+                    );
                 }
             }
         }
@@ -475,7 +549,9 @@ impl CallState {
         if !matches!(self.session, Session::SignedOut { .. }) {
             return;
         }
-        if self.connection == SignalingConnection::Connected && matches!(self.session, Session::SignedOut { pending_name: Some(_), .. }) {
+        if self.connection == SignalingConnection::Connected
+            && matches!(self.session, Session::SignedOut { pending_name: Some(_), .. })
+        {
             // A login is on the wire: a second one would be refused (`already_logged_in`) or
             // leave the server holding a name we do not show. Wait for the reply.
             return;
@@ -492,7 +568,10 @@ impl CallState {
             Ok(name) => {
                 let name = name.into_string();
                 if self.connection == SignalingConnection::Connected {
-                    effects.push(Effect::Send(ClientMessage::Login { name: UserName::from_wire(name.as_str()), resume: None }));
+                    effects.push(Effect::Send(ClientMessage::Login {
+                        name: UserName::from_wire(name.as_str()),
+                        resume: None,
+                    }));
                 }
                 self.session = Session::SignedOut { pending_name: Some(name), error: None };
             }
@@ -562,10 +641,13 @@ impl CallState {
             );
         }
         self.online_users.clear();
-        self.session = match std::mem::replace(&mut self.session, Session::SignedOut { pending_name: None, error: None }) {
-            Session::SignedIn { name, resume } | Session::SigningBackIn { name, resume } => Session::SigningBackIn { name, resume },
-            signed_out @ Session::SignedOut { .. } => signed_out,
-        };
+        self.session =
+            match std::mem::replace(&mut self.session, Session::SignedOut { pending_name: None, error: None }) {
+                Session::SignedIn { name, resume } | Session::SigningBackIn { name, resume } => {
+                    Session::SigningBackIn { name, resume }
+                }
+                signed_out @ Session::SignedOut { .. } => signed_out,
+            };
         if close_code == CLOSE_CODE_REPLACED_BY_NEW_LOGIN {
             self.connection = SignalingConnection::ReplacedByAnotherLogin;
             self.session = Session::SignedOut {
@@ -577,7 +659,8 @@ impl CallState {
         }
         self.reconnect_attempts = self.reconnect_attempts.saturating_add(1);
         let delay_millis = reconnect_delay_millis(self.reconnect_attempts);
-        self.connection = SignalingConnection::Reconnecting { attempt: self.reconnect_attempts, retry_in_millis: delay_millis };
+        self.connection =
+            SignalingConnection::Reconnecting { attempt: self.reconnect_attempts, retry_in_millis: delay_millis };
         effects.push(Effect::ScheduleReconnect { delay_millis });
     }
 
@@ -592,7 +675,10 @@ impl CallState {
                     resume: resume.clone(),
                 })),
                 Session::SignedOut { pending_name: Some(name), .. } => {
-                    effects.push(Effect::Send(ClientMessage::Login { name: UserName::from_wire(name.as_str()), resume: None }));
+                    effects.push(Effect::Send(ClientMessage::Login {
+                        name: UserName::from_wire(name.as_str()),
+                        resume: None,
+                    }));
                 }
                 Session::SignedOut { pending_name: None, .. } | Session::SignedIn { .. } => {}
             }
@@ -601,7 +687,9 @@ impl CallState {
             ServerMessage::Hello(hello) => self.ice_servers = hello.ice_servers,
             ServerMessage::Login { success: true, name, resume, ice_servers, .. } => {
                 let requested = match (&self.session, &name) {
-                    (Session::SignedOut { pending_name: Some(name), .. } | Session::SigningBackIn { name, .. }, _) => Some(name.clone()),
+                    (Session::SignedOut { pending_name: Some(name), .. } | Session::SigningBackIn { name, .. }, _) => {
+                        Some(name.clone())
+                    }
                     // No login pending, yet the server gave us a name (say, the reply to a login
                     // whose wait was cut short): the server holds it, so we are signed in.
                     (Session::SignedOut { pending_name: None, .. }, Some(name)) => Some(name.as_str().to_owned()),
@@ -626,7 +714,9 @@ impl CallState {
             }
             ServerMessage::Login { success: false, message, name, .. } => {
                 let attempted = match &self.session {
-                    Session::SignedOut { pending_name: Some(name), .. } | Session::SigningBackIn { name, .. } => Some(name.clone()),
+                    Session::SignedOut { pending_name: Some(name), .. } | Session::SigningBackIn { name, .. } => {
+                        Some(name.clone())
+                    }
                     _ => None,
                 };
                 let Some(attempted) = attempted.or(name.map(UserName::into_string)) else { return };
@@ -639,7 +729,9 @@ impl CallState {
             }
             ServerMessage::Offer { offer, name } => self.remote_offer_received(offer, name.into_string(), effects),
             ServerMessage::Answer { answer, name } => {
-                if let CallPhase::Calling { call_id, peer, offer_sent: true, remote_candidates_waiting, .. } = &mut self.call {
+                if let CallPhase::Calling { call_id, peer, offer_sent: true, remote_candidates_waiting, .. } =
+                    &mut self.call
+                {
                     if name.as_ref().is_some_and(|name| name.as_str() != peer) {
                         return;
                     }
@@ -659,7 +751,8 @@ impl CallState {
                     }
                 }
                 match &mut self.call {
-                    CallPhase::Calling { remote_candidates_waiting, .. } | CallPhase::Ringing { remote_candidates_waiting, .. } => {
+                    CallPhase::Calling { remote_candidates_waiting, .. }
+                    | CallPhase::Ringing { remote_candidates_waiting, .. } => {
                         remote_candidates_waiting.push(candidate);
                     }
                     CallPhase::Connecting { call_id, .. } | CallPhase::InCall { call_id, .. } => {
@@ -684,7 +777,9 @@ impl CallState {
                 self.notice = Some(Notice::status(format!("{caller} is calling you.")));
                 self.call = CallPhase::Ringing { call_id, peer: caller, offer, remote_candidates_waiting: Vec::new() };
             }
-            CallPhase::Connecting { call_id, peer, .. } | CallPhase::InCall { call_id, peer, .. } if *peer == caller => {
+            CallPhase::Connecting { call_id, peer, .. } | CallPhase::InCall { call_id, peer, .. }
+                if *peer == caller =>
+            {
                 effects.push(Effect::AnswerRenegotiationOffer { call_id: *call_id, offer });
             }
             // Glare: we both called each other at once and the server took the peer's offer (it
@@ -708,7 +803,12 @@ impl CallState {
         }
     }
 
-    fn remote_leave_received(&mut self, name: Option<UserName>, reason: Option<LeaveReason>, effects: &mut Vec<Effect>) {
+    fn remote_leave_received(
+        &mut self,
+        name: Option<UserName>,
+        reason: Option<LeaveReason>,
+        effects: &mut Vec<Effect>,
+    ) {
         let Some(peer) = self.call.peer_name().map(str::to_owned) else { return };
         if name.as_ref().is_some_and(|name| name.as_str() != peer) {
             return;
@@ -722,7 +822,9 @@ impl CallState {
             Some(LeaveReason::Timeout) => Notice::alert(format!("{peer} did not answer.")),
             Some(LeaveReason::Disconnected) => Notice::alert(format!("{peer} lost their connection. The call ended.")),
             Some(LeaveReason::Hangup) | None if was_ringing => Notice::alert(format!("{peer} cancelled the call.")),
-            Some(LeaveReason::Hangup) | None if was_calling => Notice::alert(format!("{peer} ended the call before it started.")),
+            Some(LeaveReason::Hangup) | None if was_calling => {
+                Notice::alert(format!("{peer} ended the call before it started."))
+            }
             Some(LeaveReason::Hangup) | None => Notice::alert(format!("{peer} hung up. The call ended.")),
             Some(LeaveReason::Other) => Notice::alert(format!("The call with {peer} ended.")),
         };

@@ -8,8 +8,10 @@ fn sdp(kind: &str) -> SessionDescription {
 }
 
 fn candidate(number: u32) -> IceCandidate {
-    IceCandidate::from_json(format!(r#"{{"candidate":"candidate:{number} 1 udp 1 127.0.0.1 {number} typ host","sdpMid":"0","sdpMLineIndex":0}}"#))
-        .expect("valid json")
+    IceCandidate::from_json(format!(
+        r#"{{"candidate":"candidate:{number} 1 udp 1 127.0.0.1 {number} typ host","sdpMid":"0","sdpMLineIndex":0}}"#
+    ))
+    .expect("valid json")
 }
 
 fn name(text: &str) -> UserName {
@@ -22,7 +24,11 @@ fn hello() -> ServerMessage {
         version: "0.1.0".to_owned(),
         protocol: 1,
         limits: Limits { max_frame_bytes: 65536, max_name_chars: 64, ring_timeout_secs: 45, idle_timeout_secs: 40 },
-        ice_servers: vec![IceServer { urls: vec!["stun:stun.example:3478".to_owned()], username: None, credential: None }],
+        ice_servers: vec![IceServer {
+            urls: vec!["stun:stun.example:3478".to_owned()],
+            username: None,
+            credential: None,
+        }],
     })
 }
 
@@ -177,7 +183,14 @@ fn refused_login_without_a_message_still_says_why() {
     let mut state = CallState::new();
     state.apply(received(hello()));
     state.apply(Action::SignInRequested { typed_name: "alice".to_owned() });
-    state.apply(received(ServerMessage::Login { success: false, name: None, resume: None, ice_servers: None, reason: None, message: None }));
+    state.apply(received(ServerMessage::Login {
+        success: false,
+        name: None,
+        resume: None,
+        ice_servers: None,
+        reason: None,
+        message: None,
+    }));
     let Session::SignedOut { error: Some(error), .. } = &state.session else { panic!("{:?}", state.session) };
     assert!(error.contains("alice"), "{error}");
 }
@@ -198,7 +211,14 @@ fn login_success_without_a_pending_name_trusts_the_servers_name() {
 fn login_success_without_any_name_or_pending_login_is_ignored() {
     let mut state = CallState::new();
     state.apply(received(hello()));
-    let reply = ServerMessage::Login { success: true, name: None, resume: None, ice_servers: None, reason: None, message: None };
+    let reply = ServerMessage::Login {
+        success: true,
+        name: None,
+        resume: None,
+        ice_servers: None,
+        reason: None,
+        message: None,
+    };
     assert!(state.apply(received(reply)).is_empty());
     assert_eq!(state.signed_in_name(), None);
 }
@@ -254,7 +274,10 @@ fn server_error_while_signed_out_shows_on_the_sign_in_screen_and_allows_another_
 fn rate_limit_error_while_signed_out_is_shown_on_the_sign_in_screen() {
     let mut state = CallState::new();
     state.apply(received(hello()));
-    state.apply(received(ServerMessage::Error { message: "Too many messages".to_owned(), code: Some(ErrorCode::RateLimited) }));
+    state.apply(received(ServerMessage::Error {
+        message: "Too many messages".to_owned(),
+        code: Some(ErrorCode::RateLimited),
+    }));
     let Session::SignedOut { error: Some(error), .. } = &state.session else { panic!("{:?}", state.session) };
     assert!(error.contains("Too many messages"), "{error}");
 }
@@ -272,8 +295,15 @@ fn local_media_is_requested_only_once_per_page() {
 #[test]
 fn media_problem_is_kept_for_the_view() {
     let mut state = signed_in_as_alice();
-    state.apply(Action::LocalMediaSettled { has_audio: false, has_video: false, problem: Some("Camera denied".to_owned()) });
-    assert_eq!(state.local_media, LocalMedia::Ready { has_audio: false, has_video: false, problem: Some("Camera denied".to_owned()) });
+    state.apply(Action::LocalMediaSettled {
+        has_audio: false,
+        has_video: false,
+        problem: Some("Camera denied".to_owned()),
+    });
+    assert_eq!(
+        state.local_media,
+        LocalMedia::Ready { has_audio: false, has_video: false, problem: Some("Camera denied".to_owned()) }
+    );
 }
 
 #[test]
@@ -303,9 +333,15 @@ fn lost_connection_schedules_reconnects_with_growing_backoff() {
     assert_eq!(effects, vec![Effect::ScheduleReconnect { delay_millis: 500 }]);
     assert_eq!(state.connection, SignalingConnection::Reconnecting { attempt: 1, retry_in_millis: 500 });
     assert_eq!(state.apply(Action::ReconnectDue), vec![Effect::OpenSignalingConnection]);
-    assert_eq!(state.apply(Action::SignalingClosed { close_code: 1006 }), vec![Effect::ScheduleReconnect { delay_millis: 1000 }]);
+    assert_eq!(
+        state.apply(Action::SignalingClosed { close_code: 1006 }),
+        vec![Effect::ScheduleReconnect { delay_millis: 1000 }]
+    );
     state.apply(Action::ReconnectDue);
-    assert_eq!(state.apply(Action::SignalingClosed { close_code: 1006 }), vec![Effect::ScheduleReconnect { delay_millis: 2000 }]);
+    assert_eq!(
+        state.apply(Action::SignalingClosed { close_code: 1006 }),
+        vec![Effect::ScheduleReconnect { delay_millis: 2000 }]
+    );
 }
 
 #[test]
@@ -327,7 +363,10 @@ fn server_restart_close_code_1012_reconnects() {
 fn reconnect_signs_back_in_under_the_same_name_with_the_resume_token() {
     let mut state = signed_in_as_alice();
     state.apply(Action::SignalingClosed { close_code: 1006 });
-    assert_eq!(state.session, Session::SigningBackIn { name: "alice".to_owned(), resume: Some(ResumeToken::from_wire("token-1")) });
+    assert_eq!(
+        state.session,
+        Session::SigningBackIn { name: "alice".to_owned(), resume: Some(ResumeToken::from_wire("token-1")) }
+    );
     assert!(state.shows_call_screen(), "the call screen stays while signing back in");
     state.apply(Action::ReconnectDue);
     let effects = state.apply(received(hello()));
@@ -336,7 +375,10 @@ fn reconnect_signs_back_in_under_the_same_name_with_the_resume_token() {
         vec![ClientMessage::Login { name: name("alice"), resume: Some(ResumeToken::from_wire("token-1")) }]
     );
     state.apply(received(login_success("alice", "token-2")));
-    assert_eq!(state.session, Session::SignedIn { name: "alice".to_owned(), resume: Some(ResumeToken::from_wire("token-2")) });
+    assert_eq!(
+        state.session,
+        Session::SignedIn { name: "alice".to_owned(), resume: Some(ResumeToken::from_wire("token-2")) }
+    );
     assert_eq!(state.reconnect_attempts, 0);
     assert_eq!(notice_text(&state), "Connection to the server restored.");
 }
@@ -382,7 +424,9 @@ fn replaced_by_another_login_stops_reconnecting_and_explains() {
     let effects = state.apply(Action::SignalingClosed { close_code: CLOSE_CODE_REPLACED_BY_NEW_LOGIN });
     assert!(effects.is_empty(), "{effects:?}");
     assert_eq!(state.connection, SignalingConnection::ReplacedByAnotherLogin);
-    assert!(matches!(&state.session, Session::SignedOut { error: Some(error), .. } if error.contains("somewhere else")));
+    assert!(
+        matches!(&state.session, Session::SignedOut { error: Some(error), .. } if error.contains("somewhere else"))
+    );
     assert!(state.apply(Action::ReconnectDue).is_empty());
     let effects = state.apply(Action::SignInRequested { typed_name: "alice".to_owned() });
     assert_eq!(effects, vec![Effect::OpenSignalingConnection], "signing in again reconnects first");
@@ -502,12 +546,20 @@ fn calling_during_a_call_is_refused() {
 #[test]
 fn candidates_from_the_callee_before_its_answer_are_queued_then_applied_after_the_answer() {
     let (mut state, call_id) = alice_calling_bob();
-    assert!(state.apply(received(ServerMessage::Candidate { candidate: candidate(7), name: Some(name("bob")) })).is_empty());
-    assert!(state.apply(received(ServerMessage::Candidate { candidate: candidate(8), name: Some(name("bob")) })).is_empty());
+    assert!(state
+        .apply(received(ServerMessage::Candidate { candidate: candidate(7), name: Some(name("bob")) }))
+        .is_empty());
+    assert!(state
+        .apply(received(ServerMessage::Candidate { candidate: candidate(8), name: Some(name("bob")) }))
+        .is_empty());
     let effects = state.apply(received(ServerMessage::Answer { answer: sdp("answer"), name: Some(name("bob")) }));
     assert_eq!(
         effects,
-        vec![Effect::ApplyRemoteAnswer { call_id, answer: sdp("answer"), remote_candidates: vec![candidate(7), candidate(8)] }]
+        vec![Effect::ApplyRemoteAnswer {
+            call_id,
+            answer: sdp("answer"),
+            remote_candidates: vec![candidate(7), candidate(8)]
+        }]
     );
     assert_eq!(state.call, CallPhase::Connecting { call_id, peer: "bob".to_owned(), we_called: true });
     let effects = state.apply(received(ServerMessage::Candidate { candidate: candidate(9), name: Some(name("bob")) }));
@@ -517,7 +569,9 @@ fn candidates_from_the_callee_before_its_answer_are_queued_then_applied_after_th
 #[test]
 fn answer_from_someone_else_is_ignored() {
     let (mut state, _) = alice_calling_bob();
-    assert!(state.apply(received(ServerMessage::Answer { answer: sdp("answer"), name: Some(name("mallory")) })).is_empty());
+    assert!(state
+        .apply(received(ServerMessage::Answer { answer: sdp("answer"), name: Some(name("mallory")) }))
+        .is_empty());
     assert_eq!(state.call.word(), "calling");
 }
 
@@ -531,7 +585,9 @@ fn classic_answer_without_a_name_is_accepted() {
 #[test]
 fn candidate_from_someone_else_is_ignored() {
     let (mut state, _) = alice_in_call_with_bob();
-    assert!(state.apply(received(ServerMessage::Candidate { candidate: candidate(1), name: Some(name("mallory")) })).is_empty());
+    assert!(state
+        .apply(received(ServerMessage::Candidate { candidate: candidate(1), name: Some(name("mallory")) }))
+        .is_empty());
 }
 
 #[test]
@@ -551,7 +607,10 @@ fn cancel_while_calling_sends_leave_and_releases_the_peer_connection() {
     let effects = state.apply(Action::CancelCallClicked);
     assert_eq!(
         effects,
-        vec![Effect::Send(ClientMessage::Leave { name: Some(name("bob")), reason: None }), Effect::ReleasePeerConnection]
+        vec![
+            Effect::Send(ClientMessage::Leave { name: Some(name("bob")), reason: None }),
+            Effect::ReleasePeerConnection
+        ]
     );
     assert_eq!(state.call, CallPhase::Idle);
     assert!(notice_text(&state).contains("cancelled"));
@@ -582,7 +641,8 @@ fn events_of_an_earlier_call_do_not_touch_the_next_call() {
 #[test]
 fn callee_declining_tells_the_caller_in_words() {
     let (mut state, _) = alice_calling_bob();
-    let effects = state.apply(received(ServerMessage::Leave { name: Some(name("bob")), reason: Some(LeaveReason::Declined) }));
+    let effects =
+        state.apply(received(ServerMessage::Leave { name: Some(name("bob")), reason: Some(LeaveReason::Declined) }));
     assert_eq!(effects, vec![Effect::ReleasePeerConnection, Effect::Send(ClientMessage::Users)]);
     assert_eq!(state.call, CallPhase::Idle);
     assert_eq!(state.notice, Some(Notice::alert("bob declined your call.")));
@@ -695,7 +755,10 @@ fn accept_answers_with_the_queued_offer_and_every_early_candidate_in_order() {
 fn decline_sends_leave_with_reason_declined_and_creates_nothing() {
     let (mut state, _) = alice_ringing_from_bob();
     let effects = state.apply(Action::DeclineClicked);
-    assert_eq!(effects, vec![Effect::Send(ClientMessage::Leave { name: Some(name("bob")), reason: Some(LeaveReason::Declined) })]);
+    assert_eq!(
+        effects,
+        vec![Effect::Send(ClientMessage::Leave { name: Some(name("bob")), reason: Some(LeaveReason::Declined) })]
+    );
     assert_eq!(state.call, CallPhase::Idle);
     assert!(notice_text(&state).contains("declined"));
 }
@@ -703,7 +766,8 @@ fn decline_sends_leave_with_reason_declined_and_creates_nothing() {
 #[test]
 fn caller_cancelling_while_it_rings_is_reported() {
     let (mut state, _) = alice_ringing_from_bob();
-    let effects = state.apply(received(ServerMessage::Leave { name: Some(name("bob")), reason: Some(LeaveReason::Hangup) }));
+    let effects =
+        state.apply(received(ServerMessage::Leave { name: Some(name("bob")), reason: Some(LeaveReason::Hangup) }));
     assert!(!effects.contains(&Effect::ReleasePeerConnection), "no peer connection existed: {effects:?}");
     assert_eq!(notice_text(&state), "bob cancelled the call.");
 }
@@ -737,7 +801,10 @@ fn offer_before_sign_in_is_ignored() {
 fn second_caller_while_busy_gets_busy_and_the_first_call_continues() {
     let (mut state, _) = alice_in_call_with_bob();
     let effects = state.apply(received(ServerMessage::Offer { offer: sdp("offer"), name: name("carol") }));
-    assert_eq!(sent(&effects), vec![ClientMessage::Leave { name: Some(name("carol")), reason: Some(LeaveReason::Busy) }]);
+    assert_eq!(
+        sent(&effects),
+        vec![ClientMessage::Leave { name: Some(name("carol")), reason: Some(LeaveReason::Busy) }]
+    );
     assert_eq!(state.call.peer_name(), Some("bob"));
 }
 
@@ -782,7 +849,8 @@ fn hang_up_while_still_connecting_also_ends_the_call() {
 #[test]
 fn peer_hanging_up_ends_the_call_with_a_message() {
     let (mut state, _) = alice_in_call_with_bob();
-    let effects = state.apply(received(ServerMessage::Leave { name: Some(name("bob")), reason: Some(LeaveReason::Hangup) }));
+    let effects =
+        state.apply(received(ServerMessage::Leave { name: Some(name("bob")), reason: Some(LeaveReason::Hangup) }));
     assert_eq!(effects[0], Effect::ReleasePeerConnection);
     assert_eq!(notice_text(&state), "bob hung up. The call ended.");
 }
@@ -829,7 +897,10 @@ fn failed_peer_connection_hangs_up_and_alerts() {
     let effects = state.apply(Action::PeerConnectionStateChanged { call_id, state: "failed".to_owned() });
     assert_eq!(
         effects,
-        vec![Effect::Send(ClientMessage::Leave { name: Some(name("bob")), reason: None }), Effect::ReleasePeerConnection]
+        vec![
+            Effect::Send(ClientMessage::Leave { name: Some(name("bob")), reason: None }),
+            Effect::ReleasePeerConnection
+        ]
     );
     assert_eq!(state.notice.as_ref().map(|notice| notice.kind), Some(NoticeKind::Alert));
 }
@@ -848,7 +919,9 @@ fn a_second_and_third_call_get_fresh_ids_and_work_the_same() {
     state.apply(Action::HangUpClicked);
     for expected_call_id in [first + 1, first + 2] {
         let effects = state.apply(Action::CallRequested { typed_name: "bob".to_owned() });
-        assert!(matches!(effects.as_slice(), [Effect::StartOutgoingCall { call_id, .. }] if *call_id == expected_call_id));
+        assert!(
+            matches!(effects.as_slice(), [Effect::StartOutgoingCall { call_id, .. }] if *call_id == expected_call_id)
+        );
         state.apply(Action::LocalOfferCreated { call_id: expected_call_id, offer: sdp("offer") });
         state.apply(received(ServerMessage::Answer { answer: sdp("answer"), name: Some(name("bob")) }));
         state.apply(Action::PeerConnectionStateChanged { call_id: expected_call_id, state: "connected".to_owned() });
@@ -956,7 +1029,10 @@ fn glare_on_the_winning_side_the_call_proceeds_normally() {
     assert_eq!(state.call.word(), "calling");
     assert_eq!(state.notice, None);
     let effects = state.apply(received(ServerMessage::Answer { answer: sdp("answer"), name: Some(name("bob")) }));
-    assert!(matches!(effects.as_slice(), [Effect::ApplyRemoteAnswer { call_id: id, .. }] if *id == call_id), "{effects:?}");
+    assert!(
+        matches!(effects.as_slice(), [Effect::ApplyRemoteAnswer { call_id: id, .. }] if *id == call_id),
+        "{effects:?}"
+    );
     assert_eq!(state.call.word(), "connecting");
 }
 

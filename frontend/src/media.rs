@@ -18,10 +18,7 @@ pub struct LocalMediaOutcome {
 }
 
 async fn get_user_media(want_audio: bool, want_video: bool) -> Result<MediaStream, JsValue> {
-    let devices = web_sys::window()
-        .ok_or_else(|| JsValue::from_str("NoWindow"))?
-        .navigator()
-        .media_devices()?;
+    let devices = web_sys::window().ok_or_else(|| JsValue::from_str("NoWindow"))?.navigator().media_devices()?;
     let constraints = MediaStreamConstraints::new();
     constraints.set_audio_bool(want_audio);
     constraints.set_video_bool(want_video);
@@ -74,7 +71,9 @@ pub async fn acquire_camera_and_microphone() -> LocalMediaOutcome {
             stream: Some(stream),
             has_audio: false,
             has_video: true,
-            problem: Some(format!("No microphone: {reason} ({first_error}). The other person will see you but not hear you.")),
+            problem: Some(format!(
+                "No microphone: {reason} ({first_error}). The other person will see you but not hear you."
+            )),
         };
     }
     LocalMediaOutcome {

@@ -85,8 +85,12 @@ impl PeerSession {
         let configuration = RtcConfiguration::new();
         let ice_servers_json = serde_json::to_string(ice_servers).map_err(|error| error.to_string())?;
         configuration.set_ice_servers(&parse_json(&ice_servers_json)?);
-        Reflect::set(&configuration, &JsValue::from_str("iceTransportPolicy"), &JsValue::from_str(ice_transport_policy.as_str()))
-            .map_err(|error| describe_js_error("Setting the ICE transport policy", &error))?;
+        Reflect::set(
+            &configuration,
+            &JsValue::from_str("iceTransportPolicy"),
+            &JsValue::from_str(ice_transport_policy.as_str()),
+        )
+        .map_err(|error| describe_js_error("Setting the ICE transport policy", &error))?;
         let connection = RtcPeerConnection::new_with_configuration(&configuration)
             .map_err(|error| describe_js_error("Creating the peer connection", &error))?;
         let fallback_remote_stream =
@@ -113,14 +117,10 @@ impl PeerSession {
             let fallback_remote_stream = fallback_remote_stream.clone();
             let remote_stream = remote_stream.clone();
             Closure::<dyn FnMut(RtcTrackEvent)>::new(move |event: RtcTrackEvent| {
-                let stream = event
-                    .streams()
-                    .get(0)
-                    .dyn_into::<MediaStream>()
-                    .unwrap_or_else(|_| {
-                        fallback_remote_stream.add_track(&event.track());
-                        fallback_remote_stream.clone()
-                    });
+                let stream = event.streams().get(0).dyn_into::<MediaStream>().unwrap_or_else(|_| {
+                    fallback_remote_stream.add_track(&event.track());
+                    fallback_remote_stream.clone()
+                });
                 remote_stream.replace(Some(stream));
                 on_remote_media_changed();
             })
@@ -164,7 +164,11 @@ impl PeerSession {
 
     /// Adds our tracks; for a kind we have no track of, a recvonly transceiver when
     /// `receive_missing_kinds` (the caller's side: the offer must ask for audio and video).
-    fn add_local_tracks(connection: &RtcPeerConnection, local_media: Option<&MediaStream>, receive_missing_kinds: bool) {
+    fn add_local_tracks(
+        connection: &RtcPeerConnection,
+        local_media: Option<&MediaStream>,
+        receive_missing_kinds: bool,
+    ) {
         let tracks: Vec<MediaStreamTrack> = local_media.map(tracks_of).unwrap_or_default();
         for kind in ["audio", "video"] {
             let mut has_kind = false;
@@ -274,7 +278,10 @@ impl PeerSession {
         }
         spawn_local(async move {
             if let Err(error) = applied.await {
-                dispatch(Action::PeerConnectionFailed { call_id, detail: describe_js_error("Applying the answer", &error) });
+                dispatch(Action::PeerConnectionFailed {
+                    call_id,
+                    detail: describe_js_error("Applying the answer", &error),
+                });
             }
         });
     }
@@ -287,7 +294,8 @@ impl PeerSession {
             return;
         }
         let candidate_init: RtcIceCandidateInit = candidate_init.unchecked_into();
-        let added = JsFuture::from(self.connection.add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(&candidate_init)));
+        let added =
+            JsFuture::from(self.connection.add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(&candidate_init)));
         spawn_local(async move {
             let _ = added.await;
         });

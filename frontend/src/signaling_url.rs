@@ -32,12 +32,12 @@ impl PageLocation {
 }
 
 /// Picks and normalises the signaling URL. Errors are sentences for the person using the app.
-pub fn resolve_signaling_url(page: &PageLocation, query_value: Option<&str>, meta_value: Option<&str>) -> Result<String, String> {
-    let configured = [query_value, meta_value]
-        .into_iter()
-        .flatten()
-        .map(str::trim)
-        .find(|value| !value.is_empty());
+pub fn resolve_signaling_url(
+    page: &PageLocation,
+    query_value: Option<&str>,
+    meta_value: Option<&str>,
+) -> Result<String, String> {
+    let configured = [query_value, meta_value].into_iter().flatten().map(str::trim).find(|value| !value.is_empty());
     let Some(configured) = configured else {
         return Ok(format!("{}://{}{}", page.websocket_scheme(), page.host, DEFAULT_SIGNALING_PATH));
     };
@@ -57,9 +57,7 @@ pub fn resolve_signaling_url(page: &PageLocation, query_value: Option<&str>, met
     if configured.starts_with('/') {
         return Ok(format!("{}://{}{configured}", page.websocket_scheme(), page.host));
     }
-    Err(format!(
-        "The signaling address \"{configured}\" is not a ws://, wss://, http(s):// or /path address."
-    ))
+    Err(format!("The signaling address \"{configured}\" is not a ws://, wss://, http(s):// or /path address."))
 }
 
 #[cfg(test)]
@@ -72,13 +70,23 @@ mod tests {
 
     #[test]
     fn default_is_same_origin_ws_path_with_scheme_matching_the_page() {
-        assert_eq!(resolve_signaling_url(&page("http:", "127.0.0.1:8080"), None, None), Ok("ws://127.0.0.1:8080/ws".to_owned()));
-        assert_eq!(resolve_signaling_url(&page("https:", "duet.example"), None, None), Ok("wss://duet.example/ws".to_owned()));
+        assert_eq!(
+            resolve_signaling_url(&page("http:", "127.0.0.1:8080"), None, None),
+            Ok("ws://127.0.0.1:8080/ws".to_owned())
+        );
+        assert_eq!(
+            resolve_signaling_url(&page("https:", "duet.example"), None, None),
+            Ok("wss://duet.example/ws".to_owned())
+        );
     }
 
     #[test]
     fn query_parameter_wins_over_meta_tag() {
-        let resolved = resolve_signaling_url(&page("https:", "cdn.example"), Some("wss://signal.example/ws"), Some("wss://other.example/ws"));
+        let resolved = resolve_signaling_url(
+            &page("https:", "cdn.example"),
+            Some("wss://signal.example/ws"),
+            Some("wss://other.example/ws"),
+        );
         assert_eq!(resolved, Ok("wss://signal.example/ws".to_owned()));
     }
 
@@ -96,14 +104,26 @@ mod tests {
 
     #[test]
     fn http_urls_become_websocket_urls() {
-        assert_eq!(resolve_signaling_url(&page("http:", "a"), Some("https://s.example/ws"), None), Ok("wss://s.example/ws".to_owned()));
-        assert_eq!(resolve_signaling_url(&page("http:", "a"), Some("HTTP://s.example:9090/"), None), Ok("ws://s.example:9090/".to_owned()));
+        assert_eq!(
+            resolve_signaling_url(&page("http:", "a"), Some("https://s.example/ws"), None),
+            Ok("wss://s.example/ws".to_owned())
+        );
+        assert_eq!(
+            resolve_signaling_url(&page("http:", "a"), Some("HTTP://s.example:9090/"), None),
+            Ok("ws://s.example:9090/".to_owned())
+        );
     }
 
     #[test]
     fn relative_paths_and_scheme_relative_urls_resolve_against_the_page() {
-        assert_eq!(resolve_signaling_url(&page("https:", "app.example"), Some("/signal"), None), Ok("wss://app.example/signal".to_owned()));
-        assert_eq!(resolve_signaling_url(&page("http:", "app.example"), Some("//s.example/ws"), None), Ok("ws://s.example/ws".to_owned()));
+        assert_eq!(
+            resolve_signaling_url(&page("https:", "app.example"), Some("/signal"), None),
+            Ok("wss://app.example/signal".to_owned())
+        );
+        assert_eq!(
+            resolve_signaling_url(&page("http:", "app.example"), Some("//s.example/ws"), None),
+            Ok("ws://s.example/ws".to_owned())
+        );
     }
 
     #[test]

@@ -31,7 +31,13 @@ struct Payloads {
     candidate: String,
 }
 
-async fn one_call(common: &Common, options: &CallOptions, payloads: &Payloads, caller_name: &str, callee_name: &str) -> anyhow::Result<Flavor> {
+async fn one_call(
+    common: &Common,
+    options: &CallOptions,
+    payloads: &Payloads,
+    caller_name: &str,
+    callee_name: &str,
+) -> anyhow::Result<Flavor> {
     let (caller, callee) = tokio::join!(
         Client::connect_and_login(&common.target, common.io_timeout, caller_name),
         Client::connect_and_login(&common.target, common.io_timeout, callee_name),
@@ -94,7 +100,8 @@ async fn one_run(common: &Common, options: &CallOptions, prefix: &str) -> anyhow
     let started = Instant::now();
     let mut workers = Vec::with_capacity(options.in_flight);
     for _ in 0..options.in_flight.max(1) {
-        let (common, options, payloads, next, prefix) = (common.clone(), options.clone(), payloads.clone(), next.clone(), prefix.to_owned());
+        let (common, options, payloads, next, prefix) =
+            (common.clone(), options.clone(), payloads.clone(), next.clone(), prefix.to_owned());
         workers.push(tokio::spawn(async move {
             let mut micros = Vec::new();
             let mut errors = Vec::new();
@@ -126,7 +133,14 @@ async fn one_run(common: &Common, options: &CallOptions, prefix: &str) -> anyhow
     }
     let seconds = started.elapsed().as_secs_f64();
     let server_cpu = cpu_before.zip(common.server_cpu()).map(|(before, after)| after.saturating_sub(before));
-    Ok(RunResult { seconds, completed: micros.len(), errors, latency: Latency::from_micros(&mut micros), server_cpu, flavor })
+    Ok(RunResult {
+        seconds,
+        completed: micros.len(),
+        errors,
+        latency: Latency::from_micros(&mut micros),
+        server_cpu,
+        flavor,
+    })
 }
 
 pub async fn run(common: &Common, options: &CallOptions) -> anyhow::Result<Value> {

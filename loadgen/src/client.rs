@@ -72,7 +72,9 @@ fn json_string(text: &str) -> String {
 /// `bytes` is smaller), varied by `seed`.
 pub fn candidate_json(bytes: usize, seed: u32) -> String {
     let port = 40_000 + seed % 20_000;
-    let head = format!(r#"{{"candidate":"candidate:842163049 1 udp 1677729535 127.0.0.1 {port} typ srflx raddr 0.0.0.0 rport 0 generation 0 ufrag lgen network-id 1"#);
+    let head = format!(
+        r#"{{"candidate":"candidate:842163049 1 udp 1677729535 127.0.0.1 {port} typ srflx raddr 0.0.0.0 rport 0 generation 0 ufrag lgen network-id 1"#
+    );
     let tail = r#"","sdpMid":"0","sdpMLineIndex":0,"usernameFragment":"lgen"}"#;
     let fixed = head.len() + tail.len();
     let mut json = head;
@@ -164,7 +166,9 @@ impl Client {
     /// The next text frame (pings are answered by the library; other control frames skipped).
     pub async fn recv(&mut self) -> anyhow::Result<Utf8Bytes> {
         loop {
-            let next = timeout(self.io_timeout, self.ws.next()).await.map_err(|_| anyhow!("no frame within {:?}", self.io_timeout))?;
+            let next = timeout(self.io_timeout, self.ws.next())
+                .await
+                .map_err(|_| anyhow!("no frame within {:?}", self.io_timeout))?;
             match next {
                 None => bail!("the server closed the connection"),
                 Some(Err(error)) => return Err(error).context("receive"),
@@ -238,7 +242,13 @@ mod tests {
     fn frames_are_messages_the_protocol_crate_accepts() {
         let candidate = candidate_json(257, 1);
         let sdp = sdp_json("answer", 200);
-        for frame in [login_frame("lg-a1"), offer_frame("bob", &sdp), answer_frame("alice", &sdp), candidate_frame("bob", &candidate), leave_frame("bob")] {
+        for frame in [
+            login_frame("lg-a1"),
+            offer_frame("bob", &sdp),
+            answer_frame("alice", &sdp),
+            candidate_frame("bob", &candidate),
+            leave_frame("bob"),
+        ] {
             assert!(protocol::ClientMessage::from_json(frame.as_str()).is_ok(), "{}", frame.as_str());
         }
     }

@@ -68,7 +68,12 @@ impl Round {
     }
 }
 
-async fn one_round(common: &Common, options: &IdleOptions, prefix: &str, flavor: &mut Option<Flavor>) -> anyhow::Result<Round> {
+async fn one_round(
+    common: &Common,
+    options: &IdleOptions,
+    prefix: &str,
+    flavor: &mut Option<Flavor>,
+) -> anyhow::Result<Round> {
     let rss_before_kib = common.server_rss_kib();
     let semaphore = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let (stop_sender, stop) = watch::channel(false);

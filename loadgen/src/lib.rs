@@ -151,7 +151,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     } else {
         (text, 1000)
     };
-    let value: u64 = number.trim().parse().map_err(|_| format!("`{text}` is not a duration; write e.g. 500ms, 5s or 2m"))?;
+    let value: u64 =
+        number.trim().parse().map_err(|_| format!("`{text}` is not a duration; write e.g. 500ms, 5s or 2m"))?;
     Ok(Duration::from_millis(value.saturating_mul(unit_millis)))
 }
 
@@ -200,7 +201,12 @@ impl Cli {
                 within("concurrency", args.concurrency, 1, caps::MAX_CONCURRENCY)?;
                 within("rounds", rounds, 1, caps::MAX_ROUNDS)?;
                 within("settle", args.settle, Duration::ZERO, caps::MAX_SETTLE)?;
-                Mode::Idle(idle::IdleOptions { count: args.count, concurrency: args.concurrency, rounds, settle: args.settle })
+                Mode::Idle(idle::IdleOptions {
+                    count: args.count,
+                    concurrency: args.concurrency,
+                    rounds,
+                    settle: args.settle,
+                })
             }
             Command::Calls(args) => {
                 within("calls", args.calls, 1, caps::MAX_CALLS)?;
@@ -242,7 +248,8 @@ impl Common {
 
 /// A prefix that makes this run's user names unique on a server that outlives it.
 pub fn run_id(mode: &str) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |elapsed| elapsed.subsec_nanos());
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |elapsed| elapsed.subsec_nanos());
     format!("lg{mode}{}x{:x}", std::process::id() % 100_000, nanos % 0xfffff)
 }
 
@@ -296,7 +303,8 @@ mod tests {
     use super::*;
 
     fn parse(args: &[&str]) -> Result<(Target, Mode), String> {
-        let cli = Cli::try_parse_from(std::iter::once("loadgen").chain(args.iter().copied())).map_err(|error| error.to_string())?;
+        let cli = Cli::try_parse_from(std::iter::once("loadgen").chain(args.iter().copied()))
+            .map_err(|error| error.to_string())?;
         cli.validate()
     }
 
@@ -311,14 +319,25 @@ mod tests {
         assert_eq!((churn.count, churn.rounds), (500, 10));
         let Ok((_, Mode::Idle(connections))) = parse(&["connections"]) else { panic!("connections expected") };
         assert_eq!(connections.rounds, 1);
-        let Ok((_, Mode::Calls(calls))) = parse(&["calls", "--calls", "50", "--in-flight", "5"]) else { panic!("calls expected") };
+        let Ok((_, Mode::Calls(calls))) = parse(&["calls", "--calls", "50", "--in-flight", "5"]) else {
+            panic!("calls expected")
+        };
         assert_eq!((calls.calls, calls.in_flight, calls.candidates, calls.runs), (50, 5, 4, 3));
     }
 
     #[test]
     fn global_flags_go_before_or_after_the_mode() {
-        let cli = Cli::try_parse_from(["loadgen", "relay", "--url", "ws://localhost:9190/", "--server-pid", "42", "--window", "250ms"])
-            .expect("flags after the mode");
+        let cli = Cli::try_parse_from([
+            "loadgen",
+            "relay",
+            "--url",
+            "ws://localhost:9190/",
+            "--server-pid",
+            "42",
+            "--window",
+            "250ms",
+        ])
+        .expect("flags after the mode");
         assert_eq!(cli.server_pid, Some(42));
         assert_eq!(cli.url, "ws://localhost:9190/");
         let cli = Cli::try_parse_from(["loadgen", "--timeout", "2m", "calls"]).expect("flags before the mode");

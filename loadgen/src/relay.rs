@@ -156,12 +156,14 @@ pub async fn run(common: &Common, options: &RelayOptions) -> anyhow::Result<Valu
     tokio::time::sleep(options.warmup).await;
     let mut windows = Vec::with_capacity(options.windows as usize);
     for number in 1..=options.windows {
-        let (count_before, cpu_before, own_before) = (relayed.load(Ordering::Relaxed), common.server_cpu(), stats::own_cpu());
+        let (count_before, cpu_before, own_before) =
+            (relayed.load(Ordering::Relaxed), common.server_cpu(), stats::own_cpu());
         let started = Instant::now();
         phase.store(number, Ordering::Relaxed);
         tokio::time::sleep(options.window).await;
         let seconds = started.elapsed().as_secs_f64();
-        let (count_after, cpu_after, own_after) = (relayed.load(Ordering::Relaxed), common.server_cpu(), stats::own_cpu());
+        let (count_after, cpu_after, own_after) =
+            (relayed.load(Ordering::Relaxed), common.server_cpu(), stats::own_cpu());
         windows.push(Window {
             seconds,
             relayed: count_after - count_before,
@@ -197,7 +199,8 @@ pub async fn run(common: &Common, options: &RelayOptions) -> anyhow::Result<Valu
         bail!("every connection failed; first error: {}", errors[0]);
     }
 
-    let med = |value: fn(&Window) -> Option<f64>| median(&windows.iter().filter_map(value).collect::<Vec<f64>>()).map(round3);
+    let med =
+        |value: fn(&Window) -> Option<f64>| median(&windows.iter().filter_map(value).collect::<Vec<f64>>()).map(round3);
     let summary = json!({
         "messages_per_sec": med(|w| Some(w.messages_per_second())),
         "server_cpu_us_per_message": med(Window::server_cpu_us_per_message),

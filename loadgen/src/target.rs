@@ -64,7 +64,8 @@ impl Target {
             return Err(TargetError::UserInfo);
         }
         let (host, port_text) = if let Some(bracketed) = authority.strip_prefix('[') {
-            let close = bracketed.find(']').ok_or_else(|| TargetError::Malformed(format!("no `]` in `{authority}`")))?;
+            let close =
+                bracketed.find(']').ok_or_else(|| TargetError::Malformed(format!("no `]` in `{authority}`")))?;
             let after = &bracketed[close + 1..];
             let port = match after.strip_prefix(':') {
                 Some(port) => Some(port),
@@ -113,7 +114,11 @@ pub fn loopback_ip(host: &str) -> Result<IpAddr, TargetError> {
         return if v4.is_loopback() { Ok(IpAddr::V4(v4)) } else { Err(TargetError::NotLoopback(host.to_owned())) };
     }
     if let Ok(v6) = host.parse::<Ipv6Addr>() {
-        return if v6 == Ipv6Addr::LOCALHOST { Ok(IpAddr::V6(v6)) } else { Err(TargetError::NotLoopback(host.to_owned())) };
+        return if v6 == Ipv6Addr::LOCALHOST {
+            Ok(IpAddr::V6(v6))
+        } else {
+            Err(TargetError::NotLoopback(host.to_owned()))
+        };
     }
     Err(TargetError::NotLoopback(host.to_owned()))
 }
@@ -129,7 +134,10 @@ mod tests {
         assert!(target.spread_sources);
         assert_eq!(Target::parse("ws://localhost:9/ws").expect("localhost").address.port(), 9);
         assert_eq!(Target::parse("ws://LOCALHOST").expect("no port").address.port(), 80);
-        assert_eq!(Target::parse("ws://127.255.255.254:1").expect("127/8").address.ip(), IpAddr::from([127, 255, 255, 254]));
+        assert_eq!(
+            Target::parse("ws://127.255.255.254:1").expect("127/8").address.ip(),
+            IpAddr::from([127, 255, 255, 254])
+        );
         let v6 = Target::parse("ws://[::1]:9090/ws").expect("::1");
         assert_eq!(v6.address, "[::1]:9090".parse().expect("address"));
         assert!(!v6.spread_sources);

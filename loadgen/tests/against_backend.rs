@@ -114,7 +114,8 @@ async fn connections_and_churn_hold_then_release_every_connection() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_complete_the_whole_sequence() {
     let server = start_server().await;
-    let options = CallOptions { calls: 24, in_flight: 4, runs: 2, candidates: 4, sdp_bytes: 1024, candidate_bytes: 257 };
+    let options =
+        CallOptions { calls: 24, in_flight: 4, runs: 2, candidates: 4, sdp_bytes: 1024, candidate_bytes: 257 };
     let report = run(&server, Mode::Calls(options)).await;
     assert_eq!(report["mode"], "calls");
     assert_eq!(report["flavor"], "duet");
@@ -132,10 +133,17 @@ async fn a_call_to_a_user_who_is_not_online_fails_loudly() {
     // candidate to a peer outside a call is refused by our server with `not_in_call`.
     let server = start_server().await;
     let common = server.common();
-    let mut alice = loadgen::client::Client::connect_and_login(&common.target, common.io_timeout, "lg-alice").await.expect("login");
-    alice.send(loadgen::client::candidate_frame("lg-bob", &loadgen::client::candidate_json(257, 1))).await.expect("send");
+    let mut alice =
+        loadgen::client::Client::connect_and_login(&common.target, common.io_timeout, "lg-alice").await.expect("login");
+    alice
+        .send(loadgen::client::candidate_frame("lg-bob", &loadgen::client::candidate_json(257, 1)))
+        .await
+        .expect("send");
     let refused = alice.expect(loadgen::client::Kind::Candidate).await;
-    assert!(refused.is_err_and(|error| error.to_string().contains("Error")), "an error reply is not a relayed candidate");
+    assert!(
+        refused.is_err_and(|error| error.to_string().contains("Error")),
+        "an error reply is not a relayed candidate"
+    );
     // Same name twice: the second login is refused and reported.
     let second = loadgen::client::Client::connect_and_login(&common.target, common.io_timeout, "lg-alice").await;
     assert!(second.is_err());
@@ -148,6 +156,7 @@ async fn non_loopback_targets_are_refused_before_connecting() {
     for url in ["ws://10.1.2.3:9090/", "ws://192.168.0.1/", "ws://example.org/"] {
         assert!(Target::parse(url).is_err(), "{url}");
     }
-    let cli = <loadgen::Cli as clap::Parser>::try_parse_from(["loadgen", "relay", "--url", "ws://203.0.113.5:9090/"]).expect("parses");
+    let cli = <loadgen::Cli as clap::Parser>::try_parse_from(["loadgen", "relay", "--url", "ws://203.0.113.5:9090/"])
+        .expect("parses");
     assert!(cli.validate().is_err_and(|error| error.contains("refusing")));
 }

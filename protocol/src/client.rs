@@ -132,10 +132,7 @@ impl ClientMessage {
         let kind = wire.kind.ok_or(ParseError::MissingType)?;
         let name = |message_type| required(wire.name.as_deref(), message_type, "name").map(UserName::from_wire);
         let message = match kind.as_ref() {
-            "login" => ClientMessage::Login {
-                name: name("login")?,
-                resume: wire.resume.map(ResumeToken::from_wire),
-            },
+            "login" => ClientMessage::Login { name: name("login")?, resume: wire.resume.map(ResumeToken::from_wire) },
             "offer" => ClientMessage::Offer {
                 name: name("offer")?,
                 offer: SessionDescription::from_raw(required(wire.offer, "offer", "offer")?),

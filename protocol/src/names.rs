@@ -30,10 +30,9 @@ impl fmt::Display for NameError {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             NameError::Empty => write!(formatter, "A name cannot be empty."),
-            NameError::TooLong { chars } => write!(
-                formatter,
-                "A name can have at most {MAX_NAME_CHARS} characters (this one has {chars})."
-            ),
+            NameError::TooLong { chars } => {
+                write!(formatter, "A name can have at most {MAX_NAME_CHARS} characters (this one has {chars}).")
+            }
             NameError::ControlCharacter => {
                 write!(formatter, "A name cannot contain control characters such as line breaks or tabs.")
             }

@@ -294,10 +294,9 @@ impl ServerMessage {
                 candidate: IceCandidate::from_raw(required(wire.candidate, "candidate", "candidate")?),
                 name: wire.name,
             },
-            "leave" => ServerMessage::Leave {
-                name: wire.name,
-                reason: wire.reason.as_deref().map(LeaveReason::from_wire),
-            },
+            "leave" => {
+                ServerMessage::Leave { name: wire.name, reason: wire.reason.as_deref().map(LeaveReason::from_wire) }
+            }
             "users" => ServerMessage::Users { users: wire.users.unwrap_or_default() },
             "error" => ServerMessage::Error { message: wire.message.unwrap_or_default(), code: wire.code },
             other => return Err(ParseError::UnknownType(other.to_owned())),
@@ -329,4 +328,3 @@ impl std::fmt::Display for ErrorCode {
         formatter.write_str(self.as_str())
     }
 }
-

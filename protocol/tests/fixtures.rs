@@ -3,7 +3,8 @@
 use protocol::*;
 
 const SDP: &str = r#"{"type":"offer","sdp":"v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n"}"#;
-const ICE: &str = r#"{"candidate":"candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host","sdpMid":"0","sdpMLineIndex":0}"#;
+const ICE: &str =
+    r#"{"candidate":"candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host","sdpMid":"0","sdpMLineIndex":0}"#;
 
 fn sdp() -> SessionDescription {
     SessionDescription::from_json(SDP).expect("fixture SDP is JSON")
@@ -71,7 +72,10 @@ fn client_candidate_null_end_of_candidates_is_carried() {
 
 #[test]
 fn client_leave_classic_and_extended() {
-    client_round_trip(r#"{"type":"leave","name":"bob"}"#, ClientMessage::Leave { name: Some(name("bob")), reason: None });
+    client_round_trip(
+        r#"{"type":"leave","name":"bob"}"#,
+        ClientMessage::Leave { name: Some(name("bob")), reason: None },
+    );
     client_round_trip(
         r#"{"type":"leave","name":"alice","reason":"declined"}"#,
         ClientMessage::Leave { name: Some(name("alice")), reason: Some(LeaveReason::Declined) },
@@ -175,9 +179,23 @@ fn server_hello() {
 
 #[test]
 fn server_login_classic_success_and_failure() {
-    let success = ServerMessage::Login { success: true, name: None, resume: None, ice_servers: None, reason: None, message: None };
+    let success = ServerMessage::Login {
+        success: true,
+        name: None,
+        resume: None,
+        ice_servers: None,
+        reason: None,
+        message: None,
+    };
     server_round_trip(r#"{"type":"login","success":true}"#, success);
-    let failure = ServerMessage::Login { success: false, name: None, resume: None, ice_servers: None, reason: None, message: None };
+    let failure = ServerMessage::Login {
+        success: false,
+        name: None,
+        resume: None,
+        ice_servers: None,
+        reason: None,
+        message: None,
+    };
     server_round_trip(r#"{"type":"login","success":false}"#, failure);
 }
 
@@ -241,7 +259,10 @@ fn server_offer_classic_field_order() {
 
 #[test]
 fn server_answer_classic_and_with_name() {
-    server_round_trip(&format!(r#"{{"type":"answer","answer":{SDP}}}"#), ServerMessage::Answer { answer: sdp(), name: None });
+    server_round_trip(
+        &format!(r#"{{"type":"answer","answer":{SDP}}}"#),
+        ServerMessage::Answer { answer: sdp(), name: None },
+    );
     server_round_trip(
         &format!(r#"{{"type":"answer","answer":{SDP},"name":"bob"}}"#),
         ServerMessage::Answer { answer: sdp(), name: Some(name("bob")) },
@@ -250,7 +271,10 @@ fn server_answer_classic_and_with_name() {
 
 #[test]
 fn server_candidate_classic_and_with_name() {
-    server_round_trip(&format!(r#"{{"type":"candidate","candidate":{ICE}}}"#), ServerMessage::Candidate { candidate: ice(), name: None });
+    server_round_trip(
+        &format!(r#"{{"type":"candidate","candidate":{ICE}}}"#),
+        ServerMessage::Candidate { candidate: ice(), name: None },
+    );
     server_round_trip(
         &format!(r#"{{"type":"candidate","candidate":{ICE},"name":"alice"}}"#),
         ServerMessage::Candidate { candidate: ice(), name: Some(name("alice")) },
@@ -276,7 +300,10 @@ fn server_leave_classic_and_every_reason() {
 
 #[test]
 fn server_users() {
-    server_round_trip(r#"{"type":"users","users":["bob","carol"]}"#, ServerMessage::Users { users: vec![name("bob"), name("carol")] });
+    server_round_trip(
+        r#"{"type":"users","users":["bob","carol"]}"#,
+        ServerMessage::Users { users: vec![name("bob"), name("carol")] },
+    );
 }
 
 #[test]

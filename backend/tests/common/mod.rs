@@ -17,8 +17,7 @@ pub const RECEIVE_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub const SDP_OFFER: &str = r#"{"type":"offer","sdp":"v=0\r\no=- 46117 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"}"#;
 pub const SDP_ANSWER: &str = r#"{ "type" : "answer","sdp":"v=0\r\no=- 99 2 IN IP4 127.0.0.1\r\n" }"#;
-pub const CANDIDATE: &str =
-    r#"{"candidate":"candidate:842163049 1 udp 1677729535 127.0.0.1 46154 typ srflx raddr 0.0.0.0 rport 0 generation 0","sdpMid":"0","sdpMLineIndex":0}"#;
+pub const CANDIDATE: &str = r#"{"candidate":"candidate:842163049 1 udp 1677729535 127.0.0.1 46154 typ srflx raddr 0.0.0.0 rport 0 generation 0","sdpMid":"0","sdpMLineIndex":0}"#;
 
 pub struct TestServer {
     pub address: SocketAddr,
@@ -89,7 +88,8 @@ pub struct Client {
 
 impl Client {
     pub async fn connect_raw(url: &str) -> Client {
-        let (socket, _) = tokio_tungstenite::connect_async_with_config(url, None, true).await.expect("WebSocket connects");
+        let (socket, _) =
+            tokio_tungstenite::connect_async_with_config(url, None, true).await.expect("WebSocket connects");
         Client { socket }
     }
 
@@ -127,14 +127,18 @@ impl Client {
 
     pub async fn receive_message(&mut self) -> ServerMessage {
         let text = self.receive_text().await;
-        ServerMessage::from_json(&text).unwrap_or_else(|error| panic!("server sent {text:?}, not a ServerMessage: {error}"))
+        ServerMessage::from_json(&text)
+            .unwrap_or_else(|error| panic!("server sent {text:?}, not a ServerMessage: {error}"))
     }
 
     /// Receives an `error` and returns its code.
     pub async fn receive_error_code(&mut self) -> String {
         let reply = self.receive_json().await;
         assert_eq!(reply["type"], "error", "expected an error, got {reply}");
-        assert!(reply["message"].as_str().is_some_and(|message| !message.is_empty()), "error without a message: {reply}");
+        assert!(
+            reply["message"].as_str().is_some_and(|message| !message.is_empty()),
+            "error without a message: {reply}"
+        );
         reply["code"].as_str().unwrap_or_else(|| panic!("error without code: {reply}")).to_owned()
     }
 
@@ -183,7 +187,10 @@ pub async fn http_get(address: SocketAddr, path: &str, extra_headers: &str) -> (
     let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n{extra_headers}\r\n");
     stream.write_all(request.as_bytes()).await.expect("write request");
     let mut response = Vec::new();
-    tokio::time::timeout(RECEIVE_TIMEOUT, stream.read_to_end(&mut response)).await.expect("response in time").expect("read response");
+    tokio::time::timeout(RECEIVE_TIMEOUT, stream.read_to_end(&mut response))
+        .await
+        .expect("response in time")
+        .expect("read response");
     let response = String::from_utf8_lossy(&response).into_owned();
     let status = response.get(9..12).and_then(|code| code.parse().ok()).unwrap_or(0);
     let body = response.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default();

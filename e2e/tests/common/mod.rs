@@ -82,9 +82,9 @@ impl ChromeDriverProcess {
             .stderr(Stdio::null());
         // Its own process group, so Drop can end chromedriver and the browsers it started.
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
-        let child = command
-            .spawn()
-            .unwrap_or_else(|error| panic!("could not start chromedriver ({error}); run ./scripts/setup to install chromium-driver"));
+        let child = command.spawn().unwrap_or_else(|error| {
+            panic!("could not start chromedriver ({error}); run ./scripts/setup to install chromium-driver")
+        });
         ChromeDriverProcess { child, port }
     }
 
@@ -185,7 +185,12 @@ pub async fn open_browser(driver_port: u16, name: &'static str, media: MediaSetu
 }
 
 /// Like [`open_browser`], with more Chromium command-line arguments.
-pub async fn open_browser_with_arguments(driver_port: u16, name: &'static str, media: MediaSetup, extra_arguments: &[String]) -> Person {
+pub async fn open_browser_with_arguments(
+    driver_port: u16,
+    name: &'static str,
+    media: MediaSetup,
+    extra_arguments: &[String],
+) -> Person {
     let profile_directory = std::env::temp_dir().join(format!("duet-e2e-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&profile_directory);
     let mut arguments = vec![
@@ -270,14 +275,19 @@ impl Person {
                 return value;
             }
             if started.elapsed() > STEP_TIMEOUT {
-                panic!("{}: timed out after {STEP_TIMEOUT:?} waiting for {what}; the page shows {}", self.name, self.page_summary().await);
+                panic!(
+                    "{}: timed out after {STEP_TIMEOUT:?} waiting for {what}; the page shows {}",
+                    self.name,
+                    self.page_summary().await
+                );
             }
             tokio::time::sleep(POLL_INTERVAL).await;
         }
     }
 
     pub async fn wait_for_phase(&self, phase: &str) {
-        let condition = format!("const app = document.querySelector('.app'); return !!app && app.dataset.callPhase === '{phase}';");
+        let condition =
+            format!("const app = document.querySelector('.app'); return !!app && app.dataset.callPhase === '{phase}';");
         self.wait_for(&format!("call phase `{phase}`"), &condition).await;
     }
 
@@ -293,9 +303,13 @@ impl Person {
     /// The input whose `<label>` says `label` (so the label is tested too).
     pub async fn type_into_labelled_input(&self, label: &str, text: &str) {
         let xpath = format!("//input[@id=//label[normalize-space(.)='{label}']/@for]");
-        let input = self.find_within_step_timeout(&format!("an input labelled {label:?}"), Locator::XPath(&xpath)).await;
+        let input =
+            self.find_within_step_timeout(&format!("an input labelled {label:?}"), Locator::XPath(&xpath)).await;
         input.clear().await.unwrap_or_else(|error| panic!("{}: clearing {label:?} failed: {error}", self.name));
-        input.send_keys(text).await.unwrap_or_else(|error| panic!("{}: typing into {label:?} failed: {error}", self.name));
+        input
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|error| panic!("{}: typing into {label:?} failed: {error}", self.name));
     }
 
     pub async fn click_button(&self, text: &str) {
@@ -311,7 +325,11 @@ impl Person {
                 return element;
             }
             if started.elapsed() > STEP_TIMEOUT {
-                panic!("{}: no {what} within {STEP_TIMEOUT:?}; the page shows {}", self.name, self.page_summary().await);
+                panic!(
+                    "{}: no {what} within {STEP_TIMEOUT:?}; the page shows {}",
+                    self.name,
+                    self.page_summary().await
+                );
             }
             tokio::time::sleep(POLL_INTERVAL).await;
         }
@@ -360,8 +378,11 @@ impl Person {
     /// Waits until the peer connection is `connected`, the remote video has a size and its
     /// playback time advances.
     pub async fn wait_until_remote_video_plays(&self) {
-        self.wait_for("the peer connection to be connected", "return document.querySelector('.app').dataset.peerState === 'connected';")
-            .await;
+        self.wait_for(
+            "the peer connection to be connected",
+            "return document.querySelector('.app').dataset.peerState === 'connected';",
+        )
+        .await;
         self.wait_for_phase("in-call").await;
         let playing = r#"
             const video = document.querySelector('video[aria-label="Remote video"]');
@@ -380,7 +401,8 @@ impl Person {
     pub async fn save_screenshot(&self, file_name: &str) {
         let directory = target_directory().join("e2e-screenshots");
         std::fs::create_dir_all(&directory).expect("create the screenshot directory");
-        let png = self.client.screenshot().await.unwrap_or_else(|error| panic!("{}: screenshot failed: {error}", self.name));
+        let png =
+            self.client.screenshot().await.unwrap_or_else(|error| panic!("{}: screenshot failed: {error}", self.name));
         std::fs::write(directory.join(file_name), png).expect("write the screenshot");
     }
 
@@ -407,7 +429,10 @@ pub async fn call_and_accept(caller: &Person, callee: &Person, by_clicking_the_n
         let person_button = caller
             .find_within_step_timeout(&format!("{} in the list of people online", callee.name), Locator::Css(&selector))
             .await;
-        person_button.click().await.unwrap_or_else(|error| panic!("{}: clicking {} failed: {error}", caller.name, callee.name));
+        person_button
+            .click()
+            .await
+            .unwrap_or_else(|error| panic!("{}: clicking {} failed: {error}", caller.name, callee.name));
     } else {
         caller.type_into_labelled_input("Name to call", callee.name).await;
         caller.click_button("Call").await;
