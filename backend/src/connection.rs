@@ -12,9 +12,9 @@ use crate::limits::{ConnectionPermit, RateDecision, RateLimiter};
 use crate::metrics::CloseReason;
 use crate::registry::DeliveryError;
 use crate::AppState;
-use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::{SinkExt, StreamExt};
-use protocol::{ErrorCode, LeaveReason, ServerMessage};
+use protocol::{close_codes, ErrorCode, LeaveReason, ServerMessage};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -35,9 +35,6 @@ const CLOSING_DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
 /// Slots above a queue's capacity that only `leave` messages of the server's own may use, so a
 /// call's end is never stuck behind (or reordered with) a backlog.
 const RESERVED_SLOTS: usize = 4;
-
-/// Custom close code: the name was taken over by a new login with the resume token.
-pub const CLOSE_REPLACED_BY_NEW_LOGIN: u16 = 4001;
 
 /// Why another task asked a connection to close.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -217,24 +214,29 @@ impl Ending {
         let frame = |code, reason: String| Some(CloseFrame { code, reason: Utf8Bytes::from(reason) });
         match self {
             Ending::ClientClosed | Ending::TransportError => (None, None),
-            Ending::Idle => {
-                (frame(close_code::AWAY, "No heartbeat: connection idle for too long.".into()), Some(CloseReason::Idle))
-            }
+            Ending::Idle => (
+                frame(close_codes::IDLE_TIMEOUT, "No heartbeat: connection idle for too long.".into()),
+                Some(CloseReason::Idle),
+            ),
             Ending::FrameTooLarge => {
-                (frame(close_code::SIZE, "Frame too large.".into()), Some(CloseReason::FrameTooLarge))
+                (frame(close_codes::FRAME_TOO_LARGE, "Frame too large.".into()), Some(CloseReason::FrameTooLarge))
             }
             Ending::LoginTimeout => (
-                frame(close_code::POLICY, format!("Sign in within {} s of connecting.", login_timeout.as_secs())),
+                frame(
+                    close_codes::POLICY_VIOLATION,
+                    format!("Sign in within {} s of connecting.", login_timeout.as_secs()),
+                ),
                 Some(CloseReason::LoginTimeout),
             ),
             Ending::RateLimited => {
-                (frame(close_code::POLICY, "Too many messages.".into()), Some(CloseReason::RateLimit))
+                (frame(close_codes::POLICY_VIOLATION, "Too many messages.".into()), Some(CloseReason::RateLimit))
             }
-            Ending::ServerShutdown => {
-                (frame(close_code::RESTART, "Server restarting; reconnect.".into()), Some(CloseReason::Shutdown))
-            }
+            Ending::ServerShutdown => (
+                frame(close_codes::SERVER_RESTARTING, "Server restarting; reconnect.".into()),
+                Some(CloseReason::Shutdown),
+            ),
             Ending::Kicked(KickReason::ReplacedByNewLogin) => (
-                frame(CLOSE_REPLACED_BY_NEW_LOGIN, "Signed in again from another connection.".into()),
+                frame(close_codes::REPLACED_BY_NEW_LOGIN, "Signed in again from another connection.".into()),
                 Some(CloseReason::ReplacedByNewLogin),
             ),
             // Its queue is full: no close frame could get through; the socket is just dropped.

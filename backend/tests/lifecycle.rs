@@ -108,7 +108,7 @@ async fn resume_token_takes_the_name_over_from_a_stale_connection() {
     let relogin = alice_again.receive_json().await;
     assert_eq!(relogin["success"], true, "{relogin}");
     assert_ne!(relogin["resume"].as_str(), Some(token.as_str()), "a fresh token each login");
-    assert_eq!(alice.expect_closed(RECEIVE_TIMEOUT).await, Some(4001));
+    assert_eq!(alice.expect_closed(RECEIVE_TIMEOUT).await, Some(protocol::close_codes::REPLACED_BY_NEW_LOGIN));
     assert_eq!(bob.receive_text().await, r#"{"type":"leave","name":"alice","reason":"disconnected"}"#);
 
     // The new connection is alice, and the old one's clean-up did not free the name.

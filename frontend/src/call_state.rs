@@ -11,15 +11,12 @@
 //! - SDP bodies are never formatted into any text this module produces.
 
 use protocol::{
-    ClientMessage, ErrorCode, IceCandidate, IceServer, LeaveReason, NameError, ResumeToken, ServerMessage,
+    close_codes, ClientMessage, ErrorCode, IceCandidate, IceServer, LeaveReason, NameError, ResumeToken, ServerMessage,
     SessionDescription, UserName,
 };
 
 /// Identifies one call attempt, so late browser events of an earlier call are ignored.
 pub type CallId = u64;
-
-/// Close code the server uses when another login with our resume token took the name over.
-pub const CLOSE_CODE_REPLACED_BY_NEW_LOGIN: u16 = 4001;
 
 /// First reconnect delay; doubled per failed attempt up to [`RECONNECT_MAX_DELAY_MILLIS`].
 pub const RECONNECT_FIRST_DELAY_MILLIS: u32 = 500;
@@ -648,7 +645,7 @@ impl CallState {
                 }
                 signed_out @ Session::SignedOut { .. } => signed_out,
             };
-        if close_code == CLOSE_CODE_REPLACED_BY_NEW_LOGIN {
+        if close_code == close_codes::REPLACED_BY_NEW_LOGIN {
             self.connection = SignalingConnection::ReplacedByAnotherLogin;
             self.session = Session::SignedOut {
                 pending_name: None,

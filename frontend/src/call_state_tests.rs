@@ -421,7 +421,7 @@ fn lost_connection_while_ringing_forgets_the_call_without_a_peer_connection() {
 #[test]
 fn replaced_by_another_login_stops_reconnecting_and_explains() {
     let mut state = signed_in_as_alice();
-    let effects = state.apply(Action::SignalingClosed { close_code: CLOSE_CODE_REPLACED_BY_NEW_LOGIN });
+    let effects = state.apply(Action::SignalingClosed { close_code: protocol::close_codes::REPLACED_BY_NEW_LOGIN });
     assert!(effects.is_empty(), "{effects:?}");
     assert_eq!(state.connection, SignalingConnection::ReplacedByAnotherLogin);
     assert!(

@@ -121,7 +121,8 @@ struct ClientWire<'a> {
     resume: Option<Cow<'a, str>>,
 }
 
-fn required<T>(value: Option<T>, message_type: &'static str, field: &'static str) -> Result<T, ParseError> {
+/// `value`, or the error naming the missing field (shared by both directions' parsers).
+pub(crate) fn required<T>(value: Option<T>, message_type: &'static str, field: &'static str) -> Result<T, ParseError> {
     value.ok_or(ParseError::MissingField { message_type, field })
 }
 

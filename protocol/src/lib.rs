@@ -16,6 +16,7 @@
 //! impls) because serde's internally tagged enums cannot carry raw JSON values.
 
 mod client;
+pub mod close_codes;
 mod names;
 mod payload;
 mod server;

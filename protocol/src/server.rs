@@ -1,6 +1,6 @@
 //! Messages from the server to a client.
 
-use crate::client::{present_raw, ParseError};
+use crate::client::{present_raw, required, ParseError};
 use crate::names::{ResumeToken, UserName};
 use crate::payload::{IceCandidate, SessionDescription};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -251,10 +251,6 @@ struct ServerWire<'a> {
     limits: Option<Limits>,
     #[serde(default)]
     ice_servers: Option<Vec<IceServer>>,
-}
-
-fn required<T>(value: Option<T>, message_type: &'static str, field: &'static str) -> Result<T, ParseError> {
-    value.ok_or(ParseError::MissingField { message_type, field })
 }
 
 impl ServerMessage {
