@@ -1,0 +1,49 @@
+//! Chrome DevTools Protocol commands through chromedriver, and the pre-load script that records
+//! every WebSocket URL a page opens.
+
+use super::Person;
+use fantoccini::wd::WebDriverCompatibleCommand;
+use serde_json::{json, Value};
+
+/// A Chrome DevTools Protocol command sent through chromedriver's `goog/cdp/execute`.
+#[derive(Debug)]
+struct DevToolsCommand {
+    method: &'static str,
+    params: Value,
+}
+
+impl WebDriverCompatibleCommand for DevToolsCommand {
+    fn endpoint(&self, base_url: &url::Url, session_id: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!("session/{}/goog/cdp/execute", session_id.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(json!({ "cmd": self.method, "params": self.params }).to_string()))
+    }
+}
+
+/// Installed before any page script runs: records the URL of every WebSocket the page opens in
+/// `window.__duetWebSocketUrls` (strings only).
+const RECORD_WEBSOCKET_URLS: &str = r#"
+    (() => {
+        const Original = window.WebSocket;
+        window.__duetWebSocketUrls = [];
+        window.WebSocket = new Proxy(Original, {
+            construct(target, args, newTarget) {
+                window.__duetWebSocketUrls.push(String(args[0]));
+                return Reflect.construct(target, args, newTarget);
+            },
+        });
+    })();
+"#;
+
+pub async fn record_websocket_urls(person: &Person) {
+    person
+        .client
+        .issue_cmd(DevToolsCommand {
+            method: "Page.addScriptToEvaluateOnNewDocument",
+            params: json!({ "source": RECORD_WEBSOCKET_URLS }),
+        })
+        .await
+        .unwrap_or_else(|error| panic!("{}: installing the WebSocket recorder failed: {error}", person.name));
+}
