@@ -3,197 +3,24 @@
 //! connection ends. The connection task is where its errors stop: nothing here can take the
 //! server down.
 //!
-//! Other tasks reach a connection through its [`ConnectionHandle`]: a bounded queue of frames
-//! (which allocates nothing while empty: an idle connection costs a few hundred bytes) and a
-//! way to ask it to close.
+//! Other tasks reach a connection through its [`ConnectionHandle`] (see [`crate::delivery`]):
+//! a bounded queue of frames that this task writes out, and a way to ask it to close.
 
+use crate::delivery::{Backlog, ConnectionHandle, KickReason};
 use crate::dispatch::Session;
 use crate::limits::{ConnectionPermit, RateDecision, RateLimiter};
 use crate::metrics::CloseReason;
-use crate::registry::DeliveryError;
 use crate::AppState;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use protocol::{close_codes, ErrorCode, LeaveReason, ServerMessage};
-use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
-use tokio::sync::Notify;
 use tokio::time::Instant;
-
-/// Unique per connection for the lifetime of the process.
-pub type ConnectionId = u64;
-
-static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
 
 /// How long a closing connection may take to flush what is queued for it and say goodbye, in
 /// all: shorter than the server's shutdown drain, so every client gets its close frame.
 const CLOSING_DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
-
-/// Slots above a queue's capacity that only `leave` messages of the server's own may use, so a
-/// call's end is never stuck behind (or reordered with) a backlog.
-const RESERVED_SLOTS: usize = 4;
-
-/// Why another task asked a connection to close.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KickReason {
-    /// Its queue stayed full: the client does not read.
-    SlowConsumer,
-    /// A new login with this name's resume token took over.
-    ReplacedByNewLogin,
-}
-
-/// The half of a connection other tasks share.
-#[derive(Debug)]
-struct Outbox {
-    frames: Mutex<VecDeque<Utf8Bytes>>,
-    capacity: usize,
-    /// A frame was queued or a close requested: the connection task wakes.
-    ready: Notify,
-    /// The connection task took frames out: senders waiting for room wake.
-    room: Notify,
-    kick: OnceLock<KickReason>,
-    /// The connection is gone: nothing more is accepted.
-    closed: AtomicBool,
-}
-
-impl Outbox {
-    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Utf8Bytes>> {
-        // A panic while holding this lock cannot leave a VecDeque half-modified.
-        self.frames.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn try_push(&self, text: Utf8Bytes) -> Result<(), PushError> {
-        self.try_push_within(text, self.capacity)
-    }
-
-    fn try_push_within(&self, text: Utf8Bytes, limit: usize) -> Result<(), PushError> {
-        {
-            let mut frames = self.lock();
-            if self.closed.load(Ordering::Acquire) {
-                return Err(PushError::Closed);
-            }
-            if frames.len() >= limit {
-                return Err(PushError::Full(text));
-            }
-            frames.push_back(text);
-        }
-        self.ready.notify_one();
-        Ok(())
-    }
-
-    /// Takes everything queued at once (the queue keeps no memory while idle) and wakes the
-    /// senders waiting for room.
-    fn take_all(&self) -> VecDeque<Utf8Bytes> {
-        let batch = std::mem::take(&mut *self.lock());
-        if !batch.is_empty() {
-            self.room.notify_waiters();
-        }
-        batch
-    }
-}
-
-enum PushError {
-    Full(Utf8Bytes),
-    Closed,
-}
-
-/// What other tasks hold to reach a connection: its outbound queue and a way to close it.
-#[derive(Debug, Clone)]
-pub struct ConnectionHandle {
-    id: ConnectionId,
-    outbox: Arc<Outbox>,
-}
-
-impl ConnectionHandle {
-    fn new(capacity: usize) -> ConnectionHandle {
-        let outbox = Outbox {
-            frames: Mutex::new(VecDeque::new()),
-            capacity: capacity.max(1),
-            ready: Notify::new(),
-            room: Notify::new(),
-            kick: OnceLock::new(),
-            closed: AtomicBool::new(false),
-        };
-        ConnectionHandle { id: NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed), outbox: Arc::new(outbox) }
-    }
-
-    /// A handle with no socket behind it: for driving [`Session`]s directly (property tests,
-    /// tools); [`ConnectionHandle::take_queued`] empties its queue.
-    pub fn detached(capacity: usize) -> ConnectionHandle {
-        ConnectionHandle::new(capacity)
-    }
-
-    /// Takes every queued frame (for detached handles).
-    pub fn take_queued(&self) -> Vec<Utf8Bytes> {
-        self.outbox.take_all().into()
-    }
-
-    pub fn id(&self) -> ConnectionId {
-        self.id
-    }
-
-    /// Queues a text frame without waiting. When the queue is full the frame comes back as a
-    /// [`Backlog`] for the sender to wait on (bounded), so a momentary burst is absorbed and a
-    /// client that really does not read is disconnected instead of buffered without bound.
-    pub fn send_text(&self, text: Utf8Bytes) -> Result<(), DeliveryError> {
-        match self.outbox.try_push(text) {
-            Ok(()) => Ok(()),
-            Err(PushError::Full(text)) => Err(DeliveryError::QueueFull(Backlog { recipient: self.clone(), text })),
-            Err(PushError::Closed) => Err(DeliveryError::NotOnline),
-        }
-    }
-
-    /// Queues a `leave` of the server's own in the reserve above capacity (see
-    /// [`RESERVED_SLOTS`]); a client that has filled even that does not read: it is closed.
-    pub fn send_text_reserved(&self, text: Utf8Bytes) {
-        if let Err(PushError::Full(_)) = self.outbox.try_push_within(text, self.outbox.capacity + RESERVED_SLOTS) {
-            self.kick(KickReason::SlowConsumer);
-        }
-    }
-
-    /// Serializes and queues a message.
-    pub fn send(&self, message: &ServerMessage) -> Result<(), DeliveryError> {
-        self.send_text(Utf8Bytes::from(message.to_json()))
-    }
-
-    /// Asks the connection to close (the first reason given wins).
-    pub fn kick(&self, reason: KickReason) {
-        let _ = self.outbox.kick.set(reason);
-        self.outbox.ready.notify_one();
-    }
-}
-
-/// A frame that found its recipient's queue full.
-#[derive(Debug)]
-pub struct Backlog {
-    recipient: ConnectionHandle,
-    text: Utf8Bytes,
-}
-
-impl Backlog {
-    /// Waits up to `patience` for room in the recipient's queue. A recipient whose queue stays
-    /// full that long does not read its messages: it is disconnected.
-    pub async fn deliver_within(self, patience: Duration) {
-        let deadline = Instant::now() + patience;
-        let Backlog { recipient, mut text } = self;
-        loop {
-            // Created before trying: `notify_waiters` reaches it from creation, so room made
-            // in between is not missed.
-            let room = recipient.outbox.room.notified();
-            match recipient.outbox.try_push(text) {
-                Ok(()) | Err(PushError::Closed) => return,
-                Err(PushError::Full(returned)) => text = returned,
-            }
-            if tokio::time::timeout_at(deadline, room).await.is_err() {
-                recipient.kick(KickReason::SlowConsumer);
-                return;
-            }
-        }
-    }
-}
 
 /// How the reader loop ended, which decides the close frame and the log line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -260,7 +87,7 @@ fn deadline_check_interval(config: &crate::Config, signed_in: bool) -> Duration 
 /// every failure ends this connection only.
 pub async fn serve_connection(socket: WebSocket, state: AppState, remote: SocketAddr, permit: ConnectionPermit) {
     let handle = ConnectionHandle::new(state.config.outbox_capacity);
-    let id = handle.id;
+    let id = handle.id();
     tracing::info!(connection = id, %remote, "connection opened");
     let mut connection = Connection {
         socket,
@@ -316,9 +143,9 @@ impl Connection {
             let frame = tokio::select! {
                 biased;
                 () = &mut shutdown => return Ending::ServerShutdown,
-                () = self.handle.outbox.ready.notified() => {
-                    if let Some(reason) = self.handle.outbox.kick.get() {
-                        return Ending::Kicked(*reason);
+                () = self.handle.ready() => {
+                    if let Some(reason) = self.handle.kicked() {
+                        return Ending::Kicked(reason);
                     }
                     if let Err(failure) = self.write_queued(config.send_timeout).await {
                         return failure.into();
@@ -394,15 +221,15 @@ impl Connection {
     /// queued for its own client, so two clients flooding each other cannot stall each other;
     /// a full queue of its own is simply written out first.
     async fn deliver_backlog(&mut self, backlog: Backlog, patience: Duration) -> Result<(), WriteFailure> {
-        if backlog.recipient.id == self.handle.id {
+        if backlog.is_for(self.handle.id()) {
             // Its own queue: write it out, then there is room (others may refill it meanwhile;
             // a client that does not read makes `write_queued` fail as too slow).
-            let mut text = backlog.text;
+            let mut backlog = backlog;
             loop {
                 self.write_queued(patience).await?;
-                match self.handle.outbox.try_push(text) {
-                    Ok(()) | Err(PushError::Closed) => return Ok(()),
-                    Err(PushError::Full(returned)) => text = returned,
+                match backlog.retry() {
+                    Ok(()) => return Ok(()),
+                    Err(still_full) => backlog = still_full,
                 }
             }
         }
@@ -411,10 +238,10 @@ impl Connection {
         loop {
             tokio::select! {
                 () = &mut delivery => return Ok(()),
-                () = self.handle.outbox.ready.notified() => {
-                    if self.handle.outbox.kick.get().is_some() {
+                () = self.handle.ready() => {
+                    if self.handle.kicked().is_some() {
                         // Handled by the main loop, which sees the stored permit.
-                        self.handle.outbox.ready.notify_one();
+                        self.handle.wake();
                         return Ok(());
                     }
                     self.write_queued(patience).await?;
@@ -425,10 +252,10 @@ impl Connection {
 
     /// Writes every queued frame with one flush at the end.
     async fn write_queued(&mut self, patience: Duration) -> Result<(), WriteFailure> {
-        let outbox = Arc::clone(&self.handle.outbox);
+        let handle = &self.handle;
         let socket = &mut self.socket;
         let written = tokio::time::timeout(patience, async {
-            let batch = outbox.take_all();
+            let batch = handle.take_batch();
             if batch.is_empty() {
                 return Ok(());
             }
@@ -455,7 +282,7 @@ impl Connection {
     /// Frees the name, ends the call, flushes what is queued plus a close frame (bounded).
     async fn finish(mut self, ending: Ending) {
         let state = self.session.state().clone();
-        let id = self.handle.id;
+        let id = self.handle.id();
         if let Some((name, peer)) = self.session.disconnect() {
             tracing::info!(connection = id, user = %name, ?ending, "user left");
             if let Some(peer) = peer {
@@ -463,9 +290,7 @@ impl Connection {
                 tracing::info!(caller = %name, callee = %peer, reason = "disconnected", "call ended");
             }
         }
-        self.handle.outbox.closed.store(true, Ordering::Release);
-        // Senders waiting for room retry, find the queue closed, and move on.
-        self.handle.outbox.room.notify_waiters();
+        self.handle.mark_closed();
         let (close, close_reason) = ending.close(state.config.login_timeout);
         if let Some(reason) = close_reason {
             state.metrics.closed(reason);

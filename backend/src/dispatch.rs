@@ -2,9 +2,9 @@
 //! Everything here is synchronous (messages are queued, never awaited), so no lock can be held
 //! across an `.await`.
 
-use crate::connection::{Backlog, ConnectionHandle};
+use crate::delivery::{Backlog, ConnectionHandle, DeliveryError};
 use crate::metrics::RelayedType;
-use crate::registry::{Answered, CallError, CallId, ClaimError, DeliveryError, Offered, RelayError};
+use crate::registry::{Answered, CallError, CallId, ClaimError, Offered, RelayError};
 use crate::AppState;
 use axum::extract::ws::Utf8Bytes;
 use protocol::{

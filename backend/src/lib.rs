@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod connection;
+pub mod delivery;
 pub mod dispatch;
 pub mod ice;
 pub mod limits;

@@ -2,7 +2,7 @@
 //! panic the parser, and arbitrary message sequences from several users never panic dispatch
 //! nor break the registry's call-state symmetry.
 
-use backend::connection::ConnectionHandle;
+use backend::delivery::ConnectionHandle;
 use backend::dispatch::Session;
 use backend::{AppState, Config};
 use proptest::prelude::*;

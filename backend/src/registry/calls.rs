@@ -1,26 +1,23 @@
-//! Who is online and who is in a call with whom: claim a name, release it, deliver to a name,
-//! and the call-state transitions. The only shared state of the server.
+//! The call-state transitions of the [`Registry`]: offer, answer, leave, ring timeout, and
+//! relaying between the two parties of a call.
 //!
-//! Concurrency: entries live in a sharded map, so relaying a candidate touches two shard locks
-//! briefly and never a global lock. Transitions that change two users' call state at once
-//! (offer, answer, leave, timeout, disconnect) are serialized by one small mutex so the two
-//! halves of a call always agree; no lock is ever held across an `.await`, and no two map
-//! entries are ever borrowed at the same time (which could deadlock two shards).
+//! Call state is symmetric: if A's state names B as peer, B's names A with the same call id, in
+//! the matching role (calling and ringing, or both in the call), except within one transition,
+//! which holds the transition mutex from start to end so both halves of a call always agree.
+//! Relaying checks both sides and takes no global lock: two short shard reads.
 
-use crate::connection::{ConnectionHandle, ConnectionId, KickReason};
-use crate::metrics::Metrics;
+use super::Registry;
+use crate::delivery::{ConnectionId, DeliveryError};
 use axum::extract::ws::Utf8Bytes;
-use dashmap::DashMap;
-use protocol::{ResumeToken, UserName};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use protocol::UserName;
+use std::sync::atomic::Ordering;
 use tokio::task::AbortHandle;
 
 /// Identifies one call, so that a late ring timer cannot end a newer call between the same users.
 pub type CallId = u64;
 
 #[derive(Debug)]
-enum CallState {
+pub(super) enum CallState {
     Idle,
     /// Sent an offer to `peer`, who has not answered yet.
     Calling {
@@ -68,21 +65,6 @@ impl CallState {
     }
 }
 
-#[derive(Debug)]
-struct UserEntry {
-    connection: ConnectionHandle,
-    /// The resume token's 128 random bits, kept inline (every online user has one).
-    resume: u128,
-    call: CallState,
-}
-
-/// Why a name could not be claimed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ClaimError {
-    #[error("Someone online already uses the name \"{0}\". Pick another name.")]
-    Taken(UserName),
-}
-
 /// Why a call operation was refused. The dispatcher turns each into an `error` reply.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CallError {
@@ -98,16 +80,6 @@ pub enum CallError {
     NotInCall(UserName),
     #[error("You are not in a call.")]
     NoCall,
-}
-
-/// Why a message could not be handed to a connection's outbound queue at once.
-#[derive(Debug, thiserror::Error)]
-pub enum DeliveryError {
-    #[error("the recipient is not online")]
-    NotOnline,
-    /// The recipient's queue is full: the frame waits in the backlog for its sender to deliver.
-    #[error("the recipient's queue is full")]
-    QueueFull(crate::connection::Backlog),
 }
 
 /// Why a relayed message did not reach the peer at once.
@@ -139,32 +111,11 @@ pub enum Answered {
     Renegotiation,
 }
 
-/// A successful login.
-#[derive(Debug)]
-pub struct Claimed {
-    pub resume: ResumeToken,
-    /// With a resume token: the connection that held the name before (now being closed) and
-    /// the peer of the call it was in, which must be told `disconnected`.
-    pub replaced_call_peer: Option<UserName>,
-}
-
-/// The registry of users online and their calls.
-#[derive(Debug, Default)]
-pub struct Registry {
-    users: DashMap<UserName, UserEntry>,
-    transitions: Mutex<()>,
-    next_call_id: AtomicU64,
-    metrics: Arc<Metrics>,
-}
-
 impl Registry {
-    pub fn new(metrics: Arc<Metrics>) -> Registry {
-        Registry { metrics, ..Registry::default() }
-    }
-
-    /// Counts the end of a call in the gauges, given one party's state before it ended.
-    fn count_call_end(&self, state: &CallState) {
-        match state {
+    /// Ends one party's side of its call: counts the end in the gauges, stops a ring timer, sets
+    /// it idle. Returns the peer, whose side the caller resets once it has let go of this entry.
+    pub(super) fn hang_up(&self, call: &mut CallState) -> Option<UserName> {
+        match call {
             CallState::Idle => {}
             CallState::Calling { .. } | CallState::Ringing { .. } => {
                 self.metrics.calls_ringing.dec();
@@ -173,67 +124,13 @@ impl Registry {
                 self.metrics.calls_active.dec();
             }
         }
-    }
-
-    fn lock_transitions(&self) -> std::sync::MutexGuard<'_, ()> {
-        // The guarded data is `()`: a panic elsewhere cannot leave it inconsistent.
-        self.transitions.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Number of users logged in.
-    pub fn online_count(&self) -> usize {
-        self.users.len()
-    }
-
-    /// Claims `name` for `connection`. A name held by another connection is refused, unless
-    /// `resume` matches the token handed out when it was claimed: then the old connection is
-    /// closed and its call ended.
-    pub fn claim(
-        &self,
-        name: &UserName,
-        connection: ConnectionHandle,
-        resume: Option<&ResumeToken>,
-    ) -> Result<Claimed, ClaimError> {
-        let _transitions = self.lock_transitions();
-        let fresh_secret = new_resume_secret();
-        let replaced_call_peer = match self.users.entry(name.clone()) {
-            dashmap::Entry::Vacant(vacant) => {
-                vacant.insert(UserEntry { connection, resume: fresh_secret, call: CallState::Idle });
-                self.metrics.users_online.inc();
-                None
-            }
-            dashmap::Entry::Occupied(mut occupied) => {
-                if resume.and_then(secret_of_token) != Some(occupied.get().resume) {
-                    return Err(ClaimError::Taken(name.clone()));
-                }
-                let entry = occupied.get_mut();
-                entry.connection.kick(KickReason::ReplacedByNewLogin);
-                entry.connection = connection;
-                entry.resume = fresh_secret;
-                let peer = entry.call.peer().cloned();
-                self.count_call_end(&entry.call);
-                entry.call.reset();
-                drop(occupied);
-                peer.filter(|peer| self.reset_call_if_peer_is(peer, name))
-            }
-        };
-        Ok(Claimed { resume: token_of_secret(fresh_secret), replaced_call_peer })
-    }
-
-    /// Frees `name` if `connection_id` still holds it, ending its call. Returns the peer that
-    /// must be told the call ended.
-    pub fn release(&self, name: &UserName, connection_id: ConnectionId) -> Option<UserName> {
-        let _transitions = self.lock_transitions();
-        let (_, mut entry) = self.users.remove_if(name, |_, entry| entry.connection.id() == connection_id)?;
-        self.metrics.users_online.dec();
-        let peer = entry.call.peer().cloned();
-        self.count_call_end(&entry.call);
-        entry.call.reset();
-        peer.filter(|peer| self.reset_call_if_peer_is(peer, name))
+        let peer = call.peer().cloned();
+        call.reset();
+        peer
     }
 
     /// Sets `user` idle if its call is with `peer`. True when it was.
-    fn reset_call_if_peer_is(&self, user: &UserName, peer: &UserName) -> bool {
+    pub(super) fn reset_call_if_peer_is(&self, user: &UserName, peer: &UserName) -> bool {
         match self.users.get_mut(user) {
             Some(mut entry) if entry.call.peer() == Some(peer) => {
                 entry.call.reset();
@@ -255,11 +152,7 @@ impl Registry {
         }
         let _transitions = self.lock_transitions();
         {
-            let caller_entry = self
-                .users
-                .get(caller)
-                .filter(|entry| entry.connection.id() == connection_id)
-                .ok_or(CallError::NoCall)?;
+            let caller_entry = self.held(caller, connection_id).ok_or(CallError::NoCall)?;
             match &caller_entry.call {
                 CallState::Idle => {}
                 CallState::Calling { peer, .. } | CallState::InCall { peer, .. } if peer == callee => {
@@ -310,11 +203,7 @@ impl Registry {
     ) -> Result<Answered, CallError> {
         let _transitions = self.lock_transitions();
         let call_id = {
-            let mut callee_entry = self
-                .users
-                .get_mut(callee)
-                .filter(|entry| entry.connection.id() == connection_id)
-                .ok_or(CallError::NoCall)?;
+            let mut callee_entry = self.held_mut(callee, connection_id).ok_or(CallError::NoCall)?;
             match &callee_entry.call {
                 CallState::Ringing { peer, call_id } if peer == caller => {
                     let call_id = *call_id;
@@ -344,20 +233,11 @@ impl Registry {
     ) -> Result<UserName, CallError> {
         let _transitions = self.lock_transitions();
         let peer = {
-            let mut entry = self
-                .users
-                .get_mut(user)
-                .filter(|entry| entry.connection.id() == connection_id)
-                .ok_or(CallError::NoCall)?;
-            let peer = match (entry.call.peer(), expected_peer) {
-                (None, None) => return Err(CallError::NoCall),
-                (None, Some(expected)) => return Err(CallError::NotInCall(expected.clone())),
-                (Some(peer), Some(expected)) if peer != expected => return Err(CallError::NotInCall(expected.clone())),
-                (Some(peer), _) => peer.clone(),
-            };
-            self.count_call_end(&entry.call);
-            entry.call.reset();
-            peer
+            let mut entry = self.held_mut(user, connection_id).ok_or(CallError::NoCall)?;
+            if let Some(expected) = expected_peer.filter(|expected| entry.call.peer() != Some(*expected)) {
+                return Err(CallError::NotInCall(expected.clone()));
+            }
+            self.hang_up(&mut entry.call).ok_or(CallError::NoCall)?
         };
         self.reset_call_if_peer_is(&peer, user);
         Ok(peer)
@@ -382,15 +262,9 @@ impl Registry {
         Some(callee)
     }
 
-    /// The id of `user`'s current call if that call is with `peer` and `user` is still on
-    /// `connection_id` (not taken over by a newer login).
-    fn call_id_with(&self, user: &UserName, connection_id: ConnectionId, peer: &UserName) -> Option<CallId> {
-        let entry = self.users.get(user)?;
-        entry.call.call_id().filter(|_| entry.call.peer() == Some(peer) && entry.connection.id() == connection_id)
-    }
-
     /// Relays `text` from `sender` to `target` if they are the two parties of one pending or
-    /// answered call. Two short shard reads; no global lock.
+    /// answered call, and `sender` is still on `connection_id` (not taken over by a newer
+    /// login). Two short shard reads, one after the other; no global lock.
     pub fn relay_to_peer(
         &self,
         sender: &UserName,
@@ -399,28 +273,15 @@ impl Registry {
         text: Utf8Bytes,
     ) -> Result<(), RelayError> {
         let not_in_call = || RelayError::Call(CallError::NotInCall(target.clone()));
-        let call_id = self.call_id_with(sender, connection_id, target).ok_or_else(not_in_call)?;
+        let call_id = self
+            .held(sender, connection_id)
+            .and_then(|entry| entry.call.call_id().filter(|_| entry.call.peer() == Some(target)))
+            .ok_or_else(not_in_call)?;
         let target_entry = self.users.get(target).ok_or_else(not_in_call)?;
         if target_entry.call.peer() != Some(sender) || target_entry.call.call_id() != Some(call_id) {
             return Err(not_in_call());
         }
         Ok(target_entry.connection.send_text(text)?)
-    }
-
-    /// Queues a message the server itself generates (`leave`) for `name`, using the small reserve
-    /// above the queue's capacity so it never waits behind a backlog nor overtakes one; a
-    /// recipient that has filled even the reserve does not read and is disconnected.
-    pub fn deliver_reserved(&self, name: &UserName, text: Utf8Bytes) {
-        if let Some(entry) = self.users.get(name) {
-            entry.connection.send_text_reserved(text);
-        }
-    }
-
-    /// Queues `text` for `name`'s connection without waiting. A recipient whose queue is full
-    /// does not read its messages: it is disconnected rather than buffered without bound.
-    pub fn deliver(&self, name: &UserName, text: Utf8Bytes) -> Result<(), DeliveryError> {
-        let entry = self.users.get(name).ok_or(DeliveryError::NotOnline)?;
-        entry.connection.send_text(text)
     }
 
     /// Checks the invariant that call state is symmetric: whoever names a peer is named back
@@ -457,45 +318,14 @@ impl Registry {
         }
         Ok(())
     }
-
-    /// Up to `limit` names online, sorted, without `except`.
-    pub fn online_names(&self, except: Option<&UserName>, limit: usize) -> Vec<UserName> {
-        let mut names: Vec<UserName> = self
-            .users
-            .iter()
-            .map(|entry| entry.key().clone())
-            .filter(|name| Some(name) != except)
-            .take(limit)
-            .collect();
-        names.sort();
-        names
-    }
-}
-
-fn new_resume_secret() -> u128 {
-    let mut bytes = [0u8; 16];
-    // The OS random source does not fail on supported platforms; a zero token would only make
-    // resuming guessable for that one login, never crash the server.
-    let _ = getrandom::fill(&mut bytes);
-    u128::from_le_bytes(bytes)
-}
-
-/// The token as sent to the client: 32 lowercase hex digits.
-fn token_of_secret(secret: u128) -> ResumeToken {
-    ResumeToken::from_wire(format!("{secret:032x}"))
-}
-
-/// The secret a token stands for; `None` for anything that is not 32 hex digits.
-fn secret_of_token(token: &ResumeToken) -> Option<u128> {
-    let text = token.as_str();
-    (text.len() == 32 && text.bytes().all(|byte| byte.is_ascii_hexdigit()))
-        .then(|| u128::from_str_radix(text, 16).ok())
-        .flatten()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::delivery::ConnectionHandle;
+    use crate::metrics::Metrics;
+    use std::sync::Arc;
 
     #[test]
     fn regression_a_connection_replaced_by_a_resume_login_can_no_longer_act_on_the_name() {
@@ -520,20 +350,5 @@ mod tests {
         assert_eq!(registry.answer_call(&bob, bob_connection.id(), &alice), Ok(Answered::Connected(0)));
         assert_eq!(registry.end_call(&alice, new.id(), Some(&bob)), Ok(bob.clone()));
         assert_eq!(registry.check_consistency(), Ok(()));
-    }
-
-    #[test]
-    fn resume_tokens_round_trip_and_reject_anything_else() {
-        let secret = new_resume_secret();
-        let token = token_of_secret(secret);
-        assert_eq!(token.as_str().len(), 32);
-        assert_eq!(secret_of_token(&token), Some(secret));
-        assert_eq!(secret_of_token(&ResumeToken::from_wire("0000")), None);
-        assert_eq!(secret_of_token(&ResumeToken::from_wire("+".repeat(32))), None);
-        assert_eq!(
-            secret_of_token(&ResumeToken::from_wire(format!("{:032X}", secret))),
-            Some(secret),
-            "hex is case-insensitive"
-        );
     }
 }
