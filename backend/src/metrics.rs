@@ -6,7 +6,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::registry::Registry;
+use prometheus_client::registry::{Metric, Registry};
 use protocol::ErrorCode;
 use std::fmt;
 
@@ -107,30 +107,30 @@ impl Default for Metrics {
     }
 }
 
+/// A new metric registered under `name`; the returned handle shares its value with the registry.
+fn registered<M: Metric + Clone + Default>(registry: &mut Registry, name: &str, help: &str) -> M {
+    let metric = M::default();
+    registry.register(name, help, metric.clone());
+    metric
+}
+
 impl Metrics {
     pub fn new() -> Metrics {
         let mut registry = Registry::with_prefix("duet");
-        let connections = Gauge::default();
-        registry.register("connections", "Open WebSocket connections", connections.clone());
-        let users_online = Gauge::default();
-        registry.register("users_online", "Users logged in", users_online.clone());
-        let calls_ringing = Gauge::default();
-        registry.register("calls_ringing", "Calls offered but not yet answered", calls_ringing.clone());
-        let calls_active = Gauge::default();
-        registry.register("calls_active", "Answered calls in progress", calls_active.clone());
-        let relayed = Family::<TypeLabel, Counter>::default();
-        registry.register("messages_relayed", "Messages relayed from one user to another, by type", relayed.clone());
-        let errors = Family::<CodeLabel, Counter>::default();
-        registry.register("errors", "Error replies sent to clients, by code", errors.clone());
-        let rate_limited = Counter::default();
-        registry.register("rate_limited", "Messages refused by the per-connection rate limit", rate_limited.clone());
-        let closed = Family::<ReasonLabel, Counter>::default();
-        registry.register("connections_closed", "Connections the server closed, by reason", closed.clone());
-        let refused = Family::<ReasonLabel, Counter>::default();
-        registry.register(
+        let connections: Gauge = registered(&mut registry, "connections", "Open WebSocket connections");
+        let users_online: Gauge = registered(&mut registry, "users_online", "Users logged in");
+        let calls_ringing: Gauge = registered(&mut registry, "calls_ringing", "Calls offered but not yet answered");
+        let calls_active: Gauge = registered(&mut registry, "calls_active", "Answered calls in progress");
+        let relayed: Family<TypeLabel, Counter> =
+            registered(&mut registry, "messages_relayed", "Messages relayed from one user to another, by type");
+        let errors = registered(&mut registry, "errors", "Error replies sent to clients, by code");
+        let rate_limited =
+            registered(&mut registry, "rate_limited", "Messages refused by the per-connection rate limit");
+        let closed = registered(&mut registry, "connections_closed", "Connections the server closed, by reason");
+        let refused = registered(
+            &mut registry,
             "connections_refused",
             "Connections refused before the WebSocket upgrade, by reason",
-            refused.clone(),
         );
         let relayed_of = |name| relayed.get_or_create(&TypeLabel { r#type: name }).clone();
         Metrics {
