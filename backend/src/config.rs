@@ -160,23 +160,12 @@ impl Default for Config {
     }
 }
 
-/// Parses `500ms`, `45s`, `2m`, `12h` or a bare number of seconds.
+/// Parses a duration for a flag: what humantime accepts (`500ms`, `45s`, `2m`, `12h`, `1h 30m`),
+/// or a bare number of seconds (which humantime refuses, and `--help` promises).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let (number, unit_millis) = if let Some(number) = text.strip_suffix("ms") {
-        (number, 1)
-    } else if let Some(number) = text.strip_suffix('s') {
-        (number, 1000)
-    } else if let Some(number) = text.strip_suffix('m') {
-        (number, 60_000)
-    } else if let Some(number) = text.strip_suffix('h') {
-        (number, 3_600_000)
-    } else {
-        (text, 1000)
-    };
-    let value: u64 =
-        number.trim().parse().map_err(|_| format!("`{text}` is not a duration; write e.g. 500ms, 45s or 2m"))?;
-    Ok(Duration::from_millis(value.saturating_mul(unit_millis)))
+    let parsed = text.parse().map(Duration::from_secs).or_else(|_| humantime::parse_duration(text));
+    parsed.map_err(|error| format!("`{text}` is not a duration ({error}); write e.g. 500ms, 45s or 2m"))
 }
 
 #[cfg(test)]
@@ -191,6 +180,17 @@ mod tests {
         assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
         assert_eq!(parse_duration("12h"), Ok(Duration::from_secs(12 * 3600)));
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn bare_numbers_are_seconds_and_the_rest_is_humantime() {
+        assert_eq!(parse_duration(" 7 "), Ok(Duration::from_secs(7)));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("5 s"), Ok(Duration::from_secs(5)));
+        assert!(parse_duration("-1s").is_err());
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("3 parsecs").is_err_and(|error| error.contains("3 parsecs")));
     }
 
     #[test]
