@@ -139,21 +139,12 @@ pub struct CallArgs {
     pub candidate_bytes: usize,
 }
 
-/// Parses `500ms`, `5s`, `2m` or a bare number of seconds.
+/// Parses a duration for a flag: what humantime accepts (`500ms`, `5s`, `2m`, `1m 30s`), or a
+/// bare number of seconds (which humantime refuses).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let (number, unit_millis) = if let Some(number) = text.strip_suffix("ms") {
-        (number, 1)
-    } else if let Some(number) = text.strip_suffix('s') {
-        (number, 1000)
-    } else if let Some(number) = text.strip_suffix('m') {
-        (number, 60_000)
-    } else {
-        (text, 1000)
-    };
-    let value: u64 =
-        number.trim().parse().map_err(|_| format!("`{text}` is not a duration; write e.g. 500ms, 5s or 2m"))?;
-    Ok(Duration::from_millis(value.saturating_mul(unit_millis)))
+    let parsed = text.parse().map(Duration::from_secs).or_else(|_| humantime::parse_duration(text));
+    parsed.map_err(|error| format!("`{text}` is not a duration ({error}); write e.g. 500ms, 5s or 2m"))
 }
 
 fn within<T: PartialOrd + std::fmt::Debug>(what: &str, value: T, low: T, high: T) -> Result<(), String> {
@@ -366,6 +357,15 @@ mod tests {
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
         assert!(parse_duration("-1s").is_err());
+    }
+
+    #[test]
+    fn bare_numbers_are_seconds_and_the_rest_is_humantime() {
+        assert_eq!(parse_duration(" 3 "), Ok(Duration::from_secs(3)));
+        assert_eq!(parse_duration("1m 30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("600s"), Ok(Duration::from_secs(600)));
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("soon").is_err_and(|error| error.contains("soon")));
     }
 
     #[test]
