@@ -1,6 +1,6 @@
 //! Who is online and who is in a call with whom: the only shared state of the server. This
 //! file keeps the user entries (claim a name, release it, deliver to a name, list the names);
-//! [`calls`] keeps the call-state transitions.
+//! `calls.rs` keeps the call-state transitions.
 //!
 //! Concurrency: entries live in a sharded map, so relaying a candidate touches two shard locks
 //! briefly and never a global lock. Transitions that change two users' call state at once

@@ -1,4 +1,5 @@
 //! Test harness: the real server on 127.0.0.1:0 and a small WebSocket client.
+// Every test binary compiles this module but uses only part of it.
 #![allow(dead_code)]
 
 use backend::{AppState, Config};
