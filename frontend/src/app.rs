@@ -1,74 +1,49 @@
-//! The root component and the `Controller` that connects the pure [`CallState`] to the browser:
+//! The root component and the `Controller` that connects the pure [`AppModel`] to the browser:
 //! it runs the reducer for every [`Action`], carries out the returned [`Effect`]s through the
 //! `signaling`, `media` and `peer` glue it owns, and publishes a [`ViewSnapshot`] to Yew.
 //!
 //! Actions are queued, so an effect that dispatches synchronously never re-enters the reducer.
 
-use crate::call_state::{Action, CallState, Effect, ONLINE_USERS_REFRESH_MILLIS};
+use crate::call_state::{Action, AppModel, CallAttempt, Effect};
 use crate::components::AppView;
-use crate::ice_diagnostics::{IceTransportPolicy, ICE_TRANSPORT_POLICY_QUERY_PARAMETER};
+use crate::errors::{IceTransportPolicyError, SignalingUrlError};
+use crate::ice_diagnostics::IceTransportPolicy;
 use crate::media::{acquire_camera_and_microphone, stop_every_track};
-use crate::peer::PeerSession;
-use crate::signaling::{Dispatch, SignalingSocket};
-use crate::signaling_url::{resolve_signaling_url, PageLocation, SIGNALING_META_NAME, SIGNALING_QUERY_PARAMETER};
+use crate::peer::{configured_ice_transport_policy, PeerSession};
+use crate::signaling::{configured_signaling_url, Dispatch, SignalingSocket};
 use gloo_timers::callback::{Interval, Timeout};
+use protocol::IceServer;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 use wasm_bindgen_futures::spawn_local;
-use web_sys::{MediaStream, UrlSearchParams};
+use web_sys::MediaStream;
 use yew::prelude::*;
 
-/// Everything the view renders: the pure state plus the streams to attach to the videos.
+/// How often the list of people online is refreshed while idle.
+const ONLINE_USERS_REFRESH_MILLIS: u32 = 4_000;
+
+/// Everything the view renders: the model plus the streams to attach to the videos.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ViewSnapshot {
-    pub state: CallState,
+    pub model: AppModel,
     pub local_stream: Option<MediaStream>,
     pub remote_stream: Option<MediaStream>,
     /// Bumped whenever a remote track arrives, so the remote video re-attaches its stream.
     pub remote_media_version: u32,
     /// Where we connect, or why the configured address is unusable.
-    pub signaling_url: Result<String, String>,
+    pub signaling_url: Result<String, SignalingUrlError>,
 }
 
-/// Reads the signaling URL configuration from the page (`?signaling=`, `<meta>`), falling back
-/// to same-origin `/ws`.
-fn configured_signaling_url() -> Result<String, String> {
-    let window = web_sys::window().ok_or("no browser window")?;
-    let location = window.location();
-    let page = PageLocation {
-        protocol: location.protocol().unwrap_or_else(|_| "http:".to_owned()),
-        host: location.host().unwrap_or_default(),
-    };
-    let query_value = location
-        .search()
-        .ok()
-        .and_then(|search| UrlSearchParams::new_with_str(&search).ok())
-        .and_then(|params| params.get(SIGNALING_QUERY_PARAMETER));
-    let meta_value = window
-        .document()
-        .and_then(|document| document.query_selector(&format!("meta[name=\"{SIGNALING_META_NAME}\"]")).ok().flatten())
-        .and_then(|meta| meta.get_attribute("content"));
-    resolve_signaling_url(&page, query_value.as_deref(), meta_value.as_deref())
-}
-
-/// Reads the diagnostic `?ice-transport-policy=` setting (`relay` or `all`, default `all`).
-fn configured_ice_transport_policy() -> Result<IceTransportPolicy, String> {
-    let search = web_sys::window().and_then(|window| window.location().search().ok()).unwrap_or_default();
-    let value =
-        UrlSearchParams::new_with_str(&search).ok().and_then(|params| params.get(ICE_TRANSPORT_POLICY_QUERY_PARAMETER));
-    IceTransportPolicy::from_query_value(value.as_deref())
-}
-
-/// Owns the state, the browser resources of the current session, and the timers.
+/// Owns the model, the browser resources of the current call, and the timers.
 pub struct Controller {
     weak_self: Weak<Controller>,
-    state: RefCell<CallState>,
+    model: RefCell<AppModel>,
     queued_actions: RefCell<VecDeque<Action>>,
     processing_actions: Cell<bool>,
-    signaling_url: Result<String, String>,
+    signaling_url: Result<String, SignalingUrlError>,
     /// The diagnostic ICE transport policy; an unusable value fails each call in words.
-    ice_transport_policy: Result<IceTransportPolicy, String>,
+    ice_transport_policy: Result<IceTransportPolicy, IceTransportPolicyError>,
     signaling: RefCell<Option<SignalingSocket>>,
     local_stream: RefCell<Option<MediaStream>>,
     peer: RefCell<Option<PeerSession>>,
@@ -80,7 +55,7 @@ pub struct Controller {
 
 impl std::fmt::Debug for Controller {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.debug_struct("Controller").field("state", &self.state.borrow()).finish_non_exhaustive()
+        formatter.debug_struct("Controller").field("model", &self.model.borrow()).finish_non_exhaustive()
     }
 }
 
@@ -94,7 +69,7 @@ impl Controller {
     pub fn new(publish_snapshot: UseStateSetter<Rc<ViewSnapshot>>) -> Rc<Controller> {
         Rc::new_cyclic(|weak_self| Controller {
             weak_self: weak_self.clone(),
-            state: RefCell::new(CallState::new()),
+            model: RefCell::new(AppModel::new()),
             queued_actions: RefCell::new(VecDeque::new()),
             processing_actions: Cell::new(false),
             signaling_url: configured_signaling_url(),
@@ -112,7 +87,7 @@ impl Controller {
     /// The first snapshot, before anything happened.
     pub fn initial_snapshot() -> Rc<ViewSnapshot> {
         Rc::new(ViewSnapshot {
-            state: CallState::new(),
+            model: AppModel::new(),
             local_stream: None,
             remote_stream: None,
             remote_media_version: 0,
@@ -147,7 +122,7 @@ impl Controller {
         loop {
             let next = self.queued_actions.borrow_mut().pop_front();
             let Some(action) = next else { break };
-            let effects = self.state.borrow_mut().apply(action);
+            let effects = self.model.borrow_mut().apply(action);
             for effect in effects {
                 self.carry_out(effect);
             }
@@ -158,14 +133,14 @@ impl Controller {
 
     fn publish(&self) {
         if let Some(document) = web_sys::window().and_then(|window| window.document()) {
-            let title = self.state.borrow().call.page_title();
+            let title = self.model.borrow().call.page_title();
             if document.title() != title {
                 document.set_title(&title);
             }
         }
         let remote_stream = self.peer.borrow().as_ref().and_then(PeerSession::remote_stream);
         self.publish_snapshot.set(Rc::new(ViewSnapshot {
-            state: self.state.borrow().clone(),
+            model: self.model.borrow().clone(),
             local_stream: self.local_stream.borrow().clone(),
             remote_stream,
             remote_media_version: self.remote_media_version.get(),
@@ -209,54 +184,31 @@ impl Controller {
                     });
                 });
             }
-            Effect::StartOutgoingCall { call_id, ice_servers } => {
-                match PeerSession::create(
-                    call_id,
-                    &ice_servers,
-                    &self.ice_transport_policy,
-                    dispatch.clone(),
-                    self.remote_media_listener(),
-                ) {
-                    Ok(peer) => {
-                        peer.start_offer(self.local_stream.borrow().as_ref(), dispatch);
-                        self.peer.replace(Some(peer));
-                    }
-                    Err(detail) => dispatch(Action::PeerConnectionFailed { call_id, detail }),
+            Effect::StartOutgoingCall { call_attempt, ice_servers } => {
+                if let Some(peer) = self.create_peer(call_attempt, &ice_servers, &dispatch) {
+                    peer.start_offer(self.local_stream.borrow().as_ref(), dispatch);
+                    self.peer.replace(Some(peer));
                 }
             }
-            Effect::AnswerIncomingCall { call_id, ice_servers, offer, remote_candidates } => {
-                match PeerSession::create(
-                    call_id,
-                    &ice_servers,
-                    &self.ice_transport_policy,
-                    dispatch.clone(),
-                    self.remote_media_listener(),
-                ) {
-                    Ok(peer) => {
-                        peer.answer_offer(
-                            &offer,
-                            &remote_candidates,
-                            self.local_stream.borrow().clone(),
-                            true,
-                            dispatch,
-                        );
-                        self.peer.replace(Some(peer));
-                    }
-                    Err(detail) => dispatch(Action::PeerConnectionFailed { call_id, detail }),
+            Effect::AnswerIncomingCall { call_attempt, ice_servers, offer, remote_candidates } => {
+                if let Some(peer) = self.create_peer(call_attempt, &ice_servers, &dispatch) {
+                    let local_stream = self.local_stream.borrow().clone();
+                    peer.answer_offer(&offer, &remote_candidates, local_stream, true, dispatch);
+                    self.peer.replace(Some(peer));
                 }
             }
-            Effect::ApplyRemoteAnswer { call_id, answer, remote_candidates } => {
-                if let Some(peer) = self.peer.borrow().as_ref().filter(|peer| peer.call_id() == call_id) {
+            Effect::ApplyRemoteAnswer { call_attempt, answer, remote_candidates } => {
+                if let Some(peer) = self.peer_of(call_attempt) {
                     peer.apply_answer(&answer, &remote_candidates, dispatch);
                 }
             }
-            Effect::AnswerRenegotiationOffer { call_id, offer } => {
-                if let Some(peer) = self.peer.borrow().as_ref().filter(|peer| peer.call_id() == call_id) {
+            Effect::AnswerRenegotiationOffer { call_attempt, offer } => {
+                if let Some(peer) = self.peer_of(call_attempt) {
                     peer.answer_offer(&offer, &[], None, false, dispatch);
                 }
             }
-            Effect::AddRemoteIceCandidate { call_id, candidate } => {
-                if let Some(peer) = self.peer.borrow().as_ref().filter(|peer| peer.call_id() == call_id) {
+            Effect::AddRemoteIceCandidate { call_attempt, candidate } => {
+                if let Some(peer) = self.peer_of(call_attempt) {
                     peer.add_remote_candidate(&candidate);
                 }
             }
@@ -265,6 +217,28 @@ impl Controller {
                 drop(released);
             }
         }
+    }
+
+    /// A new peer connection for `call_attempt`, or `None` once the reason it could not be
+    /// created is dispatched.
+    fn create_peer(
+        &self,
+        call_attempt: CallAttempt,
+        ice_servers: &[IceServer],
+        dispatch: &Dispatch,
+    ) -> Option<PeerSession> {
+        let listener = self.remote_media_listener();
+        PeerSession::create(call_attempt, ice_servers, &self.ice_transport_policy, dispatch.clone(), listener)
+            .map_err(|error| dispatch(Action::PeerConnectionFailed { call_attempt, error }))
+            .ok()
+    }
+
+    /// The peer connection of `call_attempt`, if it is the current one.
+    fn peer_of(&self, call_attempt: CallAttempt) -> Option<std::cell::Ref<'_, PeerSession>> {
+        std::cell::Ref::filter_map(self.peer.borrow(), |peer| {
+            peer.as_ref().filter(|peer| peer.call_attempt() == call_attempt)
+        })
+        .ok()
     }
 
     /// Called by the peer glue when a remote track arrives: re-render with the new stream.

@@ -2,10 +2,14 @@
 //! else (the only browser calls here attach a stream to a `<video>` and read form inputs).
 //!
 //! Stable hooks for tests and styling: `data-call-phase`, `data-peer-state` and
-//! `data-signaling` on the root element; accessible names on every control and video.
+//! `data-signaling` on the root element; `data-selected-candidate-type` and
+//! `data-selected-remote-candidate-type` (the candidate types of the pair ICE selected, while
+//! the call's peer connection lives) on the remote video; accessible names on every control
+//! and video.
 
 use crate::app::ViewSnapshot;
-use crate::call_state::{Action, CallPhase, LocalMedia, NoticeKind, Session, SignalingConnection};
+use crate::call_state::{Action, CallPhase, LocalMedia, NoticeKind, PeerConnectionState, SignIn, SignalingConnection};
+use protocol::UserName;
 use std::rc::Rc;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{HtmlInputElement, HtmlVideoElement, MediaStream};
@@ -17,46 +21,48 @@ pub struct AppViewProps {
     pub dispatch: Callback<Action>,
 }
 
-fn signaling_word(connection: &SignalingConnection) -> &'static str {
-    match connection {
-        SignalingConnection::Connecting => "connecting",
-        SignalingConnection::Connected => "connected",
-        SignalingConnection::Reconnecting { .. } => "reconnecting",
-        SignalingConnection::ReplacedByAnotherLogin => "replaced",
-        SignalingConnection::Dormant => "dormant",
-    }
-}
-
 /// The whole page.
 #[function_component(AppView)]
 pub fn app_view(props: &AppViewProps) -> Html {
     let snapshot = &props.snapshot;
-    let state = &snapshot.state;
-    let peer_state = state.peer_connection_state.clone().unwrap_or_else(|| "none".to_owned());
-    let signed_in_as = match &state.session {
-        Session::SignedIn { name, .. } | Session::SigningBackIn { name, .. } => Some(name.clone()),
-        Session::SignedOut { .. } => None,
-    };
+    let model = &snapshot.model;
+    let peer_state = model.peer_connection_state.map_or("none", PeerConnectionState::as_str);
     html! {
-        <div class="app" data-call-phase={state.call.word()} data-peer-state={peer_state}
-             data-signaling={signaling_word(&state.connection)}>
+        <div class="app" data-call-phase={model.call.word()} data-peer-state={peer_state}
+             data-signaling={model.connection.word()}>
             <header class="top-bar">
                 <h1 class="brand">{"Duet"}</h1>
-                if let Some(name) = signed_in_as {
-                    <p class="signed-in-as">{"Signed in as "}<strong>{name}</strong></p>
+                if let Some(name) = model.sign_in.shown_name() {
+                    <p class="signed-in-as">{"Signed in as "}<strong>{name.to_string()}</strong></p>
                 }
             </header>
             if let Err(problem) = &snapshot.signaling_url {
                 <p class="banner banner-alert" role="alert">{format!("Cannot connect: {problem}")}</p>
             }
-            <ConnectionBanner connection={state.connection.clone()} />
-            if state.shows_call_screen() {
+            <ConnectionBanner connection={model.connection.clone()} />
+            if model.shows_call_screen() {
                 <CallScreen snapshot={Rc::clone(snapshot)} dispatch={props.dispatch.clone()} />
             } else {
-                <SignInScreen session={state.session.clone()} dispatch={props.dispatch.clone()} />
+                <SignInScreen sign_in={model.sign_in.clone()} dispatch={props.dispatch.clone()} />
             }
         </div>
     }
+}
+
+/// A form's submit handler: instead of submitting, dispatches `action` with what is typed in
+/// `input`.
+fn submit_typed_name(
+    input: &NodeRef,
+    dispatch: &Callback<Action>,
+    action: fn(String) -> Action,
+) -> Callback<SubmitEvent> {
+    let input = input.clone();
+    let dispatch = dispatch.clone();
+    Callback::from(move |event: SubmitEvent| {
+        event.prevent_default();
+        let typed_name = input.cast::<HtmlInputElement>().map(|input| input.value()).unwrap_or_default();
+        dispatch.emit(action(typed_name));
+    })
 }
 
 #[derive(Properties, PartialEq)]
@@ -87,7 +93,7 @@ fn connection_banner(props: &ConnectionBannerProps) -> Html {
 
 #[derive(Properties, PartialEq)]
 struct SignInScreenProps {
-    session: Session,
+    sign_in: SignIn,
     dispatch: Callback<Action>,
 }
 
@@ -95,17 +101,9 @@ struct SignInScreenProps {
 #[function_component(SignInScreen)]
 fn sign_in_screen(props: &SignInScreenProps) -> Html {
     let name_input = use_node_ref();
-    let onsubmit = {
-        let name_input = name_input.clone();
-        let dispatch = props.dispatch.clone();
-        Callback::from(move |event: SubmitEvent| {
-            event.prevent_default();
-            let typed_name = name_input.cast::<HtmlInputElement>().map(|input| input.value()).unwrap_or_default();
-            dispatch.emit(Action::SignInRequested { typed_name });
-        })
-    };
-    let (pending, error) = match &props.session {
-        Session::SignedOut { pending_name, error } => (pending_name.clone(), error.clone()),
+    let onsubmit = submit_typed_name(&name_input, &props.dispatch, |typed_name| Action::SignInRequested { typed_name });
+    let (pending, error) = match &props.sign_in {
+        SignIn::SignedOut { pending_name, error } => (pending_name.clone(), error.clone()),
         _ => (None, None),
     };
     html! {
@@ -136,79 +134,75 @@ struct CallScreenProps {
 #[function_component(CallScreen)]
 fn call_screen(props: &CallScreenProps) -> Html {
     let snapshot = &props.snapshot;
-    let state = &snapshot.state;
+    let model = &snapshot.model;
     let dispatch = &props.dispatch;
     let on = |action: Action| {
         let dispatch = dispatch.clone();
         Callback::from(move |_: MouseEvent| dispatch.emit(action.clone()))
     };
-    let (status_text, alert_text) = match &state.notice {
+    let (status_text, alert_text) = match &model.notice {
         Some(notice) if notice.kind == NoticeKind::Status => (notice.text.clone(), String::new()),
         Some(notice) => (String::new(), notice.text.clone()),
         None => (String::new(), String::new()),
     };
-    let remote_placeholder = match &state.call {
+    let remote_placeholder = match &model.call {
         CallPhase::Idle => Some("No one on the line".to_owned()),
         CallPhase::Calling { peer, .. } => Some(format!("Calling {peer}…")),
         CallPhase::Ringing { peer, .. } => Some(format!("{peer} is calling")),
         CallPhase::Connecting { peer, .. } => Some(format!("Connecting to {peer}…")),
         CallPhase::InCall { .. } => None,
     };
-    let local_placeholder = match &state.local_media {
+    let local_placeholder = match &model.local_media {
         LocalMedia::NotRequested | LocalMedia::Requesting => Some("Starting camera…"),
         LocalMedia::Ready { has_video: false, .. } => Some("No camera"),
         LocalMedia::Ready { has_video: true, .. } => None,
     };
-    let media_problem = match &state.local_media {
-        LocalMedia::Ready { problem: Some(problem), .. } => Some(problem.clone()),
+    let media_problem = match &model.local_media {
+        LocalMedia::Ready { problem: Some(problem), .. } => Some(problem.to_string()),
         _ => None,
     };
-    let controls = match &state.call {
+    let controls = match &model.call {
         CallPhase::Idle => html! { <CallForm dispatch={dispatch.clone()} /> },
-        CallPhase::Calling { peer, .. } => html! {
-            <div class="call-progress">
-                <p class="call-line">{format!("Calling {peer}…")}</p>
-                <button class="danger" onclick={on(Action::CancelCallClicked)}>{"Cancel"}</button>
-            </div>
-        },
+        CallPhase::Calling { peer, .. } => {
+            call_progress(html! { {format!("Calling {peer}…")} }, on(Action::CancelCallClicked), "Cancel")
+        }
         CallPhase::Ringing { peer, .. } => html! {
             <div class="incoming-call" role="region" aria-label="Incoming call">
-                <p class="call-line"><strong>{peer.clone()}</strong>{" is calling you"}</p>
+                <p class="call-line"><strong>{peer.to_string()}</strong>{" is calling you"}</p>
                 <div class="button-row">
                     <button class="primary" onclick={on(Action::AcceptClicked)}>{"Accept"}</button>
                     <button class="danger" onclick={on(Action::DeclineClicked)}>{"Decline"}</button>
                 </div>
             </div>
         },
-        CallPhase::Connecting { peer, .. } => html! {
-            <div class="call-progress">
-                <p class="call-line">{format!("Connecting to {peer}…")}</p>
-                <button class="danger" onclick={on(Action::HangUpClicked)}>{"Hang up"}</button>
-            </div>
-        },
-        CallPhase::InCall { peer, .. } => html! {
-            <div class="call-progress">
-                <p class="call-line">{"In a call with "}<strong>{peer.clone()}</strong></p>
-                <button class="danger" onclick={on(Action::HangUpClicked)}>{"Hang up"}</button>
-            </div>
-        },
+        CallPhase::Connecting { peer, .. } => {
+            call_progress(html! { {format!("Connecting to {peer}…")} }, on(Action::HangUpClicked), "Hang up")
+        }
+        CallPhase::InCall { peer, .. } => call_progress(
+            html! { <>{"In a call with "}<strong>{peer.to_string()}</strong></> },
+            on(Action::HangUpClicked),
+            "Hang up",
+        ),
     };
-    let idle = state.call == CallPhase::Idle;
-    let ringing = matches!(state.call, CallPhase::Ringing { .. });
+    let idle = model.call == CallPhase::Idle;
+    let ringing = matches!(model.call, CallPhase::Ringing { .. });
+    let selected_pair = model.selected_candidate_pair.as_ref();
     html! {
         <main class="call-screen">
             <div class="notices">
                 // While it rings the panel shows the caller; the status stays for screen readers.
                 <p class={classes!("notice", "notice-status", ringing.then_some("visually-hidden"))} role="status">{status_text}</p>
                 <p class="notice notice-alert" role="alert">{alert_text}</p>
-                if state.notice.is_some() && !ringing {
+                if model.notice.is_some() && !ringing {
                     <button class="link-button" onclick={on(Action::DismissNoticeClicked)}>{"Dismiss"}</button>
                 }
             </div>
             <section class="stage" aria-label="Videos">
                 <div class="remote-frame">
                     <StreamVideo label="Remote video" class="remote-video" muted={false}
-                                 stream={snapshot.remote_stream.clone()} version={snapshot.remote_media_version} />
+                                 stream={snapshot.remote_stream.clone()} version={snapshot.remote_media_version}
+                                 local_candidate_type={selected_pair.map(|pair| AttrValue::from(pair.local_type.clone()))}
+                                 remote_candidate_type={selected_pair.map(|pair| AttrValue::from(pair.remote_type.clone()))} />
                     if let Some(text) = remote_placeholder {
                         <p class="remote-placeholder" aria-hidden="true">{text}</p>
                     }
@@ -227,10 +221,20 @@ fn call_screen(props: &CallScreenProps) -> Html {
             <aside class="side">
                 <section class="controls" aria-label="Call">{controls}</section>
                 if idle {
-                    <OnlineList users={state.online_users.clone()} dispatch={dispatch.clone()} />
+                    <OnlineList users={model.online_users.clone()} dispatch={dispatch.clone()} />
                 }
             </aside>
         </main>
+    }
+}
+
+/// How the call stands (`line`), and the button that ends it.
+fn call_progress(line: Html, end_call: Callback<MouseEvent>, end_label: &'static str) -> Html {
+    html! {
+        <div class="call-progress">
+            <p class="call-line">{line}</p>
+            <button class="danger" onclick={end_call}>{end_label}</button>
+        </div>
     }
 }
 
@@ -243,15 +247,7 @@ struct CallFormProps {
 #[function_component(CallForm)]
 fn call_form(props: &CallFormProps) -> Html {
     let callee_input = use_node_ref();
-    let onsubmit = {
-        let callee_input = callee_input.clone();
-        let dispatch = props.dispatch.clone();
-        Callback::from(move |event: SubmitEvent| {
-            event.prevent_default();
-            let typed_name = callee_input.cast::<HtmlInputElement>().map(|input| input.value()).unwrap_or_default();
-            dispatch.emit(Action::CallRequested { typed_name });
-        })
-    };
+    let onsubmit = submit_typed_name(&callee_input, &props.dispatch, |typed_name| Action::CallRequested { typed_name });
     html! {
         <form class="call-form" {onsubmit}>
             <label for="callee-name">{"Name to call"}</label>
@@ -265,7 +261,7 @@ fn call_form(props: &CallFormProps) -> Html {
 
 #[derive(Properties, PartialEq)]
 struct OnlineListProps {
-    users: Vec<String>,
+    users: Vec<UserName>,
     dispatch: Callback<Action>,
 }
 
@@ -281,6 +277,7 @@ fn online_list(props: &OnlineListProps) -> Html {
                 <ul class="people-list">
                     { for props.users.iter().map(|user| {
                         let dispatch = props.dispatch.clone();
+                        let user = user.to_string();
                         let typed_name = user.clone();
                         let onclick = Callback::from(move |_: MouseEvent| {
                             dispatch.emit(Action::CallRequested { typed_name: typed_name.clone() })
@@ -308,6 +305,12 @@ struct StreamVideoProps {
     stream: Option<MediaStream>,
     /// Changes when the stream's tracks changed and it must be re-attached.
     version: u32,
+    /// Rendered as `data-selected-candidate-type` (absent when `None`).
+    #[prop_or_default]
+    local_candidate_type: Option<AttrValue>,
+    /// Rendered as `data-selected-remote-candidate-type` (absent when `None`).
+    #[prop_or_default]
+    remote_candidate_type: Option<AttrValue>,
 }
 
 /// A `<video>` showing a `MediaStream` (autoplay, playsinline).
@@ -337,6 +340,8 @@ fn stream_video(props: &StreamVideoProps) -> Html {
     }
     html! {
         <video ref={video_ref} class={props.class.clone()} aria-label={props.label.clone()}
-               autoplay=true playsinline=true muted={props.muted} />
+               autoplay=true playsinline=true muted={props.muted}
+               data-selected-candidate-type={props.local_candidate_type.clone()}
+               data-selected-remote-candidate-type={props.remote_candidate_type.clone()} />
     }
 }

@@ -4,16 +4,15 @@
 //!   everyday use): the peer connection then only uses TURN relay candidates, which proves the
 //!   configured TURN server works (a call that connects at all went through it).
 //! - Which candidate pair ICE selected, read from `getStats()` once the connection is up, so a
-//!   test (or a person with the developer tools open) can see whether media is relayed.
+//!   test (or a person with the developer tools open) can see whether media is relayed. The pair
+//!   reaches the reducer as `Action::SelectedCandidatePairRead`; the components render it as
+//!   `data-selected-candidate-type` (our side's candidate type: `host`, `srflx`, `prflx`,
+//!   `relay`) and `data-selected-remote-candidate-type` (the peer's side) on the remote `<video>`.
+
+use crate::errors::IceTransportPolicyError;
 
 /// The query parameter that sets `RTCConfiguration.iceTransportPolicy`.
 pub const ICE_TRANSPORT_POLICY_QUERY_PARAMETER: &str = "ice-transport-policy";
-
-/// Attribute on the remote `<video>`: the candidate type (`host`, `srflx`, `prflx`, `relay`)
-/// of our side of the selected candidate pair, while the call is connected.
-pub const LOCAL_CANDIDATE_TYPE_ATTRIBUTE: &str = "data-selected-candidate-type";
-/// Attribute on the remote `<video>`: the candidate type of the peer's side of that pair.
-pub const REMOTE_CANDIDATE_TYPE_ATTRIBUTE: &str = "data-selected-remote-candidate-type";
 
 /// Which ICE candidates the peer connection may use (`RTCIceTransportPolicy`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -27,15 +26,12 @@ pub enum IceTransportPolicy {
 
 impl IceTransportPolicy {
     /// The policy asked for by the query parameter's value: none or empty means the default.
-    /// Errors are sentences for the person using the app.
-    pub fn from_query_value(value: Option<&str>) -> Result<IceTransportPolicy, String> {
+    pub fn from_query_value(value: Option<&str>) -> Result<IceTransportPolicy, IceTransportPolicyError> {
         match value.map(str::trim) {
             None | Some("") => Ok(IceTransportPolicy::All),
             Some(text) if text.eq_ignore_ascii_case("all") => Ok(IceTransportPolicy::All),
             Some(text) if text.eq_ignore_ascii_case("relay") => Ok(IceTransportPolicy::Relay),
-            Some(text) => Err(format!(
-                "The setting {ICE_TRANSPORT_POLICY_QUERY_PARAMETER}=\"{text}\" is neither \"relay\" nor \"all\"."
-            )),
+            Some(text) => Err(IceTransportPolicyError { value: text.to_owned() }),
         }
     }
 
@@ -110,7 +106,7 @@ mod tests {
 
     #[test]
     fn unknown_policy_is_reported_in_words() {
-        let error = IceTransportPolicy::from_query_value(Some("realy")).expect_err("a typo is refused");
+        let error = IceTransportPolicy::from_query_value(Some("realy")).expect_err("a typo is refused").to_string();
         assert!(error.contains("ice-transport-policy=\"realy\""), "{error}");
     }
 

@@ -1,9 +1,12 @@
 //! Duet's web app entry point: mounts the Yew `App` in the browser. On the host (native) the
 //! binary only explains how to build it; the pure modules are what native `cargo test` checks.
 
+// Natively only the pure modules are built (for their tests); what only the browser glue uses
+// would otherwise be reported as unused.
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 
 mod call_state;
+mod errors;
 mod ice_diagnostics;
 mod signaling_url;
 

@@ -7,18 +7,19 @@
 //! SDP and candidates travel as the opaque JSON the protocol carries; their bodies are never
 //! logged or shown.
 //!
+//! Failures are reported as a typed [`PeerError`] (put in words by `errors.rs`).
+//!
 //! Diagnostics (see `ice_diagnostics`): the configured `iceTransportPolicy` is applied, and once
-//! the connection is `connected` the candidate types of the selected pair are read from
-//! `getStats()` and set as `data-selected-candidate-type` / `data-selected-remote-candidate-type`
-//! on the remote `<video>` (strings only; removed again when the session ends).
+//! the connection is `connected` the selected candidate pair is read from `getStats()` and
+//! reported as [`Action::SelectedCandidatePairRead`]; the reducer keeps it until the peer
+//! connection is released, and the components show it on the remote `<video>`.
 
-use crate::call_state::{Action, CallId};
-use crate::ice_diagnostics::{
-    selected_candidate_pair, IceTransportPolicy, LOCAL_CANDIDATE_TYPE_ATTRIBUTE, REMOTE_CANDIDATE_TYPE_ATTRIBUTE,
-};
+use crate::call_state::{Action, CallAttempt, PeerConnectionState};
+use crate::errors::{BrowserException, IceTransportPolicyError, PeerError, PeerOperation};
+use crate::ice_diagnostics::{selected_candidate_pair, IceTransportPolicy, ICE_TRANSPORT_POLICY_QUERY_PARAMETER};
 use crate::media::{stop_every_track, tracks_of};
 use crate::signaling::Dispatch;
-use js_sys::{Reflect, JSON};
+use js_sys::{Promise, Reflect, JSON};
 use protocol::{IceCandidate, IceServer, SessionDescription};
 use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
@@ -27,34 +28,37 @@ use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{
     Event, MediaStream, MediaStreamTrack, RtcConfiguration, RtcIceCandidateInit, RtcPeerConnection,
     RtcPeerConnectionIceEvent, RtcRtpTransceiverDirection, RtcRtpTransceiverInit, RtcSessionDescriptionInit,
-    RtcTrackEvent,
+    RtcTrackEvent, UrlSearchParams,
 };
 
-/// Longest error detail shown to people (browser messages can quote SDP lines).
-const MAX_ERROR_DETAIL_CHARS: usize = 120;
-
-/// Words for a failed WebRTC operation: the exception name and the start of its message.
-pub fn describe_js_error(operation: &str, error: &JsValue) -> String {
-    let name = Reflect::get(error, &JsValue::from_str("name")).ok().and_then(|value| value.as_string());
-    let message = Reflect::get(error, &JsValue::from_str("message")).ok().and_then(|value| value.as_string());
-    let mut detail = match (name, message) {
-        (Some(name), Some(message)) => format!("{name}: {}", message.lines().next().unwrap_or_default()),
-        (Some(name), None) => name,
-        (None, _) => error.as_string().unwrap_or_else(|| "unknown error".to_owned()),
-    };
-    if detail.chars().count() > MAX_ERROR_DETAIL_CHARS {
-        detail = detail.chars().take(MAX_ERROR_DETAIL_CHARS).collect::<String>() + "…";
-    }
-    format!("{operation} failed ({detail})")
+/// Reads the diagnostic `?ice-transport-policy=` setting (`relay` or `all`, default `all`).
+pub fn configured_ice_transport_policy() -> Result<IceTransportPolicy, IceTransportPolicyError> {
+    let search = web_sys::window().and_then(|window| window.location().search().ok()).unwrap_or_default();
+    let value =
+        UrlSearchParams::new_with_str(&search).ok().and_then(|params| params.get(ICE_TRANSPORT_POLICY_QUERY_PARAMETER));
+    IceTransportPolicy::from_query_value(value.as_deref())
 }
 
-fn parse_json(json: &str) -> Result<JsValue, String> {
-    JSON::parse(json).map_err(|_| "the peer sent a payload that is not JSON".to_owned())
+/// A failed WebRTC operation, with the exception as the browser raised it.
+fn browser_error(operation: PeerOperation, error: &JsValue) -> PeerError {
+    let field = |name: &str| Reflect::get(error, &JsValue::from_str(name)).ok().and_then(|value| value.as_string());
+    let exception = BrowserException { name: field("name"), message: field("message"), text: error.as_string() };
+    PeerError::Browser { operation, exception }
+}
+
+fn parse_json(json: &str) -> Result<JsValue, PeerError> {
+    JSON::parse(json).map_err(|_| PeerError::PayloadNotJson)
+}
+
+/// `RTCPeerConnection.connectionState`, `None` for a value this app does not know.
+fn connection_state(connection: &RtcPeerConnection) -> Option<PeerConnectionState> {
+    let state = Reflect::get(connection, &JsValue::from_str("connectionState")).ok()?.as_string()?;
+    PeerConnectionState::from_browser(&state)
 }
 
 /// One call's peer connection and the closures it calls.
 pub struct PeerSession {
-    call_id: CallId,
+    call_attempt: CallAttempt,
     connection: RtcPeerConnection,
     /// Where remote tracks are collected when the sender attached them to no stream.
     fallback_remote_stream: MediaStream,
@@ -66,7 +70,7 @@ pub struct PeerSession {
 
 impl std::fmt::Debug for PeerSession {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(formatter, "PeerSession {{ call_id: {} }}", self.call_id)
+        formatter.debug_struct("PeerSession").field("call_attempt", &self.call_attempt).finish_non_exhaustive()
     }
 }
 
@@ -75,26 +79,29 @@ impl PeerSession {
     /// whenever a remote track arrives, so the view can (re)attach the remote video.
     /// `ice_transport_policy` is the diagnostic setting (an unusable value fails the call in words).
     pub fn create(
-        call_id: CallId,
+        call_attempt: CallAttempt,
         ice_servers: &[IceServer],
-        ice_transport_policy: &Result<IceTransportPolicy, String>,
+        ice_transport_policy: &Result<IceTransportPolicy, IceTransportPolicyError>,
         dispatch: Dispatch,
         on_remote_media_changed: Rc<dyn Fn()>,
-    ) -> Result<PeerSession, String> {
-        let ice_transport_policy = ice_transport_policy.clone()?;
+    ) -> Result<PeerSession, PeerError> {
+        let ice_transport_policy = ice_transport_policy.clone().map_err(PeerError::IceTransportPolicy)?;
         let configuration = RtcConfiguration::new();
-        let ice_servers_json = serde_json::to_string(ice_servers).map_err(|error| error.to_string())?;
+        let ice_servers_json =
+            serde_json::to_string(ice_servers).map_err(|error| PeerError::IceServersNotEncodable(error.to_string()))?;
+        // Our own JSON, so it always parses; were it not to, the words would be those of a bad
+        // payload, as they always were.
         configuration.set_ice_servers(&parse_json(&ice_servers_json)?);
         Reflect::set(
             &configuration,
             &JsValue::from_str("iceTransportPolicy"),
             &JsValue::from_str(ice_transport_policy.as_str()),
         )
-        .map_err(|error| describe_js_error("Setting the ICE transport policy", &error))?;
+        .map_err(|error| browser_error(PeerOperation::SetIceTransportPolicy, &error))?;
         let connection = RtcPeerConnection::new_with_configuration(&configuration)
-            .map_err(|error| describe_js_error("Creating the peer connection", &error))?;
+            .map_err(|error| browser_error(PeerOperation::CreatePeerConnection, &error))?;
         let fallback_remote_stream =
-            MediaStream::new().map_err(|error| describe_js_error("Creating the remote stream", &error))?;
+            MediaStream::new().map_err(|error| browser_error(PeerOperation::CreateRemoteStream, &error))?;
         let remote_stream = Rc::new(std::cell::RefCell::new(None::<MediaStream>));
 
         let on_ice_candidate = {
@@ -107,7 +114,7 @@ impl PeerSession {
                 }
                 let Some(json) = JSON::stringify(&candidate).ok().and_then(|text| text.as_string()) else { return };
                 if let Ok(candidate) = IceCandidate::from_json(json) {
-                    dispatch(Action::LocalIceCandidateGathered { call_id, candidate });
+                    dispatch(Action::LocalIceCandidateGathered { call_attempt, candidate });
                 }
             })
         };
@@ -130,20 +137,17 @@ impl PeerSession {
         let on_connection_state_change = {
             let connection = connection.clone();
             Closure::<dyn FnMut(Event)>::new(move |_event: Event| {
-                let state = Reflect::get(&connection, &JsValue::from_str("connectionState"))
-                    .ok()
-                    .and_then(|value| value.as_string())
-                    .unwrap_or_else(|| "unknown".to_owned());
-                if state == "connected" {
-                    show_selected_candidate_pair(&connection);
+                let Some(state) = connection_state(&connection) else { return };
+                if state == PeerConnectionState::Connected {
+                    read_selected_candidate_pair(&connection, call_attempt, dispatch.clone());
                 }
-                dispatch(Action::PeerConnectionStateChanged { call_id, state });
+                dispatch(Action::PeerConnectionStateChanged { call_attempt, state });
             })
         };
         connection.set_onconnectionstatechange(Some(on_connection_state_change.as_ref().unchecked_ref()));
 
         Ok(PeerSession {
-            call_id,
+            call_attempt,
             connection,
             fallback_remote_stream,
             remote_stream,
@@ -153,8 +157,8 @@ impl PeerSession {
         })
     }
 
-    pub fn call_id(&self) -> CallId {
-        self.call_id
+    pub fn call_attempt(&self) -> CallAttempt {
+        self.call_attempt
     }
 
     /// The stream to show in the remote video, once a remote track arrived.
@@ -190,23 +194,19 @@ impl PeerSession {
     pub fn start_offer(&self, local_media: Option<&MediaStream>, dispatch: Dispatch) {
         Self::add_local_tracks(&self.connection, local_media, true);
         let connection = self.connection.clone();
-        let call_id = self.call_id;
+        let call_attempt = self.call_attempt;
         spawn_local(async move {
-            let result: Result<String, String> = async {
-                let offer = JsFuture::from(connection.create_offer())
-                    .await
-                    .map_err(|error| describe_js_error("Creating the offer", &error))?;
-                let offer: RtcSessionDescriptionInit = offer.unchecked_into();
-                JsFuture::from(connection.set_local_description(&offer))
-                    .await
-                    .map_err(|error| describe_js_error("Setting the local offer", &error))?;
-                local_description_json(&connection)
-            }
+            let offer = set_local_description(
+                &connection,
+                connection.create_offer(),
+                PeerOperation::CreateOffer,
+                PeerOperation::SetLocalOffer,
+            )
             .await;
-            match result.and_then(|json| SessionDescription::from_json(json).map_err(|error| error.to_string())) {
-                Ok(offer) => dispatch(Action::LocalOfferCreated { call_id, offer }),
-                Err(detail) => dispatch(Action::PeerConnectionFailed { call_id, detail }),
-            }
+            dispatch(match offer {
+                Ok(offer) => Action::LocalOfferCreated { call_attempt, offer },
+                Err(error) => Action::PeerConnectionFailed { call_attempt, error },
+            });
         });
     }
 
@@ -221,69 +221,71 @@ impl PeerSession {
         add_local_media: bool,
         dispatch: Dispatch,
     ) {
-        let call_id = self.call_id;
-        let offer_init = match parse_json(offer.as_json()) {
-            Ok(value) => value.unchecked_into::<RtcSessionDescriptionInit>(),
-            Err(detail) => {
-                dispatch(Action::PeerConnectionFailed { call_id, detail });
-                return;
-            }
+        let call_attempt = self.call_attempt;
+        let Some(remote_description_applied) = self.apply_remote_description(offer, waiting_candidates, &dispatch)
+        else {
+            return;
         };
-        // Both calls go on the peer connection's operations chain now, so the candidates are
-        // applied after the offer, whatever arrives meanwhile.
-        let remote_description_applied = JsFuture::from(self.connection.set_remote_description(&offer_init));
-        for candidate in waiting_candidates {
-            self.add_remote_candidate(candidate);
-        }
         let connection = self.connection.clone();
         spawn_local(async move {
-            let result: Result<String, String> = async {
+            let answer = async {
                 remote_description_applied
                     .await
-                    .map_err(|error| describe_js_error("Applying the caller's offer", &error))?;
+                    .map_err(|error| browser_error(PeerOperation::ApplyCallersOffer, &error))?;
                 if add_local_media {
                     // After the remote offer, addTrack reuses the transceivers it created.
                     Self::add_local_tracks(&connection, local_media.as_ref(), false);
                 }
-                let answer = JsFuture::from(connection.create_answer())
-                    .await
-                    .map_err(|error| describe_js_error("Creating the answer", &error))?;
-                let answer: RtcSessionDescriptionInit = answer.unchecked_into();
-                JsFuture::from(connection.set_local_description(&answer))
-                    .await
-                    .map_err(|error| describe_js_error("Setting the local answer", &error))?;
-                local_description_json(&connection)
+                set_local_description(
+                    &connection,
+                    connection.create_answer(),
+                    PeerOperation::CreateAnswer,
+                    PeerOperation::SetLocalAnswer,
+                )
+                .await
             }
             .await;
-            match result.and_then(|json| SessionDescription::from_json(json).map_err(|error| error.to_string())) {
-                Ok(answer) => dispatch(Action::LocalAnswerCreated { call_id, answer }),
-                Err(detail) => dispatch(Action::PeerConnectionFailed { call_id, detail }),
-            }
+            dispatch(match answer {
+                Ok(answer) => Action::LocalAnswerCreated { call_attempt, answer },
+                Err(error) => Action::PeerConnectionFailed { call_attempt, error },
+            });
         });
     }
 
     /// Caller side: the callee's answer, then the candidates that waited for it, in order.
     pub fn apply_answer(&self, answer: &SessionDescription, waiting_candidates: &[IceCandidate], dispatch: Dispatch) {
-        let call_id = self.call_id;
-        let answer_init = match parse_json(answer.as_json()) {
-            Ok(value) => value.unchecked_into::<RtcSessionDescriptionInit>(),
-            Err(detail) => {
-                dispatch(Action::PeerConnectionFailed { call_id, detail });
-                return;
+        let call_attempt = self.call_attempt;
+        let Some(applied) = self.apply_remote_description(answer, waiting_candidates, &dispatch) else { return };
+        spawn_local(async move {
+            if let Err(error) = applied.await {
+                let error = browser_error(PeerOperation::ApplyAnswer, &error);
+                dispatch(Action::PeerConnectionFailed { call_attempt, error });
+            }
+        });
+    }
+
+    /// Starts applying the peer's offer or answer, then `waiting_candidates` in order: both go
+    /// on the peer connection's operations chain now, so the candidates are applied after the
+    /// description, whatever arrives meanwhile. `None` once a description that is not even JSON
+    /// has been reported as a failure.
+    fn apply_remote_description(
+        &self,
+        description: &SessionDescription,
+        waiting_candidates: &[IceCandidate],
+        dispatch: &Dispatch,
+    ) -> Option<JsFuture> {
+        let description: RtcSessionDescriptionInit = match parse_json(description.as_json()) {
+            Ok(description) => description.unchecked_into(),
+            Err(error) => {
+                dispatch(Action::PeerConnectionFailed { call_attempt: self.call_attempt, error });
+                return None;
             }
         };
-        let applied = JsFuture::from(self.connection.set_remote_description(&answer_init));
+        let applied = JsFuture::from(self.connection.set_remote_description(&description));
         for candidate in waiting_candidates {
             self.add_remote_candidate(candidate);
         }
-        spawn_local(async move {
-            if let Err(error) = applied.await {
-                dispatch(Action::PeerConnectionFailed {
-                    call_id,
-                    detail: describe_js_error("Applying the answer", &error),
-                });
-            }
-        });
+        Some(applied)
     }
 
     /// One trickled candidate from the peer. A candidate the browser rejects is not fatal (ICE
@@ -302,26 +304,17 @@ impl PeerSession {
     }
 }
 
-fn remote_video() -> Option<web_sys::Element> {
-    web_sys::window()?.document()?.query_selector("video[aria-label=\"Remote video\"]").ok().flatten()
-}
-
-/// Reads the selected candidate pair from `getStats()` and shows its candidate types as
-/// attributes of the remote video (see the module documentation). Retries a few times while
-/// the report names no pair yet; shows nothing once the connection is no longer `connected`
-/// (e.g. the call ended meanwhile).
-fn show_selected_candidate_pair(connection: &RtcPeerConnection) {
+/// Reads the selected candidate pair from `getStats()` and reports it as
+/// [`Action::SelectedCandidatePairRead`] (the components show it on the remote video). Retries a
+/// few times while the report names no pair yet; reports nothing once the connection is no
+/// longer `connected` (e.g. the call ended meanwhile).
+fn read_selected_candidate_pair(connection: &RtcPeerConnection, call_attempt: CallAttempt, dispatch: Dispatch) {
     const ATTEMPTS: u32 = 10;
     const RETRY_MILLIS: u32 = 300;
     let connection = connection.clone();
     spawn_local(async move {
+        let still_connected = || connection_state(&connection) == Some(PeerConnectionState::Connected);
         for attempt in 1..=ATTEMPTS {
-            let still_connected = || {
-                Reflect::get(&connection, &JsValue::from_str("connectionState"))
-                    .ok()
-                    .and_then(|value| value.as_string())
-                    .is_some_and(|state| state == "connected")
-            };
             if !still_connected() {
                 return;
             }
@@ -338,9 +331,8 @@ fn show_selected_candidate_pair(connection: &RtcPeerConnection) {
                 }
             }
             if let Some(pair) = selected_candidate_pair(&entries) {
-                if let (true, Some(video)) = (still_connected(), remote_video()) {
-                    let _ = video.set_attribute(LOCAL_CANDIDATE_TYPE_ATTRIBUTE, &pair.local_type);
-                    let _ = video.set_attribute(REMOTE_CANDIDATE_TYPE_ATTRIBUTE, &pair.remote_type);
+                if still_connected() {
+                    dispatch(Action::SelectedCandidatePairRead { call_attempt, pair });
                 }
                 return;
             }
@@ -351,13 +343,23 @@ fn show_selected_candidate_pair(connection: &RtcPeerConnection) {
     });
 }
 
-/// `{"type":"offer","sdp":"..."}` of the connection's current local description.
-fn local_description_json(connection: &RtcPeerConnection) -> Result<String, String> {
-    let description = connection.local_description().ok_or("the browser produced no local description")?;
-    JSON::stringify(&description)
+/// Awaits `created` (createOffer's or createAnswer's promise), sets it as local description and
+/// returns it as the protocol carries it.
+async fn set_local_description(
+    connection: &RtcPeerConnection,
+    created: Promise,
+    create: PeerOperation,
+    set: PeerOperation,
+) -> Result<SessionDescription, PeerError> {
+    let description = JsFuture::from(created).await.map_err(|error| browser_error(create, &error))?;
+    let description: RtcSessionDescriptionInit = description.unchecked_into();
+    JsFuture::from(connection.set_local_description(&description)).await.map_err(|error| browser_error(set, &error))?;
+    let description = connection.local_description().ok_or(PeerError::NoLocalDescription)?;
+    let json = JSON::stringify(&description)
         .ok()
         .and_then(|text| text.as_string())
-        .ok_or_else(|| "the local description could not be encoded".to_owned())
+        .ok_or(PeerError::LocalDescriptionNotEncodable)?;
+    SessionDescription::from_json(json).map_err(PeerError::LocalDescriptionInvalid)
 }
 
 impl Drop for PeerSession {
@@ -370,10 +372,6 @@ impl Drop for PeerSession {
         }
         stop_every_track(&self.fallback_remote_stream);
         self.connection.close();
-        if let Some(video) = remote_video() {
-            let _ = video.remove_attribute(LOCAL_CANDIDATE_TYPE_ATTRIBUTE);
-            let _ = video.remove_attribute(REMOTE_CANDIDATE_TYPE_ATTRIBUTE);
-        }
         // The closures (`on_ice_candidate`, `on_track`, `on_connection_state_change`) are
         // dropped with `self` right after this, now that nothing references them.
         let _ = (&self.on_ice_candidate, &self.on_track, &self.on_connection_state_change);

@@ -1,8 +1,11 @@
-//! Browser glue for the signaling WebSocket (gloo-net): opens it, turns every text frame into an
-//! [`Action`], and reports the close code. Dropping a [`SignalingSocket`] closes the socket and
-//! ends its tasks; events of a replaced socket are never dispatched.
+//! Browser glue for the signaling WebSocket (gloo-net): reads where to connect from the page,
+//! opens the socket, turns every text frame into an [`Action`], and reports the close code.
+//! Dropping a [`SignalingSocket`] closes the socket and ends its tasks; events of a replaced
+//! socket are never dispatched. An unusable address is a typed [`SignalingUrlError`].
 
 use crate::call_state::Action;
+use crate::errors::SignalingUrlError;
+use crate::signaling_url::{resolve_signaling_url, PageLocation, SIGNALING_META_NAME, SIGNALING_QUERY_PARAMETER};
 use futures::channel::mpsc;
 use futures::{SinkExt, StreamExt};
 use gloo_net::websocket::futures::WebSocket;
@@ -11,12 +14,34 @@ use protocol::ServerMessage;
 use std::cell::Cell;
 use std::rc::Rc;
 use wasm_bindgen_futures::spawn_local;
+use web_sys::UrlSearchParams;
 
 /// Hands actions to the controller (which may already be gone).
 pub type Dispatch = Rc<dyn Fn(Action)>;
 
 /// Close code reported when the socket failed without a close frame.
 const ABNORMAL_CLOSURE: u16 = 1006;
+
+/// Reads the signaling URL configuration from the page (`?signaling=`, `<meta>`), falling back
+/// to same-origin `/ws`.
+pub fn configured_signaling_url() -> Result<String, SignalingUrlError> {
+    let window = web_sys::window().ok_or(SignalingUrlError::NoWindow)?;
+    let location = window.location();
+    let page = PageLocation {
+        protocol: location.protocol().unwrap_or_else(|_| "http:".to_owned()),
+        host: location.host().unwrap_or_default(),
+    };
+    let query_value = location
+        .search()
+        .ok()
+        .and_then(|search| UrlSearchParams::new_with_str(&search).ok())
+        .and_then(|params| params.get(SIGNALING_QUERY_PARAMETER));
+    let meta_value = window
+        .document()
+        .and_then(|document| document.query_selector(&format!("meta[name=\"{SIGNALING_META_NAME}\"]")).ok().flatten())
+        .and_then(|meta| meta.get_attribute("content"));
+    resolve_signaling_url(&page, query_value.as_deref(), meta_value.as_deref())
+}
 
 thread_local! {
     /// Incremented per opened socket; a socket's reader only dispatches while it is current.
@@ -74,7 +99,7 @@ impl SignalingSocket {
                 match item {
                     Ok(Message::Text(text)) => match ServerMessage::from_json(&text) {
                         Ok(message) => dispatch(Action::ServerMessageReceived(message)),
-                        Err(error) => dispatch(Action::ServerMessageUnreadable { detail: error.to_string() }),
+                        Err(error) => dispatch(Action::ServerMessageUnreadable { error }),
                     },
                     Ok(Message::Bytes(_)) => {}
                     Err(WebSocketError::ConnectionClose(event)) => {

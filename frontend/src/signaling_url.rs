@@ -6,6 +6,8 @@
 //! Relative values (`/ws`, `//host/ws`) are resolved against the page; `http(s)://` becomes
 //! `ws(s)://`; the scheme of a same-origin default follows the page (`https:` → `wss:`).
 
+use crate::errors::SignalingUrlError;
+
 /// The name of the query parameter that overrides the signaling URL.
 pub const SIGNALING_QUERY_PARAMETER: &str = "signaling";
 /// The `<meta name=...>` whose `content` sets the signaling URL for a deployment.
@@ -31,12 +33,12 @@ impl PageLocation {
     }
 }
 
-/// Picks and normalises the signaling URL. Errors are sentences for the person using the app.
+/// Picks and normalises the signaling URL.
 pub fn resolve_signaling_url(
     page: &PageLocation,
     query_value: Option<&str>,
     meta_value: Option<&str>,
-) -> Result<String, String> {
+) -> Result<String, SignalingUrlError> {
     let configured = [query_value, meta_value].into_iter().flatten().map(str::trim).find(|value| !value.is_empty());
     let Some(configured) = configured else {
         return Ok(format!("{}://{}{}", page.websocket_scheme(), page.host, DEFAULT_SIGNALING_PATH));
@@ -57,7 +59,7 @@ pub fn resolve_signaling_url(
     if configured.starts_with('/') {
         return Ok(format!("{}://{}{configured}", page.websocket_scheme(), page.host));
     }
-    Err(format!("The signaling address \"{configured}\" is not a ws://, wss://, http(s):// or /path address."))
+    Err(SignalingUrlError::UnsupportedAddress(configured.to_owned()))
 }
 
 #[cfg(test)]
@@ -128,7 +130,9 @@ mod tests {
 
     #[test]
     fn unusable_configuration_is_reported_in_words() {
-        let error = resolve_signaling_url(&page("https:", "a"), Some("ftp://nope"), None).expect_err("ftp is refused");
+        let error = resolve_signaling_url(&page("https:", "a"), Some("ftp://nope"), None)
+            .expect_err("ftp is refused")
+            .to_string();
         assert!(error.contains("ftp://nope"), "{error}");
     }
 }

@@ -1,0 +1,144 @@
+//! [`Action`]: what happened (a click, a server message, a browser event); [`Effect`]: the work
+//! the browser glue must carry out, as returned by [`AppModel::apply`](super::AppModel::apply).
+
+use super::{CallAttempt, PeerConnectionState};
+use crate::errors::{MediaProblem, PeerError};
+use crate::ice_diagnostics::SelectedCandidatePair;
+use protocol::{ClientMessage, IceCandidate, IceServer, ParseError, ServerMessage, SessionDescription};
+
+/// Something that happened: a click, a server message, a browser event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    // ------------------------------------------------ the page and its timers
+    /// The page loaded: open the signaling connection.
+    AppStarted,
+    /// Periodic tick: refresh the list of people online while idle.
+    OnlineUsersRefreshDue,
+    /// A reconnect delay elapsed.
+    ReconnectDue,
+
+    // ------------------------------------------------ the person's clicks
+    /// The "Sign in" button, with what was typed in "Your name".
+    SignInRequested {
+        typed_name: String,
+    },
+    /// The "Call" button (with "Name to call") or a click on a name in the online list.
+    CallRequested {
+        typed_name: String,
+    },
+    CancelCallClicked,
+    AcceptClicked,
+    DeclineClicked,
+    HangUpClicked,
+    DismissNoticeClicked,
+
+    // ------------------------------------------------ the signaling connection
+    /// A frame from the server.
+    ServerMessageReceived(ServerMessage),
+    /// A frame that is not a message we understand (never fatal).
+    ServerMessageUnreadable {
+        error: ParseError,
+    },
+    /// The WebSocket closed (`close_code` 1006 when it failed without a close frame).
+    SignalingClosed {
+        close_code: u16,
+    },
+
+    // ------------------------------------------------ the browser: media and peer connection
+    /// getUserMedia finished, with whatever it could get.
+    LocalMediaSettled {
+        has_audio: bool,
+        has_video: bool,
+        problem: Option<MediaProblem>,
+    },
+    /// Our offer is created and set as local description.
+    LocalOfferCreated {
+        call_attempt: CallAttempt,
+        offer: SessionDescription,
+    },
+    /// Our answer is created and set as local description.
+    LocalAnswerCreated {
+        call_attempt: CallAttempt,
+        answer: SessionDescription,
+    },
+    /// `icecandidate` fired with a candidate.
+    LocalIceCandidateGathered {
+        call_attempt: CallAttempt,
+        candidate: IceCandidate,
+    },
+    /// `connectionstatechange` fired.
+    PeerConnectionStateChanged {
+        call_attempt: CallAttempt,
+        state: PeerConnectionState,
+    },
+    /// A WebRTC operation failed (createOffer, setRemoteDescription, ...).
+    PeerConnectionFailed {
+        call_attempt: CallAttempt,
+        error: PeerError,
+    },
+    /// Once `connected`, `getStats()` named the candidate pair ICE selected.
+    SelectedCandidatePairRead {
+        call_attempt: CallAttempt,
+        pair: SelectedCandidatePair,
+    },
+}
+
+impl Action {
+    /// The call attempt of a peer-connection event (`None` for every other action): the
+    /// reducer ignores the event unless that attempt is the current call's.
+    pub fn call_attempt(&self) -> Option<CallAttempt> {
+        match self {
+            Action::LocalOfferCreated { call_attempt, .. }
+            | Action::LocalAnswerCreated { call_attempt, .. }
+            | Action::LocalIceCandidateGathered { call_attempt, .. }
+            | Action::PeerConnectionStateChanged { call_attempt, .. }
+            | Action::PeerConnectionFailed { call_attempt, .. }
+            | Action::SelectedCandidatePairRead { call_attempt, .. } => Some(*call_attempt),
+            _ => None,
+        }
+    }
+}
+
+/// Work for the browser glue, returned by [`AppModel::apply`](super::AppModel::apply) in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    OpenSignalingConnection,
+    ScheduleReconnect {
+        delay_millis: u32,
+    },
+    Send(ClientMessage),
+    /// Ask for camera and microphone (once per page).
+    AcquireLocalMedia,
+    /// Create a peer connection with our tracks (recvonly where we have none), create the
+    /// offer, set it as local description, then report [`Action::LocalOfferCreated`].
+    StartOutgoingCall {
+        call_attempt: CallAttempt,
+        ice_servers: Vec<IceServer>,
+    },
+    /// Create a peer connection, apply `offer` and then `remote_candidates` in this order, add
+    /// our tracks, create the answer, then report [`Action::LocalAnswerCreated`].
+    AnswerIncomingCall {
+        call_attempt: CallAttempt,
+        ice_servers: Vec<IceServer>,
+        offer: SessionDescription,
+        remote_candidates: Vec<IceCandidate>,
+    },
+    /// Apply the peer's answer, then the candidates that waited for it, in this order.
+    ApplyRemoteAnswer {
+        call_attempt: CallAttempt,
+        answer: SessionDescription,
+        remote_candidates: Vec<IceCandidate>,
+    },
+    /// The peer renegotiates inside the call: apply its offer and answer it.
+    AnswerRenegotiationOffer {
+        call_attempt: CallAttempt,
+        offer: SessionDescription,
+    },
+    AddRemoteIceCandidate {
+        call_attempt: CallAttempt,
+        candidate: IceCandidate,
+    },
+    /// Close the peer connection, stop its remote tracks, drop its closures, clear the
+    /// remote video.
+    ReleasePeerConnection,
+}

@@ -1,0 +1,41 @@
+//! The signaling connection as the app sees it, and the reconnect backoff.
+
+/// First reconnect delay; doubled per failed attempt up to [`RECONNECT_MAX_DELAY_MILLIS`].
+pub const RECONNECT_FIRST_DELAY_MILLIS: u32 = 500;
+/// Longest wait between two reconnect attempts.
+pub const RECONNECT_MAX_DELAY_MILLIS: u32 = 10_000;
+
+/// The state of the WebSocket to the signaling server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignalingConnection {
+    /// The first connection is being opened.
+    Connecting,
+    /// The server greeted us: messages can flow.
+    Connected,
+    /// The connection was lost; a new attempt is scheduled after `retry_in_millis`.
+    Reconnecting { attempt: u32, retry_in_millis: u32 },
+    /// Another tab or device signed in with our name and resume token: we stay offline.
+    ReplacedByAnotherLogin,
+    /// The server closed an idle connection while nobody was signed in (it closes connections
+    /// that do not sign in within a deadline): reopened when someone clicks "Sign in".
+    Dormant,
+}
+
+impl SignalingConnection {
+    /// A short stable word for the connection, rendered as `data-signaling` for tests.
+    pub fn word(&self) -> &'static str {
+        match self {
+            SignalingConnection::Connecting => "connecting",
+            SignalingConnection::Connected => "connected",
+            SignalingConnection::Reconnecting { .. } => "reconnecting",
+            SignalingConnection::ReplacedByAnotherLogin => "replaced",
+            SignalingConnection::Dormant => "dormant",
+        }
+    }
+}
+
+/// The delay before reconnect attempt number `attempt` (1-based): 0.5 s, 1 s, 2 s, ... 10 s.
+pub fn reconnect_delay_millis(attempt: u32) -> u32 {
+    let doublings = attempt.saturating_sub(1).min(16);
+    RECONNECT_FIRST_DELAY_MILLIS.saturating_mul(1 << doublings).min(RECONNECT_MAX_DELAY_MILLIS)
+}

@@ -1,0 +1,83 @@
+//! Handlers for what the browser reports: camera and microphone, and the current call's peer
+//! connection (local offer and answer, gathered candidates, state changes, failures, the
+//! selected candidate pair). [`AppModel::apply`] has already dropped the events of an earlier
+//! call attempt, so these only see the current call's.
+
+use super::{AppModel, CallPhase, Effect, LocalMedia, Notice, PeerConnectionState};
+use crate::errors::{MediaProblem, PeerError};
+use crate::ice_diagnostics::SelectedCandidatePair;
+use protocol::{ClientMessage, IceCandidate, SessionDescription};
+
+impl AppModel {
+    pub(super) fn local_media_settled(&mut self, has_audio: bool, has_video: bool, problem: Option<MediaProblem>) {
+        self.local_media = LocalMedia::Ready { has_audio, has_video, problem };
+    }
+
+    pub(super) fn local_offer_created(&mut self, offer: SessionDescription, effects: &mut Vec<Effect>) {
+        let CallPhase::Calling { peer, offer_sent: offer_sent @ false, local_candidates_waiting, .. } = &mut self.call
+        else {
+            return;
+        };
+        *offer_sent = true;
+        effects.push(Effect::Send(ClientMessage::Offer { name: peer.clone(), offer }));
+        for candidate in local_candidates_waiting.drain(..) {
+            effects.push(Effect::Send(ClientMessage::Candidate { name: peer.clone(), candidate }));
+        }
+    }
+
+    pub(super) fn local_answer_created(&mut self, answer: SessionDescription, effects: &mut Vec<Effect>) {
+        if let CallPhase::Connecting { peer, .. } | CallPhase::InCall { peer, .. } = &self.call {
+            effects.push(Effect::Send(ClientMessage::Answer { name: peer.clone(), answer }));
+        }
+    }
+
+    pub(super) fn candidate_gathered(&mut self, candidate: IceCandidate, effects: &mut Vec<Effect>) {
+        match &mut self.call {
+            CallPhase::Calling { offer_sent: false, local_candidates_waiting, .. } => {
+                local_candidates_waiting.push(candidate);
+            }
+            CallPhase::Calling { peer, .. } | CallPhase::Connecting { peer, .. } | CallPhase::InCall { peer, .. } => {
+                effects.push(Effect::Send(ClientMessage::Candidate { name: peer.clone(), candidate }));
+            }
+            CallPhase::Idle | CallPhase::Ringing { .. } => {}
+        }
+    }
+
+    pub(super) fn peer_connection_state_changed(&mut self, state: PeerConnectionState, effects: &mut Vec<Effect>) {
+        self.peer_connection_state = Some(state);
+        match state {
+            PeerConnectionState::Connected => {
+                if let CallPhase::Connecting { call_attempt, peer, we_called } = &self.call {
+                    self.call =
+                        CallPhase::InCall { call_attempt: *call_attempt, peer: peer.clone(), we_called: *we_called };
+                    self.notice = None;
+                }
+            }
+            PeerConnectionState::Failed => {
+                let Some(peer) = self.call.peer_name() else { return };
+                let notice = Notice::alert(format!(
+                    "The connection to {peer} failed (no network path between you). The call ended."
+                ));
+                self.leave_call(peer.clone(), None, notice, effects);
+            }
+            PeerConnectionState::New
+            | PeerConnectionState::Connecting
+            | PeerConnectionState::Disconnected
+            | PeerConnectionState::Closed => {}
+        }
+    }
+
+    pub(super) fn peer_connection_failed(&mut self, error: PeerError, effects: &mut Vec<Effect>) {
+        let Some(peer) = self.call.peer_name() else { return };
+        let notice = Notice::alert(format!("The call with {peer} could not be set up: {error}"));
+        self.leave_call(peer.clone(), None, notice, effects);
+    }
+
+    /// Kept for the components, which show it on the remote video, until the peer connection
+    /// is released.
+    pub(super) fn selected_candidate_pair_read(&mut self, pair: SelectedCandidatePair) {
+        if self.call.has_peer_connection() {
+            self.selected_candidate_pair = Some(pair);
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! The pure heart of the app: [`AppModel`], the [`Action`]s that change it and the [`Effect`]s
+//! the browser glue must carry out. No web-sys in here, so every transition is unit-tested natively.
+//!
+//! Layout: the model types (`model`, `connection`, `sign_in`, `call_phase`, `local_media`,
+//! `notice`), `Action` and `Effect` (`action`), [`AppModel::apply`] below, which only routes,
+//! and the handlers grouped by where the action comes from (`from_person`, `from_connection`,
+//! `from_server`, `from_browser`). Tests are in `tests/`, one file per flow.
+//!
+//! Invariants:
+//! - Exactly one call phase at a time; every phase that owns an `RTCPeerConnection` ends with an
+//!   [`Effect::ReleasePeerConnection`], whoever ends it and however.
+//! - Every call gets a fresh [`CallAttempt`]; events from the browser carry the attempt they
+//!   belong to, and events of an older attempt are ignored.
+//! - Remote ICE candidates that arrive before the remote description can be applied (while
+//!   calling, or while ringing before Accept) are queued in the model, never dropped.
+//! - SDP bodies are never formatted into any text this module produces.
+
+mod action;
+mod call_phase;
+mod connection;
+mod from_browser;
+mod from_connection;
+mod from_person;
+mod from_server;
+mod local_media;
+mod model;
+mod notice;
+mod sign_in;
+
+pub use action::{Action, Effect};
+pub use call_phase::{CallAttempt, CallPhase, PeerConnectionState};
+pub use connection::{reconnect_delay_millis, SignalingConnection};
+pub use local_media::{LocalMedia, WAITING_FOR_LOCAL_MEDIA};
+pub use model::AppModel;
+// The reducer never names `NoticeKind` (the `Notice` constructors do); only the components,
+// built for the browser alone, and the tests do.
+#[cfg_attr(not(any(target_arch = "wasm32", test)), allow(unused_imports))]
+pub use notice::{Notice, NoticeKind};
+pub use sign_in::SignIn;
+
+impl AppModel {
+    /// Applies one action and returns the effects to carry out, in order.
+    pub fn apply(&mut self, action: Action) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        if action.call_attempt().is_some_and(|attempt| self.call.call_attempt() != Some(attempt)) {
+            // An event of an earlier call's peer connection: that call is over.
+            return effects;
+        }
+        match action {
+            Action::AppStarted => self.app_started(&mut effects),
+            Action::OnlineUsersRefreshDue => self.online_users_refresh_due(&mut effects),
+            Action::ReconnectDue => self.reconnect_due(&mut effects),
+            Action::SignInRequested { typed_name } => self.sign_in_requested(&typed_name, &mut effects),
+            Action::CallRequested { typed_name } => self.call_requested(&typed_name, &mut effects),
+            Action::CancelCallClicked => self.cancel_call_clicked(&mut effects),
+            Action::AcceptClicked => self.accept_clicked(&mut effects),
+            Action::DeclineClicked => self.decline_clicked(&mut effects),
+            Action::HangUpClicked => self.hang_up_clicked(&mut effects),
+            Action::DismissNoticeClicked => self.dismiss_notice_clicked(),
+            Action::ServerMessageReceived(message) => self.server_message_received(message, &mut effects),
+            Action::ServerMessageUnreadable { error } => self.server_message_unreadable(error),
+            Action::SignalingClosed { close_code } => self.signaling_closed(close_code, &mut effects),
+            Action::LocalMediaSettled { has_audio, has_video, problem } => {
+                self.local_media_settled(has_audio, has_video, problem)
+            }
+            Action::LocalOfferCreated { offer, .. } => self.local_offer_created(offer, &mut effects),
+            Action::LocalAnswerCreated { answer, .. } => self.local_answer_created(answer, &mut effects),
+            Action::LocalIceCandidateGathered { candidate, .. } => self.candidate_gathered(candidate, &mut effects),
+            Action::PeerConnectionStateChanged { state, .. } => self.peer_connection_state_changed(state, &mut effects),
+            Action::PeerConnectionFailed { error, .. } => self.peer_connection_failed(error, &mut effects),
+            Action::SelectedCandidatePairRead { pair, .. } => self.selected_candidate_pair_read(pair),
+        }
+        effects
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,116 @@
+//! [`AppModel`]: everything the app knows and shows, and the helpers every handler shares.
+
+use super::{CallAttempt, CallPhase, Effect, LocalMedia, Notice, PeerConnectionState, SignIn, SignalingConnection};
+use crate::ice_diagnostics::SelectedCandidatePair;
+use protocol::{ClientMessage, IceServer, LeaveReason, UserName};
+
+/// Everything the app shows. Cloned into the view after every action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppModel {
+    pub connection: SignalingConnection,
+    pub sign_in: SignIn,
+    pub call: CallPhase,
+    pub online_users: Vec<UserName>,
+    pub local_media: LocalMedia,
+    /// The latest message about a call or the connection.
+    pub notice: Option<Notice>,
+    /// From the server's `hello`; passed to every new `RTCPeerConnection`.
+    pub ice_servers: Vec<IceServer>,
+    /// `RTCPeerConnection.connectionState` of the current call, `None` without a peer connection.
+    pub peer_connection_state: Option<PeerConnectionState>,
+    /// The candidate pair ICE selected for the current call's peer connection, once read;
+    /// `None` without a peer connection.
+    pub selected_candidate_pair: Option<SelectedCandidatePair>,
+    /// Failed connection attempts since the last successful one.
+    pub reconnect_attempts: u32,
+    /// The attempt the next call gets.
+    pub(super) next_call_attempt: CallAttempt,
+    /// Glare: we had sent an offer to this peer when its offer reached us, so the server chose
+    /// its offer and will refuse ours with `already_in_call`; that refusal is expected and ignored.
+    pub(super) superseded_offer_to: Option<UserName>,
+}
+
+impl Default for AppModel {
+    fn default() -> Self {
+        AppModel::new()
+    }
+}
+
+impl AppModel {
+    pub fn new() -> AppModel {
+        AppModel {
+            connection: SignalingConnection::Connecting,
+            sign_in: SignIn::SIGNED_OUT,
+            call: CallPhase::Idle,
+            online_users: Vec::new(),
+            local_media: LocalMedia::NotRequested,
+            notice: None,
+            ice_servers: Vec::new(),
+            peer_connection_state: None,
+            selected_candidate_pair: None,
+            reconnect_attempts: 0,
+            next_call_attempt: CallAttempt::FIRST,
+            superseded_offer_to: None,
+        }
+    }
+
+    /// Our name on the server, when signed in.
+    pub fn signed_in_name(&self) -> Option<&UserName> {
+        match &self.sign_in {
+            SignIn::SignedIn { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+
+    /// True while the call screen is shown (signed in, or signing back in after a drop).
+    pub fn shows_call_screen(&self) -> bool {
+        matches!(self.sign_in, SignIn::SignedIn { .. } | SignIn::SigningBackIn { .. })
+    }
+
+    pub(super) fn allocate_call_attempt(&mut self) -> CallAttempt {
+        let call_attempt = self.next_call_attempt;
+        self.next_call_attempt = call_attempt.next();
+        call_attempt
+    }
+
+    /// Asks the glue to release the current peer connection and forgets what we knew of it.
+    pub(super) fn release_peer_connection(&mut self, effects: &mut Vec<Effect>) {
+        effects.push(Effect::ReleasePeerConnection);
+        self.forget_peer_connection();
+    }
+
+    /// Forgets the state of the peer connection (there is none any more, or none yet).
+    fn forget_peer_connection(&mut self) {
+        self.peer_connection_state = None;
+        self.selected_candidate_pair = None;
+    }
+
+    /// A peer connection is being created for the current call: it starts as `new`.
+    pub(super) fn peer_connection_created(&mut self) {
+        self.forget_peer_connection();
+        self.peer_connection_state = Some(PeerConnectionState::New);
+    }
+
+    /// Ends whatever call is in progress locally and says why, releasing the peer connection
+    /// when one existed.
+    pub(super) fn end_call(&mut self, notice: Notice, effects: &mut Vec<Effect>) {
+        if self.call.has_peer_connection() {
+            effects.push(Effect::ReleasePeerConnection);
+        }
+        self.forget_peer_connection();
+        self.call = CallPhase::Idle;
+        self.notice = Some(notice);
+    }
+
+    /// Tells the server (and through it `peer`) that we leave the call, then ends it locally.
+    pub(super) fn leave_call(
+        &mut self,
+        peer: UserName,
+        reason: Option<LeaveReason>,
+        notice: Notice,
+        effects: &mut Vec<Effect>,
+    ) {
+        effects.push(Effect::Send(ClientMessage::Leave { name: Some(peer), reason }));
+        self.end_call(notice, effects);
+    }
+}

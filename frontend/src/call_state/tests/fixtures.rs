@@ -1,0 +1,151 @@
+//! What every reducer test shares: the imports, payloads and server messages, and models
+//! already in a given situation (signed in, calling, ringing, in a call).
+
+pub(super) use crate::call_state::*;
+pub(super) use crate::errors::{
+    BrowserException, MediaAccessError, MediaProblem, MissingMedia, PeerError, PeerOperation,
+};
+pub(super) use protocol::{
+    ClientMessage, ErrorCode, Hello, IceCandidate, IceServer, LeaveReason, Limits, LoginFailure, ParseError,
+    ResumeToken, ServerMessage, SessionDescription, UserName,
+};
+
+pub(super) fn sdp(kind: &str) -> SessionDescription {
+    SessionDescription::from_json(format!(r#"{{"type":"{kind}","sdp":"v=0\r\n"}}"#)).expect("valid json")
+}
+
+pub(super) fn candidate(number: u32) -> IceCandidate {
+    IceCandidate::from_json(format!(
+        r#"{{"candidate":"candidate:{number} 1 udp 1 127.0.0.1 {number} typ host","sdpMid":"0","sdpMLineIndex":0}}"#
+    ))
+    .expect("valid json")
+}
+
+pub(super) fn name(text: &str) -> UserName {
+    UserName::from_wire(text)
+}
+
+pub(super) fn hello() -> ServerMessage {
+    ServerMessage::Hello(Hello {
+        server: "duet".to_owned(),
+        version: "0.1.0".to_owned(),
+        protocol: 1,
+        limits: Limits { max_frame_bytes: 65536, max_name_chars: 64, ring_timeout_secs: 45, idle_timeout_secs: 40 },
+        ice_servers: vec![IceServer {
+            urls: vec!["stun:stun.example:3478".to_owned()],
+            username: None,
+            credential: None,
+        }],
+    })
+}
+
+pub(super) fn login_success(as_name: &str, token: &str) -> ServerMessage {
+    ServerMessage::Login {
+        success: true,
+        name: Some(name(as_name)),
+        resume: Some(ResumeToken::from_wire(token)),
+        ice_servers: None,
+        reason: None,
+        message: None,
+    }
+}
+
+pub(super) fn received(message: ServerMessage) -> Action {
+    Action::ServerMessageReceived(message)
+}
+
+/// A state signed in as `alice`, connected, idle, with media settled.
+pub(super) fn signed_in_as_alice() -> AppModel {
+    let mut state = AppModel::new();
+    state.apply(Action::AppStarted);
+    state.apply(received(hello()));
+    state.apply(Action::SignInRequested { typed_name: "alice".to_owned() });
+    state.apply(received(login_success("alice", "token-1")));
+    state.apply(Action::LocalMediaSettled { has_audio: true, has_video: true, problem: None });
+    state
+}
+
+/// Alice called bob and her offer went out.
+pub(super) fn alice_calling_bob() -> (AppModel, CallAttempt) {
+    let mut state = signed_in_as_alice();
+    let effects = state.apply(Action::CallRequested { typed_name: "bob".to_owned() });
+    let Some(Effect::StartOutgoingCall { call_attempt, .. }) = effects.first().cloned() else {
+        panic!("calling starts a peer connection: {effects:?}")
+    };
+    state.apply(Action::LocalOfferCreated { call_attempt, offer: sdp("offer") });
+    (state, call_attempt)
+}
+
+/// Bob's offer rings at alice.
+pub(super) fn alice_ringing_from_bob() -> (AppModel, CallAttempt) {
+    let mut state = signed_in_as_alice();
+    let effects = state.apply(received(ServerMessage::Offer { offer: sdp("offer"), name: name("bob") }));
+    assert!(effects.is_empty(), "nothing is created before Accept: {effects:?}");
+    let call_attempt = state.call.call_attempt().expect("ringing has a call attempt");
+    (state, call_attempt)
+}
+
+pub(super) fn alice_in_call_with_bob() -> (AppModel, CallAttempt) {
+    let (mut state, call_attempt) = alice_calling_bob();
+    state.apply(received(ServerMessage::Answer { answer: sdp("answer"), name: Some(name("bob")) }));
+    state.apply(Action::PeerConnectionStateChanged { call_attempt, state: PeerConnectionState::Connected });
+    assert_eq!(state.call.word(), "in-call");
+    (state, call_attempt)
+}
+
+pub(super) fn sent(effects: &[Effect]) -> Vec<ClientMessage> {
+    effects
+        .iter()
+        .filter_map(|effect| match effect {
+            Effect::Send(message) => Some(message.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+pub(super) fn notice_text(state: &AppModel) -> String {
+    state.notice.as_ref().map(|notice| notice.text.clone()).unwrap_or_default()
+}
+
+/// Signed in as alice while the browser still asks for camera and microphone.
+pub(super) fn signed_in_as_alice_media_pending() -> AppModel {
+    let mut state = AppModel::new();
+    state.apply(Action::AppStarted);
+    state.apply(received(hello()));
+    state.apply(Action::SignInRequested { typed_name: "alice".to_owned() });
+    state.apply(received(login_success("alice", "token-1")));
+    assert_eq!(state.local_media, LocalMedia::Requesting);
+    state
+}
+
+pub(super) fn server_error(code: Option<ErrorCode>, message: &str) -> Action {
+    received(ServerMessage::Error { message: message.to_owned(), code })
+}
+
+/// The camera was refused, the microphone works.
+pub(super) fn camera_denied() -> MediaProblem {
+    MediaProblem {
+        missing: MissingMedia::Camera,
+        cause: MediaAccessError::Refused { name: "NotAllowedError".to_owned() },
+    }
+}
+
+/// Camera and microphone were blocked.
+pub(super) fn blocked() -> MediaProblem {
+    MediaProblem {
+        missing: MissingMedia::CameraAndMicrophone,
+        cause: MediaAccessError::Refused { name: "NotAllowedError".to_owned() },
+    }
+}
+
+/// createOffer failed in the browser with `message`.
+pub(super) fn browser_failure(message: &str) -> PeerError {
+    PeerError::Browser {
+        operation: PeerOperation::CreateOffer,
+        exception: BrowserException {
+            name: Some("OperationError".to_owned()),
+            message: Some(message.to_owned()),
+            text: None,
+        },
+    }
+}

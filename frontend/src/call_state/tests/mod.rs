@@ -1,0 +1,12 @@
+//! Native unit tests of the reducer, one file per flow; `fixtures` holds what they share.
+
+mod fixtures;
+
+mod calling;
+mod ending;
+mod glare;
+mod media;
+mod reconnect;
+mod refusals;
+mod ringing;
+mod sign_in;
