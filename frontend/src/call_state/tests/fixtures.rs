@@ -5,6 +5,7 @@ pub(super) use crate::call_state::*;
 pub(super) use crate::errors::{
     BrowserException, MediaAccessError, MediaProblem, MissingMedia, PeerError, PeerOperation,
 };
+pub(super) use crate::ice_diagnostics::SelectedCandidatePair;
 pub(super) use protocol::{
     ClientMessage, ErrorCode, Hello, IceCandidate, IceServer, LeaveReason, Limits, LoginFailure, ParseError,
     ResumeToken, ServerMessage, SessionDescription, UserName,

@@ -3,6 +3,7 @@
 mod fixtures;
 
 mod calling;
+mod diagnostics;
 mod ending;
 mod glare;
 mod media;
