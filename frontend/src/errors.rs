@@ -224,3 +224,78 @@ impl std::error::Error for SignalingUrlError {}
 impl std::error::Error for MediaAccessError {}
 impl std::error::Error for MediaProblem {}
 impl std::error::Error for PeerError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exception(name: Option<&str>, message: Option<&str>, text: Option<&str>) -> BrowserException {
+        BrowserException {
+            name: name.map(str::to_owned),
+            message: message.map(str::to_owned),
+            text: text.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn browser_failures_name_the_operation_and_the_first_line_of_the_message() {
+        let error = PeerError::Browser {
+            operation: PeerOperation::CreateOffer,
+            exception: exception(Some("OperationError"), Some("no codecs\na=second line"), None),
+        };
+        assert_eq!(error.to_string(), "Creating the offer failed (OperationError: no codecs)");
+        let error = PeerError::Browser {
+            operation: PeerOperation::ApplyAnswer,
+            exception: exception(Some("InvalidStateError"), None, None),
+        };
+        assert_eq!(error.to_string(), "Applying the answer failed (InvalidStateError)");
+        let error = PeerError::Browser {
+            operation: PeerOperation::CreateAnswer,
+            exception: exception(None, None, Some("boom")),
+        };
+        assert_eq!(error.to_string(), "Creating the answer failed (boom)");
+        let error =
+            PeerError::Browser { operation: PeerOperation::SetLocalAnswer, exception: exception(None, None, None) };
+        assert_eq!(error.to_string(), "Setting the local answer failed (unknown error)");
+    }
+
+    #[test]
+    fn long_browser_details_are_cut_at_120_characters() {
+        let long = "x".repeat(200);
+        let words = exception(Some("OperationError"), Some(&long), None).to_string();
+        assert_eq!(words.chars().count(), MAX_ERROR_DETAIL_CHARS + 1);
+        assert!(words.starts_with("OperationError: xxx") && words.ends_with('…'), "{words}");
+        assert_eq!(exception(None, None, Some(&"y".repeat(120))).to_string(), "y".repeat(120));
+    }
+
+    #[test]
+    fn media_problems_say_what_is_missing_why_and_what_still_works() {
+        let blocked = MediaAccessError::Refused { name: "NotAllowedError".to_owned() };
+        let problem = MediaProblem { missing: MissingMedia::CameraAndMicrophone, cause: blocked.clone() };
+        assert_eq!(
+            problem.to_string(),
+            "Camera and microphone access was blocked in this browser (NotAllowedError). You can still call and be called: you will see and hear the other person, they will not see or hear you."
+        );
+        let problem = MediaProblem { missing: MissingMedia::Camera, cause: blocked };
+        assert!(problem.to_string().starts_with("No camera: Camera and microphone access was blocked"), "{problem}");
+        let problem = MediaProblem { missing: MissingMedia::Microphone, cause: MediaAccessError::NoWindow };
+        assert_eq!(
+            problem.to_string(),
+            "No microphone: This browser does not offer camera access here (the page must be served over HTTPS or from localhost) (NoWindow). The other person will see you but not hear you."
+        );
+        let odd = MediaAccessError::Refused { name: "WeirdError".to_owned() };
+        assert_eq!(odd.to_string(), "The camera and microphone could not be started (WeirdError)");
+    }
+
+    #[test]
+    fn setting_errors_quote_the_value() {
+        let error = IceTransportPolicyError { value: "realy".to_owned() };
+        assert_eq!(error.to_string(), "The setting ice-transport-policy=\"realy\" is neither \"relay\" nor \"all\".");
+        assert_eq!(
+            PeerError::IceTransportPolicy(error.clone()).to_string(),
+            error.to_string(),
+            "a call refused for the setting shows the setting's words"
+        );
+        assert_eq!(SignalingUrlError::NoWindow.to_string(), "no browser window");
+    }
+}
