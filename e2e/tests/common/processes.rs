@@ -38,17 +38,7 @@ impl ChromeDriverProcess {
     }
 
     pub async fn wait_until_listening(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if tokio::net::TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)).await.is_ok() {
-                return;
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("chromedriver exited early with {status}");
-            }
-            assert!(Instant::now() < deadline, "chromedriver did not listen on port {} within 15 s", self.port);
-            tokio::time::sleep(POLL_INTERVAL).await;
-        }
+        wait_until_listening(&mut self.child, "chromedriver", self.port, String::new).await;
     }
 }
 
@@ -185,29 +175,14 @@ impl TurnServerProcess {
     }
 
     pub fn log_tail(&self) -> String {
-        let log = std::fs::read_to_string(&self.log_path).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().collect();
-        lines[lines.len().saturating_sub(15)..].join("\n")
+        last_lines(&self.log_path, 15)
     }
 
     /// Waits until coturn accepts TCP on its port (it opens UDP and TCP listeners together).
     pub async fn wait_until_listening(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if tokio::net::TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)).await.is_ok() {
-                return;
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("turnserver exited early with {status}; its log ends with:\n{}", self.log_tail());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "turnserver did not listen on 127.0.0.1:{} within 15 s; its log ends with:\n{}",
-                self.port,
-                self.log_tail()
-            );
-            tokio::time::sleep(POLL_INTERVAL).await;
-        }
+        let log_path = self.log_path.clone();
+        let log_tail = move || format!("; its log ends with:\n{}", last_lines(&log_path, 15));
+        wait_until_listening(&mut self.child, "turnserver", self.port, log_tail).await;
     }
 
     pub fn url(&self) -> String {
@@ -220,4 +195,27 @@ impl Drop for TurnServerProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Waits until `child` (called `program` in failures) accepts TCP on 127.0.0.1:`port`, for at most
+/// 15 s; fails early if it exits. `more` adds to a failure message (say, the end of its log).
+async fn wait_until_listening(child: &mut Child, program: &str, port: u16, more: impl Fn() -> String) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if tokio::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port)).await.is_ok() {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{program} exited early with {status}{}", more());
+        }
+        assert!(Instant::now() < deadline, "{program} did not listen on 127.0.0.1:{port} within 15 s{}", more());
+        tokio::time::sleep(POLL_INTERVAL).await;
+    }
+}
+
+/// The last `count` lines of the text file at `path` (empty when it cannot be read).
+fn last_lines(path: &Path, count: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(count)..].join("\n")
 }
