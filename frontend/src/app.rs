@@ -10,7 +10,10 @@ use crate::ice_diagnostics::{IceTransportPolicy, ICE_TRANSPORT_POLICY_QUERY_PARA
 use crate::media::{acquire_camera_and_microphone, stop_every_track};
 use crate::peer::PeerSession;
 use crate::signaling::{Dispatch, SignalingSocket};
-use crate::signaling_url::{resolve_signaling_url, PageLocation, SIGNALING_META_NAME, SIGNALING_QUERY_PARAMETER};
+use crate::signaling_url::{
+    resolve_signaling_url, PageLocation, ALLOWED_SIGNALING_ORIGINS_META_NAME, SIGNALING_META_NAME,
+    SIGNALING_QUERY_PARAMETER,
+};
 use gloo_timers::callback::{Interval, Timeout};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -49,7 +52,13 @@ fn configured_signaling_url() -> Result<String, String> {
         .document()
         .and_then(|document| document.query_selector(&format!("meta[name=\"{SIGNALING_META_NAME}\"]")).ok().flatten())
         .and_then(|meta| meta.get_attribute("content"));
-    resolve_signaling_url(&page, query_value.as_deref(), meta_value.as_deref())
+    let allowed_origins_selector = format!("meta[name=\"{ALLOWED_SIGNALING_ORIGINS_META_NAME}\"]");
+    let allowed_origins_value = window
+        .document()
+        .and_then(|document| document.query_selector(&allowed_origins_selector).ok().flatten())
+        .and_then(|meta| meta.get_attribute("content"));
+    resolve_signaling_url(&page, query_value.as_deref(), meta_value.as_deref(), allowed_origins_value.as_deref())
+        .map_err(|refusal| refusal.to_string())
 }
 
 /// Reads the diagnostic `?ice-transport-policy=` setting (`relay` or `all`, default `all`).

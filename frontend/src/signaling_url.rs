@@ -1,17 +1,31 @@
 //! Works out which WebSocket URL to reach the signaling server at, so one built bundle runs from
-//! any host or CDN. Pure string logic, unit-tested natively; the browser glue only reads the
-//! inputs (page URL, `?signaling=` query parameter, `<meta name="duet-signaling-url">`).
+//! any host or CDN, and refuses a link that would route a person's signaling (names, SDP)
+//! through a server the deployment does not allow. Pure string logic, unit-tested natively; the
+//! browser glue only reads the inputs (page URL, `?signaling=` query parameter, the
+//! `<meta name="duet-signaling-url">` and `<meta name="duet-allowed-signaling-origins">` tags).
 //!
 //! Precedence: the `signaling` query parameter, then the meta tag, then same-origin `/ws`.
 //! Relative values (`/ws`, `//host/ws`) are resolved against the page; `http(s)://` becomes
 //! `ws(s)://`; the scheme of a same-origin default follows the page (`https:` → `wss:`).
+//!
+//! Allowed origins: the page's own (in its WebSocket form), the meta tag's, and those the
+//! allow-list meta tag names. The meta tag itself is the deployment's choice and always used; a
+//! query parameter naming any other origin is refused with [`SignalingUrlError::OriginNotAllowed`].
+//! Addresses with user info (`wss://good@evil`), white space or control characters inside, or
+//! backslashes are refused outright: browsers read those differently from how people do.
 
 /// The name of the query parameter that overrides the signaling URL.
 pub const SIGNALING_QUERY_PARAMETER: &str = "signaling";
 /// The `<meta name=...>` whose `content` sets the signaling URL for a deployment.
 pub const SIGNALING_META_NAME: &str = "duet-signaling-url";
+/// The `<meta name=...>` whose `content` lists further origins (space- or comma-separated,
+/// `wss://a.example wss://b.example`) that `?signaling=` may choose.
+pub const ALLOWED_SIGNALING_ORIGINS_META_NAME: &str = "duet-allowed-signaling-origins";
 /// The path the server accepts the web app's WebSocket on.
 pub const DEFAULT_SIGNALING_PATH: &str = "/ws";
+
+/// The most characters of an unusable address repeated in an explanation.
+const MAX_SHOWN_CHARS: usize = 80;
 
 /// Where the page was loaded from: `location.protocol` (`"https:"`) and `location.host`
 /// (`"example.com:8443"`).
@@ -29,106 +43,128 @@ impl PageLocation {
             "ws"
         }
     }
+
+    fn websocket_origin(&self) -> String {
+        normalised_origin(self.websocket_scheme(), &self.host.to_ascii_lowercase())
+    }
 }
 
-/// Picks and normalises the signaling URL. Errors are sentences for the person using the app.
+/// Why a configured signaling address is not used; the words are for the person using the app.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignalingUrlError {
+    #[error("The signaling address \"{shown}\" is not a ws://, wss://, http(s):// or /path address.")]
+    Unusable { shown: String },
+    #[error(
+        "The signaling address \"{shown}\" contains a user name or password, which can hide where it really \
+         leads, so the app did not use it."
+    )]
+    HasUserInfo { shown: String },
+    #[error(
+        "This link asks the app to connect to the signaling server at {origin}, which this site does not \
+         allow, so the app did not connect: your name and calls would have gone through that server. Open \
+         the site's address without \"?signaling=\", or ask the site to allow {origin}."
+    )]
+    OriginNotAllowed { origin: String },
+}
+
+/// The trimmed value, unless it is absent or blank (which means "not configured").
+fn non_empty(value: Option<&str>) -> Option<&str> {
+    value.map(str::trim).filter(|value| !value.is_empty())
+}
+
+/// A signaling address, resolved against the page and normalised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct SignalingAddress {
+    /// `wss://host[:port]`, lowercased, without a default port.
+    origin: String,
+    url: String,
+}
+
+/// Picks, normalises and checks the signaling URL. `allowed_origins_value` is the content of
+/// the allow-list meta tag (absent or empty: only the page's and the meta tag's origins).
 pub fn resolve_signaling_url(
     page: &PageLocation,
     query_value: Option<&str>,
     meta_value: Option<&str>,
-) -> Result<String, String> {
-    let configured = [query_value, meta_value].into_iter().flatten().map(str::trim).find(|value| !value.is_empty());
-    let Some(configured) = configured else {
-        return Ok(format!("{}://{}{}", page.websocket_scheme(), page.host, DEFAULT_SIGNALING_PATH));
+    allowed_origins_value: Option<&str>,
+) -> Result<String, SignalingUrlError> {
+    let meta_address = non_empty(meta_value).map(|value| parse_signaling_address(page, value));
+    let Some(query_value) = non_empty(query_value) else {
+        return match meta_address {
+            Some(address) => address.map(|address| address.url),
+            None => Ok(format!("{}://{}{}", page.websocket_scheme(), page.host, DEFAULT_SIGNALING_PATH)),
+        };
     };
-    let lower = configured.to_ascii_lowercase();
-    if lower.starts_with("ws://") || lower.starts_with("wss://") {
-        return Ok(configured.to_owned());
+    let address = parse_signaling_address(page, query_value)?;
+    let allowed = address.origin == page.websocket_origin()
+        || meta_address.is_some_and(|meta_address| meta_address.is_ok_and(|meta| meta.origin == address.origin))
+        || allowed_origins(page, allowed_origins_value).contains(&address.origin);
+    if allowed {
+        Ok(address.url)
+    } else {
+        Err(SignalingUrlError::OriginNotAllowed { origin: shown(&address.origin) })
     }
-    if let Some(rest) = lower.strip_prefix("https://").map(|_| &configured["https://".len()..]) {
-        return Ok(format!("wss://{rest}"));
+}
+
+/// The origins the allow-list names; entries that are not absolute addresses are skipped.
+fn allowed_origins(page: &PageLocation, allowed_origins_value: Option<&str>) -> Vec<String> {
+    let entries = allowed_origins_value.unwrap_or_default().split(|c: char| c.is_whitespace() || c == ',');
+    entries
+        .filter(|entry| entry.contains("://"))
+        .filter_map(|entry| parse_signaling_address(page, entry).ok())
+        .map(|address| address.origin)
+        .collect()
+}
+
+/// Resolves one address against the page: `ws(s)://` and `http(s)://` (any case), `//host/...`
+/// and `/path`. Everything else, and anything a browser might read differently, is refused.
+fn parse_signaling_address(page: &PageLocation, value: &str) -> Result<SignalingAddress, SignalingUrlError> {
+    let unusable = || SignalingUrlError::Unusable { shown: shown(value) };
+    if value.chars().any(|c| c.is_whitespace() || c.is_control() || c == '\\') {
+        return Err(unusable());
     }
-    if let Some(rest) = lower.strip_prefix("http://").map(|_| &configured["http://".len()..]) {
-        return Ok(format!("ws://{rest}"));
+    let lower = value.to_ascii_lowercase();
+    let scheme_and_rest = [("wss://", "wss"), ("ws://", "ws"), ("https://", "wss"), ("http://", "ws")]
+        .into_iter()
+        .find(|(prefix, _)| lower.starts_with(prefix))
+        .map(|(prefix, scheme)| (scheme, &value[prefix.len()..]));
+    let (scheme, rest) = match scheme_and_rest {
+        Some(found) => found,
+        None if value.starts_with("//") => (page.websocket_scheme(), &value[2..]),
+        None if value.starts_with('/') => {
+            let origin = page.websocket_origin();
+            return Ok(SignalingAddress { url: format!("{}://{}{value}", page.websocket_scheme(), page.host), origin });
+        }
+        None => return Err(unusable()),
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    if authority.contains('@') {
+        return Err(SignalingUrlError::HasUserInfo { shown: shown(value) });
     }
-    if let Some(rest) = configured.strip_prefix("//") {
-        return Ok(format!("{}://{rest}", page.websocket_scheme()));
+    let plain_host = |byte: u8| byte.is_ascii_alphanumeric() || b".-:[]".contains(&byte);
+    if authority.is_empty() || !authority.bytes().all(plain_host) {
+        return Err(unusable());
     }
-    if configured.starts_with('/') {
-        return Ok(format!("{}://{}{configured}", page.websocket_scheme(), page.host));
+    let authority = authority.to_ascii_lowercase();
+    Ok(SignalingAddress { origin: normalised_origin(scheme, &authority), url: format!("{scheme}://{authority}{path}") })
+}
+
+/// `scheme://authority` without the scheme's default port (`wss://a:443` is `wss://a`).
+fn normalised_origin(scheme: &str, authority: &str) -> String {
+    let default_port = if scheme == "wss" { ":443" } else { ":80" };
+    format!("{scheme}://{}", authority.strip_suffix(default_port).unwrap_or(authority))
+}
+
+/// A value as it may appear in an explanation: at most [`MAX_SHOWN_CHARS`] characters.
+fn shown(value: &str) -> String {
+    let mut shown: String = value.chars().filter(|c| !c.is_control()).take(MAX_SHOWN_CHARS).collect();
+    if value.chars().count() > MAX_SHOWN_CHARS {
+        shown.push('…');
     }
-    Err(format!("The signaling address \"{configured}\" is not a ws://, wss://, http(s):// or /path address."))
+    shown
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn page(protocol: &str, host: &str) -> PageLocation {
-        PageLocation { protocol: protocol.to_owned(), host: host.to_owned() }
-    }
-
-    #[test]
-    fn default_is_same_origin_ws_path_with_scheme_matching_the_page() {
-        assert_eq!(
-            resolve_signaling_url(&page("http:", "127.0.0.1:8080"), None, None),
-            Ok("ws://127.0.0.1:8080/ws".to_owned())
-        );
-        assert_eq!(
-            resolve_signaling_url(&page("https:", "duet.example"), None, None),
-            Ok("wss://duet.example/ws".to_owned())
-        );
-    }
-
-    #[test]
-    fn query_parameter_wins_over_meta_tag() {
-        let resolved = resolve_signaling_url(
-            &page("https:", "cdn.example"),
-            Some("wss://signal.example/ws"),
-            Some("wss://other.example/ws"),
-        );
-        assert_eq!(resolved, Ok("wss://signal.example/ws".to_owned()));
-    }
-
-    #[test]
-    fn meta_tag_is_used_when_no_query_parameter_is_given() {
-        let resolved = resolve_signaling_url(&page("https:", "cdn.example"), None, Some("wss://signal.example/ws"));
-        assert_eq!(resolved, Ok("wss://signal.example/ws".to_owned()));
-    }
-
-    #[test]
-    fn empty_configuration_values_fall_through_to_the_default() {
-        let resolved = resolve_signaling_url(&page("http:", "localhost:9090"), Some("  "), Some(""));
-        assert_eq!(resolved, Ok("ws://localhost:9090/ws".to_owned()));
-    }
-
-    #[test]
-    fn http_urls_become_websocket_urls() {
-        assert_eq!(
-            resolve_signaling_url(&page("http:", "a"), Some("https://s.example/ws"), None),
-            Ok("wss://s.example/ws".to_owned())
-        );
-        assert_eq!(
-            resolve_signaling_url(&page("http:", "a"), Some("HTTP://s.example:9090/"), None),
-            Ok("ws://s.example:9090/".to_owned())
-        );
-    }
-
-    #[test]
-    fn relative_paths_and_scheme_relative_urls_resolve_against_the_page() {
-        assert_eq!(
-            resolve_signaling_url(&page("https:", "app.example"), Some("/signal"), None),
-            Ok("wss://app.example/signal".to_owned())
-        );
-        assert_eq!(
-            resolve_signaling_url(&page("http:", "app.example"), Some("//s.example/ws"), None),
-            Ok("ws://s.example/ws".to_owned())
-        );
-    }
-
-    #[test]
-    fn unusable_configuration_is_reported_in_words() {
-        let error = resolve_signaling_url(&page("https:", "a"), Some("ftp://nope"), None).expect_err("ftp is refused");
-        assert!(error.contains("ftp://nope"), "{error}");
-    }
-}
+#[path = "signaling_url_tests.rs"]
+mod tests;
