@@ -24,8 +24,12 @@ pub const NON_PAGE_CONTENT_SECURITY_POLICY: &str = "default-src 'none'; frame-an
 const PAGE_POLICY_HEAD: &str =
     "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:";
 
-/// The page policy after `connect-src`: no `<base>`, no form posts, no framing by anyone.
-const PAGE_POLICY_TAIL: &str = "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+/// The page policy after `connect-src`: no `<base>`, no form posts. A meta tag can carry all of
+/// it (scripts/build-frontend writes it into `dist/index.html` too).
+const PAGE_POLICY_TAIL: &str = "base-uri 'none'; form-action 'none'";
+
+/// Nobody may frame the app (clickjacking of Accept or Share screen); headers only.
+const FRAME_ANCESTORS: &str = "frame-ancestors 'none'";
 
 /// The `<meta name>` whose content is the deployment's signaling URL (also read by the app).
 pub const SIGNALING_URL_META_NAME: &str = "duet-signaling-url";
@@ -65,7 +69,7 @@ impl PagePolicy {
                 connect_sources.push(origin.clone());
             }
         }
-        format!("{PAGE_POLICY_HEAD}; connect-src {}; {PAGE_POLICY_TAIL}", connect_sources.join(" "))
+        format!("{PAGE_POLICY_HEAD}; connect-src {}; {PAGE_POLICY_TAIL}; {FRAME_ANCESTORS}", connect_sources.join(" "))
     }
 
     /// Sets every security header of a web app file on `headers`.
@@ -205,6 +209,23 @@ mod tests {
         for host in ["evil; script-src *", "a b", "", "x\"y", &"a".repeat(300)] {
             let csp = policy.content_security_policy(Some(host));
             assert!(csp.contains("connect-src 'self'; base-uri"), "{host:?}: {csp}");
+        }
+    }
+
+    #[test]
+    fn build_frontend_writes_the_same_policy_for_static_hosts() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/build-frontend");
+        let script = std::fs::read_to_string(path).expect("scripts/build-frontend is readable");
+        let page_policy =
+            format!("page_policy=\"{PAGE_POLICY_HEAD}; connect-src $connect_sources; {PAGE_POLICY_TAIL}\"");
+        assert!(script.contains(&page_policy), "scripts/build-frontend should set {page_policy}");
+        for header_line in [
+            format!("Content-Security-Policy: $page_policy; {FRAME_ANCESTORS}"),
+            "X-Content-Type-Options: nosniff".to_owned(),
+            format!("Referrer-Policy: {REFERRER_POLICY}"),
+            format!("Permissions-Policy: {PERMISSIONS_POLICY}"),
+        ] {
+            assert!(script.contains(&header_line), "dist/_headers should say {header_line}");
         }
     }
 
