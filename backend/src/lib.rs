@@ -9,6 +9,7 @@ pub mod ice;
 pub mod limits;
 pub mod metrics;
 pub mod registry;
+pub mod security_headers;
 pub mod static_files;
 pub mod tls;
 
@@ -55,8 +56,8 @@ pub struct SharedState {
     pub metrics: Arc<Metrics>,
     pub connection_limiter: Arc<ConnectionLimiter>,
     origin_policy: OriginPolicy,
-    /// The built web app's folder, if any (see [`static_files::static_dir`]).
-    pub static_dir: Option<std::path::PathBuf>,
+    /// The built web app, if any (see [`static_files::web_app`]).
+    pub web_app: Option<Arc<static_files::WebApp>>,
     /// Cancelled when the server shuts down; every connection watches it.
     pub shutdown: CancellationToken,
     connections: TaskTracker,
@@ -75,7 +76,7 @@ impl AppState {
         let metrics = Arc::new(Metrics::new());
         AppState(Arc::new(SharedState {
             origin_policy: OriginPolicy::new(&config.allowed_origins),
-            static_dir: static_files::static_dir(&config),
+            web_app: static_files::web_app(&config).map(Arc::new),
             config: Arc::new(config),
             registry: Arc::new(Registry::new(Arc::clone(&metrics))),
             metrics,
@@ -112,7 +113,8 @@ pub fn app(state: AppState) -> Router {
         .route("/ws", get(websocket_only))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
-        .fallback_service(static_files::service(state.static_dir.as_deref()))
+        .fallback_service(static_files::service(state.web_app.clone()))
+        .layer(axum::middleware::map_response(security_headers::add_to_every_response))
         .with_state(state)
 }
 
@@ -184,7 +186,7 @@ async fn root(
 ) -> Response {
     match upgrade {
         Ok(upgrade) => accept_websocket(upgrade, state, remote, request.headers()),
-        Err(_) => static_files::index(state.static_dir.as_deref(), request).await,
+        Err(_) => static_files::index(state.web_app.as_deref(), request).await,
     }
 }
 

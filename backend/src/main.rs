@@ -35,7 +35,7 @@ async fn main() -> anyhow::Result<()> {
     let (http, ws) = if tls.is_some() { ("https", "wss") } else { ("http", "ws") };
     tracing::info!(
         %address,
-        web_app = %state.static_dir.as_ref().map_or("not built".to_owned(), |dir| dir.display().to_string()),
+        web_app = %state.web_app.as_ref().map_or("not built".to_owned(), |web_app| web_app.folder.display().to_string()),
         "signaling server listening: {ws}://{address}/ (classic) and /ws"
     );
     match tls {

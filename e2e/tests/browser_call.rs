@@ -227,9 +227,23 @@ async fn browsers_sign_in_call_hang_up_and_see_every_unhappy_ending_in_words() {
     // carol has no camera or microphone at all: she is told so, and can still make a
     // receive-only call (recvonly transceivers) in which she sees and hears alice.
     let carol = open_browser(driver.port, "carol", MediaSetup::NoDevices).await;
-    // The signaling address is runtime configuration: a `?signaling=` address that nothing
-    // listens on is used (and retried), a relative one resolves against the page.
-    let unreachable_signaling = format!("{app_url}?signaling=ws://127.0.0.1:9/ws");
+    // The signaling address is runtime configuration: a `?signaling=` address on an origin the
+    // deployment does not allow is refused on screen (a link must not route someone's signaling
+    // through another server); an allowed one that does not answer is retried; a relative one
+    // resolves against the page.
+    let foreign_signaling = format!("{app_url}?signaling=ws://127.0.0.1:9/ws");
+    carol
+        .client
+        .goto(&foreign_signaling)
+        .await
+        .unwrap_or_else(|error| panic!("carol: could not open the app: {error}"));
+    carol
+        .wait_for_notice(
+            "Cannot connect: This link asks the app to connect to the signaling server at ws://127.0.0.1:9",
+        )
+        .await;
+    // An allowed address (same origin) where no WebSocket answers is used, and retried.
+    let unreachable_signaling = format!("{app_url}?signaling=/no-websocket-here");
     carol
         .client
         .goto(&unreachable_signaling)

@@ -24,8 +24,13 @@ pub struct IceTransportPolicyError {
 pub enum SignalingUrlError {
     /// The page runs without a browser window (nothing to read the address from).
     NoWindow,
-    /// The configured address (`?signaling=` or the `<meta>`) is of no kind we can connect to.
-    UnsupportedAddress(String),
+    /// The configured address (`?signaling=` or the `<meta>`) is of no kind we can connect to;
+    /// `shown` is at most 80 characters of it.
+    Unusable { shown: String },
+    /// The address carries user info (`wss://good@evil`), which can hide where it really leads.
+    HasUserInfo { shown: String },
+    /// `?signaling=` names an origin the deployment does not allow.
+    OriginNotAllowed { origin: String },
 }
 
 /// Why getUserMedia gave us nothing.
@@ -112,9 +117,20 @@ impl fmt::Display for SignalingUrlError {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SignalingUrlError::NoWindow => formatter.write_str("no browser window"),
-            SignalingUrlError::UnsupportedAddress(address) => write!(
+            SignalingUrlError::Unusable { shown } => write!(
                 formatter,
-                "The signaling address \"{address}\" is not a ws://, wss://, http(s):// or /path address."
+                "The signaling address \"{shown}\" is not a ws://, wss://, http(s):// or /path address."
+            ),
+            SignalingUrlError::HasUserInfo { shown } => write!(
+                formatter,
+                "The signaling address \"{shown}\" contains a user name or password, which can hide where it \
+                 really leads, so the app did not use it."
+            ),
+            SignalingUrlError::OriginNotAllowed { origin } => write!(
+                formatter,
+                "This link asks the app to connect to the signaling server at {origin}, which this site does not \
+                 allow, so the app did not connect: your name and calls would have gone through that server. \
+                 Open the site's address without \"?signaling=\", or ask the site to allow {origin}."
             ),
         }
     }

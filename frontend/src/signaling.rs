@@ -5,7 +5,10 @@
 
 use crate::call_state::Action;
 use crate::errors::SignalingUrlError;
-use crate::signaling_url::{resolve_signaling_url, PageLocation, SIGNALING_META_NAME, SIGNALING_QUERY_PARAMETER};
+use crate::signaling_url::{
+    resolve_signaling_url, PageLocation, ALLOWED_SIGNALING_ORIGINS_META_NAME, SIGNALING_META_NAME,
+    SIGNALING_QUERY_PARAMETER,
+};
 use futures::channel::mpsc;
 use futures::{SinkExt, StreamExt};
 use gloo_net::websocket::futures::WebSocket;
@@ -36,11 +39,15 @@ pub fn configured_signaling_url() -> Result<String, SignalingUrlError> {
         .ok()
         .and_then(|search| UrlSearchParams::new_with_str(&search).ok())
         .and_then(|params| params.get(SIGNALING_QUERY_PARAMETER));
-    let meta_value = window
-        .document()
-        .and_then(|document| document.query_selector(&format!("meta[name=\"{SIGNALING_META_NAME}\"]")).ok().flatten())
-        .and_then(|meta| meta.get_attribute("content"));
-    resolve_signaling_url(&page, query_value.as_deref(), meta_value.as_deref())
+    let meta_content = |name: &str| {
+        window
+            .document()
+            .and_then(|document| document.query_selector(&format!("meta[name=\"{name}\"]")).ok().flatten())
+            .and_then(|meta| meta.get_attribute("content"))
+    };
+    let meta_value = meta_content(SIGNALING_META_NAME);
+    let allowed_origins_value = meta_content(ALLOWED_SIGNALING_ORIGINS_META_NAME);
+    resolve_signaling_url(&page, query_value.as_deref(), meta_value.as_deref(), allowed_origins_value.as_deref())
 }
 
 thread_local! {
