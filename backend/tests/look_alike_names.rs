@@ -149,3 +149,30 @@ async fn a_resume_login_under_another_spelling_keeps_the_registered_name() {
     assert_eq!((reply["success"].as_bool(), reply["name"].as_str()), (Some(true), Some("alice")), "{reply}");
     assert_eq!(first.expect_closed(RECEIVE_TIMEOUT).await, Some(4001));
 }
+
+#[tokio::test]
+async fn capital_i_drawn_like_lowercase_l_is_refused_while_alice_is_online_and_freed_with_her() {
+    let server = TestServer::start().await;
+    let alice = server.login("alice").await;
+    assert_refused(
+        &server,
+        "aIice",
+        "taken",
+        "The name \"aIice\" looks too much like a name already in use (\"alice\")",
+    )
+    .await;
+
+    alice.close().await;
+    let mut impostor = None;
+    for _ in 0..100 {
+        let (client, reply) = try_login(&server, "aIice").await;
+        if reply["success"] == true {
+            impostor = Some(client);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(impostor.is_some(), "alice's shape is freed when she leaves");
+    assert_refused(&server, "alice", "taken", "(\"aIice\")").await;
+    assert_eq!(server.state.registry.check_consistency(), Ok(()));
+}

@@ -312,6 +312,14 @@ impl Registry {
     /// by that peer with the same call id, in a matching role. For tests and debugging.
     pub fn check_consistency(&self) -> Result<(), String> {
         let _transitions = self.lock_transitions();
+        if let Some(entry) = self.users.iter().find(|entry| {
+            self.shapes.get(entry.identity.shape()).is_none_or(|holder| holder.value().key() != entry.key())
+        }) {
+            return Err(format!("{} is online but does not hold its shape", entry.identity));
+        }
+        if self.shapes.len() != self.users.len() {
+            return Err(format!("{} shapes for {} users online", self.shapes.len(), self.users.len()));
+        }
         type Role = Option<(Identity, CallId, &'static str)>;
         let snapshot: Vec<(Identity, Role)> = self
             .users

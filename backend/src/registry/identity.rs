@@ -1,7 +1,8 @@
 //! A signed-in person as the registry knows them: the display form of their name (what others
-//! see) and its comparison key (what the registry's map is keyed by, so look-alike names
-//! collide). Computed once at login; shared by reference count, so call state and sessions copy
-//! a pointer, never a string.
+//! see), its comparison key (what the registry's map is keyed by, so look-alike names collide)
+//! and its shape (the skeleton with case kept, a second index that catches `aIice`). Computed
+//! once at login; shared by reference count, so call state and sessions copy a pointer, never a
+//! string.
 
 use protocol::{NameKey, UserName};
 use std::fmt;
@@ -14,13 +15,15 @@ pub struct Identity(Arc<IdentityParts>);
 struct IdentityParts {
     display: UserName,
     key: NameKey,
+    shape: NameKey,
 }
 
 impl Identity {
     /// The identity of a name that passed [`UserName::parse_login`] (its NFC display form).
     pub fn new(display: UserName) -> Identity {
         let key = display.key();
-        Identity(Arc::new(IdentityParts { display, key }))
+        let shape = NameKey::shape_of(display.as_str());
+        Identity(Arc::new(IdentityParts { display, key, shape }))
     }
 
     /// The name as registered: NFC, trimmed, as typed. What every message and list shows.
@@ -30,6 +33,11 @@ impl Identity {
 
     pub fn key(&self) -> &NameKey {
         &self.0.key
+    }
+
+    /// See [`NameKey::shape_of`]: no two people online share one.
+    pub fn shape(&self) -> &NameKey {
+        &self.0.shape
     }
 }
 

@@ -4,7 +4,10 @@
 //!
 //! Entries are keyed by the name's [`NameKey`] (case folded, TR39 confusable skeleton), computed
 //! once at login, so a look-alike of a name online is refused as taken and lookups stay one hash
-//! probe. Call targets get their key once per call operation; relaying uses the call state.
+//! probe. A second index maps each online name's shape (skeleton with case kept) to its holder,
+//! so `aIice` (capital I) is refused while `alice` is online; it changes only in `claim` and
+//! `release`, under the transition mutex, and is never read on the call or relay paths. Call
+//! targets get their key once per call operation; relaying uses the call state.
 //!
 //! Concurrency: entries live in a sharded map, so relaying a candidate touches two shard locks
 //! briefly and never a global lock. Transitions that change two users' call state at once
@@ -71,6 +74,8 @@ pub struct Claimed {
 #[derive(Debug, Default)]
 pub struct Registry {
     users: DashMap<NameKey, UserEntry>,
+    /// Shape of each online name (see [`NameKey::shape_of`]) to the name that holds it.
+    shapes: DashMap<NameKey, Identity>,
     transitions: Mutex<()>,
     next_call_id: AtomicU64,
     metrics: Arc<Metrics>,
@@ -101,6 +106,12 @@ impl Registry {
         resume: Option<&ResumeToken>,
     ) -> Result<Claimed, ClaimError> {
         let _transitions = self.lock_transitions();
+        // Checked before the entry is taken: looking a holder up while holding the entry's shard
+        // could deadlock. Both maps only change under the transition mutex held here.
+        // (`holder.value()`: a map guard's own `key()` is the shape, not the holder's key.)
+        if let Some(holder) = self.shapes.get(name.shape()).filter(|holder| holder.value().key() != name.key()) {
+            return Err(ClaimError::Taken { requested: name.display().clone(), in_use: holder.display().clone() });
+        }
         let fresh_secret = new_resume_secret();
         let (identity, replaced_call_peer) = match self.users.entry(name.key().clone()) {
             dashmap::Entry::Vacant(vacant) => {
@@ -110,6 +121,7 @@ impl Registry {
                     resume: fresh_secret,
                     call: CallState::Idle,
                 });
+                self.shapes.insert(name.shape().clone(), name.clone());
                 self.metrics.users_online.inc();
                 (name.clone(), None)
             }
@@ -139,6 +151,7 @@ impl Registry {
     pub fn release(&self, name: &Identity, connection_id: ConnectionId) -> Option<Identity> {
         let _transitions = self.lock_transitions();
         let (_, mut entry) = self.users.remove_if(name.key(), |_, entry| entry.connection.id() == connection_id)?;
+        self.shapes.remove_if(entry.identity.shape(), |_, holder| holder.key() == entry.identity.key());
         self.metrics.users_online.dec();
         let peer = self.hang_up(&mut entry.call);
         peer.filter(|peer| self.reset_call_if_peer_is(peer, name))

@@ -27,21 +27,15 @@ impl NameKey {
     /// The key of `name` (a display form, or a call target as typed: both are trimmed here,
     /// and the skeleton makes the NFC and NFD forms alike).
     pub fn of(name: &str) -> NameKey {
-        let lowered = name.trim().to_lowercase();
-        let mut key = String::with_capacity(lowered.len());
-        let mut after_space = false;
-        for prototype in skeleton(&lowered) {
-            if prototype.is_whitespace() {
-                if !after_space {
-                    key.push(' ');
-                }
-                after_space = true;
-                continue;
-            }
-            after_space = false;
-            key.extend(prototype.to_lowercase());
-        }
-        NameKey(key.into_boxed_str())
+        NameKey(collapsed_skeleton(&name.trim().to_lowercase(), true))
+    }
+
+    /// The shape of `name`: its TR39 skeleton with the case kept, white space runs made one
+    /// space. Case folding first loses one classic look-alike: capital I is drawn like lowercase
+    /// l in most sans-serif fonts, so `aIice` gets the key `aiice` but the shape `alice`. The
+    /// server refuses a name whose key *or* shape is held by someone else.
+    pub fn shape_of(name: &str) -> NameKey {
+        NameKey(collapsed_skeleton(name.trim(), false))
     }
 
     /// The key of a call target, or `None` when the target is too long to be anyone's name
@@ -54,6 +48,29 @@ impl NameKey {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// The TR39 skeleton of `text`, each run of white space made one space, and with `lowercase`
+/// every prototype lowercased (some are capitals: the digit 0 maps to O).
+fn collapsed_skeleton(text: &str, lowercase: bool) -> Box<str> {
+    let mut collapsed = String::with_capacity(text.len());
+    let mut after_space = false;
+    for prototype in skeleton(text) {
+        if prototype.is_whitespace() {
+            if !after_space {
+                collapsed.push(' ');
+            }
+            after_space = true;
+            continue;
+        }
+        after_space = false;
+        if lowercase {
+            collapsed.extend(prototype.to_lowercase());
+        } else {
+            collapsed.push(prototype);
+        }
+    }
+    collapsed.into_boxed_str()
 }
 
 impl std::fmt::Debug for NameKey {

@@ -113,3 +113,10 @@ fn targets_too_long_to_be_a_name_get_no_key() {
 fn digits_that_look_like_letters_share_a_key() {
     assert_eq!(key("b0b"), key("bob"));
 }
+
+#[test]
+fn capital_i_drawn_like_lowercase_l_gives_the_same_shape_though_another_key() {
+    assert_ne!(key("aIice"), key("alice"), "case folding makes it aiice");
+    assert_eq!(NameKey::shape_of("aIice"), NameKey::shape_of("alice"));
+    assert_ne!(NameKey::shape_of("Alice"), NameKey::shape_of("alice"), "case differences are the key's job");
+}
