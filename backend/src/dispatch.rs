@@ -4,7 +4,7 @@
 
 use crate::delivery::{Backlog, ConnectionHandle, DeliveryError};
 use crate::metrics::RelayedType;
-use crate::registry::{Answered, CallError, CallId, ClaimError, Offered, RelayError};
+use crate::registry::{Answered, CallError, CallId, Identity, Offered, RelayError};
 use crate::AppState;
 use axum::extract::ws::Utf8Bytes;
 use protocol::{
@@ -47,7 +47,8 @@ impl RequestError {
 pub struct Session {
     state: AppState,
     connection: ConnectionHandle,
-    name: Option<UserName>,
+    /// The name this connection signed in with, as registered (display form and key).
+    name: Option<Identity>,
     /// Frames that found a full queue while handling the current frame.
     backlog: Vec<Backlog>,
 }
@@ -114,13 +115,13 @@ impl Session {
         self.queued(delivery);
     }
 
-    fn signed_in_name(&self) -> Result<UserName, RequestError> {
+    fn signed_in_name(&self) -> Result<Identity, RequestError> {
         self.name.clone().ok_or(RequestError::NotLoggedIn)
     }
 
     fn login(&mut self, requested: &UserName, resume: Option<&ResumeToken>) -> Result<(), RequestError> {
         if let Some(current) = &self.name {
-            return Err(RequestError::AlreadyLoggedIn(current.clone()));
+            return Err(RequestError::AlreadyLoggedIn(current.display().clone()));
         }
         let name = match UserName::parse_login(requested.as_str()) {
             Ok(name) => name,
@@ -129,8 +130,9 @@ impl Session {
                 return Ok(());
             }
         };
-        match self.state.registry.claim(&name, self.connection.clone(), resume) {
+        match self.state.registry.claim(&Identity::new(name), self.connection.clone(), resume) {
             Ok(claimed) => {
+                let name = claimed.identity;
                 tracing::info!(connection = self.connection.id(), user = %name, resumed = claimed.replaced_call_peer.is_some() || resume.is_some(), "login");
                 self.name = Some(name.clone());
                 let config = &self.state.config;
@@ -141,12 +143,12 @@ impl Session {
                         &config.turn_urls,
                         config.turn_secret.as_deref(),
                         config.turn_ttl,
-                        &name,
+                        name.display(),
                     )
                 });
                 self.reply(&ServerMessage::Login {
                     success: true,
-                    name: Some(name.clone()),
+                    name: Some(name.display().clone()),
                     resume: Some(claimed.resume),
                     ice_servers,
                     reason: None,
@@ -156,19 +158,16 @@ impl Session {
                     send_leave(&self.state, &peer, &name, LeaveReason::Disconnected);
                 }
             }
-            Err(ClaimError::Taken(_)) => {
-                let taken = ClaimError::Taken(name);
-                self.reply(&login_refused(LoginFailure::Taken, taken.to_string()));
-            }
+            Err(taken) => self.reply(&login_refused(LoginFailure::Taken, taken.to_string())),
         }
         Ok(())
     }
 
-    fn offer(&mut self, callee: UserName, offer: SessionDescription) -> Result<(), RequestError> {
+    fn offer(&mut self, target: UserName, offer: SessionDescription) -> Result<(), RequestError> {
         let caller = self.signed_in_name()?;
-        match self.state.registry.start_call(&caller, self.connection.id(), &callee) {
-            Ok(outcome) => {
-                let relayed = ServerMessage::Offer { offer, name: caller.clone() };
+        match self.state.registry.start_call(&caller, self.connection.id(), &target) {
+            Ok((outcome, callee)) => {
+                let relayed = ServerMessage::Offer { offer, name: caller.display().clone() };
                 let delivery = self.state.registry.deliver(&callee, Utf8Bytes::from(relayed.to_json()));
                 if self.queued(delivery) {
                     self.state.metrics.relayed(RelayedType::Offer);
@@ -179,16 +178,17 @@ impl Session {
                 }
                 Ok(())
             }
-            Err(CallError::Busy(_)) => {
+            Err(CallError::Busy(callee)) => {
                 tracing::info!(%caller, %callee, reason = "busy", "call refused");
-                self.reply(&ServerMessage::Leave { name: Some(callee), reason: Some(LeaveReason::Busy) });
+                // Named as the caller typed it, so the caller can match it with its request.
+                self.reply(&ServerMessage::Leave { name: Some(target), reason: Some(LeaveReason::Busy) });
                 Ok(())
             }
             Err(error) => Err(error.into()),
         }
     }
 
-    fn start_ring_timer(&self, caller: UserName, call_id: CallId) {
+    fn start_ring_timer(&self, caller: Identity, call_id: CallId) {
         let state = self.state.clone();
         let ring_timeout = state.config.ring_timeout;
         let timer_caller = caller.clone();
@@ -203,13 +203,13 @@ impl Session {
         self.state.registry.attach_ring_timer(&caller, call_id, timer.abort_handle());
     }
 
-    fn answer(&mut self, caller: UserName, answer: SessionDescription) -> Result<(), RequestError> {
+    fn answer(&mut self, target: UserName, answer: SessionDescription) -> Result<(), RequestError> {
         let callee = self.signed_in_name()?;
-        let outcome = self.state.registry.answer_call(&callee, self.connection.id(), &caller)?;
+        let (outcome, caller) = self.state.registry.answer_call(&callee, self.connection.id(), &target)?;
         if let Answered::Connected(call_id) = outcome {
             tracing::info!(%caller, %callee, call_id, "call answered");
         }
-        let relayed = ServerMessage::Answer { answer, name: Some(callee) };
+        let relayed = ServerMessage::Answer { answer, name: Some(callee.display().clone()) };
         let delivery = self.state.registry.deliver(&caller, Utf8Bytes::from(relayed.to_json()));
         if self.queued(delivery) {
             self.state.metrics.relayed(RelayedType::Answer);
@@ -219,7 +219,7 @@ impl Session {
 
     fn candidate(&mut self, peer: UserName, candidate: IceCandidate) -> Result<(), RequestError> {
         let sender = self.signed_in_name()?;
-        let relayed = ServerMessage::Candidate { candidate, name: Some(sender.clone()) };
+        let relayed = ServerMessage::Candidate { candidate, name: Some(sender.display().clone()) };
         match self.state.registry.relay_to_peer(
             &sender,
             self.connection.id(),
@@ -262,7 +262,7 @@ impl Session {
     }
 
     /// Frees this connection's name and ends its call. Returns the name and the peer to tell.
-    pub fn disconnect(&mut self) -> Option<(UserName, Option<UserName>)> {
+    pub fn disconnect(&mut self) -> Option<(Identity, Option<Identity>)> {
         let name = self.name.take()?;
         let peer = self.state.registry.release(&name, self.connection.id());
         Some((name, peer))
@@ -272,8 +272,8 @@ impl Session {
 /// Tells `recipient` that its call with `departed` ended. Never waits: `leave` uses the queue's
 /// small reserve (see [`crate::registry::Registry::deliver_reserved`]), which keeps it in order
 /// and lets timers and clean-up send it too.
-pub fn send_leave(state: &AppState, recipient: &UserName, departed: &UserName, reason: LeaveReason) {
-    let leave = ServerMessage::Leave { name: Some(departed.clone()), reason: Some(reason) };
+pub fn send_leave(state: &AppState, recipient: &Identity, departed: &Identity, reason: LeaveReason) {
+    let leave = ServerMessage::Leave { name: Some(departed.display().clone()), reason: Some(reason) };
     state.registry.deliver_reserved(recipient, Utf8Bytes::from(leave.to_json()));
 }
 

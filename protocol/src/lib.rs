@@ -22,6 +22,8 @@ mod payload;
 mod server;
 
 pub use client::{ClientMessage, ParseError};
+#[cfg(feature = "confusables")]
+pub use names::NameKey;
 pub use names::{NameError, ResumeToken, UserName, MAX_NAME_CHARS};
 pub use payload::{IceCandidate, InvalidPayload, SessionDescription};
 pub use server::{ErrorCode, Hello, IceServer, LeaveReason, Limits, LoginFailure, ServerMessage};

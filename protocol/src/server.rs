@@ -19,7 +19,7 @@ pub enum ServerMessage {
     /// `{"type":"hello","server":"duet","version":"0.1.0","protocol":1,"limits":{..},"iceServers":[..]}`.
     Hello(Hello),
     /// Classic: `{"type":"login","success":true}` / `{"type":"login","success":false}`.
-    /// Extensions: on success `name` (as stored, trimmed), `resume`, and `iceServers` when the
+    /// Extensions: on success `name` (as stored: trimmed, NFC), `resume`, and `iceServers` when the
     /// server has TURN (credentials minted for this user; they replace `hello`'s list); on
     /// failure `reason` and a human-readable `message`.
     Login {
@@ -109,9 +109,10 @@ pub struct IceServer {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LoginFailure {
-    /// Someone online already has this name.
+    /// Someone online already has this name, or one that looks like it.
     Taken,
-    /// The name breaks the rules (empty, too long, control characters).
+    /// The name breaks the rules (see [`crate::NameError`]: empty, too long, control, invisible
+    /// or direction-changing characters, look-alike letters of mixed scripts).
     Invalid,
     /// A reason this version does not know (sent by a newer server).
     #[serde(other)]

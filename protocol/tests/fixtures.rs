@@ -349,6 +349,23 @@ fn login_names_are_trimmed_and_validated() {
     let longest = "é".repeat(MAX_NAME_CHARS);
     assert!(UserName::parse_login(&longest).is_ok(), "64 two-byte characters are fine");
     assert_eq!(UserName::parse_login(&"x".repeat(65)), Err(NameError::TooLong { chars: 65 }));
+    // Issue 13: kept in NFC; nothing invisible, direction-changing or mixing look-alike scripts.
+    assert_eq!(UserName::parse_login(" Rene\u{301} ").map(UserName::into_string), Ok("Ren\u{E9}".to_owned()));
+    assert_eq!(UserName::parse_login("\u{200B}"), Err(NameError::InvisibleOnly));
+    assert_eq!(UserName::parse_login("ali\u{200B}ce"), Err(NameError::InvisibleCharacter { character: '\u{200B}' }));
+    assert_eq!(UserName::parse_login("\u{202E}ecila"), Err(NameError::DirectionControl { character: '\u{202E}' }));
+    assert_eq!(
+        UserName::parse_login("\u{430}lice"),
+        Err(NameError::MixedScripts { first: "Latin", second: "Cyrillic" })
+    );
+}
+
+#[test]
+fn plain_ascii_names_differ_only_by_case_in_their_key() {
+    let key = |raw: &str| UserName::parse_login(raw).expect("valid").key();
+    assert_eq!(key("Alice"), key("alice"), "Alice and alice are one person now");
+    assert_ne!(key("alice"), key("alice2"));
+    assert_ne!(key("bob"), key("rob"));
 }
 
 #[test]

@@ -5,11 +5,15 @@
 //! the matching role (calling and ringing, or both in the call), except within one transition,
 //! which holds the transition mutex from start to end so both halves of a call always agree.
 //! Relaying checks both sides and takes no global lock: two short shard reads.
+//!
+//! Peers are [`Identity`]s (name and key, shared): a target named by a client is turned into a
+//! key once per operation (trimmed; case, NFC/NFD and look-alikes do not matter), and what the
+//! other side is told names the sender by its registered display form.
 
-use super::Registry;
+use super::{Identity, Registry};
 use crate::delivery::{ConnectionId, DeliveryError};
 use axum::extract::ws::Utf8Bytes;
-use protocol::UserName;
+use protocol::{NameKey, UserName};
 use std::sync::atomic::Ordering;
 use tokio::task::AbortHandle;
 
@@ -21,24 +25,24 @@ pub(super) enum CallState {
     Idle,
     /// Sent an offer to `peer`, who has not answered yet.
     Calling {
-        peer: UserName,
+        peer: Identity,
         call_id: CallId,
         ring_timer: Option<AbortHandle>,
     },
     /// `peer` is calling; not answered yet.
     Ringing {
-        peer: UserName,
+        peer: Identity,
         call_id: CallId,
     },
     /// Answered: both parties may renegotiate and trickle candidates.
     InCall {
-        peer: UserName,
+        peer: Identity,
         call_id: CallId,
     },
 }
 
 impl CallState {
-    fn peer(&self) -> Option<&UserName> {
+    fn peer(&self) -> Option<&Identity> {
         match self {
             CallState::Idle => None,
             CallState::Calling { peer, .. } | CallState::Ringing { peer, .. } | CallState::InCall { peer, .. } => {
@@ -65,7 +69,8 @@ impl CallState {
     }
 }
 
-/// Why a call operation was refused. The dispatcher turns each into an `error` reply.
+/// Why a call operation was refused. The dispatcher turns each into an `error` reply. Names
+/// are display forms, or the target as the client sent it when it matched nobody.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CallError {
     #[error("\"{0}\" is not online.")]
@@ -114,7 +119,7 @@ pub enum Answered {
 impl Registry {
     /// Ends one party's side of its call: counts the end in the gauges, stops a ring timer, sets
     /// it idle. Returns the peer, whose side the caller resets once it has let go of this entry.
-    pub(super) fn hang_up(&self, call: &mut CallState) -> Option<UserName> {
+    pub(super) fn hang_up(&self, call: &mut CallState) -> Option<Identity> {
         match call {
             CallState::Idle => {}
             CallState::Calling { .. } | CallState::Ringing { .. } => {
@@ -130,8 +135,8 @@ impl Registry {
     }
 
     /// Sets `user` idle if its call is with `peer`. True when it was.
-    pub(super) fn reset_call_if_peer_is(&self, user: &UserName, peer: &UserName) -> bool {
-        match self.users.get_mut(user) {
+    pub(super) fn reset_call_if_peer_is(&self, user: &Identity, peer: &Identity) -> bool {
+        match self.users.get_mut(user.key()) {
             Some(mut entry) if entry.call.peer() == Some(peer) => {
                 entry.call.reset();
                 true
@@ -140,14 +145,17 @@ impl Registry {
         }
     }
 
-    /// `caller` (on connection `connection_id`) sends an offer to `callee`.
+    /// `caller` (on connection `connection_id`) sends an offer to `target`, a name as the
+    /// client typed it. Returns what the offer did and who it goes to.
     pub fn start_call(
         &self,
-        caller: &UserName,
+        caller: &Identity,
         connection_id: ConnectionId,
-        callee: &UserName,
-    ) -> Result<Offered, CallError> {
-        if caller == callee {
+        target: &UserName,
+    ) -> Result<(Offered, Identity), CallError> {
+        let not_found = || CallError::UserNotFound(target.clone());
+        let target_key = NameKey::of_target(target.as_str()).ok_or_else(not_found)?;
+        if caller.key() == &target_key {
             return Err(CallError::CannotCallSelf);
         }
         let _transitions = self.lock_transitions();
@@ -155,35 +163,36 @@ impl Registry {
             let caller_entry = self.held(caller, connection_id).ok_or(CallError::NoCall)?;
             match &caller_entry.call {
                 CallState::Idle => {}
-                CallState::Calling { peer, .. } | CallState::InCall { peer, .. } if peer == callee => {
-                    return Ok(Offered::Renegotiation);
+                CallState::Calling { peer, .. } | CallState::InCall { peer, .. } if peer.key() == &target_key => {
+                    return Ok((Offered::Renegotiation, peer.clone()));
                 }
                 other => {
-                    let peer = other.peer().cloned().unwrap_or_else(|| callee.clone());
+                    let peer = other.peer().map_or_else(|| target.clone(), |peer| peer.display().clone());
                     return Err(CallError::AlreadyInCall(peer));
                 }
             }
         }
         let call_id = self.next_call_id.fetch_add(1, Ordering::Relaxed);
-        {
-            let mut callee_entry = self.users.get_mut(callee).ok_or_else(|| CallError::UserNotFound(callee.clone()))?;
+        let callee = {
+            let mut callee_entry = self.users.get_mut(&target_key).ok_or_else(not_found)?;
             if !matches!(callee_entry.call, CallState::Idle) {
-                return Err(CallError::Busy(callee.clone()));
+                return Err(CallError::Busy(callee_entry.identity.display().clone()));
             }
             callee_entry.call = CallState::Ringing { peer: caller.clone(), call_id };
-        }
-        if let Some(mut caller_entry) = self.users.get_mut(caller) {
+            callee_entry.identity.clone()
+        };
+        if let Some(mut caller_entry) = self.users.get_mut(caller.key()) {
             caller_entry.call = CallState::Calling { peer: callee.clone(), call_id, ring_timer: None };
         }
         self.metrics.calls_ringing.inc();
-        Ok(Offered::NewCall(call_id))
+        Ok((Offered::NewCall(call_id), callee))
     }
 
     /// Remembers the ring timer of a new call so that answering or hanging up stops it.
     /// Stops it at once if the call already ended or was answered.
-    pub fn attach_ring_timer(&self, caller: &UserName, call_id: CallId, timer: AbortHandle) {
+    pub fn attach_ring_timer(&self, caller: &Identity, call_id: CallId, timer: AbortHandle) {
         let _transitions = self.lock_transitions();
-        match self.users.get_mut(caller) {
+        match self.users.get_mut(caller.key()) {
             Some(mut entry) => match &mut entry.call {
                 CallState::Calling { call_id: current, ring_timer, .. } if *current == call_id => {
                     *ring_timer = Some(timer)
@@ -194,48 +203,57 @@ impl Registry {
         }
     }
 
-    /// `callee` answers `caller`.
+    /// `callee` answers `target` (the caller, named as the client typed it). Returns what the
+    /// answer did and who it goes to.
     pub fn answer_call(
         &self,
-        callee: &UserName,
+        callee: &Identity,
         connection_id: ConnectionId,
-        caller: &UserName,
-    ) -> Result<Answered, CallError> {
+        target: &UserName,
+    ) -> Result<(Answered, Identity), CallError> {
+        let not_in_call = || CallError::NotInCall(target.clone());
+        let target_key = NameKey::of_target(target.as_str()).ok_or_else(not_in_call)?;
         let _transitions = self.lock_transitions();
-        let call_id = {
+        let (call_id, caller) = {
             let mut callee_entry = self.held_mut(callee, connection_id).ok_or(CallError::NoCall)?;
             match &callee_entry.call {
-                CallState::Ringing { peer, call_id } if peer == caller => {
-                    let call_id = *call_id;
+                CallState::Ringing { peer, call_id } if peer.key() == &target_key => {
+                    let (call_id, caller) = (*call_id, peer.clone());
                     callee_entry.call = CallState::InCall { peer: caller.clone(), call_id };
-                    call_id
+                    (call_id, caller)
                 }
-                CallState::InCall { peer, .. } if peer == caller => return Ok(Answered::Renegotiation),
-                _ => return Err(CallError::NotInCall(caller.clone())),
+                CallState::InCall { peer, .. } if peer.key() == &target_key => {
+                    return Ok((Answered::Renegotiation, peer.clone()))
+                }
+                _ => return Err(not_in_call()),
             }
         };
-        if let Some(mut caller_entry) = self.users.get_mut(caller) {
+        if let Some(mut caller_entry) = self.users.get_mut(caller.key()) {
             caller_entry.call.reset();
             caller_entry.call = CallState::InCall { peer: callee.clone(), call_id };
         }
         self.metrics.calls_ringing.dec();
         self.metrics.calls_active.inc();
-        Ok(Answered::Connected(call_id))
+        Ok((Answered::Connected(call_id), caller))
     }
 
-    /// Ends `user`'s call. With `expected_peer`, only if the call is with that user.
-    /// Returns the peer, who must be told.
+    /// Ends `user`'s call. With `expected_peer` (as the client typed it), only if the call is
+    /// with that user. Returns the peer, who must be told.
     pub fn end_call(
         &self,
-        user: &UserName,
+        user: &Identity,
         connection_id: ConnectionId,
         expected_peer: Option<&UserName>,
-    ) -> Result<UserName, CallError> {
+    ) -> Result<Identity, CallError> {
+        // `None` inside: a target too long to be anyone's name, which matches no peer.
+        let expected_key = expected_peer.map(|expected| NameKey::of_target(expected.as_str()));
         let _transitions = self.lock_transitions();
         let peer = {
             let mut entry = self.held_mut(user, connection_id).ok_or(CallError::NoCall)?;
-            if let Some(expected) = expected_peer.filter(|expected| entry.call.peer() != Some(*expected)) {
-                return Err(CallError::NotInCall(expected.clone()));
+            if let (Some(expected), Some(expected_key)) = (expected_peer, &expected_key) {
+                if entry.call.peer().map(Identity::key) != expected_key.as_ref() {
+                    return Err(CallError::NotInCall(expected.clone()));
+                }
             }
             self.hang_up(&mut entry.call).ok_or(CallError::NoCall)?
         };
@@ -244,10 +262,10 @@ impl Registry {
     }
 
     /// The ring timer of `call_id` fired: if that call still rings, ends it and returns the callee.
-    pub fn expire_ring(&self, caller: &UserName, call_id: CallId) -> Option<UserName> {
+    pub fn expire_ring(&self, caller: &Identity, call_id: CallId) -> Option<Identity> {
         let _transitions = self.lock_transitions();
         let callee = {
-            let mut entry = self.users.get_mut(caller)?;
+            let mut entry = self.users.get_mut(caller.key())?;
             let CallState::Calling { peer, call_id: current, .. } = &entry.call else { return None };
             if *current != call_id {
                 return None;
@@ -265,19 +283,25 @@ impl Registry {
     /// Relays `text` from `sender` to `target` if they are the two parties of one pending or
     /// answered call, and `sender` is still on `connection_id` (not taken over by a newer
     /// login). Two short shard reads, one after the other; no global lock.
+    ///
+    /// The peer comes from the call state, so no key is computed when `target` is the peer's
+    /// display form (what the app sends); only another spelling of it costs one key.
     pub fn relay_to_peer(
         &self,
-        sender: &UserName,
+        sender: &Identity,
         connection_id: ConnectionId,
         target: &UserName,
         text: Utf8Bytes,
     ) -> Result<(), RelayError> {
         let not_in_call = || RelayError::Call(CallError::NotInCall(target.clone()));
-        let call_id = self
+        let (peer, call_id) = self
             .held(sender, connection_id)
-            .and_then(|entry| entry.call.call_id().filter(|_| entry.call.peer() == Some(target)))
+            .and_then(|entry| Some((entry.call.peer()?.clone(), entry.call.call_id()?)))
             .ok_or_else(not_in_call)?;
-        let target_entry = self.users.get(target).ok_or_else(not_in_call)?;
+        if peer.display() != target && NameKey::of_target(target.as_str()).as_ref() != Some(peer.key()) {
+            return Err(not_in_call());
+        }
+        let target_entry = self.users.get(peer.key()).ok_or_else(not_in_call)?;
         if target_entry.call.peer() != Some(sender) || target_entry.call.call_id() != Some(call_id) {
             return Err(not_in_call());
         }
@@ -288,8 +312,16 @@ impl Registry {
     /// by that peer with the same call id, in a matching role. For tests and debugging.
     pub fn check_consistency(&self) -> Result<(), String> {
         let _transitions = self.lock_transitions();
-        type Role = Option<(UserName, CallId, &'static str)>;
-        let snapshot: Vec<(UserName, Role)> = self
+        if let Some(entry) = self.users.iter().find(|entry| {
+            self.shapes.get(entry.identity.shape()).is_none_or(|holder| holder.value().key() != entry.key())
+        }) {
+            return Err(format!("{} is online but does not hold its shape", entry.identity));
+        }
+        if self.shapes.len() != self.users.len() {
+            return Err(format!("{} shapes for {} users online", self.shapes.len(), self.users.len()));
+        }
+        type Role = Option<(Identity, CallId, &'static str)>;
+        let snapshot: Vec<(Identity, Role)> = self
             .users
             .iter()
             .map(|entry| {
@@ -299,7 +331,7 @@ impl Registry {
                     CallState::Ringing { peer, call_id } => Some((peer.clone(), *call_id, "ringing")),
                     CallState::InCall { peer, call_id } => Some((peer.clone(), *call_id, "in_call")),
                 };
-                (entry.key().clone(), role)
+                (entry.identity.clone(), role)
             })
             .collect();
         for (user, role) in &snapshot {
@@ -330,8 +362,10 @@ mod tests {
     #[test]
     fn regression_a_connection_replaced_by_a_resume_login_can_no_longer_act_on_the_name() {
         let registry = Registry::new(Arc::new(Metrics::new()));
-        let alice = UserName::from_wire("alice");
-        let bob = UserName::from_wire("bob");
+        let alice = Identity::new(UserName::from_wire("alice"));
+        let bob = Identity::new(UserName::from_wire("bob"));
+        let bob_target = bob.display().clone();
+        let alice_target = alice.display().clone();
         let old = ConnectionHandle::detached(8);
         let new = ConnectionHandle::detached(8);
         let bob_connection = ConnectionHandle::detached(8);
@@ -340,15 +374,18 @@ mod tests {
         registry.claim(&alice, new.clone(), Some(&claimed.resume)).expect("alice resumes on a new connection");
 
         // A frame the old connection was still handling when the new one took over.
-        assert_eq!(registry.start_call(&alice, old.id(), &bob), Err(CallError::NoCall));
-        assert_eq!(registry.start_call(&alice, new.id(), &bob), Ok(Offered::NewCall(0)));
+        assert_eq!(registry.start_call(&alice, old.id(), &bob_target), Err(CallError::NoCall));
+        assert_eq!(registry.start_call(&alice, new.id(), &bob_target), Ok((Offered::NewCall(0), bob.clone())));
         assert!(matches!(
-            registry.relay_to_peer(&alice, old.id(), &bob, Utf8Bytes::from_static("{}")),
+            registry.relay_to_peer(&alice, old.id(), &bob_target, Utf8Bytes::from_static("{}")),
             Err(RelayError::Call(CallError::NotInCall(_)))
         ));
-        assert_eq!(registry.end_call(&alice, old.id(), Some(&bob)), Err(CallError::NoCall));
-        assert_eq!(registry.answer_call(&bob, bob_connection.id(), &alice), Ok(Answered::Connected(0)));
-        assert_eq!(registry.end_call(&alice, new.id(), Some(&bob)), Ok(bob.clone()));
+        assert_eq!(registry.end_call(&alice, old.id(), Some(&bob_target)), Err(CallError::NoCall));
+        assert_eq!(
+            registry.answer_call(&bob, bob_connection.id(), &alice_target),
+            Ok((Answered::Connected(0), alice.clone()))
+        );
+        assert_eq!(registry.end_call(&alice, new.id(), Some(&bob_target)), Ok(bob.clone()));
         assert_eq!(registry.check_consistency(), Ok(()));
     }
 }
