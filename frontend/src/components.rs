@@ -33,7 +33,7 @@ pub fn app_view(props: &AppViewProps) -> Html {
             <header class="top-bar">
                 <h1 class="brand">{"Duet"}</h1>
                 if let Some(name) = model.sign_in.shown_name() {
-                    <p class="signed-in-as">{"Signed in as "}<strong>{name.to_string()}</strong></p>
+                    <p class="signed-in-as">{"Signed in as "}<strong>{isolated(name)}</strong></p>
                 }
             </header>
             if let Err(problem) = &snapshot.signaling_url {
@@ -117,7 +117,7 @@ fn sign_in_screen(props: &SignInScreenProps) -> Html {
                 <button type="submit" class="primary">{"Sign in"}</button>
                 <p id="sign-in-error" class="form-error" role="alert">{error.unwrap_or_default()}</p>
                 if let Some(name) = pending {
-                    <p class="hint" role="status">{format!("Signing in as {name}…")}</p>
+                    <p class="hint" role="status">{"Signing in as "}{isolated(&name)}{"…"}</p>
                 }
             </form>
         </main>
@@ -146,10 +146,10 @@ fn call_screen(props: &CallScreenProps) -> Html {
         None => (String::new(), String::new()),
     };
     let remote_placeholder = match &model.call {
-        CallPhase::Idle => Some("No one on the line".to_owned()),
-        CallPhase::Calling { peer, .. } => Some(format!("Calling {peer}…")),
-        CallPhase::Ringing { peer, .. } => Some(format!("{peer} is calling")),
-        CallPhase::Connecting { peer, .. } => Some(format!("Connecting to {peer}…")),
+        CallPhase::Idle => Some(html! { {"No one on the line"} }),
+        CallPhase::Calling { peer, .. } => Some(html! { <>{"Calling "}{isolated(peer)}{"…"}</> }),
+        CallPhase::Ringing { peer, .. } => Some(html! { <>{isolated(peer)}{" is calling"}</> }),
+        CallPhase::Connecting { peer, .. } => Some(html! { <>{"Connecting to "}{isolated(peer)}{"…"}</> }),
         CallPhase::InCall { .. } => None,
     };
     let local_placeholder = match &model.local_media {
@@ -164,11 +164,11 @@ fn call_screen(props: &CallScreenProps) -> Html {
     let controls = match &model.call {
         CallPhase::Idle => html! { <CallForm dispatch={dispatch.clone()} /> },
         CallPhase::Calling { peer, .. } => {
-            call_progress(html! { {format!("Calling {peer}…")} }, on(Action::CancelCallClicked), "Cancel")
+            call_progress(html! { <>{"Calling "}{isolated(peer)}{"…"}</> }, on(Action::CancelCallClicked), "Cancel")
         }
         CallPhase::Ringing { peer, .. } => html! {
             <div class="incoming-call" role="region" aria-label="Incoming call">
-                <p class="call-line"><strong>{peer.to_string()}</strong>{" is calling you"}</p>
+                <p class="call-line"><strong>{isolated(peer)}</strong>{" is calling you"}</p>
                 <div class="button-row">
                     <button class="primary" onclick={on(Action::AcceptClicked)}>{"Accept"}</button>
                     <button class="danger" onclick={on(Action::DeclineClicked)}>{"Decline"}</button>
@@ -176,10 +176,10 @@ fn call_screen(props: &CallScreenProps) -> Html {
             </div>
         },
         CallPhase::Connecting { peer, .. } => {
-            call_progress(html! { {format!("Connecting to {peer}…")} }, on(Action::HangUpClicked), "Hang up")
+            call_progress(html! { <>{"Connecting to "}{isolated(peer)}{"…"}</> }, on(Action::HangUpClicked), "Hang up")
         }
         CallPhase::InCall { peer, .. } => call_progress(
-            html! { <>{"In a call with "}<strong>{peer.to_string()}</strong></> },
+            html! { <>{"In a call with "}<strong>{isolated(peer)}</strong></> },
             on(Action::HangUpClicked),
             "Hang up",
         ),
@@ -286,7 +286,7 @@ fn online_list(props: &OnlineListProps) -> Html {
                             <li key={user.clone()}>
                                 <button class="person" {onclick} aria-label={format!("Call {user}")} data-user={user.clone()}>
                                     <span class="avatar" aria-hidden="true">{user.chars().next().unwrap_or('?').to_uppercase().to_string()}</span>
-                                    <span class="person-name">{user.clone()}</span>
+                                    <span class="person-name"><bdi>{user.clone()}</bdi></span>
                                 </button>
                             </li>
                         }
@@ -344,4 +344,10 @@ fn stream_video(props: &StreamVideoProps) -> Html {
                data-selected-candidate-type={props.local_candidate_type.clone()}
                data-selected-remote-candidate-type={props.remote_candidate_type.clone()} />
     }
+}
+
+/// A person's name as its own bidirectional island (`<bdi>`): a right-to-left name cannot
+/// reorder the words around it (the server already refuses names with bidi control characters).
+fn isolated(name: &UserName) -> Html {
+    html! { <bdi>{name.to_string()}</bdi> }
 }

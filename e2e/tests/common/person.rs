@@ -301,6 +301,16 @@ pub async fn call_and_accept(caller: &Person, callee: &Person, by_clicking_the_n
             ),
         )
         .await;
+    // Names are shown isolated, so a right-to-left name cannot reorder the words around it.
+    callee
+        .wait_for(
+            "the caller's name isolated in a <bdi> on the incoming-call panel",
+            &format!(
+                "const name = document.querySelector('[aria-label=\"Incoming call\"] bdi'); return !!name && name.textContent === {};",
+                json!(caller.name)
+            ),
+        )
+        .await;
     callee
         .wait_for(
             "the page title to name the caller",

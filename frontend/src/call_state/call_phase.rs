@@ -87,6 +87,14 @@ pub enum CallPhase {
     InCall { call_attempt: CallAttempt, peer: UserName, we_called: bool },
 }
 
+/// Whether two names are one person as far as the app can tell: the server compares names by a
+/// key that folds case and look-alike characters (`protocol`'s `NameKey`, too large a table for
+/// the app), and names everyone by the form they registered; the app only needs to recognise
+/// that `Bob` as typed and `bob` as registered are one person, so it ignores case.
+pub fn same_person(first: &UserName, second: &UserName) -> bool {
+    first.as_str() == second.as_str() || first.as_str().to_lowercase() == second.as_str().to_lowercase()
+}
+
 impl CallPhase {
     /// The other person of the current call, if any.
     pub fn peer_name(&self) -> Option<&UserName> {

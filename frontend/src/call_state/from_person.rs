@@ -1,6 +1,8 @@
 //! Handlers for what the person does: sign in, call, cancel, accept, decline, hang up, dismiss.
 
-use super::{AppModel, CallPhase, Effect, LocalMedia, Notice, SignIn, SignalingConnection, WAITING_FOR_LOCAL_MEDIA};
+use super::{
+    same_person, AppModel, CallPhase, Effect, LocalMedia, Notice, SignIn, SignalingConnection, WAITING_FOR_LOCAL_MEDIA,
+};
 use protocol::{ClientMessage, LeaveReason, UserName};
 
 impl AppModel {
@@ -60,7 +62,9 @@ impl AppModel {
                 return;
             }
         };
-        if self.signed_in_name() == Some(&peer) {
+        // Named as they registered when they are in the list of people online.
+        let peer = self.online_users.iter().find(|online| same_person(online, &peer)).cloned().unwrap_or(peer);
+        if self.signed_in_name().is_some_and(|own_name| same_person(own_name, &peer)) {
             self.notice = Some(Notice::alert("That is your own name; type someone else's."));
             return;
         }

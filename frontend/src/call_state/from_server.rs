@@ -1,7 +1,7 @@
 //! Handlers for the server's messages: login replies, the online list, offers, answers,
 //! candidates, leaves and refusals.
 
-use super::{AppModel, CallPhase, Effect, LocalMedia, Notice, SignIn};
+use super::{same_person, AppModel, CallPhase, Effect, LocalMedia, Notice, SignIn};
 use protocol::{
     ClientMessage, ErrorCode, IceCandidate, IceServer, LeaveReason, ResumeToken, ServerMessage, SessionDescription,
     UserName,
@@ -74,14 +74,14 @@ impl AppModel {
                 self.ring(caller, offer, Vec::new());
             }
             CallPhase::Connecting { call_attempt, peer, .. } | CallPhase::InCall { call_attempt, peer, .. }
-                if *peer == caller =>
+                if same_person(peer, &caller) =>
             {
                 effects.push(Effect::AnswerRenegotiationOffer { call_attempt: *call_attempt, offer });
             }
             // Glare: we both called each other at once and the server took the peer's offer (it
             // only forwards an offer to an idle user), so it will refuse ours. Drop our attempt
             // and ring exactly as for a normal incoming call.
-            CallPhase::Calling { peer, offer_sent, remote_candidates_waiting, .. } if *peer == caller => {
+            CallPhase::Calling { peer, offer_sent, remote_candidates_waiting, .. } if same_person(peer, &caller) => {
                 let offer_sent = *offer_sent;
                 let remote_candidates_waiting = remote_candidates_waiting.clone();
                 self.release_peer_connection(effects);
@@ -108,7 +108,7 @@ impl AppModel {
         else {
             return;
         };
-        if name.is_some_and(|name| name != *peer) {
+        if name.as_ref().is_some_and(|name| !same_person(name, peer)) {
             return;
         }
         let call_attempt = *call_attempt;
@@ -117,12 +117,14 @@ impl AppModel {
             answer,
             remote_candidates: std::mem::take(remote_candidates_waiting),
         });
-        self.call = CallPhase::Connecting { call_attempt, peer: peer.clone(), we_called: true };
+        // From now on the peer is named as they registered (we may have typed another case).
+        let peer = name.unwrap_or_else(|| peer.clone());
+        self.call = CallPhase::Connecting { call_attempt, peer, we_called: true };
     }
 
     fn candidate_received(&mut self, candidate: IceCandidate, name: Option<UserName>, effects: &mut Vec<Effect>) {
         if let (Some(name), Some(peer)) = (&name, self.call.peer_name()) {
-            if name != peer {
+            if !same_person(name, peer) {
                 return;
             }
         }
@@ -138,7 +140,7 @@ impl AppModel {
 
     fn leave_received(&mut self, name: Option<UserName>, reason: Option<LeaveReason>, effects: &mut Vec<Effect>) {
         let Some(peer) = self.call.peer_name() else { return };
-        if name.is_some_and(|name| name != *peer) {
+        if name.is_some_and(|name| !same_person(&name, peer)) {
             return;
         }
         let was_ringing = matches!(self.call, CallPhase::Ringing { .. });

@@ -28,7 +28,7 @@ mod notice;
 mod sign_in;
 
 pub use action::{Action, Effect};
-pub use call_phase::{CallAttempt, CallPhase, PeerConnectionState};
+pub use call_phase::{same_person, CallAttempt, CallPhase, PeerConnectionState};
 pub use connection::{reconnect_delay_millis, SignalingConnection};
 pub use local_media::{LocalMedia, WAITING_FOR_LOCAL_MEDIA};
 pub use model::AppModel;

@@ -212,3 +212,49 @@ fn calling_a_name_the_server_would_refuse_explains_instead_of_sending() {
     assert!(matches!(effects.as_slice(), [Effect::StartOutgoingCall { .. }]), "{effects:?}");
     assert_eq!(state.call.peer_name(), Some(&name(&"b".repeat(64))));
 }
+
+/// The server finds people whatever the case typed (it compares names by a folded key) and names
+/// them as they registered; the app must follow, or a call to "Bob" rings bob and then hangs on
+/// "Calling…" because every reply names "bob".
+#[test]
+fn regression_calling_a_name_typed_in_another_case_connects_with_the_registered_name() {
+    let mut state = signed_in_as_alice();
+    state.apply(received(ServerMessage::Users { users: vec![name("alice"), name("bob")] }));
+    let effects = state.apply(Action::CallRequested { typed_name: "Bob".to_owned() });
+    let Some(Effect::StartOutgoingCall { call_attempt, .. }) = effects.first().cloned() else {
+        panic!("calling starts a peer connection: {effects:?}")
+    };
+    assert_eq!(state.call.peer_name(), Some(&name("bob")), "named as in the list of people online");
+    let effects = state.apply(Action::LocalOfferCreated { call_attempt, offer: sdp("offer") });
+    assert!(matches!(&sent(&effects)[..], [ClientMessage::Offer { name, .. }] if *name == UserName::from_wire("bob")));
+}
+
+#[test]
+fn regression_replies_naming_the_callee_in_its_registered_case_are_not_dropped() {
+    let mut state = signed_in_as_alice();
+    // Not in the list yet (the list is refreshed every few seconds): we call "BOB" as typed.
+    let effects = state.apply(Action::CallRequested { typed_name: "BOB".to_owned() });
+    let Some(Effect::StartOutgoingCall { call_attempt, .. }) = effects.first().cloned() else {
+        panic!("calling starts a peer connection: {effects:?}")
+    };
+    state.apply(Action::LocalOfferCreated { call_attempt, offer: sdp("offer") });
+    let effects = state.apply(received(ServerMessage::Candidate { candidate: candidate(1), name: Some(name("bob")) }));
+    assert!(effects.is_empty(), "kept until the answer: {effects:?}");
+    let effects = state.apply(received(ServerMessage::Answer { answer: sdp("answer"), name: Some(name("bob")) }));
+    assert!(
+        matches!(&effects[..], [Effect::ApplyRemoteAnswer { remote_candidates, .. }] if remote_candidates.len() == 1),
+        "the answer and the waiting candidate are applied: {effects:?}"
+    );
+    assert_eq!(state.call.peer_name(), Some(&name("bob")), "from the answer on, the registered name");
+    state.apply(received(ServerMessage::Leave { name: Some(name("bob")), reason: Some(LeaveReason::Hangup) }));
+    assert_eq!(state.call, CallPhase::Idle);
+    assert!(notice_text(&state).contains("bob hung up"), "{}", notice_text(&state));
+}
+
+#[test]
+fn calling_your_own_name_in_another_case_is_refused_locally() {
+    let mut state = signed_in_as_alice();
+    let effects = state.apply(Action::CallRequested { typed_name: "ALICE".to_owned() });
+    assert!(effects.is_empty(), "{effects:?}");
+    assert!(notice_text(&state).contains("your own name"), "{}", notice_text(&state));
+}
