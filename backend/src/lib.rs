@@ -7,6 +7,7 @@ pub mod delivery;
 pub mod dispatch;
 pub mod ice;
 pub mod limits;
+pub mod log_limit;
 pub mod metrics;
 pub mod registry;
 pub mod static_files;
@@ -57,6 +58,8 @@ pub struct SharedState {
     origin_policy: OriginPolicy,
     /// The built web app's folder, if any (see [`static_files::static_dir`]).
     pub static_dir: Option<std::path::PathBuf>,
+    /// Limits the log lines of refused requests (they are all counted in the metrics).
+    pub refusal_log: log_limit::LogLimiter,
     /// Cancelled when the server shuts down; every connection watches it.
     pub shutdown: CancellationToken,
     connections: TaskTracker,
@@ -80,6 +83,7 @@ impl AppState {
             registry: Arc::new(Registry::new(Arc::clone(&metrics))),
             metrics,
             connection_limiter: Arc::new(ConnectionLimiter::default()),
+            refusal_log: log_limit::LogLimiter::default(),
             shutdown: CancellationToken::new(),
             connections: TaskTracker::new(),
         }))

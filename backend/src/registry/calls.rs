@@ -9,7 +9,7 @@
 use super::Registry;
 use crate::delivery::{ConnectionId, DeliveryError};
 use axum::extract::ws::Utf8Bytes;
-use protocol::UserName;
+use protocol::{quoted, UserName};
 use std::sync::atomic::Ordering;
 use tokio::task::AbortHandle;
 
@@ -68,15 +68,16 @@ impl CallState {
 /// Why a call operation was refused. The dispatcher turns each into an `error` reply.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CallError {
-    #[error("\"{0}\" is not online.")]
+    // Names here are call targets exactly as a client sent them: quoted, never echoed whole.
+    #[error("\"{}\" is not online.", quoted(.0.as_str()))]
     UserNotFound(UserName),
     #[error("You cannot call yourself.")]
     CannotCallSelf,
-    #[error("\"{0}\" is in another call.")]
+    #[error("\"{}\" is in another call.", quoted(.0.as_str()))]
     Busy(UserName),
-    #[error("You are already in a call with \"{0}\"; hang up first.")]
+    #[error("You are already in a call with \"{}\"; hang up first.", quoted(.0.as_str()))]
     AlreadyInCall(UserName),
-    #[error("You are not in a call with \"{0}\".")]
+    #[error("You are not in a call with \"{}\".", quoted(.0.as_str()))]
     NotInCall(UserName),
     #[error("You are not in a call.")]
     NoCall,
