@@ -8,19 +8,29 @@
 
 use crate::delivery::{Backlog, ConnectionHandle, KickReason};
 use crate::dispatch::Session;
-use crate::limits::{ConnectionPermit, RateDecision, RateLimiter};
+use crate::frame_gate::is_rate_limit_exceeded;
+use crate::limits::ConnectionPermit;
 use crate::metrics::CloseReason;
+use crate::websocket::Socket;
 use crate::AppState;
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use protocol::{close_codes, ErrorCode, LeaveReason, ServerMessage};
 use std::net::SocketAddr;
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
+use tungstenite::protocol::CloseFrame;
+use tungstenite::{Message, Utf8Bytes};
 
 /// How long a closing connection may take to flush what is queued for it and say goodbye, in
 /// all: shorter than the server's shutdown drain, so every client gets its close frame.
 const CLOSING_DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// After its close frame and half-close, how long (at most, within [`CLOSING_DRAIN_TIMEOUT`]) a
+/// connection reads and ignores what the client still sends, waiting for it to close too.
+/// Dropping a socket with unread input makes the kernel reset it, and the reset discards the
+/// close frame if the client has not read it yet (a client still writing would see only that).
+const CLOSE_LINGER: Duration = Duration::from_secs(1);
 
 /// How the reader loop ended, which decides the close frame and the log line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +38,8 @@ enum Ending {
     ClientClosed,
     TransportError,
     FrameTooLarge,
+    InvalidUtf8,
+    ProtocolError,
     Idle,
     LoginTimeout,
     RateLimited,
@@ -38,7 +50,7 @@ enum Ending {
 impl Ending {
     /// The close frame to send, and the metrics label, for endings the server decided.
     fn close(self, login_timeout: Duration) -> (Option<CloseFrame>, Option<CloseReason>) {
-        let frame = |code, reason: String| Some(CloseFrame { code, reason: Utf8Bytes::from(reason) });
+        let frame = |code: u16, reason: String| Some(CloseFrame { code: code.into(), reason: Utf8Bytes::from(reason) });
         match self {
             Ending::ClientClosed | Ending::TransportError => (None, None),
             Ending::Idle => (
@@ -48,6 +60,14 @@ impl Ending {
             Ending::FrameTooLarge => {
                 (frame(close_codes::FRAME_TOO_LARGE, "Frame too large.".into()), Some(CloseReason::FrameTooLarge))
             }
+            Ending::InvalidUtf8 => (
+                frame(close_codes::INVALID_PAYLOAD, "Text frames must be valid UTF-8.".into()),
+                Some(CloseReason::InvalidUtf8),
+            ),
+            Ending::ProtocolError => (
+                frame(close_codes::PROTOCOL_ERROR, "WebSocket protocol error.".into()),
+                Some(CloseReason::ProtocolError),
+            ),
             Ending::LoginTimeout => (
                 frame(
                     close_codes::POLICY_VIOLATION,
@@ -56,7 +76,7 @@ impl Ending {
                 Some(CloseReason::LoginTimeout),
             ),
             Ending::RateLimited => {
-                (frame(close_codes::POLICY_VIOLATION, "Too many messages.".into()), Some(CloseReason::RateLimit))
+                (frame(close_codes::POLICY_VIOLATION, "Too many frames.".into()), Some(CloseReason::RateLimit))
             }
             Ending::ServerShutdown => (
                 frame(close_codes::SERVER_RESTARTING, "Server restarting; reconnect.".into()),
@@ -85,7 +105,7 @@ fn deadline_check_interval(config: &crate::Config, signed_in: bool) -> Duration 
 
 /// Runs one upgraded WebSocket until it closes. Never panics outward, never returns an error:
 /// every failure ends this connection only.
-pub async fn serve_connection(socket: WebSocket, state: AppState, remote: SocketAddr, permit: ConnectionPermit) {
+pub async fn serve_connection(socket: Socket, state: AppState, remote: SocketAddr, permit: ConnectionPermit) {
     let handle = ConnectionHandle::new(state.config.outbox_capacity);
     let id = handle.id();
     tracing::info!(connection = id, %remote, "connection opened");
@@ -96,7 +116,7 @@ pub async fn serve_connection(socket: WebSocket, state: AppState, remote: Socket
         connected_at: Instant::now(),
         last_seen: Instant::now(),
         last_ping: Instant::now(),
-        rate: RateLimiter::new(state.config.rate_limit, state.config.rate_burst),
+        refusing: false,
     };
     let _ = connection.handle.send(&ServerMessage::Hello(state.hello()));
     // The session holds its own copy; keeping this one across the await would cost every
@@ -117,13 +137,15 @@ enum WriteFailure {
 }
 
 struct Connection {
-    socket: WebSocket,
+    socket: Socket,
     session: Session,
     handle: ConnectionHandle,
     connected_at: Instant,
     last_seen: Instant,
     last_ping: Instant,
-    rate: RateLimiter,
+    /// The last data message was refused by the rate limit (only the first of a streak gets
+    /// an `error`).
+    refusing: bool,
 }
 
 impl Connection {
@@ -173,32 +195,29 @@ impl Connection {
             };
             // Any frame, pongs included, proves the client is alive.
             self.last_seen = Instant::now();
+            // Every frame was counted by the frame gate (fragments, pings and pongs too); a
+            // refused ping or pong never got here, a refused message comes marked.
+            self.report_refusals();
             let message = match frame {
                 None | Some(Ok(Message::Close(_))) => return Ending::ClientClosed,
-                Some(Err(error)) => {
-                    return if is_capacity_error(&error) { Ending::FrameTooLarge } else { Ending::TransportError }
-                }
+                Some(Err(error)) => return ending_of_error(&error),
                 Some(Ok(message)) => message,
             };
-            // Every frame counts, pings and pongs too (a ping flood costs a pong each).
-            match self.rate.check() {
-                RateDecision::Allow => match message {
+            let data = matches!(message, Message::Text(_) | Message::Binary(_));
+            if data && self.socket.get_mut().take_message_refused() {
+                if !self.refusing {
+                    self.refusing = true;
+                    self.session.reply_error(ErrorCode::RateLimited, "Too many messages; slow down.".to_owned());
+                }
+            } else {
+                self.refusing &= !data;
+                match message {
                     Message::Text(text) => self.session.handle_text(text.as_str()),
-                    Message::Ping(_) | Message::Pong(_) => {}
-                    _ => self.session.reply_error(
+                    Message::Binary(_) => self.session.reply_error(
                         ErrorCode::BinaryFrame,
                         "Binary frames are not supported; send JSON text frames.".to_owned(),
                     ),
-                },
-                RateDecision::Refuse { first_in_streak } => {
-                    state.metrics.rate_limited.inc();
-                    if first_in_streak {
-                        self.session.reply_error(ErrorCode::RateLimited, "Too many messages; slow down.".to_owned());
-                    }
-                }
-                RateDecision::Disconnect => {
-                    state.metrics.rate_limited.inc();
-                    return Ending::RateLimited;
+                    _ => {}
                 }
             }
             if self.session.is_signed_in() && !checking_as_signed_in {
@@ -271,6 +290,14 @@ impl Connection {
         }
     }
 
+    /// Adds the frames the gate refused since the last call to the metrics.
+    fn report_refusals(&mut self) {
+        let refusals = self.socket.get_mut().take_refusals();
+        if refusals > 0 {
+            self.session.state().metrics.rate_limited.inc_by(refusals);
+        }
+    }
+
     async fn write(&mut self, message: Message, patience: Duration) -> Result<(), WriteFailure> {
         match tokio::time::timeout(patience, self.socket.send(message)).await {
             Ok(Ok(())) => Ok(()),
@@ -291,6 +318,7 @@ impl Connection {
             }
         }
         self.handle.mark_closed();
+        self.report_refusals();
         let (close, close_reason) = ending.close(state.config.login_timeout);
         if let Some(reason) = close_reason {
             state.metrics.closed(reason);
@@ -299,14 +327,22 @@ impl Connection {
         if ending == Ending::Kicked(KickReason::SlowConsumer) || ending == Ending::TransportError {
             return;
         }
+        let deadline = Instant::now() + CLOSING_DRAIN_TIMEOUT;
         let goodbye = async {
-            self.write_queued(CLOSING_DRAIN_TIMEOUT).await.ok()?;
-            if let Some(close) = close {
-                self.write(Message::Close(Some(close)), CLOSING_DRAIN_TIMEOUT).await.ok()?;
+            if self.write_queued(CLOSING_DRAIN_TIMEOUT).await.is_ok() {
+                let _ = match close {
+                    Some(close) => self.write(Message::Close(Some(close)), CLOSING_DRAIN_TIMEOUT).await.is_ok(),
+                    // The client closed: flushing sends tungstenite's reply to its close frame.
+                    None => self.socket.flush().await.is_ok(),
+                };
             }
-            self.socket.close().await.ok()
+            // Half-close, then give the client a moment to read the close frame: what it still
+            // sends is read and ignored until it closes too (or the linger ends).
+            let socket = self.socket.get_mut().inner_mut();
+            let _ = socket.shutdown().await;
+            let _ = tokio::time::timeout(CLOSE_LINGER, discard_until_closed(socket)).await;
         };
-        let _ = tokio::time::timeout(CLOSING_DRAIN_TIMEOUT, goodbye).await;
+        let _ = tokio::time::timeout_at(deadline, goodbye).await;
     }
 }
 
@@ -319,16 +355,24 @@ impl From<WriteFailure> for Ending {
     }
 }
 
-fn is_capacity_error(error: &axum::Error) -> bool {
-    use std::error::Error as _;
-    let mut source = error.source();
-    while let Some(inner) = source {
-        if let Some(tungstenite_error) = inner.downcast_ref::<tungstenite::Error>() {
-            return matches!(tungstenite_error, tungstenite::Error::Capacity(_));
-        }
-        source = inner.source();
+/// How reading ended on `error`: each kind of bad input gets its close code.
+fn ending_of_error(error: &tungstenite::Error) -> Ending {
+    use tungstenite::error::ProtocolError;
+    match error {
+        tungstenite::Error::Capacity(_) => Ending::FrameTooLarge,
+        tungstenite::Error::Utf8(_) => Ending::InvalidUtf8,
+        tungstenite::Error::Io(io_error) if is_rate_limit_exceeded(io_error) => Ending::RateLimited,
+        // The client dropped the connection without a close frame: nobody to tell.
+        tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => Ending::TransportError,
+        tungstenite::Error::Protocol(_) => Ending::ProtocolError,
+        _ => Ending::TransportError,
     }
-    false
+}
+
+/// Reads and ignores everything until the peer closes its side (or the socket fails).
+async fn discard_until_closed(socket: &mut (impl AsyncRead + Unpin)) {
+    let mut ignored = [0; 512];
+    while socket.read(&mut ignored).await.is_ok_and(|read| read > 0) {}
 }
 
 #[cfg(test)]

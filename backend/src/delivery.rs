@@ -10,7 +10,6 @@
 //! [`RESERVED_SLOTS`] above the capacity, so a call's end is never stuck behind (nor reordered
 //! with) a backlog. An empty queue allocates nothing: an idle connection costs a few hundred bytes.
 
-use axum::extract::ws::Utf8Bytes;
 use protocol::ServerMessage;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -19,6 +18,7 @@ use std::time::Duration;
 use tokio::sync::futures::Notified;
 use tokio::sync::Notify;
 use tokio::time::Instant;
+use tungstenite::Utf8Bytes;
 
 /// Unique per connection for the lifetime of the process.
 pub type ConnectionId = u64;

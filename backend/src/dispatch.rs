@@ -7,11 +7,11 @@ use crate::log_limit::LogDecision;
 use crate::metrics::RelayedType;
 use crate::registry::{Answered, CallError, CallId, ClaimError, Offered, RelayError};
 use crate::AppState;
-use axum::extract::ws::Utf8Bytes;
 use protocol::{
     ClientMessage, ErrorCode, IceCandidate, LeaveReason, LoginFailure, ResumeToken, ServerMessage, SessionDescription,
     UserName,
 };
+use tungstenite::Utf8Bytes;
 
 /// Most names returned by one `users` request.
 pub const MAX_USERS_LISTED: usize = 200;

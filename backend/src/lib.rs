@@ -5,6 +5,7 @@ pub mod config;
 pub mod connection;
 pub mod delivery;
 pub mod dispatch;
+pub mod frame_gate;
 pub mod ice;
 pub mod limits;
 pub mod log_limit;
@@ -12,10 +13,10 @@ pub mod metrics;
 pub mod registry;
 pub mod static_files;
 pub mod tls;
+pub mod websocket;
 
 pub use config::Config;
 
-use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -32,6 +33,8 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tungstenite::protocol::WebSocketConfig;
+use websocket::UpgradeRequest;
 
 /// Name announced in `hello`.
 pub const SERVER_NAME: &str = "duet";
@@ -181,7 +184,7 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
 }
 
 async fn root(
-    upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+    upgrade: Result<UpgradeRequest, websocket::NotAnUpgrade>,
     State(state): State<AppState>,
     ConnectInfo(ClientAddress(remote)): ConnectInfo<ClientAddress>,
     request: axum::extract::Request,
@@ -193,7 +196,7 @@ async fn root(
 }
 
 async fn websocket_only(
-    upgrade: WebSocketUpgrade,
+    upgrade: UpgradeRequest,
     State(state): State<AppState>,
     ConnectInfo(ClientAddress(remote)): ConnectInfo<ClientAddress>,
     headers: HeaderMap,
@@ -203,7 +206,7 @@ async fn websocket_only(
 
 /// Checks the origin and connection limits, then upgrades. Refusals are plain HTTP answers a
 /// person can read in the browser's network panel.
-fn accept_websocket(upgrade: WebSocketUpgrade, state: AppState, remote: SocketAddr, headers: &HeaderMap) -> Response {
+fn accept_websocket(upgrade: UpgradeRequest, state: AppState, remote: SocketAddr, headers: &HeaderMap) -> Response {
     let origin = headers.get(header::ORIGIN).and_then(|value| value.to_str().ok());
     let host = headers.get(header::HOST).and_then(|value| value.to_str().ok());
     if !state.origin_policy.allows(origin, host) {
@@ -227,17 +230,16 @@ fn accept_websocket(upgrade: WebSocketUpgrade, state: AppState, remote: SocketAd
                 return (StatusCode::SERVICE_UNAVAILABLE, format!("{refusal}\n")).into_response();
             }
         };
-    let max_frame_bytes = config.max_frame_bytes;
-    upgrade
-        .max_message_size(max_frame_bytes)
-        .max_frame_size(max_frame_bytes)
+    let socket_config = WebSocketConfig::default()
+        .max_message_size(Some(config.max_frame_bytes))
+        .max_frame_size(Some(config.max_frame_bytes))
         .read_buffer_size(READ_BUFFER_BYTES)
-        .write_buffer_size(0)
-        .on_upgrade(move |socket| {
-            let tracker = state.connections.clone();
-            tracker.track_future(connection::serve_connection(socket, state, remote, permit))
-        })
-        .into_response()
+        .write_buffer_size(0);
+    let limiter = limits::RateLimiter::for_connection(config);
+    upgrade.accept(socket_config, limiter, move |socket| {
+        let tracker = state.connections.clone();
+        tracker.track_future(connection::serve_connection(socket, state, remote, permit))
+    })
 }
 
 /// Serves `app(state)` on `listener` until `shutdown` completes, then closes every WebSocket

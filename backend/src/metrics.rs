@@ -29,6 +29,8 @@ struct ReasonLabel {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CloseReason {
     FrameTooLarge,
+    InvalidUtf8,
+    ProtocolError,
     SlowConsumer,
     Idle,
     RateLimit,
@@ -41,6 +43,8 @@ impl CloseReason {
     fn label(self) -> &'static str {
         match self {
             CloseReason::FrameTooLarge => "frame_too_large",
+            CloseReason::InvalidUtf8 => "invalid_utf8",
+            CloseReason::ProtocolError => "protocol_error",
             CloseReason::SlowConsumer => "slow_consumer",
             CloseReason::Idle => "idle",
             CloseReason::RateLimit => "rate_limit",
@@ -124,8 +128,11 @@ impl Metrics {
         let relayed: Family<TypeLabel, Counter> =
             registered(&mut registry, "messages_relayed", "Messages relayed from one user to another, by type");
         let errors = registered(&mut registry, "errors", "Error replies sent to clients, by code");
-        let rate_limited =
-            registered(&mut registry, "rate_limited", "Messages refused by the per-connection rate limit");
+        let rate_limited = registered(
+            &mut registry,
+            "rate_limited",
+            "Frames refused by the per-connection rate limit (messages, fragments, pings, pongs)",
+        );
         let closed = registered(&mut registry, "connections_closed", "Connections the server closed, by reason");
         let refused = registered(
             &mut registry,

@@ -6,7 +6,13 @@
 
 /// 1001 "going away": no heartbeat, the connection was idle for longer than the idle timeout.
 pub const IDLE_TIMEOUT: u16 = 1001;
-/// 1008 "policy violation": no sign-in within the login deadline, or too many messages.
+/// 1002 "protocol error": a frame that breaks the WebSocket protocol (an unmasked frame, a
+/// continuation with nothing to continue, reserved bits or opcodes, a fragmented control frame).
+pub const PROTOCOL_ERROR: u16 = 1002;
+/// 1007 "invalid frame payload data": a text message that is not valid UTF-8.
+pub const INVALID_PAYLOAD: u16 = 1007;
+/// 1008 "policy violation": no sign-in within the login deadline, or too many frames (more than
+/// 50 refused by the rate limit within 10 s).
 pub const POLICY_VIOLATION: u16 = 1008;
 /// 1009 "message too big": a frame over the server's `--max-frame-bytes`.
 pub const FRAME_TOO_LARGE: u16 = 1009;

@@ -8,10 +8,10 @@
 
 use super::Registry;
 use crate::delivery::{ConnectionId, DeliveryError};
-use axum::extract::ws::Utf8Bytes;
 use protocol::{quoted, UserName};
 use std::sync::atomic::Ordering;
 use tokio::task::AbortHandle;
+use tungstenite::Utf8Bytes;
 
 /// Identifies one call, so that a late ring timer cannot end a newer call between the same users.
 pub type CallId = u64;

@@ -12,7 +12,6 @@ mod calls;
 
 use crate::delivery::{ConnectionHandle, ConnectionId, DeliveryError, KickReason};
 use crate::metrics::Metrics;
-use axum::extract::ws::Utf8Bytes;
 use calls::CallState;
 pub use calls::{Answered, CallError, CallId, Offered, RelayError};
 use dashmap::mapref::one::{Ref, RefMut};
@@ -20,6 +19,7 @@ use dashmap::DashMap;
 use protocol::{ResumeToken, UserName};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
+use tungstenite::Utf8Bytes;
 
 #[derive(Debug)]
 struct UserEntry {
