@@ -106,7 +106,7 @@ fn deadline_check_interval(config: &crate::Config, signed_in: bool) -> Duration 
 /// Runs one upgraded WebSocket until it closes. Never panics outward, never returns an error:
 /// every failure ends this connection only.
 pub async fn serve_connection(socket: Socket, state: AppState, remote: SocketAddr, permit: ConnectionPermit) {
-    let handle = ConnectionHandle::new(state.config.outbox_capacity);
+    let handle = ConnectionHandle::new(&state.queue_limits);
     let id = handle.id();
     tracing::info!(connection = id, %remote, "connection opened");
     let mut connection = Connection {
@@ -274,11 +274,11 @@ impl Connection {
         let handle = &self.handle;
         let socket = &mut self.socket;
         let written = tokio::time::timeout(patience, async {
-            let batch = handle.take_batch();
+            let mut batch = handle.take_batch();
             if batch.is_empty() {
                 return Ok(());
             }
-            for text in batch {
+            for text in batch.drain() {
                 socket.feed(Message::Text(text)).await?;
             }
             socket.flush().await

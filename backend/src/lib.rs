@@ -61,6 +61,8 @@ pub struct SharedState {
     origin_policy: OriginPolicy,
     /// The built web app's folder, if any (see [`static_files::static_dir`]).
     pub static_dir: Option<std::path::PathBuf>,
+    /// How much each connection's queue may hold, and the server-wide budget they share.
+    pub queue_limits: delivery::QueueLimits,
     /// Limits the log lines of refused requests (they are all counted in the metrics).
     pub refusal_log: log_limit::LogLimiter,
     /// Cancelled when the server shuts down; every connection watches it.
@@ -79,6 +81,11 @@ impl std::ops::Deref for AppState {
 impl AppState {
     pub fn new(config: Config) -> AppState {
         let metrics = Arc::new(Metrics::new());
+        let queue_limits = delivery::QueueLimits {
+            frames: config.outbox_capacity,
+            bytes: config.outbox_bytes,
+            budget: Arc::new(delivery::QueueBudget::new(config.max_queued_bytes)),
+        };
         AppState(Arc::new(SharedState {
             origin_policy: OriginPolicy::new(&config.allowed_origins),
             static_dir: static_files::static_dir(&config),
@@ -87,6 +94,7 @@ impl AppState {
             metrics,
             connection_limiter: Arc::new(ConnectionLimiter::default()),
             refusal_log: log_limit::LogLimiter::default(),
+            queue_limits,
             shutdown: CancellationToken::new(),
             connections: TaskTracker::new(),
         }))
@@ -179,6 +187,7 @@ async fn healthz() -> &'static str {
 
 async fn metrics_text(State(state): State<AppState>) -> Response {
     state.metrics.connections.set(i64::try_from(state.connection_limiter.open_connections()).unwrap_or(i64::MAX));
+    state.metrics.queued_bytes.set(i64::try_from(state.queue_limits.budget.used()).unwrap_or(i64::MAX));
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], state.metrics.encode())
         .into_response()
 }

@@ -86,6 +86,7 @@ pub enum RelayedType {
 pub struct Metrics {
     registry: Registry,
     pub connections: Gauge,
+    pub queued_bytes: Gauge,
     pub users_online: Gauge,
     pub calls_ringing: Gauge,
     pub calls_active: Gauge,
@@ -122,6 +123,11 @@ impl Metrics {
     pub fn new() -> Metrics {
         let mut registry = Registry::with_prefix("duet");
         let connections: Gauge = registered(&mut registry, "connections", "Open WebSocket connections");
+        let queued_bytes: Gauge = registered(
+            &mut registry,
+            "queued_bytes",
+            "Bytes queued for clients or being written to them, all connections together",
+        );
         let users_online: Gauge = registered(&mut registry, "users_online", "Users logged in");
         let calls_ringing: Gauge = registered(&mut registry, "calls_ringing", "Calls offered but not yet answered");
         let calls_active: Gauge = registered(&mut registry, "calls_active", "Answered calls in progress");
@@ -147,6 +153,7 @@ impl Metrics {
             relayed_leave: relayed_of("leave"),
             registry,
             connections,
+            queued_bytes,
             users_online,
             calls_ringing,
             calls_active,
