@@ -1,7 +1,7 @@
 //! WebSocket close codes the server sends, and what each means to a client.
 //!
 //! The standard codes are RFC 6455's; 4001 is ours (4000-4999 is the range for applications).
-//! The server picks one per way a connection can end (`backend/src/connection.rs`); the app reads
+//! The server picks one per way a connection can end (`backend/src/connection/ending.rs`); the app reads
 //! them to decide whether to reconnect (`frontend/src/call_state/`).
 
 /// 1001 "going away": no heartbeat, the connection was idle for longer than the idle timeout.

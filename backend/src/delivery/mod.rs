@@ -212,7 +212,7 @@ enum PushError {
 /// What other tasks hold to reach a connection: its outbound queue and a way to close it.
 ///
 /// The `pub(crate)` methods are for the one connection task that owns the queue and writes
-/// it to the socket (`connection.rs`).
+/// it to the socket (`connection/mod.rs`).
 #[derive(Debug, Clone)]
 pub struct ConnectionHandle {
     id: ConnectionId,

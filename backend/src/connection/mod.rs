@@ -6,21 +6,21 @@
 //! Other tasks reach a connection through its [`ConnectionHandle`] (see [`crate::delivery`]):
 //! a bounded queue of frames that this task writes out, and a way to ask it to close.
 
+mod ending;
+
 use crate::delivery::{Backlog, ConnectionHandle, KickReason};
 use crate::dispatch::Session;
-use crate::frame_gate::is_rate_limit_exceeded;
 use crate::limits::ConnectionPermit;
-use crate::metrics::CloseReason;
 use crate::websocket::Socket;
 use crate::AppState;
+use ending::{ending_of_error, Ending};
 use futures_util::{SinkExt, StreamExt};
-use protocol::{close_codes, ErrorCode, LeaveReason, ServerMessage};
+use protocol::{ErrorCode, LeaveReason, ServerMessage};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
-use tungstenite::protocol::CloseFrame;
-use tungstenite::{Message, Utf8Bytes};
+use tungstenite::Message;
 
 /// How long a closing connection may take to flush what is queued for it and say goodbye, in
 /// all: shorter than the server's shutdown drain, so every client gets its close frame.
@@ -31,66 +31,6 @@ const CLOSING_DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
 /// Dropping a socket with unread input makes the kernel reset it, and the reset discards the
 /// close frame if the client has not read it yet (a client still writing would see only that).
 const CLOSE_LINGER: Duration = Duration::from_secs(1);
-
-/// How the reader loop ended, which decides the close frame and the log line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Ending {
-    ClientClosed,
-    TransportError,
-    FrameTooLarge,
-    InvalidUtf8,
-    ProtocolError,
-    Idle,
-    LoginTimeout,
-    RateLimited,
-    Kicked(KickReason),
-    ServerShutdown,
-}
-
-impl Ending {
-    /// The close frame to send, and the metrics label, for endings the server decided.
-    fn close(self, login_timeout: Duration) -> (Option<CloseFrame>, Option<CloseReason>) {
-        let frame = |code: u16, reason: String| Some(CloseFrame { code: code.into(), reason: Utf8Bytes::from(reason) });
-        match self {
-            Ending::ClientClosed | Ending::TransportError => (None, None),
-            Ending::Idle => (
-                frame(close_codes::IDLE_TIMEOUT, "No heartbeat: connection idle for too long.".into()),
-                Some(CloseReason::Idle),
-            ),
-            Ending::FrameTooLarge => {
-                (frame(close_codes::FRAME_TOO_LARGE, "Frame too large.".into()), Some(CloseReason::FrameTooLarge))
-            }
-            Ending::InvalidUtf8 => (
-                frame(close_codes::INVALID_PAYLOAD, "Text frames must be valid UTF-8.".into()),
-                Some(CloseReason::InvalidUtf8),
-            ),
-            Ending::ProtocolError => (
-                frame(close_codes::PROTOCOL_ERROR, "WebSocket protocol error.".into()),
-                Some(CloseReason::ProtocolError),
-            ),
-            Ending::LoginTimeout => (
-                frame(
-                    close_codes::POLICY_VIOLATION,
-                    format!("Sign in within {} s of connecting.", login_timeout.as_secs()),
-                ),
-                Some(CloseReason::LoginTimeout),
-            ),
-            Ending::RateLimited => {
-                (frame(close_codes::POLICY_VIOLATION, "Too many frames.".into()), Some(CloseReason::RateLimit))
-            }
-            Ending::ServerShutdown => (
-                frame(close_codes::SERVER_RESTARTING, "Server restarting; reconnect.".into()),
-                Some(CloseReason::Shutdown),
-            ),
-            Ending::Kicked(KickReason::ReplacedByNewLogin) => (
-                frame(close_codes::REPLACED_BY_NEW_LOGIN, "Signed in again from another connection.".into()),
-                Some(CloseReason::ReplacedByNewLogin),
-            ),
-            // Its queue is full: no close frame could get through; the socket is just dropped.
-            Ending::Kicked(KickReason::SlowConsumer) => (None, Some(CloseReason::SlowConsumer)),
-        }
-    }
-}
 
 /// How often a connection checks its deadlines: a quarter of the shortest that applies (the
 /// login deadline only until sign-in), so each is enforced at most a quarter late, with one
@@ -352,20 +292,6 @@ impl From<WriteFailure> for Ending {
             WriteFailure::Transport => Ending::TransportError,
             WriteFailure::TooSlow => Ending::Kicked(KickReason::SlowConsumer),
         }
-    }
-}
-
-/// How reading ended on `error`: each kind of bad input gets its close code.
-fn ending_of_error(error: &tungstenite::Error) -> Ending {
-    use tungstenite::error::ProtocolError;
-    match error {
-        tungstenite::Error::Capacity(_) => Ending::FrameTooLarge,
-        tungstenite::Error::Utf8(_) => Ending::InvalidUtf8,
-        tungstenite::Error::Io(io_error) if is_rate_limit_exceeded(io_error) => Ending::RateLimited,
-        // The client dropped the connection without a close frame: nobody to tell.
-        tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => Ending::TransportError,
-        tungstenite::Error::Protocol(_) => Ending::ProtocolError,
-        _ => Ending::TransportError,
     }
 }
 
