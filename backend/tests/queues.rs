@@ -93,16 +93,17 @@ async fn queued_bytes_are_bounded_per_client_and_server_wide() {
         panic!("alice lost her connection");
     });
     let frame = big_candidate_to("bob");
-    while !watcher.is_finished() {
-        if sink.send(Message::text(frame.clone())).await.is_err() {
-            break;
-        }
-    }
     // Well before the 3 s send timeout would close bob anyway.
-    let leave = tokio::time::timeout(Duration::from_millis(1500), watcher)
-        .await
-        .expect("bob, with the most bytes queued, is closed when the server-wide budget is reached")
-        .expect("watcher");
+    let leave = tokio::time::timeout(Duration::from_millis(1500), async {
+        while !watcher.is_finished() {
+            if sink.send(Message::text(frame.clone())).await.is_err() {
+                break;
+            }
+        }
+        watcher.await.expect("watcher")
+    })
+    .await
+    .expect("bob, with the most bytes queued, is closed when the server-wide budget is reached");
     assert_eq!(leave, r#"{"type":"leave","name":"bob","reason":"disconnected"}"#);
     carol.expect_silence(Duration::from_millis(300)).await;
     assert_eq!(server.state.registry.online_count(), 3, "dave, with little queued, stays");

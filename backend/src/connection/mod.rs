@@ -186,6 +186,11 @@ impl Connection {
             let mut backlog = backlog;
             loop {
                 self.write_queued(patience).await?;
+                if self.handle.kicked().is_some() {
+                    // Handled by the main loop, which sees the stored permit.
+                    self.handle.wake();
+                    return Ok(());
+                }
                 match backlog.retry() {
                     Ok(()) => return Ok(()),
                     Err(still_full) => backlog = still_full,
@@ -209,10 +214,28 @@ impl Connection {
         }
     }
 
-    /// Writes every queued frame with one flush at the end.
+    /// Writes every queued frame with one flush at the end; gives up early (and successfully:
+    /// the caller sees the kick) when another task asks this connection to close, so a client
+    /// closed for the server-wide queue budget does not hold its socket for the send timeout.
     async fn write_queued(&mut self, patience: Duration) -> Result<(), WriteFailure> {
-        let handle = &self.handle;
-        let socket = &mut self.socket;
+        let kicked = self.handle.kicked_signal();
+        tokio::pin!(kicked);
+        kicked.as_mut().enable();
+        if self.handle.kicked().is_some() {
+            return Ok(());
+        }
+        tokio::select! {
+            written = Self::write_batch(&self.handle, &mut self.socket, patience) => written,
+            () = kicked => Ok(()),
+        }
+    }
+
+    /// Writes every queued frame (the goodbye flushes this way even after a kick).
+    async fn write_batch(
+        handle: &ConnectionHandle,
+        socket: &mut Socket,
+        patience: Duration,
+    ) -> Result<(), WriteFailure> {
         let written = tokio::time::timeout(patience, async {
             let mut batch = handle.take_batch();
             if batch.is_empty() {
@@ -269,7 +292,7 @@ impl Connection {
         }
         let deadline = Instant::now() + CLOSING_DRAIN_TIMEOUT;
         let goodbye = async {
-            if self.write_queued(CLOSING_DRAIN_TIMEOUT).await.is_ok() {
+            if Self::write_batch(&self.handle, &mut self.socket, CLOSING_DRAIN_TIMEOUT).await.is_ok() {
                 let _ = match close {
                     Some(close) => self.write(Message::Close(Some(close)), CLOSING_DRAIN_TIMEOUT).await.is_ok(),
                     // The client closed: flushing sends tungstenite's reply to its close frame.

@@ -79,6 +79,8 @@ struct Outbox {
     /// The connection task took frames out: senders waiting for room wake.
     room: Notify,
     kick: OnceLock<KickReason>,
+    /// A close was requested: a write in progress gives up (see [`ConnectionHandle::kicked_signal`]).
+    kicked: Notify,
     /// The connection is gone: nothing more is accepted.
     closed: AtomicBool,
 }
@@ -161,9 +163,16 @@ impl Outbox {
             "server-wide queue budget reached: closing the connection with the most bytes queued"
         );
         drop(dropped);
-        let _ = self.kick.set(KickReason::SlowConsumer);
-        self.ready.notify_one();
+        self.kick(KickReason::SlowConsumer);
         self.room.notify_waiters();
+    }
+
+    /// Asks the connection to close (the first reason given wins) and wakes its task, including
+    /// a write in progress.
+    fn kick(&self, reason: KickReason) {
+        let _ = self.kick.set(reason);
+        self.ready.notify_one();
+        self.kicked.notify_waiters();
     }
 }
 
@@ -233,6 +242,7 @@ impl ConnectionHandle {
             ready: Notify::new(),
             room: Notify::new(),
             kick: OnceLock::new(),
+            kicked: Notify::new(),
             closed: AtomicBool::new(false),
         });
         if limits.budget.limit != 0 {
@@ -284,8 +294,13 @@ impl ConnectionHandle {
 
     /// Asks the connection to close (the first reason given wins).
     pub fn kick(&self, reason: KickReason) {
-        let _ = self.outbox.kick.set(reason);
-        self.wake();
+        self.outbox.kick(reason);
+    }
+
+    /// Completes when the connection is asked to close after this was called (check
+    /// [`ConnectionHandle::kicked`] after creating it: a close asked before is not signalled).
+    pub(crate) fn kicked_signal(&self) -> Notified<'_> {
+        self.outbox.kicked.notified()
     }
 
     /// Completes when a frame was queued or a close requested since the owner last woke (a
