@@ -89,11 +89,15 @@ impl<Io> FrameGate<Io> {
         &mut self.inner
     }
 
-    fn admit(&mut self, opcode: u8, payload_bytes: u64) -> Admission {
+    fn admit(&mut self, first_byte: u8, payload_bytes: u64) -> Admission {
+        let opcode = first_byte & 0x0F;
         let data = matches!(opcode, OPCODE_CONTINUATION | OPCODE_TEXT | OPCODE_BINARY);
-        let control_taken_out_when_refused = matches!(opcode, OPCODE_PING | OPCODE_PONG);
+        // Only a valid ping or pong (final, at most 125 bytes) can be taken out: anything else
+        // must reach tungstenite, which closes the connection for it (1002).
+        let valid_control = first_byte & 0x80 != 0 && payload_bytes <= 125;
+        let control_taken_out_when_refused = matches!(opcode, OPCODE_PING | OPCODE_PONG) && valid_control;
         if !data && !control_taken_out_when_refused {
-            // Close and reserved opcodes: tungstenite closes or refuses them itself.
+            // Close, reserved opcodes and invalid control frames: tungstenite handles them.
             return Admission::Pass;
         }
         let decision = self.limiter.check(payload_bytes);
@@ -138,11 +142,11 @@ impl<Io> FrameGate<Io> {
             self.header[self.header_len] = buffer[read];
             self.header_len += 1;
             read += 1;
-            let Some((header_bytes, opcode, payload_bytes)) = parse_header(&self.header[..self.header_len]) else {
+            let Some((header_bytes, payload_bytes)) = parse_header(&self.header[..self.header_len]) else {
                 continue;
             };
             self.header_len = 0;
-            match self.admit(opcode, payload_bytes) {
+            match self.admit(self.header[0], payload_bytes) {
                 Admission::Pass => {
                     buffer[written..written + header_bytes].copy_from_slice(&self.header[..header_bytes]);
                     written += header_bytes;
@@ -160,9 +164,9 @@ impl<Io> FrameGate<Io> {
     }
 }
 
-/// `(header length, opcode, payload length)` once `header` holds a complete frame header.
-fn parse_header(header: &[u8]) -> Option<(usize, u8, u64)> {
-    let [first, second, ..] = *header else { return None };
+/// `(header length, payload length)` once `header` holds a complete frame header.
+fn parse_header(header: &[u8]) -> Option<(usize, u64)> {
+    let [_, second, ..] = *header else { return None };
     let length_code = second & 0x7F;
     let extended = match length_code {
         126 => 2,
@@ -178,7 +182,7 @@ fn parse_header(header: &[u8]) -> Option<(usize, u8, u64)> {
         0 => u64::from(length_code),
         _ => header[2..2 + extended].iter().fold(0, |length, byte| (length << 8) | u64::from(*byte)),
     };
-    Some((header_bytes, first & 0x0F, payload_bytes))
+    Some((header_bytes, payload_bytes))
 }
 
 impl<Io: AsyncRead + Unpin> AsyncRead for FrameGate<Io> {
@@ -318,6 +322,16 @@ mod tests {
             assert!(gate.take_message_refused(), "second");
             assert_eq!(gate.take_refusals(), 3);
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn invalid_control_frames_are_never_taken_out_but_left_to_tungstenite() {
+        let exhausted = || RateLimiter::new(1, 1, 0, 0);
+        let mut input = frame(true, OPCODE_TEXT, b"{}");
+        input.extend(frame(false, OPCODE_PING, b"fragmented"));
+        input.extend(frame(true, OPCODE_PONG, &[0; 200]));
+        let (passed, _) = through_gate(exhausted(), &input, 512).await;
+        assert_eq!(passed, input, "refused, but tungstenite must see them to close with 1002");
     }
 
     #[tokio::test(start_paused = true)]
