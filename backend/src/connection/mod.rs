@@ -186,8 +186,8 @@ impl Connection {
             let mut backlog = backlog;
             loop {
                 self.write_queued(patience).await?;
-                if self.handle.kicked().is_some() {
-                    // Handled by the main loop, which sees the stored permit.
+                if self.stopping() {
+                    // Handled by the main loop (a kick left its permit there).
                     self.handle.wake();
                     return Ok(());
                 }
@@ -199,9 +199,11 @@ impl Connection {
         }
         let delivery = backlog.deliver_within(patience);
         tokio::pin!(delivery);
+        let state = self.session.state().clone();
         loop {
             tokio::select! {
                 () = &mut delivery => return Ok(()),
+                () = state.shutdown.cancelled() => return Ok(()),
                 () = self.handle.ready() => {
                     if self.handle.kicked().is_some() {
                         // Handled by the main loop, which sees the stored permit.
@@ -214,19 +216,27 @@ impl Connection {
         }
     }
 
+    /// Another task asked this connection to close, or the server is shutting down: writes
+    /// give up and the main loop ends the connection.
+    fn stopping(&self) -> bool {
+        self.handle.kicked().is_some() || self.session.state().shutdown.is_cancelled()
+    }
+
     /// Writes every queued frame with one flush at the end; gives up early (and successfully:
-    /// the caller sees the kick) when another task asks this connection to close, so a client
-    /// closed for the server-wide queue budget does not hold its socket for the send timeout.
+    /// the caller sees why) when the connection is stopping, so a client closed for the
+    /// server-wide queue budget, or at shutdown, is not waited for up to the send timeout.
     async fn write_queued(&mut self, patience: Duration) -> Result<(), WriteFailure> {
         let kicked = self.handle.kicked_signal();
         tokio::pin!(kicked);
         kicked.as_mut().enable();
-        if self.handle.kicked().is_some() {
+        if self.stopping() {
             return Ok(());
         }
+        let shutdown = self.session.state().shutdown.cancelled();
         tokio::select! {
             written = Self::write_batch(&self.handle, &mut self.socket, patience) => written,
             () = kicked => Ok(()),
+            () = shutdown => Ok(()),
         }
     }
 
