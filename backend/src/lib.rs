@@ -219,10 +219,12 @@ fn accept_websocket(upgrade: UpgradeRequest, state: AppState, remote: SocketAddr
     let origin = headers.get(header::ORIGIN).and_then(|value| value.to_str().ok());
     let host = headers.get(header::HOST).and_then(|value| value.to_str().ok());
     if !state.origin_policy.allows(origin, host) {
+        let origin = protocol::quoted(origin.unwrap_or(""));
         state.metrics.refused(RefuseReason::OriginNotAllowed);
-        tracing::info!(%remote, origin = origin.unwrap_or(""), "connection refused: origin not allowed");
-        let message =
-            format!("Origin {} may not connect to this server (see --allowed-origin).\n", origin.unwrap_or(""));
+        if log_refusal(&state, RefuseReason::OriginNotAllowed) {
+            tracing::info!(%remote, %origin, "connection refused: origin not allowed");
+        }
+        let message = format!("Origin {origin} may not connect to this server (see --allowed-origin).\n");
         return (StatusCode::FORBIDDEN, message).into_response();
     }
     let config = &state.config;
@@ -235,7 +237,9 @@ fn accept_websocket(upgrade: UpgradeRequest, state: AppState, remote: SocketAddr
                     AdmissionError::TooManyFromAddress(_) => RefuseReason::TooManyConnectionsFromAddress,
                 };
                 state.metrics.refused(reason);
-                tracing::info!(%remote, %refusal, "connection refused");
+                if log_refusal(&state, reason) {
+                    tracing::info!(%remote, %refusal, "connection refused");
+                }
                 return (StatusCode::SERVICE_UNAVAILABLE, format!("{refusal}\n")).into_response();
             }
         };
@@ -249,6 +253,19 @@ fn accept_websocket(upgrade: UpgradeRequest, state: AppState, remote: SocketAddr
         let tracker = state.connections.clone();
         tracker.track_future(connection::serve_connection(socket, state, remote, permit))
     })
+}
+
+/// Whether to log one refused connection (at most a few lines a second per reason; every one is
+/// counted in the metrics); a line saying how many were left out comes first when some were.
+fn log_refusal(state: &AppState, reason: RefuseReason) -> bool {
+    match state.refusal_log.check(reason.label()) {
+        log_limit::LogDecision::Write { suppressed: 0 } => true,
+        log_limit::LogDecision::Write { suppressed } => {
+            tracing::info!(reason = reason.label(), suppressed, "{suppressed} refused connections were not logged");
+            true
+        }
+        log_limit::LogDecision::Suppress => false,
+    }
 }
 
 /// Serves `app(state)` on `listener` until `shutdown` completes, then closes every WebSocket

@@ -64,7 +64,8 @@ pub enum RefuseReason {
 }
 
 impl RefuseReason {
-    fn label(self) -> &'static str {
+    /// The metrics label, also the key of its log lines' limit.
+    pub fn label(self) -> &'static str {
         match self {
             RefuseReason::TooManyConnections => "too_many_connections",
             RefuseReason::TooManyConnectionsFromAddress => "too_many_from_address",

@@ -256,3 +256,18 @@ async fn regression_a_ping_flood_is_rate_limited_like_any_other_frames() {
     assert_eq!(metric_value(&metrics, "duet_connections_closed_total{reason=\"rate_limit\"}"), 1.0, "{metrics}");
     server.shut_down().await;
 }
+
+#[tokio::test]
+async fn a_refused_origin_is_quoted_not_echoed_whole() {
+    let server = TestServer::start().await;
+    let origin = format!("https://{}.example", "x".repeat(6000));
+    let headers = format!(
+        "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Sec-WebSocket-Version: 13\r\nOrigin: {origin}\r\n"
+    );
+    let (status, body) = http_get(server.address, "/ws", &headers).await;
+    assert_eq!(status, 403);
+    assert!(body.len() < 300, "a {}-byte answer: {body:.200}", body.len());
+    assert!(body.contains("https://xxxx") && body.contains('…'), "{body}");
+    server.shut_down().await;
+}
