@@ -132,7 +132,9 @@ impl<Io> FrameGate<Io> {
             if self.payload_left > 0 {
                 let take = usize::try_from(self.payload_left).unwrap_or(usize::MAX).min(end - read);
                 if !self.taking_out {
-                    buffer.copy_within(read..read + take, written);
+                    if written != read {
+                        buffer.copy_within(read..read + take, written);
+                    }
                     written += take;
                 }
                 read += take;
