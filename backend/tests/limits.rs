@@ -247,9 +247,9 @@ async fn regression_a_ping_flood_is_rate_limited_like_any_other_frames() {
     })
     .await
     .expect("a ping flood must not keep a connection open");
-    // Closing a socket with unread flood in its receive buffer makes the kernel send a reset,
-    // which may overtake the close frame: the metrics say why the server closed it.
-    assert!(matches!(close, Some(1008) | None), "closed for policy, got {close:?}");
+    // The server reads and ignores the rest of the flood for a moment after its close frame,
+    // so no reset overtakes it.
+    assert_eq!(close, Some(1008), "closed for policy");
     pinger.abort();
     tokio::time::sleep(Duration::from_millis(50)).await;
     let (_, metrics) = http_get(server.address, "/metrics", "").await;
