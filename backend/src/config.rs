@@ -43,6 +43,16 @@ pub struct Config {
     #[arg(long, env = "DUET_OUTBOX_CAPACITY", default_value_t = 64)]
     pub outbox_capacity: usize,
 
+    /// Bytes queued for one connection (besides the frame count); an empty queue always takes
+    /// one frame. When it is full, senders wait for room.
+    #[arg(long, env = "DUET_OUTBOX_BYTES", default_value_t = 1024 * 1024)]
+    pub outbox_bytes: usize,
+
+    /// Bytes queued for all connections together. When reached, the connections with the most
+    /// bytes queued (the slowest readers) are closed first. 0: no server-wide limit.
+    #[arg(long, env = "DUET_MAX_QUEUED_BYTES", default_value_t = 256 * 1024 * 1024)]
+    pub max_queued_bytes: usize,
+
     /// A connection whose queue stays full this long does not read its messages and is
     /// closed (its peer gets `leave` with reason `disconnected`).
     #[arg(long, env = "DUET_SEND_TIMEOUT", default_value = "3s", value_parser = parse_duration)]
@@ -67,15 +77,26 @@ pub struct Config {
     #[arg(long, env = "DUET_LOGIN_TIMEOUT", default_value = "15s", value_parser = parse_duration)]
     pub login_timeout: Duration,
 
-    /// Messages per second one connection may send, sustained (token bucket). Excess gets an
-    /// `error` with code `rate_limited`; 50 refused in a row close the connection. 0: no limit.
+    /// Frames per second one connection may send, sustained (token bucket); every frame counts:
+    /// messages, fragments, pings and pongs. An excess message gets an `error` with code
+    /// `rate_limited`, an excess ping no pong; more than 50 refusals within 10 s close the
+    /// connection (1008). 0: no rate limit at all (frames nor bytes).
     #[arg(long, env = "DUET_RATE_LIMIT", default_value_t = 50)]
     pub rate_limit: u32,
 
-    /// Messages one connection may send in a burst above the sustained rate (trickle ICE
+    /// Frames one connection may send in a burst above the sustained rate (trickle ICE
     /// sends a few dozen candidates at once).
     #[arg(long, env = "DUET_RATE_BURST", default_value_t = 200)]
     pub rate_burst: u32,
+
+    /// Payload bytes per second one connection may send, sustained (token bucket, refused like
+    /// excess frames). 0: no limit.
+    #[arg(long, env = "DUET_RATE_LIMIT_BYTES", default_value_t = 256 * 1024)]
+    pub rate_limit_bytes: u64,
+
+    /// Payload bytes one connection may send in a burst above the sustained byte rate.
+    #[arg(long, env = "DUET_RATE_BURST_BYTES", default_value_t = 1024 * 1024)]
+    pub rate_burst_bytes: u64,
 
     /// A browser origin allowed to connect, e.g. https://app.example.com (repeat the flag, or
     /// comma-separate in the environment variable; `*` allows all). Pages served by this server
@@ -140,6 +161,8 @@ impl Default for Config {
             idle_timeout: Duration::from_secs(40),
             max_frame_bytes: 64 * 1024,
             outbox_capacity: 64,
+            outbox_bytes: 1024 * 1024,
+            max_queued_bytes: 256 * 1024 * 1024,
             send_timeout: Duration::from_secs(3),
             stun_urls: Vec::new(),
             max_connections: 19_000,
@@ -147,6 +170,8 @@ impl Default for Config {
             login_timeout: Duration::from_secs(15),
             rate_limit: 50,
             rate_burst: 200,
+            rate_limit_bytes: 256 * 1024,
+            rate_burst_bytes: 1024 * 1024,
             allowed_origins: Vec::new(),
             tls_cert: None,
             tls_key: None,
@@ -210,6 +235,10 @@ mod tests {
         assert_eq!(parsed.login_timeout, default.login_timeout);
         assert_eq!(parsed.rate_limit, default.rate_limit);
         assert_eq!(parsed.rate_burst, default.rate_burst);
+        assert_eq!(parsed.rate_limit_bytes, default.rate_limit_bytes);
+        assert_eq!(parsed.rate_burst_bytes, default.rate_burst_bytes);
+        assert_eq!(parsed.outbox_bytes, default.outbox_bytes);
+        assert_eq!(parsed.max_queued_bytes, default.max_queued_bytes);
         assert_eq!(parsed.max_connections, default.max_connections);
         assert_eq!(parsed.max_connections_per_ip, default.max_connections_per_ip);
         assert_eq!(parsed.turn_ttl, default.turn_ttl);
@@ -233,6 +262,10 @@ mod tests {
             "--login-timeout",
             "--rate-limit",
             "--rate-burst",
+            "--rate-limit-bytes",
+            "--rate-burst-bytes",
+            "--outbox-bytes",
+            "--max-queued-bytes",
             "--allowed-origin",
             "--tls-cert",
             "--tls-key",

@@ -3,17 +3,21 @@
 //! across an `.await`.
 
 use crate::delivery::{Backlog, ConnectionHandle, DeliveryError};
+use crate::log_limit::LogDecision;
 use crate::metrics::RelayedType;
 use crate::registry::{Answered, CallError, CallId, Identity, Offered, RelayError};
 use crate::AppState;
-use axum::extract::ws::Utf8Bytes;
 use protocol::{
     ClientMessage, ErrorCode, IceCandidate, LeaveReason, LoginFailure, ResumeToken, ServerMessage, SessionDescription,
     UserName,
 };
+use tungstenite::Utf8Bytes;
 
 /// Most names returned by one `users` request.
 pub const MAX_USERS_LISTED: usize = 200;
+
+/// Longest `error` message sent, in characters: a backstop behind the quoting of client input.
+pub const MAX_ERROR_MESSAGE_CHARS: usize = 400;
 
 /// A request the server refuses; becomes an `error` reply with a stable code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -103,10 +107,28 @@ impl Session {
         self.name.is_some()
     }
 
-    /// Sends an `error` to this connection and logs it (without the frame's content).
+    /// Sends an `error` to this connection, counts it, and logs it (without the frame's
+    /// content; log lines limited per code, see [`crate::log_limit`]). The message is capped
+    /// too, whatever quotes it.
     pub fn reply_error(&mut self, code: ErrorCode, message: String) {
         self.state.metrics.error(code);
-        tracing::info!(connection = self.connection.id(), user = ?self.name, %code, "request refused");
+        match self.state.refusal_log.check(code.as_str()) {
+            LogDecision::Write { suppressed: 0 } => {
+                tracing::info!(connection = self.connection.id(), user = ?self.name, %code, "request refused");
+            }
+            LogDecision::Write { suppressed } => tracing::info!(
+                connection = self.connection.id(),
+                user = ?self.name,
+                %code,
+                suppressed,
+                "request refused ({suppressed} more refusals with this code were not logged)"
+            ),
+            LogDecision::Suppress => {}
+        }
+        let message = match protocol::shortened(&message, MAX_ERROR_MESSAGE_CHARS) {
+            std::borrow::Cow::Borrowed(_) => message,
+            std::borrow::Cow::Owned(shortened) => shortened,
+        };
         self.reply(&ServerMessage::error(code, message));
     }
 
@@ -256,6 +278,8 @@ impl Session {
     }
 
     fn users(&mut self) -> Result<(), RequestError> {
+        // Who is online is for people who signed in (a classic client always signs in first).
+        self.signed_in_name()?;
         let users = self.state.registry.online_names(self.name.as_ref(), MAX_USERS_LISTED);
         self.reply(&ServerMessage::Users { users });
         Ok(())

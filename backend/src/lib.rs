@@ -5,17 +5,19 @@ pub mod config;
 pub mod connection;
 pub mod delivery;
 pub mod dispatch;
+pub mod frame_gate;
 pub mod ice;
 pub mod limits;
+pub mod log_limit;
 pub mod metrics;
 pub mod registry;
 pub mod security_headers;
 pub mod static_files;
 pub mod tls;
+pub mod websocket;
 
 pub use config::Config;
 
-use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -32,6 +34,8 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tungstenite::protocol::WebSocketConfig;
+use websocket::UpgradeRequest;
 
 /// Name announced in `hello`.
 pub const SERVER_NAME: &str = "duet";
@@ -58,6 +62,10 @@ pub struct SharedState {
     origin_policy: OriginPolicy,
     /// The built web app, if any (see [`static_files::web_app`]).
     pub web_app: Option<Arc<static_files::WebApp>>,
+    /// How much each connection's queue may hold, and the server-wide budget they share.
+    pub queue_limits: delivery::QueueLimits,
+    /// Limits the log lines of refused requests (they are all counted in the metrics).
+    pub refusal_log: log_limit::LogLimiter,
     /// Cancelled when the server shuts down; every connection watches it.
     pub shutdown: CancellationToken,
     connections: TaskTracker,
@@ -74,6 +82,11 @@ impl std::ops::Deref for AppState {
 impl AppState {
     pub fn new(config: Config) -> AppState {
         let metrics = Arc::new(Metrics::new());
+        let queue_limits = delivery::QueueLimits {
+            frames: config.outbox_capacity,
+            bytes: config.outbox_bytes,
+            budget: Arc::new(delivery::QueueBudget::new(config.max_queued_bytes)),
+        };
         AppState(Arc::new(SharedState {
             origin_policy: OriginPolicy::new(&config.allowed_origins),
             web_app: static_files::web_app(&config).map(Arc::new),
@@ -81,6 +94,8 @@ impl AppState {
             registry: Arc::new(Registry::new(Arc::clone(&metrics))),
             metrics,
             connection_limiter: Arc::new(ConnectionLimiter::default()),
+            refusal_log: log_limit::LogLimiter::default(),
+            queue_limits,
             shutdown: CancellationToken::new(),
             connections: TaskTracker::new(),
         }))
@@ -174,12 +189,13 @@ async fn healthz() -> &'static str {
 
 async fn metrics_text(State(state): State<AppState>) -> Response {
     state.metrics.connections.set(i64::try_from(state.connection_limiter.open_connections()).unwrap_or(i64::MAX));
+    state.metrics.queued_bytes.set(i64::try_from(state.queue_limits.budget.used()).unwrap_or(i64::MAX));
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], state.metrics.encode())
         .into_response()
 }
 
 async fn root(
-    upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+    upgrade: Result<UpgradeRequest, websocket::NotAnUpgrade>,
     State(state): State<AppState>,
     ConnectInfo(ClientAddress(remote)): ConnectInfo<ClientAddress>,
     request: axum::extract::Request,
@@ -191,7 +207,7 @@ async fn root(
 }
 
 async fn websocket_only(
-    upgrade: WebSocketUpgrade,
+    upgrade: UpgradeRequest,
     State(state): State<AppState>,
     ConnectInfo(ClientAddress(remote)): ConnectInfo<ClientAddress>,
     headers: HeaderMap,
@@ -201,14 +217,16 @@ async fn websocket_only(
 
 /// Checks the origin and connection limits, then upgrades. Refusals are plain HTTP answers a
 /// person can read in the browser's network panel.
-fn accept_websocket(upgrade: WebSocketUpgrade, state: AppState, remote: SocketAddr, headers: &HeaderMap) -> Response {
+fn accept_websocket(upgrade: UpgradeRequest, state: AppState, remote: SocketAddr, headers: &HeaderMap) -> Response {
     let origin = headers.get(header::ORIGIN).and_then(|value| value.to_str().ok());
     let host = headers.get(header::HOST).and_then(|value| value.to_str().ok());
     if !state.origin_policy.allows(origin, host) {
+        let origin = protocol::quoted(origin.unwrap_or(""));
         state.metrics.refused(RefuseReason::OriginNotAllowed);
-        tracing::info!(%remote, origin = origin.unwrap_or(""), "connection refused: origin not allowed");
-        let message =
-            format!("Origin {} may not connect to this server (see --allowed-origin).\n", origin.unwrap_or(""));
+        if log_refusal(&state, RefuseReason::OriginNotAllowed) {
+            tracing::info!(%remote, %origin, "connection refused: origin not allowed");
+        }
+        let message = format!("Origin {origin} may not connect to this server (see --allowed-origin).\n");
         return (StatusCode::FORBIDDEN, message).into_response();
     }
     let config = &state.config;
@@ -221,21 +239,35 @@ fn accept_websocket(upgrade: WebSocketUpgrade, state: AppState, remote: SocketAd
                     AdmissionError::TooManyFromAddress(_) => RefuseReason::TooManyConnectionsFromAddress,
                 };
                 state.metrics.refused(reason);
-                tracing::info!(%remote, %refusal, "connection refused");
+                if log_refusal(&state, reason) {
+                    tracing::info!(%remote, %refusal, "connection refused");
+                }
                 return (StatusCode::SERVICE_UNAVAILABLE, format!("{refusal}\n")).into_response();
             }
         };
-    let max_frame_bytes = config.max_frame_bytes;
-    upgrade
-        .max_message_size(max_frame_bytes)
-        .max_frame_size(max_frame_bytes)
+    let socket_config = WebSocketConfig::default()
+        .max_message_size(Some(config.max_frame_bytes))
+        .max_frame_size(Some(config.max_frame_bytes))
         .read_buffer_size(READ_BUFFER_BYTES)
-        .write_buffer_size(0)
-        .on_upgrade(move |socket| {
-            let tracker = state.connections.clone();
-            tracker.track_future(connection::serve_connection(socket, state, remote, permit))
-        })
-        .into_response()
+        .write_buffer_size(0);
+    let limiter = limits::RateLimiter::for_connection(config);
+    upgrade.accept(socket_config, limiter, move |socket| {
+        let tracker = state.connections.clone();
+        tracker.track_future(connection::serve_connection(socket, state, remote, permit))
+    })
+}
+
+/// Whether to log one refused connection (at most a few lines a second per reason; every one is
+/// counted in the metrics); a line saying how many were left out comes first when some were.
+fn log_refusal(state: &AppState, reason: RefuseReason) -> bool {
+    match state.refusal_log.check(reason.label()) {
+        log_limit::LogDecision::Write { suppressed: 0 } => true,
+        log_limit::LogDecision::Write { suppressed } => {
+            tracing::info!(reason = reason.label(), suppressed, "{suppressed} refused connections were not logged");
+            true
+        }
+        log_limit::LogDecision::Suppress => false,
+    }
 }
 
 /// Serves `app(state)` on `listener` until `shutdown` completes, then closes every WebSocket

@@ -29,6 +29,8 @@ struct ReasonLabel {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CloseReason {
     FrameTooLarge,
+    InvalidUtf8,
+    ProtocolError,
     SlowConsumer,
     Idle,
     RateLimit,
@@ -41,6 +43,8 @@ impl CloseReason {
     fn label(self) -> &'static str {
         match self {
             CloseReason::FrameTooLarge => "frame_too_large",
+            CloseReason::InvalidUtf8 => "invalid_utf8",
+            CloseReason::ProtocolError => "protocol_error",
             CloseReason::SlowConsumer => "slow_consumer",
             CloseReason::Idle => "idle",
             CloseReason::RateLimit => "rate_limit",
@@ -60,7 +64,8 @@ pub enum RefuseReason {
 }
 
 impl RefuseReason {
-    fn label(self) -> &'static str {
+    /// The metrics label, also the key of its log lines' limit.
+    pub fn label(self) -> &'static str {
         match self {
             RefuseReason::TooManyConnections => "too_many_connections",
             RefuseReason::TooManyConnectionsFromAddress => "too_many_from_address",
@@ -82,6 +87,7 @@ pub enum RelayedType {
 pub struct Metrics {
     registry: Registry,
     pub connections: Gauge,
+    pub queued_bytes: Gauge,
     pub users_online: Gauge,
     pub calls_ringing: Gauge,
     pub calls_active: Gauge,
@@ -118,14 +124,22 @@ impl Metrics {
     pub fn new() -> Metrics {
         let mut registry = Registry::with_prefix("duet");
         let connections: Gauge = registered(&mut registry, "connections", "Open WebSocket connections");
+        let queued_bytes: Gauge = registered(
+            &mut registry,
+            "queued_bytes",
+            "Bytes queued for clients or being written to them, all connections together",
+        );
         let users_online: Gauge = registered(&mut registry, "users_online", "Users logged in");
         let calls_ringing: Gauge = registered(&mut registry, "calls_ringing", "Calls offered but not yet answered");
         let calls_active: Gauge = registered(&mut registry, "calls_active", "Answered calls in progress");
         let relayed: Family<TypeLabel, Counter> =
             registered(&mut registry, "messages_relayed", "Messages relayed from one user to another, by type");
         let errors = registered(&mut registry, "errors", "Error replies sent to clients, by code");
-        let rate_limited =
-            registered(&mut registry, "rate_limited", "Messages refused by the per-connection rate limit");
+        let rate_limited = registered(
+            &mut registry,
+            "rate_limited",
+            "Frames refused by the per-connection rate limit (messages, fragments, pings, pongs)",
+        );
         let closed = registered(&mut registry, "connections_closed", "Connections the server closed, by reason");
         let refused = registered(
             &mut registry,
@@ -140,6 +154,7 @@ impl Metrics {
             relayed_leave: relayed_of("leave"),
             registry,
             connections,
+            queued_bytes,
             users_online,
             calls_ringing,
             calls_active,

@@ -145,3 +145,43 @@ async fn a_frame_over_the_size_limit_closes_only_that_connection_with_1009() {
     connected_call(&mut alice, &mut bob).await;
     server.shut_down().await;
 }
+
+#[tokio::test]
+async fn error_replies_do_not_echo_a_60kb_name() {
+    let server = TestServer::start().await;
+    let mut alice = server.login("alice").await;
+    let long_name = "x".repeat(60_000);
+    for (frame, code) in [
+        (format!(r#"{{"type":"offer","name":"{long_name}","offer":{SDP_OFFER}}}"#), "user_not_found"),
+        (format!(r#"{{"type":"leave","name":"{long_name}"}}"#), "not_in_call"),
+        (format!(r#"{{"type":"candidate","name":"{long_name}","candidate":{CANDIDATE}}}"#), "not_in_call"),
+        (format!(r#"{{"type":"{long_name}"}}"#), "unknown_type"),
+        (format!(r#""{long_name}""#), "invalid_message"),
+        (format!(r#"{{"type":"offer","name":"bob","offer":{{}}, "{long_name}"}}"#), "invalid_json"),
+    ] {
+        alice.send_text(&frame).await;
+        let reply = alice.receive_text().await;
+        assert!(reply.len() < 600, "a {}-byte reply to a {}-byte frame: {reply:.300}", reply.len(), frame.len());
+        let reply: serde_json::Value = serde_json::from_str(&reply).expect("JSON");
+        assert_eq!(reply["code"], code, "{reply}");
+        let message = reply["message"].as_str().expect("a message");
+        if message.contains("xxxx") {
+            assert!(message.contains(&format!("{}…", "x".repeat(64))), "{message}");
+        }
+    }
+    server.shut_down().await;
+}
+
+#[tokio::test]
+async fn users_before_sign_in_is_refused() {
+    let server = TestServer::start().await;
+    let _bob = server.login("bob").await;
+    let mut anonymous = server.connect().await;
+    anonymous.send_text(r#"{"type":"users"}"#).await;
+    assert_eq!(anonymous.receive_error_code().await, "not_logged_in", "the names online are for people signed in");
+    anonymous.send_text(r#"{"type":"login","name":"carol"}"#).await;
+    assert_eq!(anonymous.receive_json().await["success"], true);
+    anonymous.send_text(r#"{"type":"users"}"#).await;
+    assert_eq!(anonymous.receive_text().await, r#"{"type":"users","users":["bob"]}"#);
+    server.shut_down().await;
+}

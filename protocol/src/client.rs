@@ -2,6 +2,7 @@
 
 use crate::names::{ResumeToken, UserName};
 use crate::payload::{IceCandidate, SessionDescription};
+use crate::quoted::{quoted, shortened, MAX_QUOTED_CHARS};
 use crate::server::LeaveReason;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
@@ -67,11 +68,15 @@ pub enum ParseError {
 impl fmt::Display for ParseError {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ParseError::InvalidJson(detail) => write!(formatter, "Message is not valid JSON: {detail}"),
-            ParseError::InvalidShape(detail) => write!(formatter, "Message has the wrong shape: {detail}"),
+            ParseError::InvalidJson(detail) => {
+                write!(formatter, "Message is not valid JSON: {}", shortened(detail, MAX_DETAIL_CHARS))
+            }
+            ParseError::InvalidShape(detail) => {
+                write!(formatter, "Message has the wrong shape: {}", shortened(detail, MAX_DETAIL_CHARS))
+            }
             ParseError::MissingType => write!(formatter, "Message has no \"type\" field"),
             // The classic server's exact wording, which classic clients may display.
-            ParseError::UnknownType(kind) => write!(formatter, "Command not found: {kind}"),
+            ParseError::UnknownType(kind) => write!(formatter, "Command not found: {}", quoted(kind)),
             ParseError::MissingField { message_type, field } => {
                 write!(formatter, "A \"{message_type}\" message needs a \"{field}\" field")
             }
@@ -80,6 +85,9 @@ impl fmt::Display for ParseError {
 }
 
 impl std::error::Error for ParseError {}
+
+/// Most characters of a JSON parser's explanation shown (it may quote the client's input).
+const MAX_DETAIL_CHARS: usize = 2 * MAX_QUOTED_CHARS;
 
 impl ParseError {
     /// Classifies a failed parse of `text`. Serde stops at the first problem, so a wrong type

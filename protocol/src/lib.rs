@@ -19,6 +19,7 @@ mod client;
 pub mod close_codes;
 mod names;
 mod payload;
+mod quoted;
 mod server;
 
 pub use client::{ClientMessage, ParseError};
@@ -26,6 +27,7 @@ pub use client::{ClientMessage, ParseError};
 pub use names::NameKey;
 pub use names::{NameError, ResumeToken, UserName, MAX_NAME_CHARS};
 pub use payload::{IceCandidate, InvalidPayload, SessionDescription};
+pub use quoted::{quoted, shortened, MAX_QUOTED_CHARS};
 pub use server::{ErrorCode, Hello, IceServer, LeaveReason, Limits, LoginFailure, ServerMessage};
 
 /// Version of the extended protocol announced in [`Hello::protocol`]. Bumped only for changes

@@ -12,10 +12,10 @@
 
 use super::{Identity, Registry};
 use crate::delivery::{ConnectionId, DeliveryError};
-use axum::extract::ws::Utf8Bytes;
-use protocol::{NameKey, UserName};
+use protocol::{quoted, NameKey, UserName};
 use std::sync::atomic::Ordering;
 use tokio::task::AbortHandle;
+use tungstenite::Utf8Bytes;
 
 /// Identifies one call, so that a late ring timer cannot end a newer call between the same users.
 pub type CallId = u64;
@@ -73,15 +73,16 @@ impl CallState {
 /// are display forms, or the target as the client sent it when it matched nobody.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CallError {
-    #[error("\"{0}\" is not online.")]
+    // Names here are call targets exactly as a client sent them: quoted, never echoed whole.
+    #[error("\"{}\" is not online.", quoted(.0.as_str()))]
     UserNotFound(UserName),
     #[error("You cannot call yourself.")]
     CannotCallSelf,
-    #[error("\"{0}\" is in another call.")]
+    #[error("\"{}\" is in another call.", quoted(.0.as_str()))]
     Busy(UserName),
-    #[error("You are already in a call with \"{0}\"; hang up first.")]
+    #[error("You are already in a call with \"{}\"; hang up first.", quoted(.0.as_str()))]
     AlreadyInCall(UserName),
-    #[error("You are not in a call with \"{0}\".")]
+    #[error("You are not in a call with \"{}\".", quoted(.0.as_str()))]
     NotInCall(UserName),
     #[error("You are not in a call.")]
     NoCall,

@@ -20,7 +20,6 @@ mod identity;
 
 use crate::delivery::{ConnectionHandle, ConnectionId, DeliveryError, KickReason};
 use crate::metrics::Metrics;
-use axum::extract::ws::Utf8Bytes;
 use calls::CallState;
 pub use calls::{Answered, CallError, CallId, Offered, RelayError};
 use dashmap::mapref::one::{Ref, RefMut};
@@ -29,6 +28,7 @@ pub use identity::Identity;
 use protocol::{NameKey, ResumeToken, UserName};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
+use tungstenite::Utf8Bytes;
 
 #[derive(Debug)]
 struct UserEntry {

@@ -223,3 +223,149 @@ pub fn metric_value(exposition: &str, sample: &str) -> f64 {
         .and_then(|value| value.trim().parse().ok())
         .unwrap_or_else(|| panic!("no sample {sample} in:\n{exposition}"))
 }
+
+/// A WebSocket client that writes raw frames (fragments, invalid UTF-8, protocol errors) and
+/// reads the server's frames itself, over a TCP socket whose receive buffer can be made small.
+pub struct RawClient {
+    pub reader: tokio::net::tcp::OwnedReadHalf,
+    pub writer: tokio::net::tcp::OwnedWriteHalf,
+}
+
+pub const OPCODE_CONTINUATION: u8 = 0x0;
+pub const OPCODE_TEXT: u8 = 0x1;
+pub const OPCODE_CLOSE: u8 = 0x8;
+pub const OPCODE_PING: u8 = 0x9;
+pub const OPCODE_PONG: u8 = 0xA;
+
+/// How reading a raw connection to its end went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RawEnding {
+    /// A close frame with this code arrived.
+    Closed(u16),
+    /// The connection ended (EOF or reset) without a close frame.
+    NoCloseFrame(String),
+}
+
+impl RawClient {
+    /// Connects on `/`, upgrades, and reads the `hello`.
+    pub async fn connect(address: SocketAddr) -> RawClient {
+        RawClient::connect_with_receive_buffer(address, None).await
+    }
+
+    /// Like [`RawClient::connect`] with the socket's receive buffer set to `bytes` (the kernel
+    /// rounds it up), so what the server sends piles up in the server's send queue.
+    pub async fn connect_with_receive_buffer(address: SocketAddr, bytes: Option<u32>) -> RawClient {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        if let Some(bytes) = bytes {
+            socket.set_recv_buffer_size(bytes).expect("SO_RCVBUF");
+        }
+        let mut stream = socket.connect(address).await.expect("connect");
+        let request = format!(
+            "GET / HTTP/1.1\r\nHost: {address}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).await.expect("write upgrade request");
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            head.push(stream.read_u8().await.expect("read the response head"));
+        }
+        let head = String::from_utf8_lossy(&head);
+        assert!(head.starts_with("HTTP/1.1 101"), "no upgrade: {head}");
+        assert!(head.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), "wrong accept key: {head}");
+        let (reader, writer) = stream.into_split();
+        let mut client = RawClient { reader, writer };
+        let (opcode, hello) = client.read_frame().await.expect("read hello").expect("a hello frame");
+        assert_eq!(opcode, OPCODE_TEXT);
+        assert!(String::from_utf8_lossy(&hello).contains(r#""type":"hello""#));
+        client
+    }
+
+    /// A masked client frame.
+    pub fn frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
+        let mut bytes = vec![u8::from(fin) << 7 | opcode];
+        RawClient::push_length_and_mask(&mut bytes, payload.len() as u64);
+        let mask = [0x37, 0xfa, 0x21, 0x3d];
+        bytes.extend(payload.iter().enumerate().map(|(index, byte)| byte ^ mask[index % 4]));
+        bytes
+    }
+
+    /// A frame header announcing `length` payload bytes (mask included).
+    pub fn header(fin: bool, opcode: u8, length: u64) -> Vec<u8> {
+        let mut bytes = vec![u8::from(fin) << 7 | opcode];
+        RawClient::push_length_and_mask(&mut bytes, length);
+        bytes
+    }
+
+    fn push_length_and_mask(bytes: &mut Vec<u8>, length: u64) {
+        match length {
+            0..=125 => bytes.push(0x80 | length as u8),
+            126..=0xFFFF => {
+                bytes.push(0x80 | 126);
+                bytes.extend_from_slice(&(length as u16).to_be_bytes());
+            }
+            _ => {
+                bytes.push(0x80 | 127);
+                bytes.extend_from_slice(&length.to_be_bytes());
+            }
+        }
+        bytes.extend_from_slice(&[0x37, 0xfa, 0x21, 0x3d]);
+    }
+
+    pub async fn send_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        use tokio::io::AsyncWriteExt;
+        self.writer.write_all(bytes).await
+    }
+
+    pub async fn send_frame(&mut self, fin: bool, opcode: u8, payload: &[u8]) -> std::io::Result<()> {
+        self.send_raw(&RawClient::frame(fin, opcode, payload)).await
+    }
+
+    /// The next frame from the server, `None` at EOF.
+    pub async fn read_frame(&mut self) -> std::io::Result<Option<(u8, Vec<u8>)>> {
+        read_server_frame(&mut self.reader).await
+    }
+
+    /// Reads frames until the close frame (or the end of the connection), within `limit`.
+    pub async fn read_until_close(&mut self, limit: Duration) -> RawEnding {
+        read_until_close(&mut self.reader, limit).await
+    }
+}
+
+/// The next (unmasked) frame from the server, `None` at EOF.
+pub async fn read_server_frame(
+    reader: &mut (impl tokio::io::AsyncRead + Unpin),
+) -> std::io::Result<Option<(u8, Vec<u8>)>> {
+    use tokio::io::AsyncReadExt;
+    let mut start = [0; 2];
+    match reader.read_exact(&mut start).await {
+        Ok(_) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(error) => return Err(error),
+    }
+    let length = match start[1] & 0x7F {
+        126 => u64::from(reader.read_u16().await?),
+        127 => reader.read_u64().await?,
+        length => u64::from(length),
+    };
+    let mut payload = vec![0; length as usize];
+    reader.read_exact(&mut payload).await?;
+    Ok(Some((start[0] & 0x0F, payload)))
+}
+
+/// Reads frames until the close frame (or the end of the connection), within `limit`.
+pub async fn read_until_close(reader: &mut (impl tokio::io::AsyncRead + Unpin), limit: Duration) -> RawEnding {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        match tokio::time::timeout_at(deadline, read_server_frame(reader)).await {
+            Err(_) => panic!("no close frame nor end of the connection within {limit:?}"),
+            Ok(Ok(Some((OPCODE_CLOSE, payload)))) => {
+                let code = payload.get(..2).map_or(1005, |code| u16::from_be_bytes([code[0], code[1]]));
+                return RawEnding::Closed(code);
+            }
+            Ok(Ok(Some(_))) => continue,
+            Ok(Ok(None)) => return RawEnding::NoCloseFrame("end of stream".into()),
+            Ok(Err(error)) => return RawEnding::NoCloseFrame(error.to_string()),
+        }
+    }
+}

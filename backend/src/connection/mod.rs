@@ -6,71 +6,31 @@
 //! Other tasks reach a connection through its [`ConnectionHandle`] (see [`crate::delivery`]):
 //! a bounded queue of frames that this task writes out, and a way to ask it to close.
 
+mod ending;
+
 use crate::delivery::{Backlog, ConnectionHandle, KickReason};
 use crate::dispatch::Session;
-use crate::limits::{ConnectionPermit, RateDecision, RateLimiter};
-use crate::metrics::CloseReason;
+use crate::limits::ConnectionPermit;
+use crate::websocket::Socket;
 use crate::AppState;
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use ending::{ending_of_error, Ending};
 use futures_util::{SinkExt, StreamExt};
-use protocol::{close_codes, ErrorCode, LeaveReason, ServerMessage};
+use protocol::{ErrorCode, LeaveReason, ServerMessage};
 use std::net::SocketAddr;
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
+use tungstenite::Message;
 
 /// How long a closing connection may take to flush what is queued for it and say goodbye, in
 /// all: shorter than the server's shutdown drain, so every client gets its close frame.
 const CLOSING_DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// How the reader loop ended, which decides the close frame and the log line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Ending {
-    ClientClosed,
-    TransportError,
-    FrameTooLarge,
-    Idle,
-    LoginTimeout,
-    RateLimited,
-    Kicked(KickReason),
-    ServerShutdown,
-}
-
-impl Ending {
-    /// The close frame to send, and the metrics label, for endings the server decided.
-    fn close(self, login_timeout: Duration) -> (Option<CloseFrame>, Option<CloseReason>) {
-        let frame = |code, reason: String| Some(CloseFrame { code, reason: Utf8Bytes::from(reason) });
-        match self {
-            Ending::ClientClosed | Ending::TransportError => (None, None),
-            Ending::Idle => (
-                frame(close_codes::IDLE_TIMEOUT, "No heartbeat: connection idle for too long.".into()),
-                Some(CloseReason::Idle),
-            ),
-            Ending::FrameTooLarge => {
-                (frame(close_codes::FRAME_TOO_LARGE, "Frame too large.".into()), Some(CloseReason::FrameTooLarge))
-            }
-            Ending::LoginTimeout => (
-                frame(
-                    close_codes::POLICY_VIOLATION,
-                    format!("Sign in within {} s of connecting.", login_timeout.as_secs()),
-                ),
-                Some(CloseReason::LoginTimeout),
-            ),
-            Ending::RateLimited => {
-                (frame(close_codes::POLICY_VIOLATION, "Too many messages.".into()), Some(CloseReason::RateLimit))
-            }
-            Ending::ServerShutdown => (
-                frame(close_codes::SERVER_RESTARTING, "Server restarting; reconnect.".into()),
-                Some(CloseReason::Shutdown),
-            ),
-            Ending::Kicked(KickReason::ReplacedByNewLogin) => (
-                frame(close_codes::REPLACED_BY_NEW_LOGIN, "Signed in again from another connection.".into()),
-                Some(CloseReason::ReplacedByNewLogin),
-            ),
-            // Its queue is full: no close frame could get through; the socket is just dropped.
-            Ending::Kicked(KickReason::SlowConsumer) => (None, Some(CloseReason::SlowConsumer)),
-        }
-    }
-}
+/// After its close frame and half-close, how long (at most, within [`CLOSING_DRAIN_TIMEOUT`]) a
+/// connection reads and ignores what the client still sends, waiting for it to close too.
+/// Dropping a socket with unread input makes the kernel reset it, and the reset discards the
+/// close frame if the client has not read it yet (a client still writing would see only that).
+const CLOSE_LINGER: Duration = Duration::from_secs(1);
 
 /// How often a connection checks its deadlines: a quarter of the shortest that applies (the
 /// login deadline only until sign-in), so each is enforced at most a quarter late, with one
@@ -85,8 +45,8 @@ fn deadline_check_interval(config: &crate::Config, signed_in: bool) -> Duration 
 
 /// Runs one upgraded WebSocket until it closes. Never panics outward, never returns an error:
 /// every failure ends this connection only.
-pub async fn serve_connection(socket: WebSocket, state: AppState, remote: SocketAddr, permit: ConnectionPermit) {
-    let handle = ConnectionHandle::new(state.config.outbox_capacity);
+pub async fn serve_connection(socket: Socket, state: AppState, remote: SocketAddr, permit: ConnectionPermit) {
+    let handle = ConnectionHandle::new(&state.queue_limits);
     let id = handle.id();
     tracing::info!(connection = id, %remote, "connection opened");
     let mut connection = Connection {
@@ -96,7 +56,7 @@ pub async fn serve_connection(socket: WebSocket, state: AppState, remote: Socket
         connected_at: Instant::now(),
         last_seen: Instant::now(),
         last_ping: Instant::now(),
-        rate: RateLimiter::new(state.config.rate_limit, state.config.rate_burst),
+        refusing: false,
     };
     let _ = connection.handle.send(&ServerMessage::Hello(state.hello()));
     // The session holds its own copy; keeping this one across the await would cost every
@@ -117,13 +77,15 @@ enum WriteFailure {
 }
 
 struct Connection {
-    socket: WebSocket,
+    socket: Socket,
     session: Session,
     handle: ConnectionHandle,
     connected_at: Instant,
     last_seen: Instant,
     last_ping: Instant,
-    rate: RateLimiter,
+    /// The last data message was refused by the rate limit (only the first of a streak gets
+    /// an `error`).
+    refusing: bool,
 }
 
 impl Connection {
@@ -173,32 +135,29 @@ impl Connection {
             };
             // Any frame, pongs included, proves the client is alive.
             self.last_seen = Instant::now();
+            // Every frame was counted by the frame gate (fragments, pings and pongs too); a
+            // refused ping or pong never got here, a refused message comes marked.
+            self.report_refusals();
             let message = match frame {
                 None | Some(Ok(Message::Close(_))) => return Ending::ClientClosed,
-                Some(Err(error)) => {
-                    return if is_capacity_error(&error) { Ending::FrameTooLarge } else { Ending::TransportError }
-                }
+                Some(Err(error)) => return ending_of_error(&error),
                 Some(Ok(message)) => message,
             };
-            // Every frame counts, pings and pongs too (a ping flood costs a pong each).
-            match self.rate.check() {
-                RateDecision::Allow => match message {
+            let data = matches!(message, Message::Text(_) | Message::Binary(_));
+            if data && self.socket.get_mut().take_message_refused() {
+                if !self.refusing {
+                    self.refusing = true;
+                    self.session.reply_error(ErrorCode::RateLimited, "Too many messages; slow down.".to_owned());
+                }
+            } else {
+                self.refusing &= !data;
+                match message {
                     Message::Text(text) => self.session.handle_text(text.as_str()),
-                    Message::Ping(_) | Message::Pong(_) => {}
-                    _ => self.session.reply_error(
+                    Message::Binary(_) => self.session.reply_error(
                         ErrorCode::BinaryFrame,
                         "Binary frames are not supported; send JSON text frames.".to_owned(),
                     ),
-                },
-                RateDecision::Refuse { first_in_streak } => {
-                    state.metrics.rate_limited.inc();
-                    if first_in_streak {
-                        self.session.reply_error(ErrorCode::RateLimited, "Too many messages; slow down.".to_owned());
-                    }
-                }
-                RateDecision::Disconnect => {
-                    state.metrics.rate_limited.inc();
-                    return Ending::RateLimited;
+                    _ => {}
                 }
             }
             if self.session.is_signed_in() && !checking_as_signed_in {
@@ -227,6 +186,11 @@ impl Connection {
             let mut backlog = backlog;
             loop {
                 self.write_queued(patience).await?;
+                if self.stopping() {
+                    // Handled by the main loop (a kick left its permit there).
+                    self.handle.wake();
+                    return Ok(());
+                }
                 match backlog.retry() {
                     Ok(()) => return Ok(()),
                     Err(still_full) => backlog = still_full,
@@ -235,9 +199,11 @@ impl Connection {
         }
         let delivery = backlog.deliver_within(patience);
         tokio::pin!(delivery);
+        let state = self.session.state().clone();
         loop {
             tokio::select! {
                 () = &mut delivery => return Ok(()),
+                () = state.shutdown.cancelled() => return Ok(()),
                 () = self.handle.ready() => {
                     if self.handle.kicked().is_some() {
                         // Handled by the main loop, which sees the stored permit.
@@ -250,16 +216,42 @@ impl Connection {
         }
     }
 
-    /// Writes every queued frame with one flush at the end.
+    /// Another task asked this connection to close, or the server is shutting down: writes
+    /// give up and the main loop ends the connection.
+    fn stopping(&self) -> bool {
+        self.handle.kicked().is_some() || self.session.state().shutdown.is_cancelled()
+    }
+
+    /// Writes every queued frame with one flush at the end; gives up early (and successfully:
+    /// the caller sees why) when the connection is stopping, so a client closed for the
+    /// server-wide queue budget, or at shutdown, is not waited for up to the send timeout.
     async fn write_queued(&mut self, patience: Duration) -> Result<(), WriteFailure> {
-        let handle = &self.handle;
-        let socket = &mut self.socket;
+        let kicked = self.handle.kicked_signal();
+        tokio::pin!(kicked);
+        kicked.as_mut().enable();
+        if self.stopping() {
+            return Ok(());
+        }
+        let shutdown = self.session.state().shutdown.cancelled();
+        tokio::select! {
+            written = Self::write_batch(&self.handle, &mut self.socket, patience) => written,
+            () = kicked => Ok(()),
+            () = shutdown => Ok(()),
+        }
+    }
+
+    /// Writes every queued frame (the goodbye flushes this way even after a kick).
+    async fn write_batch(
+        handle: &ConnectionHandle,
+        socket: &mut Socket,
+        patience: Duration,
+    ) -> Result<(), WriteFailure> {
         let written = tokio::time::timeout(patience, async {
-            let batch = handle.take_batch();
+            let mut batch = handle.take_batch();
             if batch.is_empty() {
                 return Ok(());
             }
-            for text in batch {
+            for text in batch.drain() {
                 socket.feed(Message::Text(text)).await?;
             }
             socket.flush().await
@@ -268,6 +260,14 @@ impl Connection {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(WriteFailure::Transport),
             Err(_) => Err(WriteFailure::TooSlow),
+        }
+    }
+
+    /// Adds the frames the gate refused since the last call to the metrics.
+    fn report_refusals(&mut self) {
+        let refusals = self.socket.get_mut().take_refusals();
+        if refusals > 0 {
+            self.session.state().metrics.rate_limited.inc_by(refusals);
         }
     }
 
@@ -291,6 +291,7 @@ impl Connection {
             }
         }
         self.handle.mark_closed();
+        self.report_refusals();
         let (close, close_reason) = ending.close(state.config.login_timeout);
         if let Some(reason) = close_reason {
             state.metrics.closed(reason);
@@ -299,14 +300,22 @@ impl Connection {
         if ending == Ending::Kicked(KickReason::SlowConsumer) || ending == Ending::TransportError {
             return;
         }
+        let deadline = Instant::now() + CLOSING_DRAIN_TIMEOUT;
         let goodbye = async {
-            self.write_queued(CLOSING_DRAIN_TIMEOUT).await.ok()?;
-            if let Some(close) = close {
-                self.write(Message::Close(Some(close)), CLOSING_DRAIN_TIMEOUT).await.ok()?;
+            if Self::write_batch(&self.handle, &mut self.socket, CLOSING_DRAIN_TIMEOUT).await.is_ok() {
+                let _ = match close {
+                    Some(close) => self.write(Message::Close(Some(close)), CLOSING_DRAIN_TIMEOUT).await.is_ok(),
+                    // The client closed: flushing sends tungstenite's reply to its close frame.
+                    None => self.socket.flush().await.is_ok(),
+                };
             }
-            self.socket.close().await.ok()
+            // Half-close, then give the client a moment to read the close frame: what it still
+            // sends is read and ignored until it closes too (or the linger ends).
+            let socket = self.socket.get_mut().inner_mut();
+            let _ = socket.shutdown().await;
+            let _ = tokio::time::timeout(CLOSE_LINGER, discard_until_closed(socket)).await;
         };
-        let _ = tokio::time::timeout(CLOSING_DRAIN_TIMEOUT, goodbye).await;
+        let _ = tokio::time::timeout_at(deadline, goodbye).await;
     }
 }
 
@@ -319,16 +328,10 @@ impl From<WriteFailure> for Ending {
     }
 }
 
-fn is_capacity_error(error: &axum::Error) -> bool {
-    use std::error::Error as _;
-    let mut source = error.source();
-    while let Some(inner) = source {
-        if let Some(tungstenite_error) = inner.downcast_ref::<tungstenite::Error>() {
-            return matches!(tungstenite_error, tungstenite::Error::Capacity(_));
-        }
-        source = inner.source();
-    }
-    false
+/// Reads and ignores everything until the peer closes its side (or the socket fails).
+async fn discard_until_closed(socket: &mut (impl AsyncRead + Unpin)) {
+    let mut ignored = [0; 512];
+    while socket.read(&mut ignored).await.is_ok_and(|read| read > 0) {}
 }
 
 #[cfg(test)]

@@ -3,22 +3,29 @@
 //! waits on when that queue is full. A leaf: it knows nothing of sessions, names or calls.
 //!
 //! Memory per client is bounded: a queue holds at most its capacity (`--outbox-capacity`) of
-//! frames. A frame that finds it full goes back to its sender's connection task as a
+//! frames and `--outbox-bytes` of text (an empty queue always takes one frame), plus the batch
+//! its connection is writing. Memory of all clients is bounded too: every queue counts its bytes
+//! (queued and being written) in one [`QueueBudget`] (an atomic counter); when a push takes it
+//! over `--max-queued-bytes`, the queues holding the most bytes (the slowest readers) are closed
+//! first and their frames freed at once. A frame that finds its queue full goes back to its sender's connection task as a
 //! [`Backlog`], which waits for room (at most `--send-timeout`) before that sender's next frame
 //! is read: bursts are absorbed, the sender's order is kept, and a client whose queue stays full
 //! is disconnected instead of buffered. The server's own `leave` messages never wait: they use
 //! [`RESERVED_SLOTS`] above the capacity, so a call's end is never stuck behind (nor reordered
 //! with) a backlog. An empty queue allocates nothing: an idle connection costs a few hundred bytes.
 
-use axum::extract::ws::Utf8Bytes;
 use protocol::ServerMessage;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::sync::futures::Notified;
 use tokio::sync::Notify;
 use tokio::time::Instant;
+
+mod budget;
+pub use budget::{QueueBudget, QueueLimits};
+use tungstenite::Utf8Bytes;
 
 /// Unique per connection for the lifetime of the process.
 pub type ConnectionId = u64;
@@ -48,53 +55,161 @@ pub enum DeliveryError {
     QueueFull(Backlog),
 }
 
+/// A queue's frames and their size, under one lock.
+#[derive(Debug, Default)]
+struct Queue {
+    frames: VecDeque<Utf8Bytes>,
+    bytes: usize,
+    /// Closed for the budget: its bytes no longer count (batches being written included).
+    released: bool,
+}
+
 /// The half of a connection other tasks share.
 #[derive(Debug)]
 struct Outbox {
-    frames: Mutex<VecDeque<Utf8Bytes>>,
+    id: ConnectionId,
+    queue: Mutex<Queue>,
     capacity: usize,
+    byte_capacity: usize,
+    /// Bytes queued plus being written (what the budget counts for this queue).
+    held_bytes: AtomicUsize,
+    budget: Arc<QueueBudget>,
     /// A frame was queued or a close requested: the connection task wakes.
     ready: Notify,
     /// The connection task took frames out: senders waiting for room wake.
     room: Notify,
     kick: OnceLock<KickReason>,
+    /// A close was requested: a write in progress gives up (see [`ConnectionHandle::kicked_signal`]).
+    kicked: Notify,
     /// The connection is gone: nothing more is accepted.
     closed: AtomicBool,
 }
 
 impl Outbox {
-    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Utf8Bytes>> {
-        // A panic while holding this lock cannot leave a VecDeque half-modified.
-        self.frames.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
+        // A panic while holding this lock cannot leave the queue half-modified.
+        self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn try_push(&self, text: Utf8Bytes) -> Result<(), PushError> {
-        self.try_push_within(text, self.capacity)
+        self.try_push_within(text, self.capacity, self.byte_capacity)
     }
 
-    fn try_push_within(&self, text: Utf8Bytes, limit: usize) -> Result<(), PushError> {
+    fn try_push_within(&self, text: Utf8Bytes, limit: usize, byte_limit: usize) -> Result<(), PushError> {
+        let over_budget;
         {
-            let mut frames = self.lock();
+            let mut queue = self.lock();
             if self.closed.load(Ordering::Acquire) {
                 return Err(PushError::Closed);
             }
-            if frames.len() >= limit {
+            let too_many_bytes = !queue.frames.is_empty() && queue.bytes.saturating_add(text.len()) > byte_limit;
+            if queue.frames.len() >= limit || too_many_bytes {
                 return Err(PushError::Full(text));
             }
-            frames.push_back(text);
+            queue.bytes += text.len();
+            self.held_bytes.fetch_add(text.len(), Ordering::AcqRel);
+            over_budget = self.budget.add(text.len());
+            queue.frames.push_back(text);
         }
         self.ready.notify_one();
+        if over_budget {
+            self.budget.reclaim();
+        }
         Ok(())
     }
 
     /// Takes everything queued at once (the queue keeps no memory while idle) and wakes the
-    /// senders waiting for room.
-    fn take_all(&self) -> VecDeque<Utf8Bytes> {
-        let batch = std::mem::take(&mut *self.lock());
-        if !batch.is_empty() {
+    /// senders waiting for room. Its bytes count until the batch is dropped (written).
+    fn take_all(self: &Arc<Self>) -> Batch {
+        let (frames, bytes) = {
+            let mut queue = self.lock();
+            let bytes = std::mem::take(&mut queue.bytes);
+            (std::mem::take(&mut queue.frames), bytes)
+        };
+        if !frames.is_empty() {
             self.room.notify_waiters();
         }
-        batch
+        Batch { frames, bytes, outbox: Arc::clone(self) }
+    }
+
+    /// A written batch's bytes no longer count.
+    fn release(&self, bytes: usize) {
+        let queue = self.lock();
+        self.held_bytes.fetch_sub(bytes, Ordering::AcqRel);
+        if !queue.released {
+            self.budget.remove(bytes);
+        }
+    }
+
+    /// Closes this queue to bring the budget back under its limit: its frames are dropped now,
+    /// and its bytes (batches being written included) stop counting; its connection closes as a
+    /// slow consumer.
+    fn close_for_budget(&self, budget: &QueueBudget) {
+        let dropped = {
+            let mut queue = self.lock();
+            if queue.released {
+                return;
+            }
+            queue.released = true;
+            self.closed.store(true, Ordering::Release);
+            budget.remove(self.held_bytes.load(Ordering::Acquire));
+            self.held_bytes.fetch_sub(queue.bytes, Ordering::AcqRel);
+            queue.bytes = 0;
+            std::mem::take(&mut queue.frames)
+        };
+        tracing::warn!(
+            connection = self.id,
+            dropped_frames = dropped.len(),
+            "server-wide queue budget reached: closing the connection with the most bytes queued"
+        );
+        drop(dropped);
+        self.kick(KickReason::SlowConsumer);
+        self.room.notify_waiters();
+    }
+
+    /// Asks the connection to close (the first reason given wins) and wakes its task, including
+    /// a write in progress.
+    fn kick(&self, reason: KickReason) {
+        let _ = self.kick.set(reason);
+        self.ready.notify_one();
+        self.kicked.notify_waiters();
+    }
+}
+
+impl Drop for Outbox {
+    /// Frames never written stop counting when the last handle goes.
+    fn drop(&mut self) {
+        let queue = self.queue.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !queue.released {
+            self.budget.remove(queue.bytes);
+        }
+    }
+}
+
+/// Frames taken out of a queue to be written; their bytes count in the budget until it is dropped.
+#[derive(Debug)]
+pub(crate) struct Batch {
+    frames: VecDeque<Utf8Bytes>,
+    bytes: usize,
+    outbox: Arc<Outbox>,
+}
+
+impl Batch {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+
+    /// The frames, in order (the batch keeps counting until dropped).
+    pub(crate) fn drain(&mut self) -> std::collections::vec_deque::Drain<'_, Utf8Bytes> {
+        self.frames.drain(..)
+    }
+}
+
+impl Drop for Batch {
+    fn drop(&mut self) {
+        if self.bytes > 0 {
+            self.outbox.release(self.bytes);
+        }
     }
 }
 
@@ -106,7 +221,7 @@ enum PushError {
 /// What other tasks hold to reach a connection: its outbound queue and a way to close it.
 ///
 /// The `pub(crate)` methods are for the one connection task that owns the queue and writes
-/// it to the socket (`connection.rs`).
+/// it to the socket (`connection/mod.rs`).
 #[derive(Debug, Clone)]
 pub struct ConnectionHandle {
     id: ConnectionId,
@@ -114,28 +229,37 @@ pub struct ConnectionHandle {
 }
 
 impl ConnectionHandle {
-    /// A new queue of `capacity` frames (at least one) under a fresh [`ConnectionId`].
-    pub(crate) fn new(capacity: usize) -> ConnectionHandle {
-        let outbox = Outbox {
-            frames: Mutex::new(VecDeque::new()),
-            capacity: capacity.max(1),
+    /// A new queue within `limits` under a fresh [`ConnectionId`].
+    pub(crate) fn new(limits: &QueueLimits) -> ConnectionHandle {
+        let id = NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed);
+        let outbox = Arc::new(Outbox {
+            id,
+            queue: Mutex::new(Queue::default()),
+            capacity: limits.frames.max(1),
+            byte_capacity: limits.bytes,
+            held_bytes: AtomicUsize::new(0),
+            budget: Arc::clone(&limits.budget),
             ready: Notify::new(),
             room: Notify::new(),
             kick: OnceLock::new(),
+            kicked: Notify::new(),
             closed: AtomicBool::new(false),
-        };
-        ConnectionHandle { id: NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed), outbox: Arc::new(outbox) }
+        });
+        if limits.budget.limit != 0 {
+            limits.budget.queues.insert(id, Arc::downgrade(&outbox));
+        }
+        ConnectionHandle { id, outbox }
     }
 
     /// A handle with no socket behind it: for driving `dispatch::Session`s directly (property
     /// tests, tools); [`ConnectionHandle::take_queued`] empties its queue.
     pub fn detached(capacity: usize) -> ConnectionHandle {
-        ConnectionHandle::new(capacity)
+        ConnectionHandle::new(&QueueLimits::frames_only(capacity))
     }
 
     /// Takes every queued frame (for detached handles).
     pub fn take_queued(&self) -> Vec<Utf8Bytes> {
-        self.take_batch().into()
+        self.take_batch().drain().collect()
     }
 
     pub fn id(&self) -> ConnectionId {
@@ -156,7 +280,9 @@ impl ConnectionHandle {
     /// Queues a `leave` of the server's own in the reserve above capacity (see
     /// [`RESERVED_SLOTS`]); a client that has filled even that does not read: it is closed.
     pub fn send_text_reserved(&self, text: Utf8Bytes) {
-        if let Err(PushError::Full(_)) = self.outbox.try_push_within(text, self.outbox.capacity + RESERVED_SLOTS) {
+        // `leave` is small: only the frame count is reserved, the byte limit does not apply.
+        let reserve = self.outbox.capacity + RESERVED_SLOTS;
+        if let Err(PushError::Full(_)) = self.outbox.try_push_within(text, reserve, usize::MAX) {
             self.kick(KickReason::SlowConsumer);
         }
     }
@@ -168,8 +294,13 @@ impl ConnectionHandle {
 
     /// Asks the connection to close (the first reason given wins).
     pub fn kick(&self, reason: KickReason) {
-        let _ = self.outbox.kick.set(reason);
-        self.wake();
+        self.outbox.kick(reason);
+    }
+
+    /// Completes when the connection is asked to close after this was called (check
+    /// [`ConnectionHandle::kicked`] after creating it: a close asked before is not signalled).
+    pub(crate) fn kicked_signal(&self) -> Notified<'_> {
+        self.outbox.kicked.notified()
     }
 
     /// Completes when a frame was queued or a close requested since the owner last woke (a
@@ -189,7 +320,7 @@ impl ConnectionHandle {
     }
 
     /// Takes everything queued, in order, for the owner to write (see [`Outbox::take_all`]).
-    pub(crate) fn take_batch(&self) -> VecDeque<Utf8Bytes> {
+    pub(crate) fn take_batch(&self) -> Batch {
         self.outbox.take_all()
     }
 
@@ -198,6 +329,7 @@ impl ConnectionHandle {
     pub(crate) fn mark_closed(&self) {
         self.outbox.closed.store(true, Ordering::Release);
         self.outbox.room.notify_waiters();
+        self.outbox.budget.queues.remove(&self.id);
     }
 }
 

@@ -1,0 +1,133 @@
+//! The WebSocket upgrade, done here instead of by axum's `WebSocketUpgrade` so the socket is
+//! built over a [`FrameGate`] (axum's gives no way to wrap the upgraded connection): the same
+//! checks and handshake as axum's (HTTP/1.1, RFC 6455), then tokio-tungstenite over the gate.
+
+use crate::frame_gate::FrameGate;
+use crate::limits::RateLimiter;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use hyper::upgrade::{OnUpgrade, Upgraded};
+use hyper_util::rt::TokioIo;
+use sha1::{Digest, Sha1};
+use std::future::Future;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::WebSocketStream;
+
+/// An upgraded connection, as the connection task uses it.
+pub type Socket = WebSocketStream<FrameGate<TokioIo<Upgraded>>>;
+
+/// A valid WebSocket upgrade request (the extractor refuses anything else).
+#[derive(Debug)]
+pub struct UpgradeRequest {
+    key: HeaderValue,
+    on_upgrade: OnUpgrade,
+}
+
+/// Why a request is not a WebSocket upgrade (answered like axum's extractor would).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NotAnUpgrade {
+    #[error("A WebSocket upgrade must use GET.")]
+    MethodNotGet,
+    #[error("Connection header did not include 'upgrade'.")]
+    ConnectionHeader,
+    #[error("`Upgrade` header did not include 'websocket'.")]
+    UpgradeHeader,
+    #[error("`Sec-WebSocket-Version` header did not include '13'.")]
+    VersionHeader,
+    #[error("`Sec-WebSocket-Key` header missing.")]
+    KeyHeader,
+    #[error("WebSocket request couldn't be upgraded since no upgrade state was present.")]
+    NotUpgradable,
+}
+
+impl IntoResponse for NotAnUpgrade {
+    fn into_response(self) -> Response {
+        let status = match self {
+            NotAnUpgrade::MethodNotGet => StatusCode::METHOD_NOT_ALLOWED,
+            NotAnUpgrade::NotUpgradable => StatusCode::UPGRADE_REQUIRED,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        (status, format!("{self}\n")).into_response()
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for UpgradeRequest {
+    type Rejection = NotAnUpgrade;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<UpgradeRequest, NotAnUpgrade> {
+        if parts.method != Method::GET {
+            return Err(NotAnUpgrade::MethodNotGet);
+        }
+        if !header_has_token(&parts.headers, header::CONNECTION, "upgrade") {
+            return Err(NotAnUpgrade::ConnectionHeader);
+        }
+        if !header_has_token(&parts.headers, header::UPGRADE, "websocket") {
+            return Err(NotAnUpgrade::UpgradeHeader);
+        }
+        if parts.headers.get(header::SEC_WEBSOCKET_VERSION).is_none_or(|version| version.as_bytes() != b"13") {
+            return Err(NotAnUpgrade::VersionHeader);
+        }
+        let key = parts.headers.get(header::SEC_WEBSOCKET_KEY).ok_or(NotAnUpgrade::KeyHeader)?.clone();
+        let on_upgrade = parts.extensions.remove::<OnUpgrade>().ok_or(NotAnUpgrade::NotUpgradable)?;
+        Ok(UpgradeRequest { key, on_upgrade })
+    }
+}
+
+fn header_has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
+    headers.get_all(name).iter().any(|value| {
+        value.to_str().is_ok_and(|value| value.split(',').any(|part| part.trim().eq_ignore_ascii_case(token)))
+    })
+}
+
+impl UpgradeRequest {
+    /// Answers 101 and, once the connection is upgraded, runs `serve` on the socket (rate-limited
+    /// by `limiter` at the frame level). If the upgrade fails, `serve` is dropped unrun.
+    pub fn accept<Serve, Served>(self, config: WebSocketConfig, limiter: RateLimiter, serve: Serve) -> Response
+    where
+        Serve: FnOnce(Socket) -> Served + Send + 'static,
+        Served: Future<Output = ()> + Send + 'static,
+    {
+        let UpgradeRequest { key, on_upgrade } = self;
+        tokio::spawn(async move {
+            let upgraded = match on_upgrade.await {
+                Ok(upgraded) => upgraded,
+                Err(error) => {
+                    tracing::debug!(%error, "WebSocket upgrade failed");
+                    return;
+                }
+            };
+            let gate = FrameGate::new(TokioIo::new(upgraded), limiter);
+            let socket = WebSocketStream::from_raw_socket(gate, Role::Server, Some(config)).await;
+            serve(socket).await;
+        });
+        (
+            StatusCode::SWITCHING_PROTOCOLS,
+            [
+                (header::CONNECTION, HeaderValue::from_static("upgrade")),
+                (header::UPGRADE, HeaderValue::from_static("websocket")),
+                (header::SEC_WEBSOCKET_ACCEPT, accept_key(key.as_bytes())),
+            ],
+        )
+            .into_response()
+    }
+}
+
+/// `Sec-WebSocket-Accept` for a `Sec-WebSocket-Key` (RFC 6455 section 4.2.2).
+fn accept_key(key: &[u8]) -> HeaderValue {
+    let mut sha1 = Sha1::default();
+    sha1.update(key);
+    sha1.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+    let encoded = base64::engine::general_purpose::STANDARD.encode(sha1.finalize());
+    HeaderValue::from_str(&encoded).unwrap_or_else(|_| unreachable!("base64 is a valid header value"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_accept_key_is_the_one_of_rfc_6455() {
+        assert_eq!(super::accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    }
+}
