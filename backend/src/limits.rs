@@ -1,6 +1,8 @@
-//! Abuse limits: connections in total and per client address, the per-connection message
-//! rate (token bucket), and which browser origins may connect.
+//! Abuse limits: connections in total and per client address (counted from `accept`, within
+//! the process's open-file limit), the per-connection message rate (token bucket), and which
+//! browser origins may connect.
 
+use crate::client_address::address_group;
 use dashmap::DashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,7 +18,9 @@ pub enum AdmissionError {
     TooManyFromAddress(usize),
 }
 
-/// Counts open connections; a [`ConnectionPermit`] is held for each and releases on drop.
+/// Counts open connections, from the moment the TCP connection is accepted to the end of its
+/// WebSocket (if it becomes one); a [`ConnectionPermit`] is held for each and releases on drop.
+/// The per-address count is by [`address_group`] (an IPv6 client's whole /64).
 #[derive(Debug, Default)]
 pub struct ConnectionLimiter {
     total: AtomicUsize,
@@ -32,25 +36,43 @@ impl ConnectionLimiter {
         max_total: usize,
         max_per_address: usize,
     ) -> Result<ConnectionPermit, AdmissionError> {
+        let mut permit = self.try_admit_unattributed(max_total)?;
+        permit.attribute_to(address, max_per_address)?;
+        Ok(permit)
+    }
+
+    /// Admits one more connection within `max_total` only, not yet counted against any address:
+    /// a trusted proxy's connection, whose client is known only from its request.
+    pub fn try_admit_unattributed(self: &Arc<Self>, max_total: usize) -> Result<ConnectionPermit, AdmissionError> {
         let previous = self.total.fetch_add(1, Ordering::AcqRel);
         if max_total != 0 && previous >= max_total {
             self.total.fetch_sub(1, Ordering::AcqRel);
             return Err(AdmissionError::TooManyConnections(max_total));
         }
-        {
-            let mut count = self.per_address.entry(address).or_insert(0);
-            if max_per_address != 0 && *count >= max_per_address {
-                drop(count);
-                self.total.fetch_sub(1, Ordering::AcqRel);
-                return Err(AdmissionError::TooManyFromAddress(max_per_address));
-            }
-            *count += 1;
-        }
-        Ok(ConnectionPermit { limiter: Arc::clone(self), address })
+        Ok(ConnectionPermit { limiter: Arc::clone(self), address_group: None })
     }
 
     pub fn open_connections(&self) -> usize {
         self.total.load(Ordering::Acquire)
+    }
+
+    fn add_to_group(&self, group: IpAddr, max_per_address: usize) -> Result<(), AdmissionError> {
+        let mut count = self.per_address.entry(group).or_insert(0);
+        if max_per_address != 0 && *count >= max_per_address {
+            drop(count);
+            // The entry may have been created just now: forget it again if nobody holds it.
+            self.per_address.remove_if(&group, |_, count| *count == 0);
+            return Err(AdmissionError::TooManyFromAddress(max_per_address));
+        }
+        *count += 1;
+        Ok(())
+    }
+
+    fn remove_from_group(&self, group: IpAddr) {
+        self.per_address.remove_if_mut(&group, |_, count| {
+            *count = count.saturating_sub(1);
+            *count == 0
+        });
     }
 }
 
@@ -58,17 +80,68 @@ impl ConnectionLimiter {
 #[derive(Debug)]
 pub struct ConnectionPermit {
     limiter: Arc<ConnectionLimiter>,
-    address: IpAddr,
+    /// The [`address_group`] this connection counts against, once known.
+    address_group: Option<IpAddr>,
+}
+
+impl ConnectionPermit {
+    /// Whether this connection already counts against an address.
+    pub fn is_attributed(&self) -> bool {
+        self.address_group.is_some()
+    }
+
+    /// Counts this connection against `address`'s group from now on (instead of the one it
+    /// counted against before, if any); refused, it stays as it was.
+    pub fn attribute_to(&mut self, address: IpAddr, max_per_address: usize) -> Result<(), AdmissionError> {
+        let group = address_group(address);
+        if self.address_group == Some(group) {
+            return Ok(());
+        }
+        self.limiter.add_to_group(group, max_per_address)?;
+        if let Some(previous) = self.address_group.replace(group) {
+            self.limiter.remove_from_group(previous);
+        }
+        Ok(())
+    }
 }
 
 impl Drop for ConnectionPermit {
     fn drop(&mut self) {
         self.limiter.total.fetch_sub(1, Ordering::AcqRel);
-        self.limiter.per_address.remove_if_mut(&self.address, |_, count| {
-            *count -= 1;
-            *count == 0
-        });
+        if let Some(group) = self.address_group {
+            self.limiter.remove_from_group(group);
+        }
     }
+}
+
+/// Descriptors kept back from `--max-connections` below the process's open-file limit: the
+/// listener, the runtime, logs, static files being served, and the connections over the limit
+/// that are still answered (`/healthz`, or a readable 503), see `serve::OVERFLOW_CONNECTIONS`.
+pub const RESERVED_FILE_DESCRIPTORS: usize = 128;
+
+/// The connection limit actually enforced: `configured` (0: unlimited), but never more than the
+/// open-file limit allows with [`RESERVED_FILE_DESCRIPTORS`] to spare, so that running out of
+/// descriptors never stops the accept loop. Unknown open-file limit: `configured` as is.
+pub fn effective_connection_limit(configured: usize, open_files_limit: Option<u64>) -> usize {
+    let Some(open_files) = open_files_limit else { return configured };
+    let allowed = usize::try_from(open_files).unwrap_or(usize::MAX).saturating_sub(RESERVED_FILE_DESCRIPTORS).max(1);
+    if configured == 0 {
+        allowed
+    } else {
+        configured.min(allowed)
+    }
+}
+
+/// This process's open-file limit (the soft `RLIMIT_NOFILE`, `ulimit -n`), read from
+/// `/proc/self/limits`; `None` where that file does not exist or says "unlimited".
+pub fn open_files_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    parse_open_files_limit(&limits)
+}
+
+fn parse_open_files_limit(limits: &str) -> Option<u64> {
+    let line = limits.lines().find(|line| line.starts_with("Max open files"))?;
+    line.trim_start_matches("Max open files").split_whitespace().next()?.parse().ok()
 }
 
 /// Token bucket: `burst` messages at once, refilled at `per_second`.
@@ -226,6 +299,38 @@ mod tests {
         drop((b, c));
         assert_eq!(limiter.open_connections(), 1);
         assert_eq!(limiter.per_address.len(), 1, "addresses with no connection are forgotten");
+    }
+
+    #[test]
+    fn a_proxied_connection_counts_against_its_client_once_known_and_can_be_refused_then() {
+        let limiter = Arc::new(ConnectionLimiter::default());
+        let client: IpAddr = [203, 0, 113, 7].into();
+        let _direct = limiter.try_admit(client, 0, 1).expect("first from the client");
+        let mut proxied = limiter.try_admit_unattributed(0).expect("the proxy's connection");
+        assert!(!proxied.is_attributed());
+        assert_eq!(proxied.attribute_to(client, 1), Err(AdmissionError::TooManyFromAddress(1)));
+        assert!(!proxied.is_attributed(), "a refusal leaves the permit as it was");
+        let other: IpAddr = [203, 0, 113, 8].into();
+        proxied.attribute_to(other, 1).expect("another client");
+        assert_eq!(limiter.per_address.get(&other).map(|count| *count), Some(1));
+        drop(proxied);
+        assert!(limiter.per_address.get(&other).is_none());
+        assert_eq!(limiter.open_connections(), 1);
+        assert_eq!(limiter.per_address.len(), 1, "refusals leave no empty entries behind");
+    }
+
+    #[test]
+    fn the_connection_limit_keeps_descriptors_in_reserve_below_the_open_file_limit() {
+        assert_eq!(effective_connection_limit(19_000, Some(20_000)), 19_000);
+        assert_eq!(effective_connection_limit(19_000, Some(1_024)), 1_024 - RESERVED_FILE_DESCRIPTORS);
+        assert_eq!(effective_connection_limit(0, Some(20_000)), 20_000 - RESERVED_FILE_DESCRIPTORS);
+        assert_eq!(effective_connection_limit(0, None), 0, "unknown and unlimited stays unlimited");
+        assert_eq!(effective_connection_limit(3, Some(10)), 1, "never zero, which would mean unlimited");
+        let limits = "Limit                     Soft Limit           Hard Limit           Units     \n\
+                      Max processes             63459                63459                processes \n\
+                      Max open files            20000                1048576              files     \n";
+        assert_eq!(parse_open_files_limit(limits), Some(20_000));
+        assert_eq!(parse_open_files_limit("Max open files  unlimited  unlimited  files"), None);
     }
 
     #[tokio::test(start_paused = true)]

@@ -57,6 +57,10 @@ pub enum RefuseReason {
     TooManyConnections,
     TooManyConnectionsFromAddress,
     OriginNotAllowed,
+    /// No complete request head (or TLS handshake) within `--request-head-timeout`.
+    RequestHeadTimeout,
+    /// A request head over `serve::MAX_REQUEST_HEAD_BYTES` (answered with 431).
+    RequestHeadTooLarge,
 }
 
 impl RefuseReason {
@@ -65,6 +69,8 @@ impl RefuseReason {
             RefuseReason::TooManyConnections => "too_many_connections",
             RefuseReason::TooManyConnectionsFromAddress => "too_many_from_address",
             RefuseReason::OriginNotAllowed => "origin_not_allowed",
+            RefuseReason::RequestHeadTimeout => "request_head_timeout",
+            RefuseReason::RequestHeadTooLarge => "request_head_too_large",
         }
     }
 }
@@ -82,6 +88,7 @@ pub enum RelayedType {
 pub struct Metrics {
     registry: Registry,
     pub connections: Gauge,
+    pub tcp_connections: Gauge,
     pub users_online: Gauge,
     pub calls_ringing: Gauge,
     pub calls_active: Gauge,
@@ -118,6 +125,11 @@ impl Metrics {
     pub fn new() -> Metrics {
         let mut registry = Registry::with_prefix("duet");
         let connections: Gauge = registered(&mut registry, "connections", "Open WebSocket connections");
+        let tcp_connections: Gauge = registered(
+            &mut registry,
+            "tcp_connections",
+            "Open TCP connections counted against --max-connections (HTTP and WebSocket)",
+        );
         let users_online: Gauge = registered(&mut registry, "users_online", "Users logged in");
         let calls_ringing: Gauge = registered(&mut registry, "calls_ringing", "Calls offered but not yet answered");
         let calls_active: Gauge = registered(&mut registry, "calls_active", "Answered calls in progress");
@@ -140,6 +152,7 @@ impl Metrics {
             relayed_leave: relayed_of("leave"),
             registry,
             connections,
+            tcp_connections,
             users_online,
             calls_ringing,
             calls_active,
