@@ -30,7 +30,7 @@ pub struct FloodArgs {
     #[arg(long, default_value_t = 4_096)]
     pub head_bytes: usize,
     /// How long every connection is held once all are open; then the report says how many the
-    /// server still holds (the last 500 ms of it probe whether the server knows the connection).
+    /// server still holds.
     #[arg(long, default_value = "10s", value_parser = crate::parse_duration)]
     pub hold: Duration,
     /// Connects (and head writes) in flight at once.
@@ -88,8 +88,6 @@ struct Watched {
     kind: Kind,
     /// Still open at the end: returned so it stays open until memory has been read.
     still_open: Option<TcpStream>,
-    /// Closed only in answer to the end-of-hold probe: the server never had it.
-    unknown_to_server: bool,
     /// The status of the answer the server sent, if any.
     status: Option<u16>,
 }
@@ -120,39 +118,14 @@ async fn open(common: &Common, kind: Kind, head: Arc<Vec<u8>>) -> anyhow::Result
     Ok(Opened { kind, stream, cut_off })
 }
 
-/// How long the end-of-hold probe waits for a reset.
-const PROBE_WAIT: Duration = Duration::from_millis(500);
-
-/// Reads until the server closes the connection or `until`. Then one probe: a connection whose
-/// handshake the server completed but never accepted (a full accept queue, SYN cookies) looks
-/// open from here but is unknown to the server, which answers the probe's bytes with a reset.
-/// (A blank line: servers ignore it before a request line.)
 async fn watch(opened: Opened, until: Instant) -> Watched {
     let Opened { kind, mut stream, .. } = opened;
     let mut received = Vec::new();
     let mut buffer = [0u8; 256];
-    let mut probe_deadline = None;
     loop {
-        match timeout_at(probe_deadline.unwrap_or(until), stream.read(&mut buffer)).await {
-            Err(_) if probe_deadline.is_some() => {
-                return Watched {
-                    kind,
-                    still_open: Some(stream),
-                    unknown_to_server: false,
-                    status: status_of(&received),
-                }
-            }
-            Err(_) => {
-                probe_deadline = Some(Instant::now() + PROBE_WAIT);
-                if stream.write_all(b"\r\n").await.is_err() {
-                    return Watched { kind, still_open: None, unknown_to_server: true, status: status_of(&received) };
-                }
-            }
-            Ok(Ok(0) | Err(_)) => {
-                // Closed by the server, or reset in answer to the probe.
-                let unknown_to_server = probe_deadline.is_some() && received.is_empty();
-                return Watched { kind, still_open: None, unknown_to_server, status: status_of(&received) };
-            }
+        match timeout_at(until, stream.read(&mut buffer)).await {
+            Err(_) => return Watched { kind, still_open: Some(stream), status: status_of(&received) },
+            Ok(Ok(0) | Err(_)) => return Watched { kind, still_open: None, status: status_of(&received) },
             Ok(Ok(read)) => {
                 if received.len() < 16 {
                     received.extend_from_slice(&buffer[..read]);
@@ -197,7 +170,7 @@ pub async fn run(common: &Common, options: &FloodOptions) -> anyhow::Result<Valu
     let cut_off = opened.iter().filter(|connection| connection.cut_off).count();
     eprintln!("loadgen: {opened_count} connections open ({failed} failed); holding for {:?}", options.hold);
 
-    let until = Instant::now() + options.hold.saturating_sub(PROBE_WAIT);
+    let until = Instant::now() + options.hold;
     let mut watching = JoinSet::new();
     for connection in opened {
         watching.spawn(watch(connection, until));
@@ -210,7 +183,6 @@ pub async fn run(common: &Common, options: &FloodOptions) -> anyhow::Result<Valu
     let rss_at_end_kib = common.server_rss_kib();
     let still_open = |kind: Kind| watched.iter().filter(|each| each.kind == kind && each.still_open.is_some()).count();
     let (silent_open, half_heads_open) = (still_open(Kind::Silent), still_open(Kind::HalfHead));
-    let unknown_to_server = watched.iter().filter(|each| each.unknown_to_server).count();
     let mut responses: BTreeMap<String, usize> = BTreeMap::new();
     for status in watched.iter().filter_map(|each| each.status) {
         *responses.entry(status.to_string()).or_default() += 1;
@@ -234,8 +206,7 @@ pub async fn run(common: &Common, options: &FloodOptions) -> anyhow::Result<Valu
         "still_open_at_end": silent_open + half_heads_open,
         "silent_still_open": silent_open,
         "half_heads_still_open": half_heads_open,
-        "closed_by_server": opened_count - silent_open - half_heads_open - unknown_to_server,
-        "unknown_to_server": unknown_to_server,
+        "closed_by_server": opened_count - silent_open - half_heads_open,
         "responses": responses,
         "rss_before_kib": rss_before_kib,
         "rss_after_open_kib": rss_after_open_kib,
@@ -248,11 +219,11 @@ pub async fn run(common: &Common, options: &FloodOptions) -> anyhow::Result<Valu
 pub fn summary(report: &Value) -> String {
     let get = |path: &str| report.pointer(path).cloned().unwrap_or(Value::Null);
     format!(
-        "flood: {} of {} connections opened ({} failed): {} silent, {} half-sent heads of {} bytes ({} cut off by the server while sending)\n  after holding {} s the server still holds {} ({} silent, {} half-sent); it closed {}; {} were never accepted; answers: {}\n  server VmRSS {} KiB before, {} KiB with all open ({} KiB per connection), {} KiB at the end",
+        "flood: {} of {} connections opened ({} failed): {} silent, {} half-sent heads of {} bytes ({} cut off by the server while sending)\n  after holding {} s the server still holds {} ({} silent, {} half-sent); it closed {}; answers: {}\n  server VmRSS {} KiB before, {} KiB with all open ({} KiB per connection), {} KiB at the end",
         get("/opened"), report["silent"].as_u64().unwrap_or(0) + report["half_heads"].as_u64().unwrap_or(0),
         get("/failed"), get("/silent"), get("/half_heads"), get("/head_bytes"), get("/cut_off_while_sending"),
         get("/hold_s"), get("/still_open_at_end"), get("/silent_still_open"), get("/half_heads_still_open"),
-        get("/closed_by_server"), get("/unknown_to_server"), get("/responses"), get("/rss_before_kib"), get("/rss_after_open_kib"),
+        get("/closed_by_server"), get("/responses"), get("/rss_before_kib"), get("/rss_after_open_kib"),
         get("/kib_per_connection"), get("/rss_at_end_kib"),
     )
 }
