@@ -1,7 +1,12 @@
 //! The floods before the WebSocket upgrade: N silent TCP connections that never send a request,
 //! and N half-sent request heads of a given size, held for a given time. Reports how many the
 //! server still holds open at the end (the rest it closed, perhaps after an answer such as 431
-//! or 503), and the server's resident memory before, with everything open, and at the end.
+//! or 503), and the server's resident memory and open descriptors before, with everything open,
+//! and at the end.
+//!
+//! "Still open" is the client's view: a connection whose handshake the kernel completed but the
+//! server never accepted (a full accept queue, SYN cookies) looks open from here as well. The
+//! server's open descriptors (with `--server-pid`) are the server's view.
 
 use crate::stats::round3;
 use crate::{caps, within, Common};
@@ -141,6 +146,7 @@ fn status_of(response: &[u8]) -> Option<u16> {
 
 pub async fn run(common: &Common, options: &FloodOptions) -> anyhow::Result<Value> {
     let rss_before_kib = common.server_rss_kib();
+    let open_files_before = common.server_open_files();
     let head = Arc::new(half_head(&common.target.address.to_string(), options.head_bytes));
     let semaphore = Arc::new(Semaphore::new(options.concurrency));
     let kinds = std::iter::repeat_n(Kind::Silent, options.silent)
@@ -166,6 +172,7 @@ pub async fn run(common: &Common, options: &FloodOptions) -> anyhow::Result<Valu
     }
     let open_seconds = started.elapsed().as_secs_f64();
     let rss_after_open_kib = common.server_rss_kib();
+    let open_files_after_open = common.server_open_files();
     let opened_count = opened.len();
     let cut_off = opened.iter().filter(|connection| connection.cut_off).count();
     eprintln!("loadgen: {opened_count} connections open ({failed} failed); holding for {:?}", options.hold);
@@ -181,6 +188,7 @@ pub async fn run(common: &Common, options: &FloodOptions) -> anyhow::Result<Valu
     }
     // Read while everything still open is held, then let go.
     let rss_at_end_kib = common.server_rss_kib();
+    let open_files_at_end = common.server_open_files();
     let still_open = |kind: Kind| watched.iter().filter(|each| each.kind == kind && each.still_open.is_some()).count();
     let (silent_open, half_heads_open) = (still_open(Kind::Silent), still_open(Kind::HalfHead));
     let mut responses: BTreeMap<String, usize> = BTreeMap::new();
@@ -212,6 +220,9 @@ pub async fn run(common: &Common, options: &FloodOptions) -> anyhow::Result<Valu
         "rss_after_open_kib": rss_after_open_kib,
         "rss_at_end_kib": rss_at_end_kib,
         "kib_per_connection": kib_per_connection,
+        "server_open_files_before": open_files_before,
+        "server_open_files_after_open": open_files_after_open,
+        "server_open_files_at_end": open_files_at_end,
     }))
 }
 
@@ -219,12 +230,13 @@ pub async fn run(common: &Common, options: &FloodOptions) -> anyhow::Result<Valu
 pub fn summary(report: &Value) -> String {
     let get = |path: &str| report.pointer(path).cloned().unwrap_or(Value::Null);
     format!(
-        "flood: {} of {} connections opened ({} failed): {} silent, {} half-sent heads of {} bytes ({} cut off by the server while sending)\n  after holding {} s the server still holds {} ({} silent, {} half-sent); it closed {}; answers: {}\n  server VmRSS {} KiB before, {} KiB with all open ({} KiB per connection), {} KiB at the end",
+        "flood: {} of {} connections opened ({} failed): {} silent, {} half-sent heads of {} bytes ({} cut off by the server while sending)\n  after holding {} s the server still holds {} ({} silent, {} half-sent); it closed {}; answers: {}\n  server VmRSS {} KiB before, {} KiB with all open ({} KiB per connection), {} KiB at the end\n  server open descriptors: {} before, {} with all open, {} at the end",
         get("/opened"), report["silent"].as_u64().unwrap_or(0) + report["half_heads"].as_u64().unwrap_or(0),
         get("/failed"), get("/silent"), get("/half_heads"), get("/head_bytes"), get("/cut_off_while_sending"),
         get("/hold_s"), get("/still_open_at_end"), get("/silent_still_open"), get("/half_heads_still_open"),
         get("/closed_by_server"), get("/responses"), get("/rss_before_kib"), get("/rss_after_open_kib"),
-        get("/kib_per_connection"), get("/rss_at_end_kib"),
+        get("/kib_per_connection"), get("/rss_at_end_kib"), get("/server_open_files_before"),
+        get("/server_open_files_after_open"), get("/server_open_files_at_end"),
     )
 }
 

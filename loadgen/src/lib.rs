@@ -245,6 +245,9 @@ impl Common {
     pub fn server_rss_kib(&self) -> Option<u64> {
         self.server_pid.and_then(stats::process_rss_kib)
     }
+    pub fn server_open_files(&self) -> Option<usize> {
+        self.server_pid.and_then(stats::process_open_files)
+    }
 }
 
 /// A prefix that makes this run's user names unique on a server that outlives it.
