@@ -253,26 +253,58 @@ async fn serve_connection(
         server.state.config.request_head_timeout
     };
     let deadline = accepted_at + head_timeout;
+    // Nothing is set up for a connection before it sends something: hyper allocates its read
+    // and write buffers (16 KiB) and rustls its state at once, which a flood of silent sockets
+    // would multiply.
+    // (`readable()` is not enough: a new socket counts as ready until a read says otherwise.)
+    let mut first_byte = [0u8; 1];
+    let first_bytes = tokio::select! {
+        () = server.graceful.cancelled() => None,
+        peeked = tokio::time::timeout_at(deadline, stream.peek(&mut first_byte)) => Some(peeked),
+    };
+    match first_bytes {
+        // Also at the end of the stream (0 bytes): hyper sees the connection close.
+        Some(Ok(Ok(_))) => {}
+        Some(Ok(Err(error))) => {
+            tracing::debug!(peer = %context.peer, %error, "connection failed before its request");
+            return;
+        }
+        Some(Err(_)) => {
+            head_deadline_missed(&server, &context, "no request within the request-head deadline");
+            return;
+        }
+        None => return,
+    }
+    // Boxed: a connection that sends nothing holds only this small future.
+    Box::pin(serve_after_first_bytes(&server, stream, &context, deadline)).await;
+    // Unless its WebSocket took it, the connection's place is free from here.
+    drop(context.permit.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take());
+    drop(overflow_slot);
+}
+
+/// TLS handshake (if any) and HTTP requests, once the connection has sent its first bytes.
+async fn serve_after_first_bytes(
+    server: &Arc<Server>,
+    stream: TcpStream,
+    context: &Arc<ConnectionContext>,
+    deadline: Instant,
+) {
     match &server.transport {
-        Transport::Plain => serve_http(&server, TokioIo::new(stream), &context, deadline).await,
+        Transport::Plain => serve_http(server, TokioIo::new(stream), context, deadline).await,
         Transport::Tls(acceptor) => {
             let handshake = tokio::select! {
                 () = server.graceful.cancelled() => return,
                 handshake = tokio::time::timeout_at(deadline, acceptor.accept(stream)) => handshake,
             };
             match handshake {
-                Ok(Ok(tls_stream)) => serve_http(&server, TokioIo::new(tls_stream), &context, deadline).await,
+                Ok(Ok(tls_stream)) => serve_http(server, TokioIo::new(tls_stream), context, deadline).await,
                 Ok(Err(error)) => tracing::debug!(peer = %context.peer, %error, "TLS handshake failed"),
                 Err(_) => {
-                    server.state.metrics.refused(RefuseReason::RequestHeadTimeout);
-                    tracing::debug!(peer = %context.peer, "TLS handshake not finished within the request-head deadline");
+                    head_deadline_missed(server, context, "TLS handshake not finished within the request-head deadline")
                 }
             }
         }
     }
-    // Unless its WebSocket took it, the connection's place is free from here.
-    drop(context.permit.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take());
-    drop(overflow_slot);
 }
 
 async fn serve_http<I>(server: &Arc<Server>, io: TokioIo<I>, context: &Arc<ConnectionContext>, deadline: Instant)
@@ -321,8 +353,7 @@ where
                     watching_first_head = false;
                     continue;
                 }
-                server.state.metrics.refused(RefuseReason::RequestHeadTimeout);
-                tracing::debug!(peer = %context.peer, "no complete request head within the deadline: connection closed");
+                head_deadline_missed(server, context, "no complete request head within the deadline");
                 return;
             }
             () = server.graceful.cancelled(), if !shutting_down => {
@@ -332,6 +363,12 @@ where
             () = server.hard_stop.cancelled() => return,
         }
     }
+}
+
+/// Counts and logs (at debug level: a flood would fill the log) a connection closed for its deadline.
+fn head_deadline_missed(server: &Server, context: &ConnectionContext, what: &str) {
+    server.state.metrics.refused(RefuseReason::RequestHeadTimeout);
+    tracing::debug!(peer = %context.peer, "{what}: connection closed");
 }
 
 /// The answer to every request but `/healthz` on a connection over a limit.
