@@ -64,14 +64,31 @@ pub struct Config {
     #[arg(long = "stun-url", env = "DUET_STUN_URLS", value_delimiter = ',')]
     pub stun_urls: Vec<String>,
 
-    /// Most connections open at once; keep it below the process's file-descriptor limit
-    /// (`ulimit -n`). 0: unlimited.
+    /// Most connections open at once, counted from the moment a TCP connection is accepted (HTTP
+    /// requests and WebSockets alike); more are refused with HTTP 503. The server keeps 128 file
+    /// descriptors in reserve below its limit (`ulimit -n`) and lowers this to fit, saying so at
+    /// start-up. 0: as many as the descriptor limit allows.
     #[arg(long, env = "DUET_MAX_CONNECTIONS", default_value_t = 19_000)]
     pub max_connections: usize,
 
-    /// Most connections open at once from one client IP address. 0: unlimited.
+    /// Most connections open at once from one client IP address (an IPv6 client: its /64),
+    /// counted from `accept`. 0: unlimited.
     #[arg(long, env = "DUET_MAX_CONNECTIONS_PER_IP", default_value_t = 64)]
     pub max_connections_per_ip: usize,
+
+    /// A TCP connection must send a complete HTTP request head (after its TLS handshake, if any)
+    /// within this time of being accepted, and every later request on it within this time of
+    /// the previous one; otherwise it is closed. Request heads over 16 KiB get HTTP 431.
+    #[arg(long, env = "DUET_REQUEST_HEAD_TIMEOUT", default_value = "5s", value_parser = parse_positive_duration)]
+    pub request_head_timeout: Duration,
+
+    /// A reverse proxy whose `Forwarded` / `X-Forwarded-For` header is believed for the client's
+    /// address (per-address limit and logs): an address or a network, e.g. 10.0.0.0/8 (repeat
+    /// the flag, or comma-separate in the environment variable). Headers from anyone else are
+    /// ignored. Default: none, every client is its TCP address.
+    #[arg(long = "trusted-proxy", env = "DUET_TRUSTED_PROXIES", value_delimiter = ',',
+          value_parser = crate::client_address::parse_trusted_proxy)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 
     /// A connection that has not signed in this long after connecting is closed (code 1008).
     #[arg(long, env = "DUET_LOGIN_TIMEOUT", default_value = "15s", value_parser = parse_duration)]
@@ -167,6 +184,8 @@ impl Default for Config {
             stun_urls: Vec::new(),
             max_connections: 19_000,
             max_connections_per_ip: 64,
+            request_head_timeout: Duration::from_secs(5),
+            trusted_proxies: Vec::new(),
             login_timeout: Duration::from_secs(15),
             rate_limit: 50,
             rate_burst: 200,
@@ -191,6 +210,14 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let parsed = text.parse().map(Duration::from_secs).or_else(|_| humantime::parse_duration(text));
     parsed.map_err(|error| format!("`{text}` is not a duration ({error}); write e.g. 500ms, 45s or 2m"))
+}
+
+/// Like [`parse_duration`], but zero is refused (a zero deadline would close every connection).
+pub fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        Duration::ZERO => Err(format!("`{}` is zero; the deadline must be longer than that", text.trim())),
+        duration => Ok(duration),
+    }
 }
 
 #[cfg(test)]
@@ -219,6 +246,20 @@ mod tests {
     }
 
     #[test]
+    fn trusted_proxies_repeat_and_comma_separate_and_refuse_names() {
+        let parsed =
+            Config::try_parse_from(["backend", "--trusted-proxy", "10.0.0.0/8,::1", "--trusted-proxy", "192.0.2.7"])
+                .expect("addresses and networks");
+        let expected: Vec<ipnet::IpNet> =
+            ["10.0.0.0/8", "::1/128", "192.0.2.7/32"].iter().map(|text| text.parse().expect("network")).collect();
+        assert_eq!(parsed.trusted_proxies, expected);
+        assert!(Config::try_parse_from(["backend", "--trusted-proxy", "proxy.example"]).is_err());
+        assert!(Config::try_parse_from(["backend", "--request-head-timeout", "0"]).is_err());
+        let parsed = Config::try_parse_from(["backend", "--request-head-timeout", "750ms"]).expect("duration");
+        assert_eq!(parsed.request_head_timeout, Duration::from_millis(750));
+    }
+
+    #[test]
     fn command_line_defaults_match_default_impl() {
         let parsed = Config::try_parse_from(["backend"]).expect("no flags parse");
         let default = Config::default();
@@ -233,6 +274,8 @@ mod tests {
         assert_eq!(parsed.outbox_capacity, default.outbox_capacity);
         assert_eq!(parsed.send_timeout, default.send_timeout);
         assert_eq!(parsed.login_timeout, default.login_timeout);
+        assert_eq!(parsed.request_head_timeout, default.request_head_timeout);
+        assert_eq!(parsed.trusted_proxies, default.trusted_proxies);
         assert_eq!(parsed.rate_limit, default.rate_limit);
         assert_eq!(parsed.rate_burst, default.rate_burst);
         assert_eq!(parsed.rate_limit_bytes, default.rate_limit_bytes);
@@ -260,6 +303,8 @@ mod tests {
             "--max-connections",
             "--max-connections-per-ip",
             "--login-timeout",
+            "--request-head-timeout",
+            "--trusted-proxy",
             "--rate-limit",
             "--rate-burst",
             "--rate-limit-bytes",

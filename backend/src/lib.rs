@@ -1,6 +1,7 @@
 //! Duet's signaling server as a library: `app(state)` builds the router and `run(listener, ...)`
 //! serves it, so tests run the real server on `127.0.0.1:0`.
 
+pub mod client_address;
 pub mod config;
 pub mod connection;
 pub mod delivery;
@@ -12,23 +13,26 @@ pub mod log_limit;
 pub mod metrics;
 pub mod registry;
 pub mod security_headers;
+pub mod serve;
 pub mod static_files;
 pub mod tls;
 pub mod websocket;
 
 pub use config::Config;
 
-use axum::extract::{ConnectInfo, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use limits::{AdmissionError, ConnectionLimiter, OriginPolicy};
+use client_address::TrustedProxies;
+use limits::{AdmissionError, ConnectionLimiter, ConnectionPermit, OriginPolicy};
 use metrics::{Metrics, RefuseReason};
 use protocol::{Hello, Limits, MAX_NAME_CHARS, PROTOCOL_VERSION};
 use registry::Registry;
+use serve::{ConnectionContext, Transport};
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -40,7 +44,8 @@ use websocket::UpgradeRequest;
 /// Name announced in `hello`.
 pub const SERVER_NAME: &str = "duet";
 
-/// How long shutdown waits for connections to say goodbye before it stops waiting.
+/// How long shutdown waits for connections to say goodbye before it drops them: the whole
+/// shutdown, HTTP connections included, ends within this time.
 pub const SHUTDOWN_DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Bytes read from a socket at a time. Signaling frames are small (a candidate is ~300 bytes);
@@ -59,6 +64,11 @@ pub struct SharedState {
     pub registry: Arc<Registry>,
     pub metrics: Arc<Metrics>,
     pub connection_limiter: Arc<ConnectionLimiter>,
+    /// The connection limit enforced: `--max-connections` within the open-file limit (see
+    /// [`limits::effective_connection_limit`]).
+    pub max_connections: usize,
+    /// `--trusted-proxy`: whose forwarding headers name the client.
+    pub trusted_proxies: TrustedProxies,
     origin_policy: OriginPolicy,
     /// The built web app, if any (see [`static_files::web_app`]).
     pub web_app: Option<Arc<static_files::WebApp>>,
@@ -68,6 +78,7 @@ pub struct SharedState {
     pub refusal_log: log_limit::LogLimiter,
     /// Cancelled when the server shuts down; every connection watches it.
     pub shutdown: CancellationToken,
+    /// The upgraded WebSocket connections.
     connections: TaskTracker,
 }
 
@@ -89,6 +100,8 @@ impl AppState {
         };
         AppState(Arc::new(SharedState {
             origin_policy: OriginPolicy::new(&config.allowed_origins),
+            max_connections: limits::effective_connection_limit(config.max_connections, limits::open_files_limit()),
+            trusted_proxies: TrustedProxies::new(&config.trusted_proxies),
             web_app: static_files::web_app(&config).map(Arc::new),
             config: Arc::new(config),
             registry: Arc::new(Registry::new(Arc::clone(&metrics))),
@@ -133,54 +146,10 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The client's address, for both plain TCP and TLS listeners (axum's `SocketAddr` connect
-/// info only knows its own listener types).
+/// The TCP peer's address (`ConnectInfo<ClientAddress>` in every request, plain or TLS); behind
+/// a trusted proxy the client is found by [`client_address::TrustedProxies::client_address`].
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddress(pub SocketAddr);
-
-impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, NoDelayListener>> for ClientAddress {
-    fn connect_info(stream: axum::serve::IncomingStream<'_, NoDelayListener>) -> ClientAddress {
-        ClientAddress(*stream.remote_addr())
-    }
-}
-
-/// A TCP listener whose connections have TCP_NODELAY set: signaling frames are small and
-/// latency-bound, and Nagle would hold one back for a delayed ACK.
-#[derive(Debug)]
-pub struct NoDelayListener(pub TcpListener);
-
-impl axum::serve::Listener for NoDelayListener {
-    type Io = tokio::net::TcpStream;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            match self.0.accept().await {
-                Ok((stream, remote)) => {
-                    if let Err(error) = stream.set_nodelay(true) {
-                        tracing::debug!(%error, "could not set TCP_NODELAY");
-                    }
-                    return (stream, remote);
-                }
-                Err(error) => {
-                    // Out of file descriptors and the like: back off instead of spinning.
-                    tracing::warn!(%error, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            }
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        self.0.local_addr()
-    }
-}
-
-impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, tls::TlsListener>> for ClientAddress {
-    fn connect_info(stream: axum::serve::IncomingStream<'_, tls::TlsListener>) -> ClientAddress {
-        ClientAddress(*stream.remote_addr())
-    }
-}
 
 /// Liveness: the process serves HTTP.
 async fn healthz() -> &'static str {
@@ -188,7 +157,10 @@ async fn healthz() -> &'static str {
 }
 
 async fn metrics_text(State(state): State<AppState>) -> Response {
-    state.metrics.connections.set(i64::try_from(state.connection_limiter.open_connections()).unwrap_or(i64::MAX));
+    // WebSockets only, as before accepted connections were counted too (those are
+    // `duet_tcp_connections`).
+    state.metrics.connections.set(i64::try_from(state.connections.len()).unwrap_or(i64::MAX));
+    state.metrics.tcp_connections.set(i64::try_from(state.connection_limiter.open_connections()).unwrap_or(i64::MAX));
     state.metrics.queued_bytes.set(i64::try_from(state.queue_limits.budget.used()).unwrap_or(i64::MAX));
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], state.metrics.encode())
         .into_response()
@@ -197,11 +169,11 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
 async fn root(
     upgrade: Result<UpgradeRequest, websocket::NotAnUpgrade>,
     State(state): State<AppState>,
-    ConnectInfo(ClientAddress(remote)): ConnectInfo<ClientAddress>,
-    request: axum::extract::Request,
+    ConnectInfo(ClientAddress(peer)): ConnectInfo<ClientAddress>,
+    request: Request,
 ) -> Response {
     match upgrade {
-        Ok(upgrade) => accept_websocket(upgrade, state, remote, request.headers()),
+        Ok(upgrade) => accept_websocket(upgrade, state, peer, &request),
         Err(_) => static_files::index(state.web_app.as_deref(), request).await,
     }
 }
@@ -209,15 +181,20 @@ async fn root(
 async fn websocket_only(
     upgrade: UpgradeRequest,
     State(state): State<AppState>,
-    ConnectInfo(ClientAddress(remote)): ConnectInfo<ClientAddress>,
-    headers: HeaderMap,
+    ConnectInfo(ClientAddress(peer)): ConnectInfo<ClientAddress>,
+    request: Request,
 ) -> Response {
-    accept_websocket(upgrade, state, remote, &headers)
+    accept_websocket(upgrade, state, peer, &request)
 }
 
 /// Checks the origin and connection limits, then upgrades. Refusals are plain HTTP answers a
 /// person can read in the browser's network panel.
-fn accept_websocket(upgrade: UpgradeRequest, state: AppState, remote: SocketAddr, headers: &HeaderMap) -> Response {
+fn accept_websocket(upgrade: UpgradeRequest, state: AppState, peer: SocketAddr, request: &Request) -> Response {
+    let headers = request.headers();
+    // Behind a trusted proxy, the client it names; otherwise the TCP peer. The port of a
+    // forwarded client is not known: 0.
+    let client = state.trusted_proxies.client_address(peer.ip(), headers);
+    let remote = if client == peer.ip().to_canonical() { peer } else { SocketAddr::new(client, 0) };
     let origin = headers.get(header::ORIGIN).and_then(|value| value.to_str().ok());
     let host = headers.get(header::HOST).and_then(|value| value.to_str().ok());
     if !state.origin_policy.allows(origin, host) {
@@ -230,21 +207,20 @@ fn accept_websocket(upgrade: UpgradeRequest, state: AppState, remote: SocketAddr
         return (StatusCode::FORBIDDEN, message).into_response();
     }
     let config = &state.config;
-    let permit =
-        match state.connection_limiter.try_admit(remote.ip(), config.max_connections, config.max_connections_per_ip) {
-            Ok(permit) => permit,
-            Err(refusal) => {
-                let reason = match refusal {
-                    AdmissionError::TooManyConnections(_) => RefuseReason::TooManyConnections,
-                    AdmissionError::TooManyFromAddress(_) => RefuseReason::TooManyConnectionsFromAddress,
-                };
-                state.metrics.refused(reason);
-                if log_refusal(&state, reason) {
-                    tracing::info!(%remote, %refusal, "connection refused");
-                }
-                return (StatusCode::SERVICE_UNAVAILABLE, format!("{refusal}\n")).into_response();
+    let permit = match websocket_permit(&state, request.extensions().get::<Arc<ConnectionContext>>(), client) {
+        Ok(permit) => permit,
+        Err(refusal) => {
+            let reason = match refusal {
+                AdmissionError::TooManyConnections(_) => RefuseReason::TooManyConnections,
+                AdmissionError::TooManyFromAddress(_) => RefuseReason::TooManyConnectionsFromAddress,
+            };
+            state.metrics.refused(reason);
+            if log_refusal(&state, reason) {
+                tracing::info!(%remote, %refusal, "connection refused");
             }
-        };
+            return (StatusCode::SERVICE_UNAVAILABLE, format!("{refusal}\n")).into_response();
+        }
+    };
     let socket_config = WebSocketConfig::default()
         .max_message_size(Some(config.max_frame_bytes))
         .max_frame_size(Some(config.max_frame_bytes))
@@ -270,46 +246,41 @@ fn log_refusal(state: &AppState, reason: RefuseReason) -> bool {
     }
 }
 
+/// The WebSocket's permit: the one its TCP connection took at `accept` (counted against the
+/// client's address now if it came through a trusted proxy), or, when the router is served by
+/// something other than [`run`], a new one.
+fn websocket_permit(
+    state: &AppState,
+    context: Option<&Arc<ConnectionContext>>,
+    client: IpAddr,
+) -> Result<ConnectionPermit, AdmissionError> {
+    let per_address = state.config.max_connections_per_ip;
+    if let Some(context) = context {
+        if let Some(permit) = context.take_permit_for_websocket(client, per_address)? {
+            return Ok(permit);
+        }
+    }
+    state.connection_limiter.try_admit(client, state.max_connections, per_address)
+}
+
 /// Serves `app(state)` on `listener` until `shutdown` completes, then closes every WebSocket
-/// with code 1012 ("restarting") and waits up to [`SHUTDOWN_DRAIN_TIMEOUT`] for them to finish.
+/// with code 1012 ("restarting") and every HTTP connection, dropping what is still open after
+/// [`SHUTDOWN_DRAIN_TIMEOUT`]. See [`serve`] for the limits before the upgrade.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    serve_until_shutdown(NoDelayListener(listener), state, shutdown).await
+    serve::serve(listener, Transport::Plain, state, shutdown).await
 }
 
-/// Like [`run`], over TLS (https:// and wss://) with the given server configuration.
+/// Like [`run`], over TLS (https:// and wss://) with the given server configuration. The TLS
+/// handshake counts against the request-head deadline.
 pub async fn run_tls(
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    serve_until_shutdown(tls::TlsListener::new(listener, tls)?, state, shutdown).await
-}
-
-async fn serve_until_shutdown<L>(
-    listener: L,
-    state: AppState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()>
-where
-    L: axum::serve::Listener<Addr = SocketAddr>,
-    ClientAddress: for<'a> axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, L>>,
-{
-    let router = app(state.clone()).into_make_service_with_connect_info::<ClientAddress>();
-    let token = state.shutdown.clone();
-    let served = axum::serve(listener, router).with_graceful_shutdown(async move {
-        shutdown.await;
-        token.cancel();
-    });
-    let result = served.await;
-    state.shutdown.cancel();
-    state.connections.close();
-    if tokio::time::timeout(SHUTDOWN_DRAIN_TIMEOUT, state.connections.wait()).await.is_err() {
-        tracing::warn!(remaining = state.connections.len(), "shutdown: connections still open after the drain timeout");
-    }
-    result
+    serve::serve(listener, Transport::Tls(tokio_rustls::TlsAcceptor::from(tls)), state, shutdown).await
 }

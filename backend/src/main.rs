@@ -26,8 +26,7 @@ async fn main() -> anyhow::Result<()> {
     };
 
     let address = SocketAddr::new(config.bind, config.port);
-    let listener = tokio::net::TcpListener::bind(address)
-        .await
+    let listener = listen(address)
         .with_context(|| format!("could not listen on {address} (is another server using port {}?)", config.port))?;
     // The real address, also when --port 0 asked the system to pick one.
     let address = listener.local_addr().unwrap_or(address);
@@ -55,6 +54,17 @@ async fn main() -> anyhow::Result<()> {
     }
     tracing::info!("server stopped");
     Ok(())
+}
+
+/// Connections the kernel queues for `accept` (the standard library's listener asks for 128): a
+/// burst of connections waits there instead of being dropped or answered with SYN cookies.
+const LISTEN_BACKLOG: u32 = 1024;
+
+fn listen(address: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if address.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 /// Names and addresses worth showing for "open this on your phone": not loopback, not IPv6.

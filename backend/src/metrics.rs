@@ -61,6 +61,10 @@ pub enum RefuseReason {
     TooManyConnections,
     TooManyConnectionsFromAddress,
     OriginNotAllowed,
+    /// No complete request head (or TLS handshake) within `--request-head-timeout`.
+    RequestHeadTimeout,
+    /// A request head over `serve::MAX_REQUEST_HEAD_BYTES` (answered with 431).
+    RequestHeadTooLarge,
 }
 
 impl RefuseReason {
@@ -70,6 +74,8 @@ impl RefuseReason {
             RefuseReason::TooManyConnections => "too_many_connections",
             RefuseReason::TooManyConnectionsFromAddress => "too_many_from_address",
             RefuseReason::OriginNotAllowed => "origin_not_allowed",
+            RefuseReason::RequestHeadTimeout => "request_head_timeout",
+            RefuseReason::RequestHeadTooLarge => "request_head_too_large",
         }
     }
 }
@@ -88,6 +94,7 @@ pub struct Metrics {
     registry: Registry,
     pub connections: Gauge,
     pub queued_bytes: Gauge,
+    pub tcp_connections: Gauge,
     pub users_online: Gauge,
     pub calls_ringing: Gauge,
     pub calls_active: Gauge,
@@ -129,6 +136,11 @@ impl Metrics {
             "queued_bytes",
             "Bytes queued for clients or being written to them, all connections together",
         );
+        let tcp_connections: Gauge = registered(
+            &mut registry,
+            "tcp_connections",
+            "Open TCP connections counted against --max-connections (HTTP and WebSocket)",
+        );
         let users_online: Gauge = registered(&mut registry, "users_online", "Users logged in");
         let calls_ringing: Gauge = registered(&mut registry, "calls_ringing", "Calls offered but not yet answered");
         let calls_active: Gauge = registered(&mut registry, "calls_active", "Answered calls in progress");
@@ -155,6 +167,7 @@ impl Metrics {
             registry,
             connections,
             queued_bytes,
+            tcp_connections,
             users_online,
             calls_ringing,
             calls_active,

@@ -1,24 +1,13 @@
 //! TLS for calls between devices on a LAN (browsers allow the camera only on https:// or
 //! localhost): load a certificate and key from PEM files, or create a self-signed certificate
-//! for this machine's names and addresses at start-up. `TlsListener` does handshakes
-//! concurrently, off the accept loop, so a slow client cannot stall everyone else.
+//! for this machine's names and addresses at start-up. Handshakes happen in each connection's own
+//! task (see `serve.rs`), after the connection took its permit and under the request-head
+//! deadline, so a slow or silent client cannot stall the accept loop or anyone else.
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
-use tokio_rustls::server::TlsStream;
-use tokio_rustls::TlsAcceptor;
-
-/// A client must finish its TLS handshake within this time.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Handshakes in progress at once; connections beyond are dropped at once, so a flood of
-/// half-open TLS connections cannot use up memory and file descriptors before admission.
-const MAX_CONCURRENT_HANDSHAKES: usize = 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
@@ -103,76 +92,4 @@ pub fn self_signed(subject_names: Vec<String>) -> Result<TlsSetup, TlsError> {
     let chain = vec![certified.cert.der().clone()];
     let key = PrivateKeyDer::Pkcs8(certified.key_pair.serialize_der().into());
     Ok(TlsSetup { config: server_config(chain, key)?, subject_names, certificate_pem: Some(certificate_pem) })
-}
-
-/// Accepts TCP connections and completes TLS handshakes concurrently.
-#[derive(Debug)]
-pub struct TlsListener {
-    handshaken: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
-    local_address: SocketAddr,
-    accept_task: tokio::task::AbortHandle,
-}
-
-impl TlsListener {
-    pub fn new(listener: TcpListener, config: Arc<rustls::ServerConfig>) -> std::io::Result<TlsListener> {
-        let local_address = listener.local_addr()?;
-        let (ready, handshaken) = mpsc::channel(256);
-        let acceptor = TlsAcceptor::from(config);
-        let handshakes = Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_HANDSHAKES));
-        let accept_task = tokio::spawn(async move {
-            loop {
-                let (stream, remote) = match listener.accept().await {
-                    Ok(accepted) => accepted,
-                    Err(error) => {
-                        // Out of file descriptors and the like: back off instead of spinning.
-                        tracing::warn!(%error, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                let Ok(handshake_slot) = Arc::clone(&handshakes).try_acquire_owned() else {
-                    tracing::debug!(%remote, "too many TLS handshakes in progress: connection dropped");
-                    continue;
-                };
-                let _ = stream.set_nodelay(true);
-                let acceptor = acceptor.clone();
-                let ready = ready.clone();
-                tokio::spawn(async move {
-                    let _handshake_slot = handshake_slot;
-                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                        Ok(Ok(tls_stream)) => {
-                            let _ = ready.send((tls_stream, remote)).await;
-                        }
-                        Ok(Err(error)) => tracing::debug!(%remote, %error, "TLS handshake failed"),
-                        Err(_) => tracing::debug!(%remote, "TLS handshake timed out"),
-                    }
-                });
-            }
-        })
-        .abort_handle();
-        Ok(TlsListener { handshaken, local_address, accept_task })
-    }
-}
-
-impl Drop for TlsListener {
-    fn drop(&mut self) {
-        self.accept_task.abort();
-    }
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        match self.handshaken.recv().await {
-            Some(accepted) => accepted,
-            // The accept task only ends when the listener is dropped.
-            None => std::future::pending().await,
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        Ok(self.local_address)
-    }
 }

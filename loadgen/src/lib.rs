@@ -6,7 +6,9 @@
 //!   CPU time per relayed message;
 //! - `connections`: N logged-in idle connections; connect+login rate and server memory per
 //!   connection; `churn`: R rounds of connect-all/disconnect-all, server memory after each;
-//! - `calls`: C calls (login ×2, offer, answer, candidates, leave, close), K in flight.
+//! - `calls`: C calls (login ×2, offer, answer, candidates, leave, close), K in flight;
+//! - `flood`: N silent TCP connections and N half-sent request heads, held: how many the server
+//!   still holds at the end, and its memory.
 //!
 //! Every run prints human-readable lines and then exactly one JSON line. Targets other than this
 //! machine (127.0.0.0/8, ::1, localhost) are refused before anything is sent, and every loop is
@@ -14,6 +16,7 @@
 
 pub mod calls;
 pub mod client;
+pub mod flood;
 pub mod idle;
 pub mod relay;
 pub mod stats;
@@ -43,6 +46,8 @@ pub mod caps {
     pub const MAX_PAYLOAD_BYTES: usize = 60_000;
     pub const MAX_TIMEOUT: Duration = Duration::from_secs(1_800);
     pub const MAX_IO_TIMEOUT: Duration = Duration::from_secs(60);
+    pub const MAX_HEAD_BYTES: usize = 1024 * 1024;
+    pub const MAX_HOLD: Duration = Duration::from_secs(600);
 }
 
 /// Load generator for Duet's signaling server and the classic server. Loopback targets only.
@@ -78,6 +83,9 @@ pub enum Command {
     Churn(IdleArgs),
     /// C calls with K in flight: logins, offer, answer, candidates, leave, close.
     Calls(CallArgs),
+    /// N silent TCP connections and N half-sent request heads, held: how many the server still
+    /// holds at the end, and its memory (the floods before the WebSocket upgrade).
+    Flood(flood::FloodArgs),
 }
 
 #[derive(Debug, Args)]
@@ -160,6 +168,7 @@ pub enum Mode {
     Relay(relay::RelayOptions),
     Idle(idle::IdleOptions),
     Calls(calls::CallOptions),
+    Flood(flood::FloodOptions),
 }
 
 impl Cli {
@@ -215,6 +224,7 @@ impl Cli {
                     candidate_bytes: args.candidate_bytes,
                 })
             }
+            Command::Flood(args) => Mode::Flood(args.validate(self.timeout)?),
         };
         Ok((target, mode))
     }
@@ -235,6 +245,9 @@ impl Common {
     pub fn server_rss_kib(&self) -> Option<u64> {
         self.server_pid.and_then(stats::process_rss_kib)
     }
+    pub fn server_open_files(&self) -> Option<usize> {
+        self.server_pid.and_then(stats::process_open_files)
+    }
 }
 
 /// A prefix that makes this run's user names unique on a server that outlives it.
@@ -251,6 +264,7 @@ pub async fn run(common: &Common, mode: &Mode, timeout: Duration) -> anyhow::Res
             Mode::Relay(options) => relay::run(common, options).await,
             Mode::Idle(options) => idle::run(common, options).await,
             Mode::Calls(options) => calls::run(common, options).await,
+            Mode::Flood(options) => flood::run(common, options).await,
         }
     };
     let mut report = tokio::time::timeout(timeout, work)
@@ -285,6 +299,7 @@ pub fn summary(report: &Value) -> String {
             get("/calls"), report["runs"].as_array().map_or(0, Vec::len), get("/in_flight"), get("/median/calls_per_sec"),
             get("/median/p50_ms"), get("/median/p99_ms"), get("/median/max_ms"), get("/median/server_cpu_us_per_call"), get("/errors"),
         ),
+        Some("flood") => flood::summary(report),
         _ => report.to_string(),
     }
 }
@@ -348,6 +363,16 @@ mod tests {
         assert!(parse(&["relay", "--window", "soon"]).is_err());
         assert!(parse(&["relay", "--no-such-flag"]).is_err());
         assert!(parse(&[]).is_err(), "a mode is required");
+        assert!(parse(&["flood", "--silent", "19901"]).is_err_and(|error| error.contains("--silent")));
+        assert!(parse(&["flood", "--silent", "10000", "--half-heads", "10000"]).is_err());
+        assert!(parse(&["flood", "--silent", "0"]).is_err(), "something to flood with");
+        assert!(parse(&["flood", "--head-bytes", "2000000"]).is_err_and(|error| error.contains("--head-bytes")));
+        assert!(parse(&["flood", "--hold", "5m"]).is_err_and(|error| error.contains("--timeout")));
+        let Ok((_, Mode::Flood(flood))) = parse(&["flood", "--half-heads", "500", "--head-bytes", "307200"]) else {
+            panic!("flood expected")
+        };
+        assert_eq!((flood.silent, flood.half_heads, flood.head_bytes), (100, 500, 307_200));
+        assert_eq!(flood.hold, Duration::from_secs(10));
     }
 
     #[test]

@@ -91,6 +91,11 @@ pub fn process_rss_kib(pid: u32) -> Option<u64> {
     parse_status_rss_kib(&std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?)
 }
 
+/// Open file descriptors of a process (its sockets included): the entries of /proc/PID/fd.
+pub fn process_open_files(pid: u32) -> Option<usize> {
+    Some(std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count())
+}
+
 /// CPU time of this (the generator's) process.
 pub fn own_cpu() -> Option<Duration> {
     process_cpu(std::process::id())

@@ -2,6 +2,7 @@
 //! process). Counts and consistency are checked, never timings.
 
 use loadgen::calls::CallOptions;
+use loadgen::flood::FloodOptions;
 use loadgen::idle::IdleOptions;
 use loadgen::relay::RelayOptions;
 use loadgen::target::Target;
@@ -18,10 +19,13 @@ struct Server {
 }
 
 async fn start_server() -> Server {
+    // The relay ping-pongs far above the production per-connection message rate limit.
+    start_server_with(backend::Config { rate_limit: 0, ..backend::Config::default() }).await
+}
+
+async fn start_server_with(config: backend::Config) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
     let address = listener.local_addr().expect("local address");
-    // The relay ping-pongs far above the production per-connection message rate limit.
-    let config = backend::Config { rate_limit: 0, ..backend::Config::default() };
     let state = backend::AppState::new(config);
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(backend::run(listener, state, async move {
@@ -124,6 +128,46 @@ async fn calls_complete_the_whole_sequence() {
     assert_eq!(runs.len(), 2);
     assert!(runs.iter().all(|run| run["completed"] == 24), "{report}");
     assert!(number(&report, "/median/p50_ms") <= number(&report, "/median/p99_ms"));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flood_counts_the_silent_and_half_sent_connections_the_server_still_holds() {
+    // A server that holds request heads for a minute: every flooding connection is still open.
+    let patient = backend::Config { request_head_timeout: Duration::from_secs(60), ..backend::Config::default() };
+    let server = start_server_with(patient).await;
+    let options = FloodOptions {
+        silent: 20,
+        half_heads: 10,
+        head_bytes: 2_000,
+        hold: Duration::from_millis(200),
+        concurrency: 8,
+    };
+    let report = run(&server, Mode::Flood(options)).await;
+    assert_eq!(report["mode"], "flood");
+    assert_eq!((report["opened"].as_u64(), report["failed"].as_u64()), (Some(30), Some(0)), "{report}");
+    assert_eq!(report["still_open_at_end"], 30, "{report}");
+    assert_eq!((report["silent_still_open"].as_u64(), report["half_heads_still_open"].as_u64()), (Some(20), Some(10)));
+    assert_eq!(report["closed_by_server"], 0);
+    assert!(report["rss_at_end_kib"].is_number() && report["kib_per_connection"].is_number(), "{report}");
+    // The server runs in this process, beside other tests: its descriptor counts are only read.
+    assert!(report["server_open_files_at_end"].is_number(), "{report}");
+    server.stop().await;
+
+    // Our server's head deadline closes them all; heads over its cap are answered with 431.
+    let strict = backend::Config { request_head_timeout: Duration::from_millis(200), ..backend::Config::default() };
+    let server = start_server_with(strict).await;
+    let options =
+        FloodOptions { silent: 20, half_heads: 10, head_bytes: 2_000, hold: Duration::from_secs(1), concurrency: 8 };
+    let report = run(&server, Mode::Flood(options)).await;
+    assert_eq!((report["still_open_at_end"].as_u64(), report["closed_by_server"].as_u64()), (Some(0), Some(30)));
+    let options =
+        FloodOptions { silent: 0, half_heads: 5, head_bytes: 40_000, hold: Duration::from_secs(1), concurrency: 5 };
+    let report = run(&server, Mode::Flood(options)).await;
+    assert_eq!(report["still_open_at_end"], 0, "{report}");
+    let answered = report["responses"]["431"].as_u64().unwrap_or(0);
+    let cut_off = report["cut_off_while_sending"].as_u64().unwrap_or(0);
+    assert!(answered + cut_off > 0, "oversized heads are refused, not held: {report}");
     server.stop().await;
 }
 
