@@ -1,6 +1,7 @@
 //! The root component and the `Controller` that connects the pure [`AppModel`] to the browser:
 //! it runs the reducer for every [`Action`], carries out the returned [`Effect`]s through the
-//! `signaling`, `media` and `peer` glue it owns, and publishes a [`ViewSnapshot`] to Yew.
+//! `signaling`, `media`, `local_tracks` and `peer` glue it owns, and publishes a [`ViewSnapshot`]
+//! to Yew.
 //!
 //! Actions are queued, so an effect that dispatches synchronously never re-enters the reducer.
 
@@ -8,7 +9,8 @@ use crate::call_state::{Action, AppModel, CallAttempt, Effect};
 use crate::components::AppView;
 use crate::errors::{IceTransportPolicyError, SignalingUrlError};
 use crate::ice_diagnostics::IceTransportPolicy;
-use crate::media::{acquire_camera_and_microphone, stop_every_track};
+use crate::local_tracks::LocalTracks;
+use crate::media::{acquire_camera, acquire_camera_and_microphone, acquire_screen, stop_every_track};
 use crate::peer::{configured_ice_transport_policy, PeerSession};
 use crate::signaling::{configured_signaling_url, Dispatch, SignalingSocket};
 use gloo_timers::callback::{Interval, Timeout};
@@ -17,7 +19,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 use wasm_bindgen_futures::spawn_local;
-use web_sys::MediaStream;
+use web_sys::{MediaStream, MediaStreamTrack};
 use yew::prelude::*;
 
 /// How often the list of people online is refreshed while idle.
@@ -45,7 +47,7 @@ pub struct Controller {
     /// The diagnostic ICE transport policy; an unusable value fails each call in words.
     ice_transport_policy: Result<IceTransportPolicy, IceTransportPolicyError>,
     signaling: RefCell<Option<SignalingSocket>>,
-    local_stream: RefCell<Option<MediaStream>>,
+    tracks: RefCell<LocalTracks>,
     peer: RefCell<Option<PeerSession>>,
     remote_media_version: Cell<u32>,
     reconnect_timer: RefCell<Option<Timeout>>,
@@ -75,7 +77,7 @@ impl Controller {
             signaling_url: configured_signaling_url(),
             ice_transport_policy: configured_ice_transport_policy(),
             signaling: RefCell::new(None),
-            local_stream: RefCell::new(None),
+            tracks: RefCell::new(LocalTracks::default()),
             peer: RefCell::new(None),
             remote_media_version: Cell::new(0),
             reconnect_timer: RefCell::new(None),
@@ -141,7 +143,7 @@ impl Controller {
         let remote_stream = self.peer.borrow().as_ref().and_then(PeerSession::remote_stream);
         self.publish_snapshot.set(Rc::new(ViewSnapshot {
             model: self.model.borrow().clone(),
-            local_stream: self.local_stream.borrow().clone(),
+            local_stream: self.tracks.borrow().preview(),
             remote_stream,
             remote_media_version: self.remote_media_version.get(),
             signaling_url: self.signaling_url.clone(),
@@ -176,7 +178,7 @@ impl Controller {
                         }
                         return;
                     };
-                    controller.local_stream.replace(outcome.stream);
+                    controller.tracks.borrow_mut().take_initial(outcome.stream);
                     controller.dispatch(Action::LocalMediaSettled {
                         has_audio: outcome.has_audio,
                         has_video: outcome.has_video,
@@ -184,16 +186,18 @@ impl Controller {
                     });
                 });
             }
-            Effect::StartOutgoingCall { call_attempt, ice_servers } => {
+            Effect::StartOutgoingCall { call_attempt, ice_servers, video } => {
                 if let Some(peer) = self.create_peer(call_attempt, &ice_servers, &dispatch) {
-                    peer.start_offer(self.local_stream.borrow().as_ref(), dispatch);
+                    let tracks = self.tracks.borrow();
+                    peer.start_offer(tracks.microphone(), tracks.video_track(video), dispatch);
                     self.peer.replace(Some(peer));
                 }
             }
-            Effect::AnswerIncomingCall { call_attempt, ice_servers, offer, remote_candidates } => {
+            Effect::AnswerIncomingCall { call_attempt, ice_servers, video, offer, remote_candidates } => {
                 if let Some(peer) = self.create_peer(call_attempt, &ice_servers, &dispatch) {
-                    let local_stream = self.local_stream.borrow().clone();
-                    peer.answer_offer(&offer, &remote_candidates, local_stream, true, dispatch);
+                    let tracks = self.tracks.borrow();
+                    let local_tracks = (tracks.microphone().cloned(), tracks.video_track(video).cloned());
+                    peer.answer_offer(&offer, &remote_candidates, Some(local_tracks), dispatch);
                     self.peer.replace(Some(peer));
                 }
             }
@@ -204,12 +208,53 @@ impl Controller {
             }
             Effect::AnswerRenegotiationOffer { call_attempt, offer } => {
                 if let Some(peer) = self.peer_of(call_attempt) {
-                    peer.answer_offer(&offer, &[], None, false, dispatch);
+                    peer.answer_offer(&offer, &[], None, dispatch);
                 }
             }
             Effect::AddRemoteIceCandidate { call_attempt, candidate } => {
                 if let Some(peer) = self.peer_of(call_attempt) {
                     peer.add_remote_candidate(&candidate);
+                }
+            }
+            Effect::SetMicrophoneEnabled { enabled } => self.tracks.borrow().set_microphone_enabled(enabled),
+            Effect::StartCamera => {
+                let weak = self.weak_self.clone();
+                spawn_local(async move {
+                    let outcome = acquire_camera().await;
+                    let Some(controller) = weak.upgrade() else {
+                        outcome.iter().for_each(MediaStreamTrack::stop);
+                        return;
+                    };
+                    let problem = outcome.map(|track| controller.tracks.borrow_mut().set_camera(track)).err();
+                    controller.dispatch(Action::CameraSettled { problem });
+                });
+            }
+            Effect::StopCamera => self.tracks.borrow_mut().stop_camera(),
+            Effect::StartScreenShare => {
+                let weak = self.weak_self.clone();
+                spawn_local(async move {
+                    let outcome = acquire_screen().await;
+                    let Some(controller) = weak.upgrade() else {
+                        outcome.iter().for_each(MediaStreamTrack::stop);
+                        return;
+                    };
+                    let problem = outcome
+                        .map(|track| controller.tracks.borrow_mut().set_screen(track, controller.dispatcher()))
+                        .err();
+                    controller.dispatch(Action::ScreenShareSettled { problem });
+                });
+            }
+            Effect::StopScreenShare => self.tracks.borrow_mut().stop_screen(),
+            Effect::ShowVideoSource { source } => {
+                let mut tracks = self.tracks.borrow_mut();
+                tracks.show(source);
+                if let Some(peer) = self.peer.borrow().as_ref() {
+                    peer.send_video(tracks.video_track(source));
+                }
+            }
+            Effect::SendPeerMessage(message) => {
+                if let Some(peer) = self.peer.borrow().as_ref() {
+                    peer.send_peer_message(&message.encode());
                 }
             }
             Effect::ReleasePeerConnection => {
@@ -252,14 +297,6 @@ impl Controller {
                 }
             }
         })
-    }
-}
-
-impl Drop for Controller {
-    fn drop(&mut self) {
-        if let Some(stream) = self.local_stream.borrow_mut().take() {
-            stop_every_track(&stream);
-        }
     }
 }
 

@@ -8,6 +8,7 @@
 mod call_state;
 mod errors;
 mod ice_diagnostics;
+mod peer_message;
 mod signaling_url;
 
 #[cfg(target_arch = "wasm32")]
@@ -15,11 +16,17 @@ mod app;
 #[cfg(target_arch = "wasm32")]
 mod components;
 #[cfg(target_arch = "wasm32")]
+mod data_channel;
+#[cfg(target_arch = "wasm32")]
+mod local_tracks;
+#[cfg(target_arch = "wasm32")]
 mod media;
 #[cfg(target_arch = "wasm32")]
 mod peer;
 #[cfg(target_arch = "wasm32")]
 mod signaling;
+#[cfg(target_arch = "wasm32")]
+mod transceivers;
 
 #[cfg(target_arch = "wasm32")]
 fn main() {

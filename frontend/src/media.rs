@@ -1,7 +1,8 @@
 //! Browser glue for the camera and microphone: asks getUserMedia for the best it can get
 //! (camera and microphone, else microphone only, else camera only, else nothing) and says what
 //! is missing as a typed [`MediaProblem`] (put in words by `errors.rs`). Never fails: no media
-//! still allows receive-only calls.
+//! still allows receive-only calls. Also the camera alone ("Turn camera on") and the screen
+//! (getDisplayMedia, "Share screen").
 
 use crate::errors::{MediaAccessError, MediaProblem, MissingMedia};
 use js_sys::Reflect;
@@ -68,4 +69,27 @@ pub fn stop_every_track(stream: &MediaStream) {
     for track in tracks_of(stream) {
         track.stop();
     }
+}
+
+/// "Turn camera on": a camera track alone (video only).
+pub async fn acquire_camera() -> Result<MediaStreamTrack, MediaAccessError> {
+    let stream = get_user_media(false, true).await?;
+    let mut tracks = tracks_of(&stream).into_iter();
+    let track = tracks.next().ok_or_else(|| MediaAccessError::Refused { name: "NotFoundError".to_owned() })?;
+    tracks.for_each(|extra| extra.stop());
+    Ok(track)
+}
+
+/// "Share screen": getDisplayMedia (video only); the browser asks the person what to share.
+pub async fn acquire_screen() -> Result<MediaStreamTrack, MediaAccessError> {
+    let devices = web_sys::window().ok_or(MediaAccessError::NoWindow)?.navigator().media_devices().map_err(refused)?;
+    let constraints = web_sys::DisplayMediaStreamConstraints::new();
+    constraints.set_video(&JsValue::TRUE);
+    constraints.set_audio(&JsValue::FALSE);
+    let request = devices.get_display_media_with_constraints(&constraints).map_err(refused)?;
+    let stream: MediaStream = JsFuture::from(request).await.map_err(refused)?.dyn_into().map_err(refused)?;
+    let mut tracks = tracks_of(&stream).into_iter().filter(|track| track.kind() == "video");
+    let track = tracks.next().ok_or_else(|| MediaAccessError::Refused { name: "NotFoundError".to_owned() })?;
+    tracks.for_each(|extra| extra.stop());
+    Ok(track)
 }

@@ -1,9 +1,10 @@
 //! [`Action`]: what happened (a click, a server message, a browser event); [`Effect`]: the work
 //! the browser glue must carry out, as returned by [`AppModel::apply`](super::AppModel::apply).
 
-use super::{CallAttempt, PeerConnectionState};
-use crate::errors::{MediaProblem, PeerError};
+use super::{CallAttempt, PeerConnectionState, VideoSource};
+use crate::errors::{MediaAccessError, MediaProblem, PeerError};
 use crate::ice_diagnostics::SelectedCandidatePair;
+use crate::peer_message::PeerMessage;
 use protocol::{ClientMessage, IceCandidate, IceServer, ParseError, ServerMessage, SessionDescription};
 
 /// Something that happened: a click, a server message, a browser event.
@@ -31,6 +32,20 @@ pub enum Action {
     DeclineClicked,
     HangUpClicked,
     DismissNoticeClicked,
+    /// **Mute** / **Unmute** (or its keyboard shortcut).
+    MuteClicked,
+    /// **Turn camera off** / **Turn camera on** (or its keyboard shortcut).
+    CameraClicked,
+    /// **Share screen** / **Stop sharing**.
+    ShareScreenClicked,
+    /// **Chat**: opens or closes the chat panel.
+    ChatClicked,
+    /// **Send** (or Enter) in the chat, with what was typed in **Message** and the browser's
+    /// clock (milliseconds since the Unix epoch).
+    ChatMessageSubmitted {
+        typed: String,
+        at_millis: u64,
+    },
 
     // ------------------------------------------------ the signaling connection
     /// A frame from the server.
@@ -50,6 +65,27 @@ pub enum Action {
         has_audio: bool,
         has_video: bool,
         problem: Option<MediaProblem>,
+    },
+    /// "Turn camera on" finished: `None` when the glue holds a new camera track.
+    CameraSettled {
+        problem: Option<MediaAccessError>,
+    },
+    /// getDisplayMedia finished: `None` when the glue holds the capture track.
+    ScreenShareSettled {
+        problem: Option<MediaAccessError>,
+    },
+    /// The screen capture track ended (the browser's own "Stop sharing").
+    ScreenShareEnded,
+    /// The call's data channel opened.
+    DataChannelOpened {
+        call_attempt: CallAttempt,
+    },
+    /// A frame from the peer on the data channel, as received (decoded by the reducer), with the
+    /// browser's clock (milliseconds since the Unix epoch).
+    PeerMessageReceived {
+        call_attempt: CallAttempt,
+        text: String,
+        at_millis: u64,
     },
     /// Our offer is created and set as local description.
     LocalOfferCreated {
@@ -93,7 +129,9 @@ impl Action {
             | Action::LocalIceCandidateGathered { call_attempt, .. }
             | Action::PeerConnectionStateChanged { call_attempt, .. }
             | Action::PeerConnectionFailed { call_attempt, .. }
-            | Action::SelectedCandidatePairRead { call_attempt, .. } => Some(*call_attempt),
+            | Action::SelectedCandidatePairRead { call_attempt, .. }
+            | Action::DataChannelOpened { call_attempt, .. }
+            | Action::PeerMessageReceived { call_attempt, .. } => Some(*call_attempt),
             _ => None,
         }
     }
@@ -109,17 +147,21 @@ pub enum Effect {
     Send(ClientMessage),
     /// Ask for camera and microphone (once per page).
     AcquireLocalMedia,
-    /// Create a peer connection with our tracks (recvonly where we have none), create the
-    /// offer, set it as local description, then report [`Action::LocalOfferCreated`].
+    /// Create a peer connection with the data channel and one sendrecv transceiver per kind
+    /// (our microphone, and `video`'s track or none yet), create the offer, set it as local
+    /// description, then report [`Action::LocalOfferCreated`].
     StartOutgoingCall {
         call_attempt: CallAttempt,
         ice_servers: Vec<IceServer>,
+        video: VideoSource,
     },
-    /// Create a peer connection, apply `offer` and then `remote_candidates` in this order, add
-    /// our tracks, create the answer, then report [`Action::LocalAnswerCreated`].
+    /// Create a peer connection with the data channel, apply `offer` and then
+    /// `remote_candidates` in this order, make every transceiver sendrecv with our microphone and
+    /// `video`'s track (or none yet), create the answer, then report [`Action::LocalAnswerCreated`].
     AnswerIncomingCall {
         call_attempt: CallAttempt,
         ice_servers: Vec<IceServer>,
+        video: VideoSource,
         offer: SessionDescription,
         remote_candidates: Vec<IceCandidate>,
     },
@@ -138,6 +180,26 @@ pub enum Effect {
         call_attempt: CallAttempt,
         candidate: IceCandidate,
     },
+    /// `track.enabled` of our microphone (disabled sends silence).
+    SetMicrophoneEnabled {
+        enabled: bool,
+    },
+    /// Take the camera again (getUserMedia, video only), then report [`Action::CameraSettled`].
+    StartCamera,
+    /// Stop and drop the camera track (the camera light goes out).
+    StopCamera,
+    /// Ask for a screen (getDisplayMedia), watch its track's `ended`, then report
+    /// [`Action::ScreenShareSettled`].
+    StartScreenShare,
+    /// Stop and drop the screen capture track and its listener.
+    StopScreenShare,
+    /// Show `source` in the preview and send it on the call's video sender (`replaceTrack`, no
+    /// renegotiation; `Nothing` sends no video).
+    ShowVideoSource {
+        source: VideoSource,
+    },
+    /// Send a message to the peer on the call's data channel.
+    SendPeerMessage(PeerMessage),
     /// Close the peer connection, stop its remote tracks, drop its closures, clear the
     /// remote video.
     ReleasePeerConnection,

@@ -75,7 +75,11 @@ impl AppModel {
         };
         self.peer_connection_created();
         self.notice = None;
-        effects.push(Effect::StartOutgoingCall { call_attempt, ice_servers: self.ice_servers.clone() });
+        effects.push(Effect::StartOutgoingCall {
+            call_attempt,
+            ice_servers: self.ice_servers.clone(),
+            video: self.video_source(),
+        });
     }
 
     pub(super) fn cancel_call_clicked(&mut self, effects: &mut Vec<Effect>) {
@@ -95,6 +99,7 @@ impl AppModel {
         effects.push(Effect::AnswerIncomingCall {
             call_attempt,
             ice_servers: self.ice_servers.clone(),
+            video: self.video_source(),
             offer: offer.clone(),
             remote_candidates: remote_candidates_waiting.clone(),
         });

@@ -1,6 +1,9 @@
 //! [`AppModel`]: everything the app knows and shows, and the helpers every handler shares.
 
-use super::{CallAttempt, CallPhase, Effect, LocalMedia, Notice, PeerConnectionState, SignIn, SignalingConnection};
+use super::{
+    CallAttempt, CallPhase, Chat, Effect, LocalMedia, MediaControls, Notice, PeerConnectionState, RemoteMediaState,
+    SignIn, SignalingConnection,
+};
 use crate::ice_diagnostics::SelectedCandidatePair;
 use protocol::{ClientMessage, IceServer, LeaveReason, UserName};
 
@@ -12,6 +15,14 @@ pub struct AppModel {
     pub call: CallPhase,
     pub online_users: Vec<UserName>,
     pub local_media: LocalMedia,
+    /// Microphone muted, camera on or off, screen shared: the person's choices, call or not.
+    pub media: MediaControls,
+    /// The current call's data channel is open (peer messages can be sent).
+    pub data_channel_open: bool,
+    /// The other person's media state, once their app told us; `None` outside a call.
+    pub remote_media: Option<RemoteMediaState>,
+    /// The current call's chat (empty outside a call).
+    pub chat: Chat,
     /// The latest message about a call or the connection.
     pub notice: Option<Notice>,
     /// From the server's `hello`; passed to every new `RTCPeerConnection`.
@@ -44,6 +55,10 @@ impl AppModel {
             call: CallPhase::Idle,
             online_users: Vec::new(),
             local_media: LocalMedia::NotRequested,
+            media: MediaControls::INITIAL,
+            data_channel_open: false,
+            remote_media: None,
+            chat: Chat::default(),
             notice: None,
             ice_servers: Vec::new(),
             peer_connection_state: None,
@@ -83,6 +98,7 @@ impl AppModel {
     fn forget_peer_connection(&mut self) {
         self.peer_connection_state = None;
         self.selected_candidate_pair = None;
+        self.forget_peer_link();
     }
 
     /// A peer connection is being created for the current call: it starts as `new`.
