@@ -149,7 +149,8 @@ pub(super) fn call_screen(props: &CallScreenProps) -> Html {
                     <RemoteIndicators peer={model.call.peer_name().cloned()} remote={remote_media} />
                 </div>
                 <div class="local-frame">
-                    <StreamVideo label="Your camera" class={classes!("local-video")} muted={true}
+                    <StreamVideo label="Your camera" muted={true}
+                                 class={classes!("local-video", (model.media.video_source() == VideoSource::Screen).then_some("shows-screen"))}
                                  stream={snapshot.local_stream.clone()} version={0} />
                     if let Some(text) = local_placeholder {
                         <p class="local-placeholder" aria-hidden="true">{text}</p>
