@@ -6,7 +6,7 @@
 //! Ordering rule for the glue: the video sender and the preview are switched away from a track
 //! ([`Effect::ShowVideoSource`]) before that track is stopped.
 
-use super::{AppModel, CameraState, Effect, LocalMedia, Notice, ScreenShare, VideoSource};
+use super::{AppModel, CallPhase, CameraState, Effect, LocalMedia, Notice, PendingStart, ScreenShare, VideoSource};
 use crate::errors::{MediaAccessError, MediaProblem};
 
 impl AppModel {
@@ -108,7 +108,8 @@ impl AppModel {
     }
 
     /// The first getUserMedia settled: the camera is on when we got video; a mute or a share
-    /// chosen while the prompt was open is applied to what arrived.
+    /// chosen while the prompt was open is applied to what arrived; a Call or Accept clicked
+    /// meanwhile is carried out now.
     pub(super) fn local_media_settled(
         &mut self,
         has_audio: bool,
@@ -123,6 +124,16 @@ impl AppModel {
         }
         self.show_video_source(effects);
         self.send_media_state(effects);
+        match self.pending_start.take() {
+            Some(PendingStart::Accept { call_attempt }) if self.call.call_attempt() == Some(call_attempt) => {
+                self.accept_clicked(effects);
+            }
+            Some(PendingStart::Call { typed_name }) if self.call == CallPhase::Idle => {
+                self.call_requested(&typed_name, effects);
+            }
+            // The call that rang has ended, or another one started meanwhile.
+            Some(_) | None => {}
+        }
     }
 
     fn show_video_source(&self, effects: &mut Vec<Effect>) {

@@ -36,7 +36,7 @@ pub use action::{Action, Effect};
 pub use call_phase::{CallAttempt, CallPhase, PeerConnectionState};
 pub use chat::{Chat, ChatMessage};
 pub use connection::{reconnect_delay_millis, SignalingConnection};
-pub use local_media::{LocalMedia, WAITING_FOR_LOCAL_MEDIA};
+pub use local_media::{LocalMedia, PendingStart, WAITING_FOR_LOCAL_MEDIA};
 pub use media_controls::{CameraState, MediaControls, RemoteMediaState, ScreenShare, VideoSource};
 pub use model::AppModel;
 // The reducer never names `NoticeKind` (the `Notice` constructors do); only the components,

@@ -1,8 +1,8 @@
 //! [`AppModel`]: everything the app knows and shows, and the helpers every handler shares.
 
 use super::{
-    CallAttempt, CallPhase, Chat, Effect, LocalMedia, MediaControls, Notice, PeerConnectionState, RemoteMediaState,
-    SignIn, SignalingConnection,
+    CallAttempt, CallPhase, Chat, Effect, LocalMedia, MediaControls, Notice, PeerConnectionState, PendingStart,
+    RemoteMediaState, SignIn, SignalingConnection,
 };
 use crate::ice_diagnostics::SelectedCandidatePair;
 use protocol::{ClientMessage, IceServer, LeaveReason, UserName};
@@ -39,6 +39,8 @@ pub struct AppModel {
     /// Glare: we had sent an offer to this peer when its offer reached us, so the server chose
     /// its offer and will refuse ours with `already_in_call`; that refusal is expected and ignored.
     pub(super) superseded_offer_to: Option<UserName>,
+    /// Call or Accept clicked while the camera and microphone were starting.
+    pub pending_start: Option<PendingStart>,
 }
 
 impl Default for AppModel {
@@ -66,6 +68,7 @@ impl AppModel {
             reconnect_attempts: 0,
             next_call_attempt: CallAttempt::FIRST,
             superseded_offer_to: None,
+            pending_start: None,
         }
     }
 

@@ -8,7 +8,10 @@ use super::media_bar::MediaBar;
 use super::submit_typed_name;
 use super::video::StreamVideo;
 use crate::app::ViewSnapshot;
-use crate::call_state::{Action, CallPhase, CameraState, LocalMedia, NoticeKind, RemoteMediaState, VideoSource};
+use crate::call_state::{
+    Action, CallPhase, CameraState, LocalMedia, NoticeKind, PendingStart, RemoteMediaState, VideoSource,
+    WAITING_FOR_LOCAL_MEDIA,
+};
 use protocol::UserName;
 use std::rc::Rc;
 use yew::prelude::*;
@@ -103,6 +106,9 @@ pub(super) fn call_screen(props: &CallScreenProps) -> Html {
         CallPhase::Ringing { peer, .. } => html! {
             <div class="incoming-call" role="region" aria-label="Incoming call">
                 <p class="call-line"><strong>{peer.to_string()}</strong>{" is calling you"}</p>
+                if matches!(model.pending_start, Some(PendingStart::Accept { .. })) {
+                    <p class="hint">{WAITING_FOR_LOCAL_MEDIA}</p>
+                }
                 <div class="button-row">
                     <button class="primary" onclick={on(Action::AcceptClicked)}>{"Accept"}</button>
                     <button class="danger" onclick={on(Action::DeclineClicked)}>{"Decline"}</button>

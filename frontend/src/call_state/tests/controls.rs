@@ -172,3 +172,16 @@ fn mute_survives_a_screen_share() {
     assert!(effects.contains(&media_state(true, false, false)), "{effects:?}");
     assert!(state.media.microphone_muted);
 }
+
+#[test]
+fn toggles_while_it_rings_apply_to_the_answer() {
+    let (mut state, call_attempt) = alice_ringing_from_bob();
+    state.apply(Action::CameraClicked);
+    state.apply(Action::MuteClicked);
+    let effects = state.apply(Action::AcceptClicked);
+    assert!(
+        matches!(effects.as_slice(), [Effect::AnswerIncomingCall { video: VideoSource::Nothing, .. }]),
+        "the answer starts without video: {effects:?}"
+    );
+    assert_eq!(state.apply(Action::DataChannelOpened { call_attempt }), vec![media_state(true, true, false)]);
+}
