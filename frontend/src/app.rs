@@ -4,13 +4,14 @@
 //! to Yew.
 //!
 //! Actions are queued, so an effect that dispatches synchronously never re-enters the reducer.
+//! The effects on our own media and devices are carried out in `app/media_effects.rs`.
 
 use crate::call_state::{Action, AppModel, CallAttempt, Effect};
 use crate::components::AppView;
+use crate::devices::{saved_device_choices, DeviceWatcher, LevelMeter};
 use crate::errors::{IceTransportPolicyError, SignalingUrlError};
 use crate::ice_diagnostics::IceTransportPolicy;
 use crate::local_tracks::LocalTracks;
-use crate::media::{acquire_camera, acquire_camera_and_microphone, acquire_screen, stop_every_track};
 use crate::peer::{configured_ice_transport_policy, PeerSession};
 use crate::signaling::{configured_signaling_url, Dispatch, SignalingSocket};
 use gloo_timers::callback::{Interval, Timeout};
@@ -18,9 +19,10 @@ use protocol::IceServer;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
-use wasm_bindgen_futures::spawn_local;
-use web_sys::{MediaStream, MediaStreamTrack};
+use web_sys::MediaStream;
 use yew::prelude::*;
+
+mod media_effects;
 
 /// How often the list of people online is refreshed while idle.
 const ONLINE_USERS_REFRESH_MILLIS: u32 = 4_000;
@@ -48,6 +50,10 @@ pub struct Controller {
     ice_transport_policy: Result<IceTransportPolicy, IceTransportPolicyError>,
     signaling: RefCell<Option<SignalingSocket>>,
     tracks: RefCell<LocalTracks>,
+    /// The microphone level meter, while Settings is open.
+    level_meter: RefCell<Option<LevelMeter>>,
+    /// `devicechange` reported as an action for the page's lifetime.
+    device_watcher: RefCell<Option<DeviceWatcher>>,
     peer: RefCell<Option<PeerSession>>,
     remote_media_version: Cell<u32>,
     reconnect_timer: RefCell<Option<Timeout>>,
@@ -78,6 +84,8 @@ impl Controller {
             ice_transport_policy: configured_ice_transport_policy(),
             signaling: RefCell::new(None),
             tracks: RefCell::new(LocalTracks::default()),
+            level_meter: RefCell::new(None),
+            device_watcher: RefCell::new(None),
             peer: RefCell::new(None),
             remote_media_version: Cell::new(0),
             reconnect_timer: RefCell::new(None),
@@ -112,6 +120,8 @@ impl Controller {
         let dispatch = self.dispatcher();
         self.online_users_timer
             .replace(Some(Interval::new(ONLINE_USERS_REFRESH_MILLIS, move || dispatch(Action::OnlineUsersRefreshDue))));
+        self.device_watcher.replace(Some(DeviceWatcher::start(self.dispatcher())));
+        self.dispatch(Action::DeviceChoicesRestored { choices: saved_device_choices() });
         self.dispatch(Action::AppStarted);
     }
 
@@ -168,24 +178,6 @@ impl Controller {
                     socket.send_text(message.to_json());
                 }
             }
-            Effect::AcquireLocalMedia => {
-                let weak = self.weak_self.clone();
-                spawn_local(async move {
-                    let outcome = acquire_camera_and_microphone().await;
-                    let Some(controller) = weak.upgrade() else {
-                        if let Some(stream) = &outcome.stream {
-                            stop_every_track(stream);
-                        }
-                        return;
-                    };
-                    controller.tracks.borrow_mut().take_initial(outcome.stream);
-                    controller.dispatch(Action::LocalMediaSettled {
-                        has_audio: outcome.has_audio,
-                        has_video: outcome.has_video,
-                        problem: outcome.problem,
-                    });
-                });
-            }
             Effect::StartOutgoingCall { call_attempt, ice_servers, video } => {
                 if let Some(peer) = self.create_peer(call_attempt, &ice_servers, &dispatch) {
                     let tracks = self.tracks.borrow();
@@ -216,42 +208,21 @@ impl Controller {
                     peer.add_remote_candidate(&candidate);
                 }
             }
-            Effect::SetMicrophoneEnabled { enabled } => self.tracks.borrow().set_microphone_enabled(enabled),
-            Effect::StartCamera => {
-                let weak = self.weak_self.clone();
-                spawn_local(async move {
-                    let outcome = acquire_camera().await;
-                    let Some(controller) = weak.upgrade() else {
-                        outcome.iter().for_each(MediaStreamTrack::stop);
-                        return;
-                    };
-                    let problem = outcome.map(|track| controller.tracks.borrow_mut().set_camera(track)).err();
-                    controller.dispatch(Action::CameraSettled { problem });
-                });
-            }
-            Effect::StopCamera => self.tracks.borrow_mut().stop_camera(),
-            Effect::StartScreenShare => {
-                let weak = self.weak_self.clone();
-                spawn_local(async move {
-                    let outcome = acquire_screen().await;
-                    let Some(controller) = weak.upgrade() else {
-                        outcome.iter().for_each(MediaStreamTrack::stop);
-                        return;
-                    };
-                    let problem = outcome
-                        .map(|track| controller.tracks.borrow_mut().set_screen(track, controller.dispatcher()))
-                        .err();
-                    controller.dispatch(Action::ScreenShareSettled { problem });
-                });
-            }
-            Effect::StopScreenShare => self.tracks.borrow_mut().stop_screen(),
-            Effect::ShowVideoSource { source } => {
-                let mut tracks = self.tracks.borrow_mut();
-                tracks.show(source);
-                if let Some(peer) = self.peer.borrow().as_ref() {
-                    peer.send_video(tracks.video_track(source));
-                }
-            }
+            effect @ (Effect::AcquireLocalMedia(_)
+            | Effect::SetMicrophoneEnabled { .. }
+            | Effect::StartCamera { .. }
+            | Effect::StopCamera
+            | Effect::StartScreenShare
+            | Effect::StopScreenShare
+            | Effect::ShowVideoSource { .. }
+            | Effect::ListDevices
+            | Effect::SwitchCamera { .. }
+            | Effect::SwitchMicrophone { .. }
+            | Effect::SendMicrophone
+            | Effect::ApplyAudioProcessing { .. }
+            | Effect::SaveDeviceChoices { .. }
+            | Effect::StartLevelMeter
+            | Effect::StopLevelMeter) => self.carry_out_media(effect),
             Effect::SendPeerMessage(message) => {
                 if let Some(peer) = self.peer.borrow().as_ref() {
                     peer.send_peer_message(&message.encode());

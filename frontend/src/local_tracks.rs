@@ -62,6 +62,13 @@ impl LocalTracks {
         self.microphone.as_ref()
     }
 
+    /// A new microphone track (after a switch); the older one is stopped.
+    pub fn set_microphone(&mut self, track: MediaStreamTrack) {
+        if let Some(old) = self.microphone.replace(track) {
+            old.stop();
+        }
+    }
+
     pub fn set_microphone_enabled(&self, enabled: bool) {
         if let Some(track) = &self.microphone {
             track.set_enabled(enabled);

@@ -18,6 +18,8 @@ mod components;
 #[cfg(target_arch = "wasm32")]
 mod data_channel;
 #[cfg(target_arch = "wasm32")]
+mod devices;
+#[cfg(target_arch = "wasm32")]
 mod local_tracks;
 #[cfg(target_arch = "wasm32")]
 mod media;

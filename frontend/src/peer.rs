@@ -181,6 +181,11 @@ impl PeerSession {
         self.channel.send(text);
     }
 
+    /// Sends `track` (or silence) on the audio transceiver from now on.
+    pub fn send_audio(&self, track: Option<&MediaStreamTrack>) {
+        replace_outgoing_track(&self.connection, "audio", track);
+    }
+
     /// Sends `track` (or no video) on the video transceiver from now on.
     pub fn send_video(&self, track: Option<&MediaStreamTrack>) {
         replace_outgoing_track(&self.connection, "video", track);

@@ -1,7 +1,9 @@
 //! [`Action`]: what happened (a click, a server message, a browser event); [`Effect`]: the work
 //! the browser glue must carry out, as returned by [`AppModel::apply`](super::AppModel::apply).
 
-use super::{CallAttempt, PeerConnectionState, VideoSource};
+use super::{
+    AudioProcessing, AudioSwitch, CallAttempt, DeviceChoices, DeviceKind, MediaDevice, PeerConnectionState, VideoSource,
+};
 use crate::errors::{MediaAccessError, MediaProblem, PeerError};
 use crate::ice_diagnostics::SelectedCandidatePair;
 use crate::peer_message::PeerMessage;
@@ -65,6 +67,38 @@ pub enum Action {
         has_audio: bool,
         has_video: bool,
         problem: Option<MediaProblem>,
+    },
+    /// **Settings**: opens or closes the panel.
+    SettingsClicked,
+    /// The device choices remembered in localStorage, read at start.
+    DeviceChoicesRestored {
+        choices: DeviceChoices,
+    },
+    /// `devicechange`: a device was plugged in or out.
+    DevicesChanged,
+    /// `enumerateDevices` answered.
+    DevicesListed {
+        devices: Vec<MediaDevice>,
+        speaker_selection_supported: bool,
+    },
+    /// A choice in **Camera**, **Microphone** or **Speaker**: a device id, or empty for the default.
+    DeviceChosen {
+        kind: DeviceKind,
+        id: String,
+    },
+    /// A camera or microphone switch finished: `None` when the glue holds the new track.
+    DeviceSwitched {
+        kind: DeviceKind,
+        problem: Option<MediaAccessError>,
+    },
+    /// A noise suppression, echo cancellation or automatic gain switch.
+    AudioProcessingChanged {
+        switch: AudioSwitch,
+        on: bool,
+    },
+    /// The microphone level meter's reading, 0 to 100.
+    MicrophoneLevelMeasured {
+        level: u8,
     },
     /// "Turn camera on" finished: `None` when the glue holds a new camera track.
     CameraSettled {
@@ -137,6 +171,15 @@ impl Action {
     }
 }
 
+/// What the first getUserMedia asks for: the chosen devices (preferred, not required) and the
+/// microphone's processing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaRequest {
+    pub camera: Option<String>,
+    pub microphone: Option<String>,
+    pub processing: AudioProcessing,
+}
+
 /// Work for the browser glue, returned by [`AppModel::apply`](super::AppModel::apply) in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
@@ -145,8 +188,8 @@ pub enum Effect {
         delay_millis: u32,
     },
     Send(ClientMessage),
-    /// Ask for camera and microphone (once per page).
-    AcquireLocalMedia,
+    /// Ask for camera and microphone (once per page), the chosen devices preferred.
+    AcquireLocalMedia(MediaRequest),
     /// Create a peer connection with the data channel and one sendrecv transceiver per kind
     /// (our microphone, and `video`'s track or none yet), create the offer, set it as local
     /// description, then report [`Action::LocalOfferCreated`].
@@ -184,8 +227,38 @@ pub enum Effect {
     SetMicrophoneEnabled {
         enabled: bool,
     },
-    /// Take the camera again (getUserMedia, video only), then report [`Action::CameraSettled`].
-    StartCamera,
+    /// Take the camera again (getUserMedia, video only, the chosen one preferred), then report
+    /// [`Action::CameraSettled`].
+    StartCamera {
+        device_id: Option<String>,
+    },
+    /// List the devices (`enumerateDevices`), then report [`Action::DevicesListed`].
+    ListDevices,
+    /// Take exactly this camera (`None`: the default) in place of the current one, then report
+    /// [`Action::DeviceSwitched`].
+    SwitchCamera {
+        device_id: Option<String>,
+    },
+    /// Take exactly this microphone (`None`: the default) with `processing`, in place of the
+    /// current one, then report [`Action::DeviceSwitched`].
+    SwitchMicrophone {
+        device_id: Option<String>,
+        processing: AudioProcessing,
+    },
+    /// Send our current microphone track on the call's audio sender (`replaceTrack`).
+    SendMicrophone,
+    /// `applyConstraints` on the microphone track.
+    ApplyAudioProcessing {
+        processing: AudioProcessing,
+    },
+    /// Remember the choices in localStorage.
+    SaveDeviceChoices {
+        choices: DeviceChoices,
+    },
+    /// Measure the microphone's level and report it every 100 ms
+    /// ([`Action::MicrophoneLevelMeasured`]), restarting on the current track.
+    StartLevelMeter,
+    StopLevelMeter,
     /// Stop and drop the camera track (the camera light goes out).
     StopCamera,
     /// Ask for a screen (getDisplayMedia), watch its track's `ended`, then report

@@ -31,7 +31,7 @@ impl AppModel {
             // The peer hears of it once the camera is on (`camera_settled`).
             CameraState::Off => {
                 self.media.camera = CameraState::Starting;
-                effects.push(Effect::StartCamera);
+                effects.push(Effect::StartCamera { device_id: self.settings.choices.camera.clone() });
             }
             // A second click while starting cancels: the track is released when it arrives.
             CameraState::Starting => self.media.camera = CameraState::Off,
@@ -124,6 +124,8 @@ impl AppModel {
         }
         self.show_video_source(effects);
         self.send_media_state(effects);
+        // Now the labels can be listed.
+        effects.push(Effect::ListDevices);
         match self.pending_start.take() {
             Some(PendingStart::Accept { call_attempt }) if self.call.call_attempt() == Some(call_attempt) => {
                 self.accept_clicked(effects);

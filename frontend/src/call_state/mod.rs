@@ -5,7 +5,7 @@
 //! `notice`), `Action` and `Effect` (`action`), [`AppModel::apply`] below, which only routes,
 //! and the handlers grouped by where the action comes from (`from_person`, `from_connection`,
 //! `from_server`, `from_browser`; the in-call controls in `in_call`, the data channel and chat in
-//! `peer_link`). Tests are in `tests/`, one file per flow.
+//! `peer_link`, the Settings panel and devices in `from_settings`). Tests are in `tests/`, one file per flow.
 //!
 //! Invariants:
 //! - Exactly one call phase at a time; every phase that owns an `RTCPeerConnection` ends with an
@@ -24,15 +24,17 @@ mod from_browser;
 mod from_connection;
 mod from_person;
 mod from_server;
+mod from_settings;
 mod in_call;
 mod local_media;
 mod media_controls;
 mod model;
 mod notice;
 mod peer_link;
+mod settings;
 mod sign_in;
 
-pub use action::{Action, Effect};
+pub use action::{Action, Effect, MediaRequest};
 pub use call_phase::{CallAttempt, CallPhase, PeerConnectionState};
 pub use chat::{Chat, ChatMessage};
 pub use connection::{reconnect_delay_millis, SignalingConnection};
@@ -43,6 +45,7 @@ pub use model::AppModel;
 // built for the browser alone, and the tests do.
 #[cfg_attr(not(any(target_arch = "wasm32", test)), allow(unused_imports))]
 pub use notice::{Notice, NoticeKind};
+pub use settings::{AudioProcessing, AudioSwitch, DeviceChoices, DeviceKind, MediaDevice, Settings};
 pub use sign_in::SignIn;
 
 impl AppModel {
@@ -82,6 +85,16 @@ impl AppModel {
             Action::ScreenShareEnded => self.screen_share_ended(&mut effects),
             Action::DataChannelOpened { .. } => self.data_channel_opened(&mut effects),
             Action::PeerMessageReceived { text, at_millis, .. } => self.peer_message_received(&text, at_millis),
+            Action::SettingsClicked => self.settings_clicked(&mut effects),
+            Action::DeviceChoicesRestored { choices } => self.device_choices_restored(choices),
+            Action::DevicesChanged => effects.push(Effect::ListDevices),
+            Action::DevicesListed { devices, speaker_selection_supported } => {
+                self.devices_listed(devices, speaker_selection_supported, &mut effects)
+            }
+            Action::DeviceChosen { kind, id } => self.device_chosen(kind, id, &mut effects),
+            Action::DeviceSwitched { kind, problem } => self.device_switched(kind, problem, &mut effects),
+            Action::AudioProcessingChanged { switch, on } => self.audio_processing_changed(switch, on, &mut effects),
+            Action::MicrophoneLevelMeasured { level } => self.microphone_level_measured(level),
             Action::LocalOfferCreated { offer, .. } => self.local_offer_created(offer, &mut effects),
             Action::LocalAnswerCreated { answer, .. } => self.local_answer_created(answer, &mut effects),
             Action::LocalIceCandidateGathered { candidate, .. } => self.candidate_gathered(candidate, &mut effects),

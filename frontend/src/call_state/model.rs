@@ -1,8 +1,8 @@
 //! [`AppModel`]: everything the app knows and shows, and the helpers every handler shares.
 
 use super::{
-    CallAttempt, CallPhase, Chat, Effect, LocalMedia, MediaControls, Notice, PeerConnectionState, PendingStart,
-    RemoteMediaState, SignIn, SignalingConnection,
+    CallAttempt, CallPhase, Chat, Effect, LocalMedia, MediaControls, MediaRequest, Notice, PeerConnectionState,
+    PendingStart, RemoteMediaState, Settings, SignIn, SignalingConnection,
 };
 use crate::ice_diagnostics::SelectedCandidatePair;
 use protocol::{ClientMessage, IceServer, LeaveReason, UserName};
@@ -23,6 +23,8 @@ pub struct AppModel {
     pub remote_media: Option<RemoteMediaState>,
     /// The current call's chat (empty outside a call).
     pub chat: Chat,
+    /// The Settings panel: devices, choices, audio processing, level.
+    pub settings: Settings,
     /// The latest message about a call or the connection.
     pub notice: Option<Notice>,
     /// From the server's `hello`; passed to every new `RTCPeerConnection`.
@@ -61,6 +63,7 @@ impl AppModel {
             data_channel_open: false,
             remote_media: None,
             chat: Chat::default(),
+            settings: Settings::default(),
             notice: None,
             ice_servers: Vec::new(),
             peer_connection_state: None,
@@ -83,6 +86,15 @@ impl AppModel {
     /// True while the call screen is shown (signed in, or signing back in after a drop).
     pub fn shows_call_screen(&self) -> bool {
         matches!(self.sign_in, SignIn::SignedIn { .. } | SignIn::SigningBackIn { .. })
+    }
+
+    /// The first getUserMedia's request: the chosen devices and the audio processing.
+    pub(super) fn media_request(&self) -> MediaRequest {
+        MediaRequest {
+            camera: self.settings.choices.camera.clone(),
+            microphone: self.settings.choices.microphone.clone(),
+            processing: self.settings.audio_processing,
+        }
     }
 
     pub(super) fn allocate_call_attempt(&mut self) -> CallAttempt {

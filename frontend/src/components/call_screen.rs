@@ -1,10 +1,12 @@
 //! The call screen: the remote video (covered by the person's initial while their camera is
 //! off, with their state in words: "NAME is muted", "NAME turned the camera off", "NAME is
 //! sharing their screen", shown only while true), our preview, the media buttons, the call's
-//! controls for its phase, the chat panel while open, and the people online while idle.
+//! controls for its phase, the Settings and chat panels while open, and the people online while
+//! idle.
 
 use super::chat_panel::ChatPanel;
 use super::media_bar::MediaBar;
+use super::settings_panel::SettingsPanel;
 use super::submit_typed_name;
 use super::video::StreamVideo;
 use crate::app::ViewSnapshot;
@@ -142,6 +144,7 @@ pub(super) fn call_screen(props: &CallScreenProps) -> Html {
                     <StreamVideo label="Remote video" muted={false}
                                  class={classes!("remote-video", remote_video_hidden.then_some("covered"))}
                                  stream={snapshot.remote_stream.clone()} version={snapshot.remote_media_version}
+                                 sink_id={model.settings.speaker_selection_supported.then(|| AttrValue::from(model.settings.choices.speaker.clone().unwrap_or_default()))}
                                  local_candidate_type={selected_pair.map(|pair| AttrValue::from(pair.local_type.clone()))}
                                  remote_candidate_type={selected_pair.map(|pair| AttrValue::from(pair.remote_type.clone()))} />
                     if let Some(text) = remote_placeholder {
@@ -169,6 +172,9 @@ pub(super) fn call_screen(props: &CallScreenProps) -> Html {
             <MediaBar model={model.clone()} dispatch={dispatch.clone()} />
             <aside class="side">
                 <section class="controls" aria-label="Call">{controls}</section>
+                if model.settings.open {
+                    <SettingsPanel settings={model.settings.clone()} dispatch={dispatch.clone()} />
+                }
                 if in_a_call && model.chat.open {
                     <ChatPanel chat={model.chat.clone()} dispatch={dispatch.clone()} />
                 }

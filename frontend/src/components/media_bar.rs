@@ -1,6 +1,6 @@
 //! The media buttons under the videos: **Mute**/**Unmute**, **Turn camera off**/**Turn camera
-//! on**, **Share screen**/**Stop sharing**, and, in a call, **Chat** (with the unread count in
-//! its name). Each button's name says what a click will do; `aria-pressed` says the state.
+//! on**, **Share screen**/**Stop sharing**, **Settings**, and, in a call, **Chat** (with the
+//! unread count in its name). Each button's name says what a click will do; `aria-pressed` says the state.
 
 use crate::call_state::{Action, AppModel, CallPhase, CameraState, LocalMedia, ScreenShare};
 use yew::prelude::*;
@@ -44,6 +44,10 @@ pub(super) fn media_bar(props: &MediaBarProps) -> Html {
                     disabled={model.media.screen == ScreenShare::Starting}
                     onclick={on(Action::ShareScreenClicked)}>
                 {share_label}
+            </button>
+            <button class="media-button" aria-expanded={model.settings.open.to_string()} aria-controls="settings-panel"
+                    onclick={on(Action::SettingsClicked)}>
+                {"Settings"}
             </button>
             if in_a_call {
                 <button class={classes!("media-button", (model.chat.unread > 0).then_some("has-unread"))}

@@ -4,7 +4,8 @@
 //!
 //! Layout: the page, the connection banner and sign-in here; the call screen (videos, the
 //! remote person's state, call controls, people online) in `call_screen`; the media buttons
-//! (Mute, camera, Share screen, Chat) in `media_bar`; the chat panel in `chat_panel`; the
+//! (Mute, camera, Share screen, Settings, Chat) in `media_bar`; the chat panel in `chat_panel`;
+//! the Settings panel in `settings_panel`; the
 //! `<video>` that shows a stream in `video`.
 //!
 //! Stable hooks for tests and styling: `data-call-phase`, `data-peer-state`, `data-signaling`
@@ -23,6 +24,7 @@ use yew::prelude::*;
 mod call_screen;
 mod chat_panel;
 mod media_bar;
+mod settings_panel;
 mod video;
 
 #[derive(Properties, PartialEq)]

@@ -1,6 +1,8 @@
 //! [`StreamVideo`]: a `<video>` that shows a `MediaStream`, re-attached when the stream or its
-//! version changes.
+//! version changes, playing on the chosen audio output (`setSinkId`) where one is given.
 
+use js_sys::{Function, Promise, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{HtmlVideoElement, MediaStream};
 use yew::prelude::*;
@@ -19,6 +21,9 @@ pub(super) struct StreamVideoProps {
     /// Rendered as `data-selected-remote-candidate-type` (absent when `None`).
     #[prop_or_default]
     pub remote_candidate_type: Option<AttrValue>,
+    /// The audio output (`setSinkId`; empty: the default), where the browser can choose it.
+    #[prop_or_default]
+    pub sink_id: Option<AttrValue>,
 }
 
 /// A `<video>` showing a `MediaStream` (autoplay, playsinline).
@@ -39,6 +44,23 @@ pub(super) fn stream_video(props: &StreamVideoProps) -> Html {
                         // autoplay attribute starts it then. Never an unhandled rejection.
                         spawn_local(async move {
                             let _ = JsFuture::from(playing).await;
+                        });
+                    }
+                }
+            }
+            || ()
+        });
+    }
+    {
+        let video_ref = video_ref.clone();
+        use_effect_with(props.sink_id.clone(), move |sink_id| {
+            if let (Some(video), Some(sink_id)) = (video_ref.get(), sink_id) {
+                let set_sink_id = Reflect::get(&video, &JsValue::from_str("setSinkId"));
+                if let Ok(set_sink_id) = set_sink_id.and_then(|f| f.dyn_into::<Function>()) {
+                    if let Ok(promise) = set_sink_id.call1(&video, &JsValue::from_str(sink_id)) {
+                        // A refused output leaves the sound where it was.
+                        spawn_local(async move {
+                            let _ = JsFuture::from(Promise::from(promise)).await;
                         });
                     }
                 }

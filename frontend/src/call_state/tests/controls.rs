@@ -58,7 +58,7 @@ fn camera_on_takes_the_camera_again_and_sends_it_once_it_started() {
     let (mut state, call_attempt) = alice_in_call_with_bob();
     state.apply(Action::DataChannelOpened { call_attempt });
     state.apply(Action::CameraClicked);
-    assert_eq!(state.apply(Action::CameraClicked), vec![Effect::StartCamera]);
+    assert_eq!(state.apply(Action::CameraClicked), vec![Effect::StartCamera { device_id: None }]);
     assert_eq!(state.media.camera, CameraState::Starting);
     assert_eq!(
         state.apply(Action::CameraSettled { problem: None }),
@@ -132,7 +132,7 @@ fn sharing_while_the_camera_prompt_is_open_keeps_the_screen_when_the_camera_arri
     assert_eq!(state.apply(Action::ShareScreenClicked), vec![Effect::StartScreenShare]);
     state.apply(Action::ScreenShareSettled { problem: None });
     let effects = state.apply(Action::LocalMediaSettled { has_audio: true, has_video: true, problem: None });
-    assert_eq!(effects, vec![Effect::ShowVideoSource { source: VideoSource::Screen }]);
+    assert_eq!(effects, vec![Effect::ShowVideoSource { source: VideoSource::Screen }, Effect::ListDevices]);
     assert_eq!(state.media.camera, CameraState::On);
     state.apply(Action::ShareScreenClicked);
     assert_eq!(state.media.video_source(), VideoSource::Camera);
@@ -155,7 +155,11 @@ fn mute_chosen_while_the_prompt_is_open_applies_to_the_microphone_that_arrives()
     let effects = state.apply(Action::LocalMediaSettled { has_audio: true, has_video: false, problem: None });
     assert_eq!(
         effects,
-        vec![Effect::SetMicrophoneEnabled { enabled: false }, Effect::ShowVideoSource { source: VideoSource::Nothing }]
+        vec![
+            Effect::SetMicrophoneEnabled { enabled: false },
+            Effect::ShowVideoSource { source: VideoSource::Nothing },
+            Effect::ListDevices
+        ]
     );
     assert_eq!(state.media.camera, CameraState::Off);
 }

@@ -12,4 +12,5 @@ mod peer_link;
 mod reconnect;
 mod refusals;
 mod ringing;
+mod settings;
 mod sign_in;
