@@ -6,14 +6,16 @@
 //! Actions are queued, so an effect that dispatches synchronously never re-enters the reducer.
 //! The effects on our own media and devices are carried out in `app/media_effects.rs`.
 
-use crate::call_state::{Action, AppModel, CallAttempt, Effect};
+use crate::call_state::{Action, AppModel, CallAttempt, Effect, ViewerFeatures};
 use crate::components::AppView;
 use crate::devices::{saved_device_choices, DeviceWatcher, LevelMeter};
 use crate::errors::{IceTransportPolicyError, SignalingUrlError};
 use crate::ice_diagnostics::IceTransportPolicy;
+use crate::keyboard::KeyboardShortcuts;
 use crate::local_tracks::LocalTracks;
 use crate::peer::{configured_ice_transport_policy, PeerSession};
 use crate::signaling::{configured_signaling_url, Dispatch, SignalingSocket};
+use crate::viewer::{toggle_full_screen, toggle_picture_in_picture, viewer_features};
 use gloo_timers::callback::{Interval, Timeout};
 use protocol::IceServer;
 use std::cell::{Cell, RefCell};
@@ -54,6 +56,8 @@ pub struct Controller {
     level_meter: RefCell<Option<LevelMeter>>,
     /// `devicechange` reported as an action for the page's lifetime.
     device_watcher: RefCell<Option<DeviceWatcher>>,
+    /// The keyboard shortcuts' listener, for the page's lifetime.
+    keyboard: RefCell<Option<KeyboardShortcuts>>,
     peer: RefCell<Option<PeerSession>>,
     remote_media_version: Cell<u32>,
     reconnect_timer: RefCell<Option<Timeout>>,
@@ -86,6 +90,7 @@ impl Controller {
             tracks: RefCell::new(LocalTracks::default()),
             level_meter: RefCell::new(None),
             device_watcher: RefCell::new(None),
+            keyboard: RefCell::new(None),
             peer: RefCell::new(None),
             remote_media_version: Cell::new(0),
             reconnect_timer: RefCell::new(None),
@@ -121,6 +126,9 @@ impl Controller {
         self.online_users_timer
             .replace(Some(Interval::new(ONLINE_USERS_REFRESH_MILLIS, move || dispatch(Action::OnlineUsersRefreshDue))));
         self.device_watcher.replace(Some(DeviceWatcher::start(self.dispatcher())));
+        self.keyboard.replace(Some(KeyboardShortcuts::start(self.dispatcher())));
+        let (full_screen, picture_in_picture) = viewer_features();
+        self.dispatch(Action::ViewerFeaturesDetected { features: ViewerFeatures { full_screen, picture_in_picture } });
         self.dispatch(Action::DeviceChoicesRestored { choices: saved_device_choices() });
         self.dispatch(Action::AppStarted);
     }
@@ -223,6 +231,8 @@ impl Controller {
             | Effect::SaveDeviceChoices { .. }
             | Effect::StartLevelMeter
             | Effect::StopLevelMeter) => self.carry_out_media(effect),
+            Effect::ToggleFullScreen => toggle_full_screen(),
+            Effect::TogglePictureInPicture => toggle_picture_in_picture(),
             Effect::SendPeerMessage(message) => {
                 if let Some(peer) = self.peer.borrow().as_ref() {
                     peer.send_peer_message(&message.encode());

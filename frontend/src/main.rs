@@ -9,6 +9,7 @@ mod call_state;
 mod errors;
 mod ice_diagnostics;
 mod peer_message;
+mod shortcuts;
 mod signaling_url;
 
 #[cfg(target_arch = "wasm32")]
@@ -20,6 +21,8 @@ mod data_channel;
 #[cfg(target_arch = "wasm32")]
 mod devices;
 #[cfg(target_arch = "wasm32")]
+mod keyboard;
+#[cfg(target_arch = "wasm32")]
 mod local_tracks;
 #[cfg(target_arch = "wasm32")]
 mod media;
@@ -29,6 +32,8 @@ mod peer;
 mod signaling;
 #[cfg(target_arch = "wasm32")]
 mod transceivers;
+#[cfg(target_arch = "wasm32")]
+mod viewer;
 
 #[cfg(target_arch = "wasm32")]
 fn main() {

@@ -2,7 +2,8 @@
 //! the browser glue must carry out, as returned by [`AppModel::apply`](super::AppModel::apply).
 
 use super::{
-    AudioProcessing, AudioSwitch, CallAttempt, DeviceChoices, DeviceKind, MediaDevice, PeerConnectionState, VideoSource,
+    AudioProcessing, AudioSwitch, CallAttempt, DeviceChoices, DeviceKind, MediaDevice, PeerConnectionState,
+    VideoSource, ViewerFeatures,
 };
 use crate::errors::{MediaAccessError, MediaProblem, PeerError};
 use crate::ice_diagnostics::SelectedCandidatePair;
@@ -67,6 +68,14 @@ pub enum Action {
         has_audio: bool,
         has_video: bool,
         problem: Option<MediaProblem>,
+    },
+    /// **Full screen**: the remote video full screen, or back.
+    FullScreenClicked,
+    /// **Picture in picture**: the remote video in its own window, or back.
+    PictureInPictureClicked,
+    /// At start: what the browser allows (full screen, picture in picture).
+    ViewerFeaturesDetected {
+        features: ViewerFeatures,
     },
     /// **Settings**: opens or closes the panel.
     SettingsClicked,
@@ -251,6 +260,10 @@ pub enum Effect {
     ApplyAudioProcessing {
         processing: AudioProcessing,
     },
+    /// The remote video's frame full screen, or back (`requestFullscreen` / `exitFullscreen`).
+    ToggleFullScreen,
+    /// The remote video in picture in picture, or back.
+    TogglePictureInPicture,
     /// Remember the choices in localStorage.
     SaveDeviceChoices {
         choices: DeviceChoices,

@@ -1,5 +1,6 @@
 //! Handlers of the person's own media — **Mute**/**Unmute**, **Turn camera off**/**on**,
-//! **Share screen**/**Stop sharing** — and of the browser settling what they asked for (the
+//! **Share screen**/**Stop sharing** — and of **Full screen** and **Picture in picture** (in a
+//! call, where the browser allows them), and of the browser settling what they asked for (the
 //! camera started, the screen picked, the share ended by the browser's own bar). They work with
 //! or without a call: in a call every change is told to the peer on the data channel.
 //!
@@ -135,6 +136,19 @@ impl AppModel {
             }
             // The call that rang has ended, or another one started meanwhile.
             Some(_) | None => {}
+        }
+    }
+
+    /// Full screen works on the remote video, so only while it is there (in a call).
+    pub(super) fn full_screen_clicked(&mut self, effects: &mut Vec<Effect>) {
+        if self.viewer.full_screen && matches!(self.call, CallPhase::InCall { .. }) {
+            effects.push(Effect::ToggleFullScreen);
+        }
+    }
+
+    pub(super) fn picture_in_picture_clicked(&mut self, effects: &mut Vec<Effect>) {
+        if self.viewer.picture_in_picture && matches!(self.call, CallPhase::InCall { .. }) {
+            effects.push(Effect::TogglePictureInPicture);
         }
     }
 

@@ -80,3 +80,10 @@ impl RemoteMediaState {
         self.camera_off && !self.sharing_screen
     }
 }
+
+/// What the browser allows for watching the remote video bigger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ViewerFeatures {
+    pub full_screen: bool,
+    pub picture_in_picture: bool,
+}

@@ -39,7 +39,7 @@ pub use call_phase::{CallAttempt, CallPhase, PeerConnectionState};
 pub use chat::{Chat, ChatMessage};
 pub use connection::{reconnect_delay_millis, SignalingConnection};
 pub use local_media::{LocalMedia, PendingStart, WAITING_FOR_LOCAL_MEDIA};
-pub use media_controls::{CameraState, MediaControls, RemoteMediaState, ScreenShare, VideoSource};
+pub use media_controls::{CameraState, MediaControls, RemoteMediaState, ScreenShare, VideoSource, ViewerFeatures};
 pub use model::AppModel;
 // The reducer never names `NoticeKind` (the `Notice` constructors do); only the components,
 // built for the browser alone, and the tests do.
@@ -95,6 +95,9 @@ impl AppModel {
             Action::DeviceSwitched { kind, problem } => self.device_switched(kind, problem, &mut effects),
             Action::AudioProcessingChanged { switch, on } => self.audio_processing_changed(switch, on, &mut effects),
             Action::MicrophoneLevelMeasured { level } => self.microphone_level_measured(level),
+            Action::ViewerFeaturesDetected { features } => self.viewer = features,
+            Action::FullScreenClicked => self.full_screen_clicked(&mut effects),
+            Action::PictureInPictureClicked => self.picture_in_picture_clicked(&mut effects),
             Action::LocalOfferCreated { offer, .. } => self.local_offer_created(offer, &mut effects),
             Action::LocalAnswerCreated { answer, .. } => self.local_answer_created(answer, &mut effects),
             Action::LocalIceCandidateGathered { candidate, .. } => self.candidate_gathered(candidate, &mut effects),

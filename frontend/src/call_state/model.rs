@@ -2,7 +2,7 @@
 
 use super::{
     CallAttempt, CallPhase, Chat, Effect, LocalMedia, MediaControls, MediaRequest, Notice, PeerConnectionState,
-    PendingStart, RemoteMediaState, Settings, SignIn, SignalingConnection,
+    PendingStart, RemoteMediaState, Settings, SignIn, SignalingConnection, ViewerFeatures,
 };
 use crate::ice_diagnostics::SelectedCandidatePair;
 use protocol::{ClientMessage, IceServer, LeaveReason, UserName};
@@ -25,6 +25,8 @@ pub struct AppModel {
     pub chat: Chat,
     /// The Settings panel: devices, choices, audio processing, level.
     pub settings: Settings,
+    /// Full screen and picture in picture, where the browser allows them.
+    pub viewer: ViewerFeatures,
     /// The latest message about a call or the connection.
     pub notice: Option<Notice>,
     /// From the server's `hello`; passed to every new `RTCPeerConnection`.
@@ -64,6 +66,7 @@ impl AppModel {
             remote_media: None,
             chat: Chat::default(),
             settings: Settings::default(),
+            viewer: ViewerFeatures::default(),
             notice: None,
             ice_servers: Vec::new(),
             peer_connection_state: None,

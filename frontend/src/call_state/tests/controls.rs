@@ -189,3 +189,24 @@ fn toggles_while_it_rings_apply_to_the_answer() {
     );
     assert_eq!(state.apply(Action::DataChannelOpened { call_attempt }), vec![media_state(true, true, false)]);
 }
+
+#[test]
+fn full_screen_and_picture_in_picture_work_in_a_call_where_the_browser_allows_them() {
+    let (mut state, _) = alice_in_call_with_bob();
+    assert_eq!(state.apply(Action::FullScreenClicked), vec![], "not allowed until detected");
+    let features = ViewerFeatures { full_screen: true, picture_in_picture: false };
+    state.apply(Action::ViewerFeaturesDetected { features });
+    assert_eq!(state.apply(Action::FullScreenClicked), vec![Effect::ToggleFullScreen]);
+    assert_eq!(state.apply(Action::PictureInPictureClicked), vec![], "picture in picture not allowed here");
+    state.apply(Action::HangUpClicked);
+    assert_eq!(state.apply(Action::FullScreenClicked), vec![], "no remote video outside a call");
+}
+
+#[test]
+fn picture_in_picture_toggles_where_allowed() {
+    let (mut state, _) = alice_in_call_with_bob();
+    state.apply(Action::ViewerFeaturesDetected {
+        features: ViewerFeatures { full_screen: false, picture_in_picture: true },
+    });
+    assert_eq!(state.apply(Action::PictureInPictureClicked), vec![Effect::TogglePictureInPicture]);
+}
