@@ -167,3 +167,9 @@ fn the_level_meter_runs_only_while_settings_is_open() {
     assert_eq!(state.apply(Action::SettingsClicked), vec![Effect::StopLevelMeter]);
     assert_eq!(state.settings.microphone_level, 0);
 }
+
+#[test]
+fn a_device_plugged_in_or_out_lists_the_devices_again() {
+    let mut state = signed_in_as_alice();
+    assert_eq!(state.apply(Action::DevicesChanged), vec![Effect::ListDevices]);
+}
