@@ -60,3 +60,15 @@ pub async fn emulate_viewport(person: &Person, width: u32, height: u32) {
         .await
         .unwrap_or_else(|error| panic!("{}: emulating a {width}x{height} screen failed: {error}", person.name));
 }
+
+/// Runs `source` in `person`'s pages before any page script, from the next page load on.
+pub async fn run_before_page_scripts(person: &Person, source: &str) {
+    person
+        .client
+        .issue_cmd(DevToolsCommand {
+            method: "Page.addScriptToEvaluateOnNewDocument",
+            params: json!({ "source": source }),
+        })
+        .await
+        .unwrap_or_else(|error| panic!("{}: installing a pre-load script failed: {error}", person.name));
+}

@@ -170,6 +170,16 @@ pub struct TwoPeople {
 /// alice (fake camera and beeping microphone, plus `alice_arguments`) and bob (a silent fake
 /// microphone, plus `bob_arguments`), and signs both in.
 pub async fn two_people_signed_in(alice_arguments: &[String], bob_arguments: &[String]) -> TwoPeople {
+    two_people_signed_in_with_bob_preload(alice_arguments, bob_arguments, None).await
+}
+
+/// Like [`two_people_signed_in`], with `bob_preload` run in bob's page before any page script
+/// (e.g. to hold getUserMedia back).
+pub async fn two_people_signed_in_with_bob_preload(
+    alice_arguments: &[String],
+    bob_arguments: &[String],
+    bob_preload: Option<&str>,
+) -> TwoPeople {
     super::require_loopback_only_network();
     let config =
         backend::Config { static_dir: Some(super::built_app_directory()), port: 0, ..backend::Config::default() };
@@ -186,6 +196,9 @@ pub async fn two_people_signed_in(alice_arguments: &[String], bob_arguments: &[S
     let setup = super::MediaSetup::FakeCameraAndMicrophone;
     let alice = super::open_browser_with_arguments(driver.port, "alice", setup, alice_arguments).await;
     let bob = super::open_browser_with_arguments(driver.port, "bob", setup, &bob_arguments).await;
+    if let Some(source) = bob_preload {
+        super::devtools::run_before_page_scripts(&bob, source).await;
+    }
     for person in [&alice, &bob] {
         person
             .client
