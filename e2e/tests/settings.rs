@@ -2,8 +2,10 @@
 //! Microphone and Speaker selects list the devices by label; switching the camera in a call
 //! keeps the other side's video playing with no new offer relayed by the server (its
 //! `/metrics` offer counter); switching the microphone keeps the other side hearing us; the
-//! speaker choice reaches the remote video's `sinkId`; the level meter moves; the choice is
-//! remembered in localStorage.
+//! speaker choice reaches the remote video's `sinkId`; the level meter moves; the mute holds
+//! across a microphone switch; noise suppression is turned off on the live track; an unplugged
+//! chosen camera falls back to the default with a notice; the choices are remembered in
+//! localStorage.
 //!
 //! Must run in a network namespace with only the loopback interface (`scripts/test`).
 
@@ -13,6 +15,11 @@ use common::metrics::{metric_value, metrics_seen_by};
 use common::*;
 use fantoccini::Locator;
 use serde_json::json;
+
+/// Records the tracks getUserMedia gives from now on in `window.__duetCaptured`.
+const RECORD_CAPTURED_TRACKS: &str = "window.__duetCaptured = []; \
+    const getUserMedia = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices); \
+    navigator.mediaDevices.getUserMedia = async (c) => { const s = await getUserMedia(c); window.__duetCaptured.push(...s.getTracks()); return s; };";
 
 const OFFERS_RELAYED: &str = "duet_messages_relayed_total{type=\"offer\"}";
 
@@ -74,11 +81,28 @@ async fn devices_switch_in_a_call_without_a_new_offer() {
     bob.wait_for_new_remote_frames().await;
     bob.wait_for_remote_video_size("640x480").await;
 
-    // Another microphone: still heard on the other side; the meter moves.
+    // Another microphone while muted: still silent at bob's (the mute holds), heard once unmuted;
+    // the meter moves. The new track is recorded to check the processing switches on it.
+    alice.run_script(RECORD_CAPTURED_TRACKS, vec![]).await;
+    alice.click_enabled_button("Mute").await;
+    bob.wait_for_remote_audio(false).await;
     let select = select_labelled(alice, "Microphone").await;
     select.select_by_index(2).await.expect("choose another microphone");
-    alice.wait_for("the level meter to move", "return document.getElementById('microphone-level').value > 0;").await;
+    alice.wait_for("the new microphone track", "return window.__duetCaptured.some(t => t.kind === 'audio');").await;
+    bob.wait_for_remote_audio(false).await;
+    alice.click_enabled_button("Unmute").await;
     bob.wait_for_remote_audio(true).await;
+    alice.wait_for("the level meter to move", "return document.getElementById('microphone-level').value > 0;").await;
+
+    // Noise suppression off, applied to the live track.
+    alice.click_labelled_checkbox("Noise suppression").await;
+    alice
+        .wait_for(
+            "noise suppression off on the microphone track",
+            "const track = window.__duetCaptured.filter(t => t.kind === 'audio').pop(); \
+             return track.getSettings().noiseSuppression === false;",
+        )
+        .await;
 
     // A speaker: the remote video plays on it.
     let (_, speaker_id) = speakers[1].split_once('=').expect("TEXT=VALUE");
@@ -96,9 +120,35 @@ async fn devices_switch_in_a_call_without_a_new_offer() {
     alice.save_screenshot("settings-alice.png").await;
 
     assert_eq!(offers_relayed(alice).await, 1.0, "switching devices sent no new offer");
-    let (_, camera_id) = cameras[3].split_once('=').expect("TEXT=VALUE");
+
+    // The chosen camera is unplugged: the default camera takes over, with a notice.
+    let (_, gone_id) = cameras[3].split_once('=').expect("TEXT=VALUE");
+    alice
+        .run_script(
+            "const gone = arguments[0]; \
+             const enumerate = navigator.mediaDevices.enumerateDevices.bind(navigator.mediaDevices); \
+             navigator.mediaDevices.enumerateDevices = async () => (await enumerate()).filter(d => d.deviceId !== gone); \
+             navigator.mediaDevices.dispatchEvent(new Event('devicechange'));",
+            vec![json!(gone_id)],
+        )
+        .await;
+    alice.wait_for_notice("Your chosen camera is no longer available; using the default instead.").await;
+    let (default_label, _) = cameras[1].split_once('=').expect("TEXT=VALUE");
+    alice
+        .wait_for(
+            "the preview back on the default camera",
+            &format!(
+                "const v = document.querySelector('video[aria-label=\"Your camera\"]'); \
+                 return !!v && !!v.srcObject && v.srcObject.getVideoTracks()[0].label === {};",
+                json!(default_label)
+            ),
+        )
+        .await;
+    assert_eq!(options_of(alice, "Camera").await.len(), 3, "the list updated");
+    bob.wait_for_new_remote_frames().await;
     let stored = alice.run_script("return localStorage.getItem('duet-device-choices') || '';", vec![]).await;
-    assert!(stored.as_str().unwrap_or_default().contains(camera_id), "the choice is remembered: {stored}");
+    let stored = stored.as_str().unwrap_or_default().to_owned();
+    assert!(stored.contains(speaker_id) && !stored.contains(gone_id), "the choices are remembered: {stored}");
 
     alice.click_button("Hang up").await;
     bob.wait_for_phase("idle").await;

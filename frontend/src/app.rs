@@ -227,7 +227,6 @@ impl Controller {
             | Effect::SwitchCamera { .. }
             | Effect::SwitchMicrophone { .. }
             | Effect::SendMicrophone
-            | Effect::ApplyAudioProcessing { .. }
             | Effect::SaveDeviceChoices { .. }
             | Effect::StartLevelMeter
             | Effect::StopLevelMeter) => self.carry_out_media(effect),

@@ -1,18 +1,16 @@
 //! Browser glue for the devices: `enumerateDevices` as [`MediaDevice`]s, the `devicechange`
 //! listener ([`DeviceWatcher`], detached on drop), whether the speaker can be chosen
-//! (`setSinkId`), the device choices in localStorage, `applyConstraints` for the audio
-//! processing switches, and the microphone level meter ([`LevelMeter`], a WebAudio analyser
+//! (`setSinkId`), the device choices in localStorage, and the microphone level meter ([`LevelMeter`], a WebAudio analyser
 //! whose context is closed on drop).
 
-use crate::call_state::{Action, AudioProcessing, DeviceChoices, DeviceKind, MediaDevice};
-use crate::media::set_audio_processing;
+use crate::call_state::{Action, DeviceChoices, DeviceKind, MediaDevice};
 use crate::signaling::Dispatch;
 use gloo_timers::callback::Interval;
-use js_sys::{Object, Reflect};
+use js_sys::Reflect;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::{spawn_local, JsFuture};
-use web_sys::{AnalyserNode, AudioContext, Event, MediaDevices, MediaStream, MediaStreamTrack, MediaTrackConstraints};
+use web_sys::{AnalyserNode, AudioContext, Event, MediaDevices, MediaStream, MediaStreamTrack};
 
 fn media_devices() -> Option<MediaDevices> {
     web_sys::window()?.navigator().media_devices().ok()
@@ -92,19 +90,6 @@ pub fn save_device_choices(choices: &DeviceChoices) {
     if let Some(storage) = local_storage() {
         // Storage full or disabled: the choice holds for this visit only.
         let _ = storage.set_item(DeviceChoices::STORAGE_KEY, &choices.to_storage());
-    }
-}
-
-/// `applyConstraints` with the three switches on the microphone track.
-pub fn apply_audio_processing(track: &MediaStreamTrack, processing: AudioProcessing) {
-    let constraints = Object::new();
-    set_audio_processing(&constraints, processing);
-    let constraints: MediaTrackConstraints = constraints.unchecked_into();
-    if let Ok(applied) = track.apply_constraints_with_constraints(&constraints) {
-        spawn_local(async move {
-            // A browser that cannot change a setting live keeps the old one.
-            let _ = JsFuture::from(applied).await;
-        });
     }
 }
 

@@ -69,6 +69,12 @@ impl LocalTracks {
         }
     }
 
+    pub fn stop_microphone(&mut self) {
+        if let Some(track) = self.microphone.take() {
+            track.stop();
+        }
+    }
+
     pub fn set_microphone_enabled(&self, enabled: bool) {
         if let Some(track) = &self.microphone {
             track.set_enabled(enabled);

@@ -42,7 +42,7 @@ fn device_constraints(device_id: Option<&str>, exact: bool, processing: Option<A
 }
 
 /// Sets the three audio processing constraints on `constraints`.
-pub fn set_audio_processing(constraints: &Object, processing: AudioProcessing) {
+fn set_audio_processing(constraints: &Object, processing: AudioProcessing) {
     for (name, on) in [
         ("noiseSuppression", processing.noise_suppression),
         ("echoCancellation", processing.echo_cancellation),

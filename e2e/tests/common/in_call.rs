@@ -40,6 +40,14 @@ impl Person {
         button.click().await.unwrap_or_else(|error| panic!("{}: clicking {text:?} failed: {error}", self.name));
     }
 
+    /// Clicks the checkbox (or switch) labelled `label`.
+    pub async fn click_labelled_checkbox(&self, label: &str) {
+        let xpath = format!("//input[@type='checkbox' and @id=//label[normalize-space(.)='{label}']/@for]");
+        let input =
+            self.find_within_step_timeout(&format!("a switch labelled {label:?}"), Locator::XPath(&xpath)).await;
+        input.click().await.unwrap_or_else(|error| panic!("{}: clicking {label:?} failed: {error}", self.name));
+    }
+
     /// Waits until the other person's state in words (on the remote video) does or does not
     /// include `words`.
     pub async fn wait_for_remote_indicator(&self, words: &str, shown: bool) {

@@ -1,11 +1,11 @@
 //! The [`Controller`]'s effects on our own media and devices: the first getUserMedia, mute,
-//! camera off/on and switches, screen share, the video shown and sent, the microphone switch and
-//! its processing, the device list, the choices saved, the level meter. Each new track is kept
+//! camera off/on and switches, screen share, the video shown and sent, the microphone switch
+//! (also for a new audio processing), the device list, the choices saved, the level meter. Each new track is kept
 //! by `LocalTracks` (which stops the one it replaces) before the reducer hears of it.
 
 use super::Controller;
-use crate::call_state::{Action, Effect};
-use crate::devices::{apply_audio_processing, list_devices, save_device_choices, LevelMeter};
+use crate::call_state::{Action, DeviceKind, Effect};
+use crate::devices::{list_devices, save_device_choices, LevelMeter};
 use crate::errors::MediaAccessError;
 use crate::local_tracks::LocalTracks;
 use crate::media::{
@@ -65,17 +65,20 @@ impl Controller {
             Effect::SwitchCamera { device_id } => self.acquire_track(
                 async move { acquire_camera(device_id.as_deref(), true).await },
                 |_, tracks, track| tracks.set_camera(track),
-                |problem| Action::DeviceSwitched { kind: crate::call_state::DeviceKind::Camera, problem },
+                |problem| Action::DeviceSwitched { kind: DeviceKind::Camera, problem },
             ),
-            Effect::SwitchMicrophone { device_id, processing } => self.acquire_track(
-                async move { acquire_microphone(device_id.as_deref(), processing).await },
-                |controller, tracks, track| {
-                    // The meter listens to the old track: the reducer restarts it if needed.
-                    controller.level_meter.replace(None);
-                    tracks.set_microphone(track);
-                },
-                |problem| Action::DeviceSwitched { kind: crate::call_state::DeviceKind::Microphone, problem },
-            ),
+            Effect::SwitchMicrophone { device_id, processing } => {
+                // The old track goes first: Chromium gives a new track of a device that is still
+                // open the processing of the open one, whatever the new constraints say. The
+                // sender sends silence until the new track replaces it.
+                self.level_meter.replace(None);
+                self.tracks.borrow_mut().stop_microphone();
+                self.acquire_track(
+                    async move { acquire_microphone(device_id.as_deref(), processing).await },
+                    |_, tracks, track| tracks.set_microphone(track),
+                    |problem| Action::DeviceSwitched { kind: DeviceKind::Microphone, problem },
+                );
+            }
             Effect::StopCamera => self.tracks.borrow_mut().stop_camera(),
             Effect::StartScreenShare => self.acquire_track(
                 acquire_screen(),
@@ -93,11 +96,6 @@ impl Controller {
             Effect::SendMicrophone => {
                 if let Some(peer) = self.peer.borrow().as_ref() {
                     peer.send_audio(self.tracks.borrow().microphone());
-                }
-            }
-            Effect::ApplyAudioProcessing { processing } => {
-                if let Some(track) = self.tracks.borrow().microphone() {
-                    apply_audio_processing(track, processing);
                 }
             }
             Effect::ListDevices => list_devices(self.dispatcher()),

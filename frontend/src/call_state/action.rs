@@ -256,10 +256,6 @@ pub enum Effect {
     },
     /// Send our current microphone track on the call's audio sender (`replaceTrack`).
     SendMicrophone,
-    /// `applyConstraints` on the microphone track.
-    ApplyAudioProcessing {
-        processing: AudioProcessing,
-    },
     /// The remote video's frame full screen, or back (`requestFullscreen` / `exitFullscreen`).
     ToggleFullScreen,
     /// The remote video in picture in picture, or back.

@@ -2,8 +2,8 @@
 //! meter runs only while open), the lists from `enumerateDevices` and `devicechange` (a chosen
 //! device that is gone falls back to the default, with a notice), a choice in **Camera**,
 //! **Microphone** or **Speaker** (switched at once; in a call by `replaceTrack`, never a new
-//! offer), the switch done, the audio processing switches, the choices restored from
-//! localStorage.
+//! offer), the switch done, the audio processing switches (the microphone taken again with the
+//! new processing), the choices restored from localStorage.
 
 use super::{AppModel, AudioSwitch, CameraState, DeviceChoices, DeviceKind, Effect, LocalMedia, MediaDevice, Notice};
 use crate::errors::MediaAccessError;
@@ -115,9 +115,12 @@ impl AppModel {
         }
     }
 
+    /// Applied live by taking the microphone again with the new processing and replacing it on
+    /// the sender: Chromium resolves `applyConstraints` for these three but leaves a live
+    /// track's processing as it was (checked in the browser test).
     pub(super) fn audio_processing_changed(&mut self, switch: AudioSwitch, on: bool, effects: &mut Vec<Effect>) {
         self.settings.audio_processing.set(switch, on);
-        effects.push(Effect::ApplyAudioProcessing { processing: self.settings.audio_processing });
+        self.switch_device(DeviceKind::Microphone, effects);
     }
 
     pub(super) fn microphone_level_measured(&mut self, level: u8) {

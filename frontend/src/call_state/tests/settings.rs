@@ -149,11 +149,15 @@ fn stored_choices_round_trip_and_garbage_is_the_defaults() {
 }
 
 #[test]
-fn audio_switches_apply_live() {
+fn audio_switches_apply_live_by_taking_the_chosen_microphone_again() {
     let mut state = signed_in_as_alice();
+    state.apply(chosen(DeviceKind::Microphone, "mic-1"));
     let effects = state.apply(Action::AudioProcessingChanged { switch: AudioSwitch::NoiseSuppression, on: false });
     let processing = AudioProcessing { noise_suppression: false, ..AudioProcessing::default() };
-    assert_eq!(effects, vec![Effect::ApplyAudioProcessing { processing }]);
+    assert_eq!(effects, vec![Effect::SwitchMicrophone { device_id: Some("mic-1".to_owned()), processing }]);
+    // The next microphone taken keeps the choice.
+    let effects = state.apply(chosen(DeviceKind::Microphone, ""));
+    assert!(effects.contains(&Effect::SwitchMicrophone { device_id: None, processing }), "{effects:?}");
 }
 
 #[test]
