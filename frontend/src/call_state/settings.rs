@@ -89,7 +89,7 @@ impl DeviceChoices {
     }
 }
 
-/// The microphone's processing, applied live with `applyConstraints`.
+/// The microphone's processing, applied live by taking the microphone again with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AudioProcessing {
     pub noise_suppression: bool,
