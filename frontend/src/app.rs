@@ -1,24 +1,30 @@
 //! The root component and the `Controller` that connects the pure [`AppModel`] to the browser:
 //! it runs the reducer for every [`Action`], carries out the returned [`Effect`]s through the
-//! `signaling`, `media` and `peer` glue it owns, and publishes a [`ViewSnapshot`] to Yew.
+//! `signaling`, `media`, `local_tracks` and `peer` glue it owns, and publishes a [`ViewSnapshot`]
+//! to Yew.
 //!
 //! Actions are queued, so an effect that dispatches synchronously never re-enters the reducer.
+//! The effects on our own media and devices are carried out in `app/media_effects.rs`.
 
-use crate::call_state::{Action, AppModel, CallAttempt, Effect};
+use crate::call_state::{Action, AppModel, CallAttempt, Effect, ViewerFeatures};
 use crate::components::AppView;
+use crate::devices::{saved_device_choices, DeviceWatcher, LevelMeter};
 use crate::errors::{IceTransportPolicyError, SignalingUrlError};
 use crate::ice_diagnostics::IceTransportPolicy;
-use crate::media::{acquire_camera_and_microphone, stop_every_track};
+use crate::keyboard::KeyboardShortcuts;
+use crate::local_tracks::LocalTracks;
 use crate::peer::{configured_ice_transport_policy, PeerSession};
 use crate::signaling::{configured_signaling_url, Dispatch, SignalingSocket};
+use crate::viewer::{toggle_full_screen, toggle_picture_in_picture, viewer_features};
 use gloo_timers::callback::{Interval, Timeout};
 use protocol::IceServer;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
-use wasm_bindgen_futures::spawn_local;
 use web_sys::MediaStream;
 use yew::prelude::*;
+
+mod media_effects;
 
 /// How often the list of people online is refreshed while idle.
 const ONLINE_USERS_REFRESH_MILLIS: u32 = 4_000;
@@ -45,7 +51,13 @@ pub struct Controller {
     /// The diagnostic ICE transport policy; an unusable value fails each call in words.
     ice_transport_policy: Result<IceTransportPolicy, IceTransportPolicyError>,
     signaling: RefCell<Option<SignalingSocket>>,
-    local_stream: RefCell<Option<MediaStream>>,
+    tracks: RefCell<LocalTracks>,
+    /// The microphone level meter, while Settings is open.
+    level_meter: RefCell<Option<LevelMeter>>,
+    /// `devicechange` reported as an action for the page's lifetime.
+    device_watcher: RefCell<Option<DeviceWatcher>>,
+    /// The keyboard shortcuts' listener, for the page's lifetime.
+    keyboard: RefCell<Option<KeyboardShortcuts>>,
     peer: RefCell<Option<PeerSession>>,
     remote_media_version: Cell<u32>,
     reconnect_timer: RefCell<Option<Timeout>>,
@@ -75,7 +87,10 @@ impl Controller {
             signaling_url: configured_signaling_url(),
             ice_transport_policy: configured_ice_transport_policy(),
             signaling: RefCell::new(None),
-            local_stream: RefCell::new(None),
+            tracks: RefCell::new(LocalTracks::default()),
+            level_meter: RefCell::new(None),
+            device_watcher: RefCell::new(None),
+            keyboard: RefCell::new(None),
             peer: RefCell::new(None),
             remote_media_version: Cell::new(0),
             reconnect_timer: RefCell::new(None),
@@ -110,6 +125,11 @@ impl Controller {
         let dispatch = self.dispatcher();
         self.online_users_timer
             .replace(Some(Interval::new(ONLINE_USERS_REFRESH_MILLIS, move || dispatch(Action::OnlineUsersRefreshDue))));
+        self.device_watcher.replace(Some(DeviceWatcher::start(self.dispatcher())));
+        self.keyboard.replace(Some(KeyboardShortcuts::start(self.dispatcher())));
+        let (full_screen, picture_in_picture) = viewer_features();
+        self.dispatch(Action::ViewerFeaturesDetected { features: ViewerFeatures { full_screen, picture_in_picture } });
+        self.dispatch(Action::DeviceChoicesRestored { choices: saved_device_choices() });
         self.dispatch(Action::AppStarted);
     }
 
@@ -141,7 +161,7 @@ impl Controller {
         let remote_stream = self.peer.borrow().as_ref().and_then(PeerSession::remote_stream);
         self.publish_snapshot.set(Rc::new(ViewSnapshot {
             model: self.model.borrow().clone(),
-            local_stream: self.local_stream.borrow().clone(),
+            local_stream: self.tracks.borrow().preview(),
             remote_stream,
             remote_media_version: self.remote_media_version.get(),
             signaling_url: self.signaling_url.clone(),
@@ -166,34 +186,18 @@ impl Controller {
                     socket.send_text(message.to_json());
                 }
             }
-            Effect::AcquireLocalMedia => {
-                let weak = self.weak_self.clone();
-                spawn_local(async move {
-                    let outcome = acquire_camera_and_microphone().await;
-                    let Some(controller) = weak.upgrade() else {
-                        if let Some(stream) = &outcome.stream {
-                            stop_every_track(stream);
-                        }
-                        return;
-                    };
-                    controller.local_stream.replace(outcome.stream);
-                    controller.dispatch(Action::LocalMediaSettled {
-                        has_audio: outcome.has_audio,
-                        has_video: outcome.has_video,
-                        problem: outcome.problem,
-                    });
-                });
-            }
-            Effect::StartOutgoingCall { call_attempt, ice_servers } => {
+            Effect::StartOutgoingCall { call_attempt, ice_servers, video } => {
                 if let Some(peer) = self.create_peer(call_attempt, &ice_servers, &dispatch) {
-                    peer.start_offer(self.local_stream.borrow().as_ref(), dispatch);
+                    let tracks = self.tracks.borrow();
+                    peer.start_offer(tracks.microphone(), tracks.video_track(video), dispatch);
                     self.peer.replace(Some(peer));
                 }
             }
-            Effect::AnswerIncomingCall { call_attempt, ice_servers, offer, remote_candidates } => {
+            Effect::AnswerIncomingCall { call_attempt, ice_servers, video, offer, remote_candidates } => {
                 if let Some(peer) = self.create_peer(call_attempt, &ice_servers, &dispatch) {
-                    let local_stream = self.local_stream.borrow().clone();
-                    peer.answer_offer(&offer, &remote_candidates, local_stream, true, dispatch);
+                    let tracks = self.tracks.borrow();
+                    let local_tracks = (tracks.microphone().cloned(), tracks.video_track(video).cloned());
+                    peer.answer_offer(&offer, &remote_candidates, Some(local_tracks), dispatch);
                     self.peer.replace(Some(peer));
                 }
             }
@@ -204,12 +208,33 @@ impl Controller {
             }
             Effect::AnswerRenegotiationOffer { call_attempt, offer } => {
                 if let Some(peer) = self.peer_of(call_attempt) {
-                    peer.answer_offer(&offer, &[], None, false, dispatch);
+                    peer.answer_offer(&offer, &[], None, dispatch);
                 }
             }
             Effect::AddRemoteIceCandidate { call_attempt, candidate } => {
                 if let Some(peer) = self.peer_of(call_attempt) {
                     peer.add_remote_candidate(&candidate);
+                }
+            }
+            effect @ (Effect::AcquireLocalMedia(_)
+            | Effect::SetMicrophoneEnabled { .. }
+            | Effect::StartCamera { .. }
+            | Effect::StopCamera
+            | Effect::StartScreenShare
+            | Effect::StopScreenShare
+            | Effect::ShowVideoSource { .. }
+            | Effect::ListDevices
+            | Effect::SwitchCamera { .. }
+            | Effect::SwitchMicrophone { .. }
+            | Effect::SendMicrophone
+            | Effect::SaveDeviceChoices { .. }
+            | Effect::StartLevelMeter
+            | Effect::StopLevelMeter) => self.carry_out_media(effect),
+            Effect::ToggleFullScreen => toggle_full_screen(),
+            Effect::TogglePictureInPicture => toggle_picture_in_picture(),
+            Effect::SendPeerMessage(message) => {
+                if let Some(peer) = self.peer.borrow().as_ref() {
+                    peer.send_peer_message(&message.encode());
                 }
             }
             Effect::ReleasePeerConnection => {
@@ -252,14 +277,6 @@ impl Controller {
                 }
             }
         })
-    }
-}
-
-impl Drop for Controller {
-    fn drop(&mut self) {
-        if let Some(stream) = self.local_stream.borrow_mut().take() {
-            stop_every_track(&stream);
-        }
     }
 }
 

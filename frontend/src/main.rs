@@ -8,6 +8,8 @@
 mod call_state;
 mod errors;
 mod ice_diagnostics;
+mod peer_message;
+mod shortcuts;
 mod signaling_url;
 
 #[cfg(target_arch = "wasm32")]
@@ -15,11 +17,23 @@ mod app;
 #[cfg(target_arch = "wasm32")]
 mod components;
 #[cfg(target_arch = "wasm32")]
+mod data_channel;
+#[cfg(target_arch = "wasm32")]
+mod devices;
+#[cfg(target_arch = "wasm32")]
+mod keyboard;
+#[cfg(target_arch = "wasm32")]
+mod local_tracks;
+#[cfg(target_arch = "wasm32")]
 mod media;
 #[cfg(target_arch = "wasm32")]
 mod peer;
 #[cfg(target_arch = "wasm32")]
 mod signaling;
+#[cfg(target_arch = "wasm32")]
+mod transceivers;
+#[cfg(target_arch = "wasm32")]
+mod viewer;
 
 #[cfg(target_arch = "wasm32")]
 fn main() {

@@ -1,8 +1,11 @@
-//! Browser glue for one call's `RTCPeerConnection`: creates it with the server's ICE servers,
-//! adds our tracks (recvonly transceivers where we have none), runs offer/answer, applies remote
-//! candidates in order, and reports everything back as [`Action`]s. Dropping a [`PeerSession`]
-//! detaches and drops every event closure, stops the remote tracks and closes the connection,
-//! so the next call in the same tab starts from nothing.
+//! Browser glue for one call's `RTCPeerConnection`: creates it with the server's ICE servers and
+//! the call's negotiated data channel (`data_channel.rs`), sets up one sendrecv audio and one
+//! sendrecv video transceiver (`transceivers.rs`, so video can start later by `replaceTrack`),
+//! runs offer/answer, applies remote candidates in order, and reports everything back as
+//! [`Action`]s. Remote tracks are collected into one stream of ours, whatever streams the peer
+//! named. Dropping a [`PeerSession`] detaches and drops every event closure, closes the data
+//! channel, stops the remote tracks and closes the connection, so the next call in the same tab
+//! starts from nothing.
 //!
 //! SDP and candidates travel as the opaque JSON the protocol carries; their bodies are never
 //! logged or shown.
@@ -15,20 +18,22 @@
 //! connection is released, and the components show it on the remote `<video>`.
 
 use crate::call_state::{Action, CallAttempt, PeerConnectionState};
+use crate::data_channel::PeerChannel;
 use crate::errors::{BrowserException, IceTransportPolicyError, PeerError, PeerOperation};
 use crate::ice_diagnostics::{selected_candidate_pair, IceTransportPolicy, ICE_TRANSPORT_POLICY_QUERY_PARAMETER};
-use crate::media::{stop_every_track, tracks_of};
+use crate::media::stop_every_track;
 use crate::signaling::Dispatch;
+use crate::transceivers::{add_sendrecv_transceivers, answer_with_sendrecv_transceivers, replace_outgoing_track};
 use js_sys::{Promise, Reflect, JSON};
 use protocol::{IceCandidate, IceServer, SessionDescription};
+use std::cell::Cell;
 use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{
     Event, MediaStream, MediaStreamTrack, RtcConfiguration, RtcIceCandidateInit, RtcPeerConnection,
-    RtcPeerConnectionIceEvent, RtcRtpTransceiverDirection, RtcRtpTransceiverInit, RtcSessionDescriptionInit,
-    RtcTrackEvent, UrlSearchParams,
+    RtcPeerConnectionIceEvent, RtcSessionDescriptionInit, RtcTrackEvent, UrlSearchParams,
 };
 
 /// Reads the diagnostic `?ice-transport-policy=` setting (`relay` or `all`, default `all`).
@@ -60,9 +65,11 @@ fn connection_state(connection: &RtcPeerConnection) -> Option<PeerConnectionStat
 pub struct PeerSession {
     call_attempt: CallAttempt,
     connection: RtcPeerConnection,
-    /// Where remote tracks are collected when the sender attached them to no stream.
-    fallback_remote_stream: MediaStream,
-    remote_stream: Rc<std::cell::RefCell<Option<MediaStream>>>,
+    channel: PeerChannel,
+    /// Every remote track, in one stream the remote video shows.
+    remote_stream: MediaStream,
+    /// True once a remote track arrived.
+    has_remote_tracks: Rc<Cell<bool>>,
     on_ice_candidate: Closure<dyn FnMut(RtcPeerConnectionIceEvent)>,
     on_track: Closure<dyn FnMut(RtcTrackEvent)>,
     on_connection_state_change: Closure<dyn FnMut(Event)>,
@@ -100,9 +107,11 @@ impl PeerSession {
         .map_err(|error| browser_error(PeerOperation::SetIceTransportPolicy, &error))?;
         let connection = RtcPeerConnection::new_with_configuration(&configuration)
             .map_err(|error| browser_error(PeerOperation::CreatePeerConnection, &error))?;
-        let fallback_remote_stream =
+        let remote_stream =
             MediaStream::new().map_err(|error| browser_error(PeerOperation::CreateRemoteStream, &error))?;
-        let remote_stream = Rc::new(std::cell::RefCell::new(None::<MediaStream>));
+        let has_remote_tracks = Rc::new(Cell::new(false));
+        // Before any offer or answer, on both sides: the channel is part of the first negotiation.
+        let channel = PeerChannel::create(&connection, call_attempt, dispatch.clone());
 
         let on_ice_candidate = {
             let dispatch = dispatch.clone();
@@ -121,14 +130,14 @@ impl PeerSession {
         connection.set_onicecandidate(Some(on_ice_candidate.as_ref().unchecked_ref()));
 
         let on_track = {
-            let fallback_remote_stream = fallback_remote_stream.clone();
-            let remote_stream = remote_stream.clone();
+            // `Clone::clone`: `MediaStream::clone` would be the JavaScript method, a new stream.
+            let remote_stream = Clone::clone(&remote_stream);
+            let has_remote_tracks = has_remote_tracks.clone();
             Closure::<dyn FnMut(RtcTrackEvent)>::new(move |event: RtcTrackEvent| {
-                let stream = event.streams().get(0).dyn_into::<MediaStream>().unwrap_or_else(|_| {
-                    fallback_remote_stream.add_track(&event.track());
-                    fallback_remote_stream.clone()
-                });
-                remote_stream.replace(Some(stream));
+                // The receiver's track stays the same for the whole call, whatever the peer
+                // sends on it later (camera, screen, nothing): one stream holds them all.
+                remote_stream.add_track(&event.track());
+                has_remote_tracks.set(true);
                 on_remote_media_changed();
             })
         };
@@ -149,8 +158,9 @@ impl PeerSession {
         Ok(PeerSession {
             call_attempt,
             connection,
-            fallback_remote_stream,
+            channel,
             remote_stream,
+            has_remote_tracks,
             on_ice_candidate,
             on_track,
             on_connection_state_change,
@@ -163,36 +173,28 @@ impl PeerSession {
 
     /// The stream to show in the remote video, once a remote track arrived.
     pub fn remote_stream(&self) -> Option<MediaStream> {
-        self.remote_stream.borrow().clone()
+        self.has_remote_tracks.get().then(|| Clone::clone(&self.remote_stream))
     }
 
-    /// Adds our tracks; for a kind we have no track of, a recvonly transceiver when
-    /// `receive_missing_kinds` (the caller's side: the offer must ask for audio and video).
-    fn add_local_tracks(
-        connection: &RtcPeerConnection,
-        local_media: Option<&MediaStream>,
-        receive_missing_kinds: bool,
-    ) {
-        let tracks: Vec<MediaStreamTrack> = local_media.map(tracks_of).unwrap_or_default();
-        for kind in ["audio", "video"] {
-            let mut has_kind = false;
-            if let Some(stream) = local_media {
-                for track in tracks.iter().filter(|track| track.kind() == kind) {
-                    connection.add_track_0(track, stream);
-                    has_kind = true;
-                }
-            }
-            if !has_kind && receive_missing_kinds {
-                let init = RtcRtpTransceiverInit::new();
-                init.set_direction(RtcRtpTransceiverDirection::Recvonly);
-                connection.add_transceiver_with_str_and_init(kind, &init);
-            }
-        }
+    /// Sends a frame on the call's data channel.
+    pub fn send_peer_message(&self, text: &str) {
+        self.channel.send(text);
     }
 
-    /// Caller side: tracks, offer, local description, then [`Action::LocalOfferCreated`].
-    pub fn start_offer(&self, local_media: Option<&MediaStream>, dispatch: Dispatch) {
-        Self::add_local_tracks(&self.connection, local_media, true);
+    /// Sends `track` (or silence) on the audio transceiver from now on.
+    pub fn send_audio(&self, track: Option<&MediaStreamTrack>) {
+        replace_outgoing_track(&self.connection, "audio", track);
+    }
+
+    /// Sends `track` (or no video) on the video transceiver from now on.
+    pub fn send_video(&self, track: Option<&MediaStreamTrack>) {
+        replace_outgoing_track(&self.connection, "video", track);
+    }
+
+    /// Caller side: the transceivers with our tracks, the offer, the local description, then
+    /// [`Action::LocalOfferCreated`].
+    pub fn start_offer(&self, audio: Option<&MediaStreamTrack>, video: Option<&MediaStreamTrack>, dispatch: Dispatch) {
+        add_sendrecv_transceivers(&self.connection, audio, video);
         let connection = self.connection.clone();
         let call_attempt = self.call_attempt;
         spawn_local(async move {
@@ -211,14 +213,14 @@ impl PeerSession {
     }
 
     /// Callee side (and renegotiation): apply `offer`, then every candidate that waited for it,
-    /// in this order; then add our tracks (when `local_media` is given), answer, and report
-    /// [`Action::LocalAnswerCreated`].
+    /// in this order; then, for a new call (`local_tracks` given: our microphone and video
+    /// tracks, either possibly none), make the transceivers sendrecv with them; answer, and
+    /// report [`Action::LocalAnswerCreated`].
     pub fn answer_offer(
         &self,
         offer: &SessionDescription,
         waiting_candidates: &[IceCandidate],
-        local_media: Option<MediaStream>,
-        add_local_media: bool,
+        local_tracks: Option<(Option<MediaStreamTrack>, Option<MediaStreamTrack>)>,
         dispatch: Dispatch,
     ) {
         let call_attempt = self.call_attempt;
@@ -232,9 +234,8 @@ impl PeerSession {
                 remote_description_applied
                     .await
                     .map_err(|error| browser_error(PeerOperation::ApplyCallersOffer, &error))?;
-                if add_local_media {
-                    // After the remote offer, addTrack reuses the transceivers it created.
-                    Self::add_local_tracks(&connection, local_media.as_ref(), false);
+                if let Some((audio, video)) = local_tracks {
+                    answer_with_sendrecv_transceivers(&connection, audio, video).await;
                 }
                 set_local_description(
                     &connection,
@@ -367,13 +368,11 @@ impl Drop for PeerSession {
         self.connection.set_onicecandidate(None);
         self.connection.set_ontrack(None);
         self.connection.set_onconnectionstatechange(None);
-        if let Some(stream) = self.remote_stream.borrow_mut().take() {
-            stop_every_track(&stream);
-        }
-        stop_every_track(&self.fallback_remote_stream);
+        stop_every_track(&self.remote_stream);
         self.connection.close();
-        // The closures (`on_ice_candidate`, `on_track`, `on_connection_state_change`) are
-        // dropped with `self` right after this, now that nothing references them.
+        // The closures (`on_ice_candidate`, `on_track`, `on_connection_state_change`) and the
+        // data channel (which detaches its own) are dropped with `self` right after this, now
+        // that nothing references them.
         let _ = (&self.on_ice_candidate, &self.on_track, &self.on_connection_state_change);
     }
 }

@@ -1,5 +1,5 @@
 //! Chrome DevTools Protocol commands through chromedriver, and the pre-load script that records
-//! every WebSocket URL a page opens.
+//! every WebSocket URL a page opens; a phone-sized viewport.
 
 use super::Person;
 use fantoccini::wd::WebDriverCompatibleCommand;
@@ -46,4 +46,29 @@ pub async fn record_websocket_urls(person: &Person) {
         })
         .await
         .unwrap_or_else(|error| panic!("{}: installing the WebSocket recorder failed: {error}", person.name));
+}
+
+/// Makes the page see a `width` x `height` viewport (a phone's screen), whatever the window's
+/// own chrome takes: `Emulation.setDeviceMetricsOverride`, mobile, device scale factor 1.
+pub async fn emulate_viewport(person: &Person, width: u32, height: u32) {
+    person
+        .client
+        .issue_cmd(DevToolsCommand {
+            method: "Emulation.setDeviceMetricsOverride",
+            params: json!({ "width": width, "height": height, "deviceScaleFactor": 1, "mobile": true }),
+        })
+        .await
+        .unwrap_or_else(|error| panic!("{}: emulating a {width}x{height} screen failed: {error}", person.name));
+}
+
+/// Runs `source` in `person`'s pages before any page script, from the next page load on.
+pub async fn run_before_page_scripts(person: &Person, source: &str) {
+    person
+        .client
+        .issue_cmd(DevToolsCommand {
+            method: "Page.addScriptToEvaluateOnNewDocument",
+            params: json!({ "source": source }),
+        })
+        .await
+        .unwrap_or_else(|error| panic!("{}: installing a pre-load script failed: {error}", person.name));
 }

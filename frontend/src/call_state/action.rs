@@ -1,9 +1,13 @@
 //! [`Action`]: what happened (a click, a server message, a browser event); [`Effect`]: the work
 //! the browser glue must carry out, as returned by [`AppModel::apply`](super::AppModel::apply).
 
-use super::{CallAttempt, PeerConnectionState};
-use crate::errors::{MediaProblem, PeerError};
+use super::{
+    AudioProcessing, AudioSwitch, CallAttempt, DeviceChoices, DeviceKind, MediaDevice, PeerConnectionState,
+    VideoSource, ViewerFeatures,
+};
+use crate::errors::{MediaAccessError, MediaProblem, PeerError};
 use crate::ice_diagnostics::SelectedCandidatePair;
+use crate::peer_message::PeerMessage;
 use protocol::{ClientMessage, IceCandidate, IceServer, ParseError, ServerMessage, SessionDescription};
 
 /// Something that happened: a click, a server message, a browser event.
@@ -31,6 +35,20 @@ pub enum Action {
     DeclineClicked,
     HangUpClicked,
     DismissNoticeClicked,
+    /// **Mute** / **Unmute** (or its keyboard shortcut).
+    MuteClicked,
+    /// **Turn camera off** / **Turn camera on** (or its keyboard shortcut).
+    CameraClicked,
+    /// **Share screen** / **Stop sharing**.
+    ShareScreenClicked,
+    /// **Chat**: opens or closes the chat panel.
+    ChatClicked,
+    /// **Send** (or Enter) in the chat, with what was typed in **Message** and the browser's
+    /// clock (milliseconds since the Unix epoch).
+    ChatMessageSubmitted {
+        typed: String,
+        at_millis: u64,
+    },
 
     // ------------------------------------------------ the signaling connection
     /// A frame from the server.
@@ -50,6 +68,67 @@ pub enum Action {
         has_audio: bool,
         has_video: bool,
         problem: Option<MediaProblem>,
+    },
+    /// **Full screen**: the remote video full screen, or back.
+    FullScreenClicked,
+    /// **Picture in picture**: the remote video in its own window, or back.
+    PictureInPictureClicked,
+    /// At start: what the browser allows (full screen, picture in picture).
+    ViewerFeaturesDetected {
+        features: ViewerFeatures,
+    },
+    /// **Settings**: opens or closes the panel.
+    SettingsClicked,
+    /// The device choices remembered in localStorage, read at start.
+    DeviceChoicesRestored {
+        choices: DeviceChoices,
+    },
+    /// `devicechange`: a device was plugged in or out.
+    DevicesChanged,
+    /// `enumerateDevices` answered.
+    DevicesListed {
+        devices: Vec<MediaDevice>,
+        speaker_selection_supported: bool,
+    },
+    /// A choice in **Camera**, **Microphone** or **Speaker**: a device id, or empty for the default.
+    DeviceChosen {
+        kind: DeviceKind,
+        id: String,
+    },
+    /// A camera or microphone switch finished: `None` when the glue holds the new track.
+    DeviceSwitched {
+        kind: DeviceKind,
+        problem: Option<MediaAccessError>,
+    },
+    /// A noise suppression, echo cancellation or automatic gain switch.
+    AudioProcessingChanged {
+        switch: AudioSwitch,
+        on: bool,
+    },
+    /// The microphone level meter's reading, 0 to 100.
+    MicrophoneLevelMeasured {
+        level: u8,
+    },
+    /// "Turn camera on" finished: `None` when the glue holds a new camera track.
+    CameraSettled {
+        problem: Option<MediaAccessError>,
+    },
+    /// getDisplayMedia finished: `None` when the glue holds the capture track.
+    ScreenShareSettled {
+        problem: Option<MediaAccessError>,
+    },
+    /// The screen capture track ended (the browser's own "Stop sharing").
+    ScreenShareEnded,
+    /// The call's data channel opened.
+    DataChannelOpened {
+        call_attempt: CallAttempt,
+    },
+    /// A frame from the peer on the data channel, as received (decoded by the reducer), with the
+    /// browser's clock (milliseconds since the Unix epoch).
+    PeerMessageReceived {
+        call_attempt: CallAttempt,
+        text: String,
+        at_millis: u64,
     },
     /// Our offer is created and set as local description.
     LocalOfferCreated {
@@ -93,10 +172,21 @@ impl Action {
             | Action::LocalIceCandidateGathered { call_attempt, .. }
             | Action::PeerConnectionStateChanged { call_attempt, .. }
             | Action::PeerConnectionFailed { call_attempt, .. }
-            | Action::SelectedCandidatePairRead { call_attempt, .. } => Some(*call_attempt),
+            | Action::SelectedCandidatePairRead { call_attempt, .. }
+            | Action::DataChannelOpened { call_attempt, .. }
+            | Action::PeerMessageReceived { call_attempt, .. } => Some(*call_attempt),
             _ => None,
         }
     }
+}
+
+/// What the first getUserMedia asks for: the chosen devices (preferred, not required) and the
+/// microphone's processing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaRequest {
+    pub camera: Option<String>,
+    pub microphone: Option<String>,
+    pub processing: AudioProcessing,
 }
 
 /// Work for the browser glue, returned by [`AppModel::apply`](super::AppModel::apply) in order.
@@ -107,19 +197,23 @@ pub enum Effect {
         delay_millis: u32,
     },
     Send(ClientMessage),
-    /// Ask for camera and microphone (once per page).
-    AcquireLocalMedia,
-    /// Create a peer connection with our tracks (recvonly where we have none), create the
-    /// offer, set it as local description, then report [`Action::LocalOfferCreated`].
+    /// Ask for camera and microphone (once per page), the chosen devices preferred.
+    AcquireLocalMedia(MediaRequest),
+    /// Create a peer connection with the data channel and one sendrecv transceiver per kind
+    /// (our microphone, and `video`'s track or none yet), create the offer, set it as local
+    /// description, then report [`Action::LocalOfferCreated`].
     StartOutgoingCall {
         call_attempt: CallAttempt,
         ice_servers: Vec<IceServer>,
+        video: VideoSource,
     },
-    /// Create a peer connection, apply `offer` and then `remote_candidates` in this order, add
-    /// our tracks, create the answer, then report [`Action::LocalAnswerCreated`].
+    /// Create a peer connection with the data channel, apply `offer` and then
+    /// `remote_candidates` in this order, make every transceiver sendrecv with our microphone and
+    /// `video`'s track (or none yet), create the answer, then report [`Action::LocalAnswerCreated`].
     AnswerIncomingCall {
         call_attempt: CallAttempt,
         ice_servers: Vec<IceServer>,
+        video: VideoSource,
         offer: SessionDescription,
         remote_candidates: Vec<IceCandidate>,
     },
@@ -138,6 +232,56 @@ pub enum Effect {
         call_attempt: CallAttempt,
         candidate: IceCandidate,
     },
+    /// `track.enabled` of our microphone (disabled sends silence).
+    SetMicrophoneEnabled {
+        enabled: bool,
+    },
+    /// Take the camera again (getUserMedia, video only, the chosen one preferred), then report
+    /// [`Action::CameraSettled`].
+    StartCamera {
+        device_id: Option<String>,
+    },
+    /// List the devices (`enumerateDevices`), then report [`Action::DevicesListed`].
+    ListDevices,
+    /// Take exactly this camera (`None`: the default) in place of the current one, then report
+    /// [`Action::DeviceSwitched`].
+    SwitchCamera {
+        device_id: Option<String>,
+    },
+    /// Take exactly this microphone (`None`: the default) with `processing`, in place of the
+    /// current one, then report [`Action::DeviceSwitched`].
+    SwitchMicrophone {
+        device_id: Option<String>,
+        processing: AudioProcessing,
+    },
+    /// Send our current microphone track on the call's audio sender (`replaceTrack`).
+    SendMicrophone,
+    /// The remote video's frame full screen, or back (`requestFullscreen` / `exitFullscreen`).
+    ToggleFullScreen,
+    /// The remote video in picture in picture, or back.
+    TogglePictureInPicture,
+    /// Remember the choices in localStorage.
+    SaveDeviceChoices {
+        choices: DeviceChoices,
+    },
+    /// Measure the microphone's level and report it every 100 ms
+    /// ([`Action::MicrophoneLevelMeasured`]), restarting on the current track.
+    StartLevelMeter,
+    StopLevelMeter,
+    /// Stop and drop the camera track (the camera light goes out).
+    StopCamera,
+    /// Ask for a screen (getDisplayMedia), watch its track's `ended`, then report
+    /// [`Action::ScreenShareSettled`].
+    StartScreenShare,
+    /// Stop and drop the screen capture track and its listener.
+    StopScreenShare,
+    /// Show `source` in the preview and send it on the call's video sender (`replaceTrack`, no
+    /// renegotiation; `Nothing` sends no video).
+    ShowVideoSource {
+        source: VideoSource,
+    },
+    /// Send a message to the peer on the call's data channel.
+    SendPeerMessage(PeerMessage),
     /// Close the peer connection, stop its remote tracks, drop its closures, clear the
     /// remote video.
     ReleasePeerConnection,

@@ -1,18 +1,14 @@
-//! Handlers for what the browser reports: camera and microphone, and the current call's peer
+//! Handlers for what the browser reports about the current call's peer
 //! connection (local offer and answer, gathered candidates, state changes, failures, the
 //! selected candidate pair). [`AppModel::apply`] has already dropped the events of an earlier
 //! call attempt, so these only see the current call's.
 
-use super::{AppModel, CallPhase, Effect, LocalMedia, Notice, PeerConnectionState};
-use crate::errors::{MediaProblem, PeerError};
+use super::{AppModel, CallPhase, Effect, Notice, PeerConnectionState};
+use crate::errors::PeerError;
 use crate::ice_diagnostics::SelectedCandidatePair;
 use protocol::{ClientMessage, IceCandidate, SessionDescription};
 
 impl AppModel {
-    pub(super) fn local_media_settled(&mut self, has_audio: bool, has_video: bool, problem: Option<MediaProblem>) {
-        self.local_media = LocalMedia::Ready { has_audio, has_video, problem };
-    }
-
     pub(super) fn local_offer_created(&mut self, offer: SessionDescription, effects: &mut Vec<Effect>) {
         let CallPhase::Calling { peer, offer_sent: offer_sent @ false, local_candidates_waiting, .. } = &mut self.call
         else {

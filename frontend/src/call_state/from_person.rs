@@ -1,7 +1,10 @@
 //! Handlers for what the person does: sign in, call, cancel, accept, decline, hang up, dismiss.
+//! Call and Accept clicked while the camera and microphone are starting are kept as a
+//! [`PendingStart`] and carried out when they are ready (`in_call::local_media_settled`).
 
 use super::{
-    same_person, AppModel, CallPhase, Effect, LocalMedia, Notice, SignIn, SignalingConnection, WAITING_FOR_LOCAL_MEDIA,
+    same_person, AppModel, CallPhase, Effect, LocalMedia, Notice, PendingStart, SignIn, SignalingConnection,
+    WAITING_FOR_LOCAL_MEDIA,
 };
 use protocol::{ClientMessage, LeaveReason, UserName};
 
@@ -41,10 +44,6 @@ impl AppModel {
             self.notice = Some(Notice::alert("Hang up the current call before calling someone else."));
             return;
         }
-        if self.local_media == LocalMedia::Requesting {
-            self.notice = Some(Notice::alert(WAITING_FOR_LOCAL_MEDIA));
-            return;
-        }
         if self.connection != SignalingConnection::Connected {
             self.notice = Some(Notice::alert("Not connected to the server; wait until the connection is back."));
             return;
@@ -68,6 +67,14 @@ impl AppModel {
             self.notice = Some(Notice::alert("That is your own name; type someone else's."));
             return;
         }
+        if self.local_media == LocalMedia::Requesting {
+            // Calling now would leave the call without our tracks: call once the prompt is answered.
+            self.pending_start = Some(PendingStart::Call { typed_name: typed_name.to_owned() });
+            self.notice =
+                Some(Notice::status(format!("Calling {peer} as soon as your camera and microphone are ready…")));
+            return;
+        }
+        self.pending_start = None;
         self.superseded_offer_to = None;
         let call_attempt = self.allocate_call_attempt();
         self.call = CallPhase::Calling {
@@ -79,7 +86,11 @@ impl AppModel {
         };
         self.peer_connection_created();
         self.notice = None;
-        effects.push(Effect::StartOutgoingCall { call_attempt, ice_servers: self.ice_servers.clone() });
+        effects.push(Effect::StartOutgoingCall {
+            call_attempt,
+            ice_servers: self.ice_servers.clone(),
+            video: self.video_source(),
+        });
     }
 
     pub(super) fn cancel_call_clicked(&mut self, effects: &mut Vec<Effect>) {
@@ -90,15 +101,18 @@ impl AppModel {
 
     pub(super) fn accept_clicked(&mut self, effects: &mut Vec<Effect>) {
         let CallPhase::Ringing { call_attempt, peer, offer, remote_candidates_waiting } = &self.call else { return };
+        let call_attempt = *call_attempt;
         if self.local_media == LocalMedia::Requesting {
-            // Keep ringing: Accept works once the prompt is answered.
-            self.notice = Some(Notice::alert(WAITING_FOR_LOCAL_MEDIA));
+            // Keep ringing; the answer goes as soon as the prompt is answered.
+            self.pending_start = Some(PendingStart::Accept { call_attempt });
+            self.notice = Some(Notice::status(WAITING_FOR_LOCAL_MEDIA));
             return;
         }
-        let call_attempt = *call_attempt;
+        self.pending_start = None;
         effects.push(Effect::AnswerIncomingCall {
             call_attempt,
             ice_servers: self.ice_servers.clone(),
+            video: self.video_source(),
             offer: offer.clone(),
             remote_candidates: remote_candidates_waiting.clone(),
         });

@@ -54,7 +54,7 @@ impl AppModel {
         effects.push(Effect::Send(ClientMessage::Users));
         if self.local_media == LocalMedia::NotRequested {
             self.local_media = LocalMedia::Requesting;
-            effects.push(Effect::AcquireLocalMedia);
+            effects.push(Effect::AcquireLocalMedia(self.media_request()));
         }
     }
 

@@ -4,7 +4,8 @@
 //! Layout: the model types (`model`, `connection`, `sign_in`, `call_phase`, `local_media`,
 //! `notice`), `Action` and `Effect` (`action`), [`AppModel::apply`] below, which only routes,
 //! and the handlers grouped by where the action comes from (`from_person`, `from_connection`,
-//! `from_server`, `from_browser`). Tests are in `tests/`, one file per flow.
+//! `from_server`, `from_browser`; the in-call controls in `in_call`, the data channel and chat in
+//! `peer_link`, the Settings panel and devices in `from_settings`). Tests are in `tests/`, one file per flow.
 //!
 //! Invariants:
 //! - Exactly one call phase at a time; every phase that owns an `RTCPeerConnection` ends with an
@@ -17,25 +18,34 @@
 
 mod action;
 mod call_phase;
+mod chat;
 mod connection;
 mod from_browser;
 mod from_connection;
 mod from_person;
 mod from_server;
+mod from_settings;
+mod in_call;
 mod local_media;
+mod media_controls;
 mod model;
 mod notice;
+mod peer_link;
+mod settings;
 mod sign_in;
 
-pub use action::{Action, Effect};
+pub use action::{Action, Effect, MediaRequest};
 pub use call_phase::{same_person, CallAttempt, CallPhase, PeerConnectionState};
+pub use chat::{Chat, ChatMessage};
 pub use connection::{reconnect_delay_millis, SignalingConnection};
-pub use local_media::{LocalMedia, WAITING_FOR_LOCAL_MEDIA};
+pub use local_media::{LocalMedia, PendingStart, WAITING_FOR_LOCAL_MEDIA};
+pub use media_controls::{CameraState, MediaControls, RemoteMediaState, ScreenShare, VideoSource, ViewerFeatures};
 pub use model::AppModel;
 // The reducer never names `NoticeKind` (the `Notice` constructors do); only the components,
 // built for the browser alone, and the tests do.
 #[cfg_attr(not(any(target_arch = "wasm32", test)), allow(unused_imports))]
 pub use notice::{Notice, NoticeKind};
+pub use settings::{AudioProcessing, AudioSwitch, DeviceChoices, DeviceKind, MediaDevice, Settings};
 pub use sign_in::SignIn;
 
 impl AppModel {
@@ -61,8 +71,33 @@ impl AppModel {
             Action::ServerMessageUnreadable { error } => self.server_message_unreadable(error),
             Action::SignalingClosed { close_code } => self.signaling_closed(close_code, &mut effects),
             Action::LocalMediaSettled { has_audio, has_video, problem } => {
-                self.local_media_settled(has_audio, has_video, problem)
+                self.local_media_settled(has_audio, has_video, problem, &mut effects)
             }
+            Action::MuteClicked => self.mute_clicked(&mut effects),
+            Action::CameraClicked => self.camera_clicked(&mut effects),
+            Action::ShareScreenClicked => self.share_screen_clicked(&mut effects),
+            Action::ChatClicked => self.chat_clicked(),
+            Action::ChatMessageSubmitted { typed, at_millis } => {
+                self.chat_message_submitted(&typed, at_millis, &mut effects)
+            }
+            Action::CameraSettled { problem } => self.camera_settled(problem, &mut effects),
+            Action::ScreenShareSettled { problem } => self.screen_share_settled(problem, &mut effects),
+            Action::ScreenShareEnded => self.screen_share_ended(&mut effects),
+            Action::DataChannelOpened { .. } => self.data_channel_opened(&mut effects),
+            Action::PeerMessageReceived { text, at_millis, .. } => self.peer_message_received(&text, at_millis),
+            Action::SettingsClicked => self.settings_clicked(&mut effects),
+            Action::DeviceChoicesRestored { choices } => self.device_choices_restored(choices),
+            Action::DevicesChanged => effects.push(Effect::ListDevices),
+            Action::DevicesListed { devices, speaker_selection_supported } => {
+                self.devices_listed(devices, speaker_selection_supported, &mut effects)
+            }
+            Action::DeviceChosen { kind, id } => self.device_chosen(kind, id, &mut effects),
+            Action::DeviceSwitched { kind, problem } => self.device_switched(kind, problem, &mut effects),
+            Action::AudioProcessingChanged { switch, on } => self.audio_processing_changed(switch, on, &mut effects),
+            Action::MicrophoneLevelMeasured { level } => self.microphone_level_measured(level),
+            Action::ViewerFeaturesDetected { features } => self.viewer = features,
+            Action::FullScreenClicked => self.full_screen_clicked(&mut effects),
+            Action::PictureInPictureClicked => self.picture_in_picture_clicked(&mut effects),
             Action::LocalOfferCreated { offer, .. } => self.local_offer_created(offer, &mut effects),
             Action::LocalAnswerCreated { answer, .. } => self.local_answer_created(answer, &mut effects),
             Action::LocalIceCandidateGathered { candidate, .. } => self.candidate_gathered(candidate, &mut effects),

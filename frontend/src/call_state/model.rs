@@ -1,6 +1,9 @@
 //! [`AppModel`]: everything the app knows and shows, and the helpers every handler shares.
 
-use super::{CallAttempt, CallPhase, Effect, LocalMedia, Notice, PeerConnectionState, SignIn, SignalingConnection};
+use super::{
+    CallAttempt, CallPhase, Chat, Effect, LocalMedia, MediaControls, MediaRequest, Notice, PeerConnectionState,
+    PendingStart, RemoteMediaState, Settings, SignIn, SignalingConnection, ViewerFeatures,
+};
 use crate::ice_diagnostics::SelectedCandidatePair;
 use protocol::{ClientMessage, IceServer, LeaveReason, UserName};
 
@@ -12,6 +15,18 @@ pub struct AppModel {
     pub call: CallPhase,
     pub online_users: Vec<UserName>,
     pub local_media: LocalMedia,
+    /// Microphone muted, camera on or off, screen shared: the person's choices, call or not.
+    pub media: MediaControls,
+    /// The current call's data channel is open (peer messages can be sent).
+    pub data_channel_open: bool,
+    /// The other person's media state, once their app told us; `None` outside a call.
+    pub remote_media: Option<RemoteMediaState>,
+    /// The current call's chat (empty outside a call).
+    pub chat: Chat,
+    /// The Settings panel: devices, choices, audio processing, level.
+    pub settings: Settings,
+    /// Full screen and picture in picture, where the browser allows them.
+    pub viewer: ViewerFeatures,
     /// The latest message about a call or the connection.
     pub notice: Option<Notice>,
     /// From the server's `hello`; passed to every new `RTCPeerConnection`.
@@ -28,6 +43,8 @@ pub struct AppModel {
     /// Glare: we had sent an offer to this peer when its offer reached us, so the server chose
     /// its offer and will refuse ours with `already_in_call`; that refusal is expected and ignored.
     pub(super) superseded_offer_to: Option<UserName>,
+    /// Call or Accept clicked while the camera and microphone were starting.
+    pub pending_start: Option<PendingStart>,
 }
 
 impl Default for AppModel {
@@ -44,6 +61,12 @@ impl AppModel {
             call: CallPhase::Idle,
             online_users: Vec::new(),
             local_media: LocalMedia::NotRequested,
+            media: MediaControls::INITIAL,
+            data_channel_open: false,
+            remote_media: None,
+            chat: Chat::default(),
+            settings: Settings::default(),
+            viewer: ViewerFeatures::default(),
             notice: None,
             ice_servers: Vec::new(),
             peer_connection_state: None,
@@ -51,6 +74,7 @@ impl AppModel {
             reconnect_attempts: 0,
             next_call_attempt: CallAttempt::FIRST,
             superseded_offer_to: None,
+            pending_start: None,
         }
     }
 
@@ -65,6 +89,15 @@ impl AppModel {
     /// True while the call screen is shown (signed in, or signing back in after a drop).
     pub fn shows_call_screen(&self) -> bool {
         matches!(self.sign_in, SignIn::SignedIn { .. } | SignIn::SigningBackIn { .. })
+    }
+
+    /// The first getUserMedia's request: the chosen devices and the audio processing.
+    pub(super) fn media_request(&self) -> MediaRequest {
+        MediaRequest {
+            camera: self.settings.choices.camera.clone(),
+            microphone: self.settings.choices.microphone.clone(),
+            processing: self.settings.audio_processing,
+        }
     }
 
     pub(super) fn allocate_call_attempt(&mut self) -> CallAttempt {
@@ -83,6 +116,7 @@ impl AppModel {
     fn forget_peer_connection(&mut self) {
         self.peer_connection_state = None;
         self.selected_candidate_pair = None;
+        self.forget_peer_link();
     }
 
     /// A peer connection is being created for the current call: it starts as `new`.

@@ -8,7 +8,11 @@ fn calling_starts_an_outgoing_call_with_the_servers_ice_servers() {
     let effects = state.apply(Action::CallRequested { typed_name: " bob ".to_owned() });
     assert_eq!(
         effects,
-        vec![Effect::StartOutgoingCall { call_attempt: CallAttempt::FIRST, ice_servers: state.ice_servers.clone() }]
+        vec![Effect::StartOutgoingCall {
+            call_attempt: CallAttempt::FIRST,
+            ice_servers: state.ice_servers.clone(),
+            video: VideoSource::Camera,
+        }]
     );
     assert_eq!(state.call.word(), "calling");
     assert_eq!(state.call.peer_name(), Some(&name("bob")));

@@ -3,11 +3,14 @@
 mod fixtures;
 
 mod calling;
+mod controls;
 mod diagnostics;
 mod ending;
 mod glare;
 mod media;
+mod peer_link;
 mod reconnect;
 mod refusals;
 mod ringing;
+mod settings;
 mod sign_in;

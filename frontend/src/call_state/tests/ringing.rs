@@ -30,6 +30,7 @@ fn accept_answers_with_the_queued_offer_and_every_early_candidate_in_order() {
         vec![Effect::AnswerIncomingCall {
             call_attempt,
             ice_servers: state.ice_servers.clone(),
+            video: VideoSource::Camera,
             offer: sdp("offer"),
             remote_candidates: vec![candidate(1), candidate(2)],
         }]

@@ -1,0 +1,256 @@
+//! The call screen: the remote video (covered by the person's initial while their camera is
+//! off, with their state in words: "NAME is muted", "NAME turned the camera off", "NAME is
+//! sharing their screen", shown only while true), our preview, the media buttons, the call's
+//! controls for its phase, the Settings and chat panels while open, and the people online while
+//! idle.
+
+use super::chat_panel::ChatPanel;
+use super::media_bar::MediaBar;
+use super::settings_panel::SettingsPanel;
+use super::video::StreamVideo;
+use super::{isolated, submit_typed_name};
+use crate::app::ViewSnapshot;
+use crate::call_state::{
+    Action, CallPhase, CameraState, LocalMedia, NoticeKind, PendingStart, RemoteMediaState, VideoSource,
+    WAITING_FOR_LOCAL_MEDIA,
+};
+use protocol::UserName;
+use std::rc::Rc;
+use yew::prelude::*;
+
+/// The first letter of a name, upper-case, for an avatar.
+fn initial(name: &impl std::fmt::Display) -> String {
+    name.to_string().chars().next().unwrap_or('?').to_uppercase().to_string()
+}
+
+#[derive(Properties, PartialEq)]
+struct RemoteIndicatorsProps {
+    peer: Option<UserName>,
+    remote: Option<RemoteMediaState>,
+}
+
+/// The other person's state, in words and an icon, only while it holds.
+#[function_component(RemoteIndicators)]
+fn remote_indicators(props: &RemoteIndicatorsProps) -> Html {
+    let (Some(peer), Some(remote)) = (&props.peer, props.remote) else {
+        return html! { <ul class="remote-indicators" role="status" aria-label="The other person"></ul> };
+    };
+    // Icons as inline SVG paths (24x24): a struck-out microphone, a struck-out camera, a screen.
+    let shown = [
+        (
+            remote.muted,
+            "M12 3a3 3 0 0 0-3 3v6a3 3 0 0 0 6 0V6a3 3 0 0 0-3-3zM6 11a6 6 0 0 0 12 0M12 17v4M4 4l16 16",
+            " is muted",
+        ),
+        (remote.camera_off, "M3 7h12v10H3zM15 10l6-3v10l-6-3M4 4l16 16", " turned the camera off"),
+        (remote.sharing_screen, "M3 4h18v12H3zM8 20h8M12 16v4", " is sharing their screen"),
+    ];
+    html! {
+        <ul class="remote-indicators" role="status" aria-label="The other person">
+            { for shown.into_iter().filter(|(holds, ..)| *holds).map(|(_, icon, words)| html! {
+                <li class="remote-indicator">
+                    <svg class="indicator-icon" viewBox="0 0 24 24" aria-hidden="true"><path d={icon} /></svg>
+                    {isolated(peer)}{words}
+                </li>
+            }) }
+        </ul>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub(super) struct CallScreenProps {
+    pub snapshot: Rc<ViewSnapshot>,
+    pub dispatch: Callback<Action>,
+}
+
+/// Videos, the call controls of the current phase, and the people online.
+#[function_component(CallScreen)]
+pub(super) fn call_screen(props: &CallScreenProps) -> Html {
+    let snapshot = &props.snapshot;
+    let model = &snapshot.model;
+    let dispatch = &props.dispatch;
+    let on = |action: Action| {
+        let dispatch = dispatch.clone();
+        Callback::from(move |_: MouseEvent| dispatch.emit(action.clone()))
+    };
+    let (status_text, alert_text) = match &model.notice {
+        Some(notice) if notice.kind == NoticeKind::Status => (notice.text.clone(), String::new()),
+        Some(notice) => (String::new(), notice.text.clone()),
+        None => (String::new(), String::new()),
+    };
+    let remote_placeholder = match &model.call {
+        CallPhase::Idle => Some(html! { {"No one on the line"} }),
+        CallPhase::Calling { peer, .. } => Some(html! { <>{"Calling "}{isolated(peer)}{"…"}</> }),
+        CallPhase::Ringing { peer, .. } => Some(html! { <>{isolated(peer)}{" is calling"}</> }),
+        CallPhase::Connecting { peer, .. } => Some(html! { <>{"Connecting to "}{isolated(peer)}{"…"}</> }),
+        CallPhase::InCall { .. } => None,
+    };
+    let in_a_call = matches!(model.call, CallPhase::Connecting { .. } | CallPhase::InCall { .. });
+    let remote_media = model.remote_media.filter(|_| in_a_call);
+    let remote_video_hidden = remote_media.is_some_and(|remote| remote.video_hidden());
+    let local_placeholder = match (&model.local_media, model.media.video_source(), model.media.camera) {
+        (_, VideoSource::Camera | VideoSource::Screen, _) => None,
+        (LocalMedia::NotRequested | LocalMedia::Requesting, ..) | (_, _, CameraState::Starting) => {
+            Some("Starting camera…")
+        }
+        (LocalMedia::Ready { has_video: false, .. }, _, _) => Some("No camera"),
+        (LocalMedia::Ready { .. }, _, _) => Some("Camera is off"),
+    };
+    let media_problem = match &model.local_media {
+        LocalMedia::Ready { problem: Some(problem), .. } => Some(problem.to_string()),
+        _ => None,
+    };
+    let controls = match &model.call {
+        CallPhase::Idle => html! { <CallForm dispatch={dispatch.clone()} /> },
+        CallPhase::Calling { peer, .. } => {
+            call_progress(html! { <>{"Calling "}{isolated(peer)}{"…"}</> }, on(Action::CancelCallClicked), "Cancel")
+        }
+        CallPhase::Ringing { peer, .. } => html! {
+            <div class="incoming-call" role="region" aria-label="Incoming call">
+                <p class="call-line"><strong>{isolated(peer)}</strong>{" is calling you"}</p>
+                if matches!(model.pending_start, Some(PendingStart::Accept { .. })) {
+                    <p class="hint">{WAITING_FOR_LOCAL_MEDIA}</p>
+                }
+                <div class="button-row">
+                    <button class="primary" onclick={on(Action::AcceptClicked)}>{"Accept"}</button>
+                    <button class="danger" onclick={on(Action::DeclineClicked)}>{"Decline"}</button>
+                </div>
+            </div>
+        },
+        CallPhase::Connecting { peer, .. } => {
+            call_progress(html! { <>{"Connecting to "}{isolated(peer)}{"…"}</> }, on(Action::HangUpClicked), "Hang up")
+        }
+        CallPhase::InCall { peer, .. } => call_progress(
+            html! { <>{"In a call with "}<strong>{isolated(peer)}</strong></> },
+            on(Action::HangUpClicked),
+            "Hang up",
+        ),
+    };
+    let idle = model.call == CallPhase::Idle;
+    let ringing = matches!(model.call, CallPhase::Ringing { .. });
+    let selected_pair = model.selected_candidate_pair.as_ref();
+    html! {
+        <main class="call-screen">
+            <div class="notices">
+                // While it rings the panel shows the caller; the status stays for screen readers.
+                <p class={classes!("notice", "notice-status", ringing.then_some("visually-hidden"))} role="status">{status_text}</p>
+                <p class="notice notice-alert" role="alert">{alert_text}</p>
+                if model.notice.is_some() && !ringing {
+                    <button class="link-button" onclick={on(Action::DismissNoticeClicked)}>{"Dismiss"}</button>
+                }
+            </div>
+            <section class="stage" aria-label="Videos">
+                <div class="remote-frame">
+                    <StreamVideo label="Remote video" muted={false}
+                                 class={classes!("remote-video", remote_video_hidden.then_some("covered"))}
+                                 stream={snapshot.remote_stream.clone()} version={snapshot.remote_media_version}
+                                 sink_id={model.settings.speaker_selection_supported.then(|| AttrValue::from(model.settings.choices.speaker.clone().unwrap_or_default()))}
+                                 local_candidate_type={selected_pair.map(|pair| AttrValue::from(pair.local_type.clone()))}
+                                 remote_candidate_type={selected_pair.map(|pair| AttrValue::from(pair.remote_type.clone()))} />
+                    if let Some(text) = remote_placeholder {
+                        <p class="remote-placeholder" aria-hidden="true">{text}</p>
+                    }
+                    if let (true, Some(peer)) = (remote_video_hidden, model.call.peer_name()) {
+                        <div class="remote-camera-off" aria-hidden="true">
+                            <span class="avatar avatar-large">{initial(peer)}</span>
+                        </div>
+                    }
+                    <RemoteIndicators peer={model.call.peer_name().cloned()} remote={remote_media} />
+                </div>
+                <div class="local-frame">
+                    <StreamVideo label="Your camera" muted={true}
+                                 class={classes!("local-video", (model.media.video_source() == VideoSource::Screen).then_some("shows-screen"))}
+                                 stream={snapshot.local_stream.clone()} version={0} />
+                    if let Some(text) = local_placeholder {
+                        <p class="local-placeholder" aria-hidden="true">{text}</p>
+                    }
+                </div>
+            </section>
+            if let Some(problem) = media_problem {
+                <p class="media-problem" role="note">{problem}</p>
+            }
+            <MediaBar model={model.clone()} dispatch={dispatch.clone()} />
+            <aside class="side">
+                <section class="controls" aria-label="Call">{controls}</section>
+                if model.settings.open {
+                    <SettingsPanel settings={model.settings.clone()} dispatch={dispatch.clone()} />
+                }
+                if in_a_call && model.chat.open {
+                    <ChatPanel chat={model.chat.clone()} dispatch={dispatch.clone()} />
+                }
+                if idle {
+                    <OnlineList users={model.online_users.clone()} dispatch={dispatch.clone()} />
+                }
+            </aside>
+        </main>
+    }
+}
+
+/// How the call stands (`line`), and the button that ends it.
+fn call_progress(line: Html, end_call: Callback<MouseEvent>, end_label: &'static str) -> Html {
+    html! {
+        <div class="call-progress">
+            <p class="call-line">{line}</p>
+            <button class="danger" onclick={end_call}>{end_label}</button>
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct CallFormProps {
+    dispatch: Callback<Action>,
+}
+
+/// "Name to call" and "Call".
+#[function_component(CallForm)]
+fn call_form(props: &CallFormProps) -> Html {
+    let callee_input = use_node_ref();
+    let onsubmit = submit_typed_name(&callee_input, &props.dispatch, |typed_name| Action::CallRequested { typed_name });
+    html! {
+        <form class="call-form" {onsubmit}>
+            <label for="callee-name">{"Name to call"}</label>
+            <div class="input-row">
+                <input id="callee-name" ref={callee_input} type="text" autocomplete="off" maxlength="64" />
+                <button type="submit" class="primary">{"Call"}</button>
+            </div>
+        </form>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct OnlineListProps {
+    users: Vec<UserName>,
+    dispatch: Callback<Action>,
+}
+
+/// The people online; clicking a name calls them.
+#[function_component(OnlineList)]
+fn online_list(props: &OnlineListProps) -> Html {
+    html! {
+        <section class="people" aria-labelledby="people-heading">
+            <h2 id="people-heading">{"People online"}</h2>
+            if props.users.is_empty() {
+                <p class="hint">{"No one else is online yet. Share this page with a friend."}</p>
+            } else {
+                <ul class="people-list">
+                    { for props.users.iter().map(|user| {
+                        let dispatch = props.dispatch.clone();
+                        let user = user.to_string();
+                        let typed_name = user.clone();
+                        let onclick = Callback::from(move |_: MouseEvent| {
+                            dispatch.emit(Action::CallRequested { typed_name: typed_name.clone() })
+                        });
+                        html! {
+                            <li key={user.clone()}>
+                                <button class="person" {onclick} aria-label={format!("Call {user}")} data-user={user.clone()}>
+                                    <span class="avatar" aria-hidden="true">{initial(&user)}</span>
+                                    <span class="person-name"><bdi>{user.clone()}</bdi></span>
+                                </button>
+                            </li>
+                        }
+                    }) }
+                </ul>
+            }
+        </section>
+    }
+}

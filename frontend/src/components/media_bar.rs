@@ -1,0 +1,73 @@
+//! The media buttons under the videos: **Mute**/**Unmute**, **Turn camera off**/**Turn camera
+//! on**, **Share screen**/**Stop sharing**, **Settings**, and, in a call, **Chat** (with the
+//! unread count in its name), **Full screen** and **Picture in picture** (where the browser
+//! allows them). Each button's name says what a click will do; `aria-pressed` says the state;
+//! the keyboard shortcuts are in the titles and `aria-keyshortcuts`.
+
+use crate::call_state::{Action, AppModel, CallPhase, CameraState, LocalMedia, ScreenShare};
+use crate::shortcuts::{CAMERA_ARIA_SHORTCUTS, CAMERA_SHORTCUT, MUTE_ARIA_SHORTCUTS, MUTE_SHORTCUT};
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub(super) struct MediaBarProps {
+    pub model: AppModel,
+    pub dispatch: Callback<Action>,
+}
+
+#[function_component(MediaBar)]
+pub(super) fn media_bar(props: &MediaBarProps) -> Html {
+    let model = &props.model;
+    let on = |action: Action| {
+        let dispatch = props.dispatch.clone();
+        Callback::from(move |_: MouseEvent| dispatch.emit(action.clone()))
+    };
+    let muted = model.media.microphone_muted;
+    let camera_pending = !matches!(model.local_media, LocalMedia::Ready { .. });
+    let (camera_label, camera_off) = match model.media.camera {
+        CameraState::On => ("Turn camera off", false),
+        CameraState::Starting | CameraState::Off => ("Turn camera on", true),
+    };
+    let (share_label, sharing) = match model.media.screen {
+        ScreenShare::Off | ScreenShare::Starting => ("Share screen", false),
+        ScreenShare::On => ("Stop sharing", true),
+    };
+    let in_a_call = matches!(model.call, CallPhase::Connecting { .. } | CallPhase::InCall { .. });
+    let in_call = matches!(model.call, CallPhase::InCall { .. });
+    html! {
+        <section class="media-bar" aria-label="Your media">
+            <button class={classes!("media-button", muted.then_some("is-off"))} aria-pressed={muted.to_string()}
+                    title={format!("{} ({MUTE_SHORTCUT})", if muted { "Unmute" } else { "Mute" })}
+                    aria-keyshortcuts={MUTE_ARIA_SHORTCUTS} onclick={on(Action::MuteClicked)}>
+                {if muted { "Unmute" } else { "Mute" }}
+            </button>
+            <button class={classes!("media-button", camera_off.then_some("is-off"))} aria-pressed={camera_off.to_string()}
+                    disabled={camera_pending || model.media.camera == CameraState::Starting}
+                    title={format!("{camera_label} ({CAMERA_SHORTCUT})")} aria-keyshortcuts={CAMERA_ARIA_SHORTCUTS}
+                    onclick={on(Action::CameraClicked)}>
+                {camera_label}
+            </button>
+            <button class={classes!("media-button", sharing.then_some("is-on"))} aria-pressed={sharing.to_string()}
+                    disabled={model.media.screen == ScreenShare::Starting}
+                    onclick={on(Action::ShareScreenClicked)}>
+                {share_label}
+            </button>
+            <button class="media-button" aria-expanded={model.settings.open.to_string()} aria-controls="settings-panel"
+                    onclick={on(Action::SettingsClicked)}>
+                {"Settings"}
+            </button>
+            if in_call && model.viewer.full_screen {
+                <button class="media-button" onclick={on(Action::FullScreenClicked)}>{"Full screen"}</button>
+            }
+            if in_call && model.viewer.picture_in_picture {
+                <button class="media-button" onclick={on(Action::PictureInPictureClicked)}>{"Picture in picture"}</button>
+            }
+            if in_a_call {
+                <button class={classes!("media-button", (model.chat.unread > 0).then_some("has-unread"))}
+                        aria-expanded={model.chat.open.to_string()} aria-controls="chat-panel"
+                        onclick={on(Action::ChatClicked)}>
+                    {model.chat.button_name()}
+                </button>
+            }
+        </section>
+    }
+}

@@ -1,0 +1,145 @@
+//! Yew function components: they render a [`ViewSnapshot`] and dispatch [`Action`]s, nothing
+//! else (the only browser calls here attach a stream to a `<video>`, read form inputs and the
+//! clock for a chat message's time).
+//!
+//! Layout: the page, the connection banner and sign-in here; the call screen (videos, the
+//! remote person's state, call controls, people online) in `call_screen`; the media buttons
+//! (Mute, camera, Share screen, Settings, Chat) in `media_bar`; the chat panel in `chat_panel`;
+//! the Settings panel in `settings_panel`; the
+//! `<video>` that shows a stream in `video`.
+//!
+//! Stable hooks for tests and styling: `data-call-phase`, `data-peer-state`, `data-signaling`
+//! and `data-peer-channel` (the call's data channel `open` or `closed`) on the root element; `data-selected-candidate-type` and
+//! `data-selected-remote-candidate-type` (the candidate types of the pair ICE selected, while
+//! the call's peer connection lives) on the remote video; accessible names on every control
+//! and video.
+
+use crate::app::ViewSnapshot;
+use crate::call_state::{Action, PeerConnectionState, SignIn, SignalingConnection};
+use call_screen::CallScreen;
+use protocol::UserName;
+use std::rc::Rc;
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+mod call_screen;
+mod chat_panel;
+mod media_bar;
+mod settings_panel;
+mod video;
+
+#[derive(Properties, PartialEq)]
+pub struct AppViewProps {
+    pub snapshot: Rc<ViewSnapshot>,
+    pub dispatch: Callback<Action>,
+}
+
+/// The whole page.
+#[function_component(AppView)]
+pub fn app_view(props: &AppViewProps) -> Html {
+    let snapshot = &props.snapshot;
+    let model = &snapshot.model;
+    let peer_state = model.peer_connection_state.map_or("none", PeerConnectionState::as_str);
+    html! {
+        <div class="app" data-call-phase={model.call.word()} data-peer-state={peer_state}
+             data-signaling={model.connection.word()}
+             data-peer-channel={if model.data_channel_open { "open" } else { "closed" }}>
+            <header class="top-bar">
+                <h1 class="brand">{"Duet"}</h1>
+                if let Some(name) = model.sign_in.shown_name() {
+                    <p class="signed-in-as">{"Signed in as "}<strong>{isolated(name)}</strong></p>
+                }
+            </header>
+            if let Err(problem) = &snapshot.signaling_url {
+                <p class="banner banner-alert" role="alert">{format!("Cannot connect: {problem}")}</p>
+            }
+            <ConnectionBanner connection={model.connection.clone()} />
+            if model.shows_call_screen() {
+                <CallScreen snapshot={Rc::clone(snapshot)} dispatch={props.dispatch.clone()} />
+            } else {
+                <SignInScreen sign_in={model.sign_in.clone()} dispatch={props.dispatch.clone()} />
+            }
+        </div>
+    }
+}
+
+/// A form's submit handler: instead of submitting, dispatches `action` with what is typed in
+/// `input`.
+pub(crate) fn submit_typed_name(
+    input: &NodeRef,
+    dispatch: &Callback<Action>,
+    action: fn(String) -> Action,
+) -> Callback<SubmitEvent> {
+    let input = input.clone();
+    let dispatch = dispatch.clone();
+    Callback::from(move |event: SubmitEvent| {
+        event.prevent_default();
+        let typed_name = input.cast::<HtmlInputElement>().map(|input| input.value()).unwrap_or_default();
+        dispatch.emit(action(typed_name));
+    })
+}
+
+#[derive(Properties, PartialEq)]
+struct ConnectionBannerProps {
+    connection: SignalingConnection,
+}
+
+#[function_component(ConnectionBanner)]
+fn connection_banner(props: &ConnectionBannerProps) -> Html {
+    match &props.connection {
+        SignalingConnection::Connected | SignalingConnection::Dormant => html! {},
+        SignalingConnection::Connecting => html! {
+            <p class="banner banner-info" role="status">{"Connecting to the server…"}</p>
+        },
+        SignalingConnection::Reconnecting { attempt, retry_in_millis } => html! {
+            <p class="banner banner-alert connection-lost" role="alert">
+                {format!(
+                    "Not connected to the server. Retrying in {:.1} s (attempt {attempt})…",
+                    f64::from(*retry_in_millis) / 1000.0
+                )}
+            </p>
+        },
+        SignalingConnection::ReplacedByAnotherLogin => html! {
+            <p class="banner banner-alert" role="alert">{"This tab is offline: your name is in use in another tab or device."}</p>
+        },
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct SignInScreenProps {
+    sign_in: SignIn,
+    dispatch: Callback<Action>,
+}
+
+/// "Your name" and "Sign in"; the reason a name was refused, in words.
+#[function_component(SignInScreen)]
+fn sign_in_screen(props: &SignInScreenProps) -> Html {
+    let name_input = use_node_ref();
+    let onsubmit = submit_typed_name(&name_input, &props.dispatch, |typed_name| Action::SignInRequested { typed_name });
+    let (pending, error) = match &props.sign_in {
+        SignIn::SignedOut { pending_name, error } => (pending_name.clone(), error.clone()),
+        _ => (None, None),
+    };
+    html! {
+        <main class="sign-in">
+            <form class="card sign-in-card" {onsubmit}>
+                <h2>{"Sign in to call someone"}</h2>
+                <p class="hint">{"Pick a name others can call you by. No account needed."}</p>
+                <label for="sign-in-name">{"Your name"}</label>
+                <input id="sign-in-name" ref={name_input} type="text" autocomplete="nickname" maxlength="64"
+                       aria-describedby="sign-in-error" aria-invalid={error.is_some().to_string()} />
+                <button type="submit" class="primary">{"Sign in"}</button>
+                <p id="sign-in-error" class="form-error" role="alert">{error.unwrap_or_default()}</p>
+                if let Some(name) = pending {
+                    <p class="hint" role="status">{"Signing in as "}{isolated(&name)}{"…"}</p>
+                }
+            </form>
+        </main>
+    }
+}
+
+/// A person's name as its own bidirectional island (`<bdi>`): a right-to-left name cannot
+/// reorder the words around it (the server already refuses names with bidi control characters).
+pub(crate) fn isolated(name: &UserName) -> Html {
+    html! { <bdi>{name.to_string()}</bdi> }
+}

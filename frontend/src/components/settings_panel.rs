@@ -1,0 +1,85 @@
+//! The **Settings** panel: the selects **Camera**, **Microphone** and **Speaker** (the devices by
+//! their labels, "Default" first; the speaker select is disabled, with the reason, where the
+//! browser cannot choose an output), the switches for noise suppression, echo cancellation and
+//! automatic gain, and the microphone level meter.
+
+use crate::call_state::{Action, AudioSwitch, DeviceKind, Settings};
+use web_sys::{HtmlInputElement, HtmlSelectElement};
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub(super) struct SettingsPanelProps {
+    pub settings: Settings,
+    pub dispatch: Callback<Action>,
+}
+
+/// One labelled select of the devices of `kind`.
+fn device_select(settings: &Settings, kind: DeviceKind, label: &str, dispatch: &Callback<Action>) -> Html {
+    let id = format!("{}-select", kind.word());
+    let chosen = settings.choices.get(kind).cloned().unwrap_or_default();
+    let onchange = {
+        let dispatch = dispatch.clone();
+        Callback::from(move |event: Event| {
+            let select: HtmlSelectElement = event.target_unchecked_into();
+            dispatch.emit(Action::DeviceChosen { kind, id: select.value() });
+        })
+    };
+    let disabled = kind == DeviceKind::Speaker && !settings.speaker_selection_supported;
+    html! {
+        <div class="setting">
+            <label for={id.clone()}>{label}</label>
+            <select id={id} {onchange} {disabled}>
+                <option value="" selected={chosen.is_empty()}>{"Default"}</option>
+                { for settings.devices_of(kind).filter(|device| !device.id.is_empty()).enumerate().map(|(index, device)| {
+                    let name = if device.label.is_empty() { format!("{label} {}", index + 1) } else { device.label.clone() };
+                    html! { <option value={device.id.clone()} selected={device.id == chosen}>{name}</option> }
+                }) }
+            </select>
+            if disabled {
+                <p class="hint">{"This browser cannot choose the speaker; sound plays on the system's default output."}</p>
+            }
+        </div>
+    }
+}
+
+/// One labelled switch of the microphone's processing.
+fn audio_switch(switch: AudioSwitch, on: bool, label: &str, dispatch: &Callback<Action>) -> Html {
+    let id = format!("switch-{switch:?}").to_lowercase();
+    let onchange = {
+        let dispatch = dispatch.clone();
+        Callback::from(move |event: Event| {
+            let input: HtmlInputElement = event.target_unchecked_into();
+            dispatch.emit(Action::AudioProcessingChanged { switch, on: input.checked() });
+        })
+    };
+    html! {
+        <div class="setting setting-switch">
+            <input id={id.clone()} type="checkbox" role="switch" checked={on} {onchange} />
+            <label for={id}>{label}</label>
+        </div>
+    }
+}
+
+#[function_component(SettingsPanel)]
+pub(super) fn settings_panel(props: &SettingsPanelProps) -> Html {
+    let settings = &props.settings;
+    let dispatch = &props.dispatch;
+    let processing = settings.audio_processing;
+    html! {
+        <section id="settings-panel" class="settings-panel card" aria-label="Settings">
+            <h2>{"Settings"}</h2>
+            { device_select(settings, DeviceKind::Camera, "Camera", dispatch) }
+            { device_select(settings, DeviceKind::Microphone, "Microphone", dispatch) }
+            { device_select(settings, DeviceKind::Speaker, "Speaker", dispatch) }
+            <div class="setting">
+                <label for="microphone-level">{"Microphone level"}</label>
+                <meter id="microphone-level" min="0" max="100" low="5" value={settings.microphone_level.to_string()}>
+                    {format!("{}%", settings.microphone_level)}
+                </meter>
+            </div>
+            { audio_switch(AudioSwitch::NoiseSuppression, processing.noise_suppression, "Noise suppression", dispatch) }
+            { audio_switch(AudioSwitch::EchoCancellation, processing.echo_cancellation, "Echo cancellation", dispatch) }
+            { audio_switch(AudioSwitch::AutoGainControl, processing.auto_gain_control, "Automatic gain", dispatch) }
+        </section>
+    }
+}

@@ -1,0 +1,189 @@
+//! What the two apps of a call say to each other, peer to peer, on the call's one negotiated
+//! `RTCDataChannel` (never through the signaling server): [`PeerMessage`], sent as a small JSON
+//! object with a version field, `{"v":1,"type":"media_state",...}` or `{"v":1,"type":"chat",...}`.
+//!
+//! Pure: encoding and decoding are unit-tested natively. Everything from the peer is untrusted:
+//! [`decode`] refuses other versions, unknown types, oversized frames and over-long chat text
+//! instead of failing anything, and chat text is only ever rendered as text.
+
+use serde::{Deserialize, Serialize};
+
+/// The version this app speaks; a message with another `v` is ignored.
+pub const PEER_MESSAGE_VERSION: u32 = 1;
+
+/// Longest chat message, in characters (typing more is cut at this length).
+pub const MAX_CHAT_CHARS: usize = 1000;
+
+/// Longest frame accepted from the peer, in bytes (a chat message of `MAX_CHAT_CHARS` 4-byte
+/// characters, JSON-escaped, fits well inside).
+const MAX_FRAME_BYTES: usize = 16 * 1024;
+
+/// One message between the two apps of a call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum PeerMessage {
+    /// The sender's microphone and camera, sent when the channel opens and on every change.
+    MediaState { muted: bool, camera_off: bool, sharing_screen: bool },
+    /// A chat message (plain text, at most [`MAX_CHAT_CHARS`] characters).
+    Chat { text: String },
+}
+
+/// The frame on the wire: the version next to the message's own fields.
+#[derive(Serialize, Deserialize)]
+struct Frame {
+    v: u32,
+    #[serde(flatten)]
+    message: PeerMessage,
+}
+
+/// Why a frame from the peer was ignored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeerMessageError {
+    TooLarge,
+    /// Not JSON, no `v`, or an unknown `type` (serde's words).
+    Unreadable(String),
+    /// A version this app does not speak.
+    UnsupportedVersion(u32),
+    /// A chat message longer than [`MAX_CHAT_CHARS`].
+    ChatTooLong,
+}
+
+impl PeerMessage {
+    /// The JSON frame for the data channel.
+    pub fn encode(&self) -> String {
+        let frame = Frame { v: PEER_MESSAGE_VERSION, message: self.clone() };
+        // A struct of strings and booleans always serialises.
+        serde_json::to_string(&frame).unwrap_or_default()
+    }
+}
+
+/// Reads a frame the peer sent.
+pub fn decode(text: &str) -> Result<PeerMessage, PeerMessageError> {
+    if text.len() > MAX_FRAME_BYTES {
+        return Err(PeerMessageError::TooLarge);
+    }
+    let version: serde_json::Value =
+        serde_json::from_str(text).map_err(|error| PeerMessageError::Unreadable(error.to_string()))?;
+    match version.get("v").and_then(serde_json::Value::as_u64) {
+        Some(v) if v == u64::from(PEER_MESSAGE_VERSION) => {}
+        Some(v) => return Err(PeerMessageError::UnsupportedVersion(u32::try_from(v).unwrap_or(u32::MAX))),
+        None => return Err(PeerMessageError::Unreadable("no version field".to_owned())),
+    }
+    let frame: Frame =
+        serde_json::from_value(version).map_err(|error| PeerMessageError::Unreadable(error.to_string()))?;
+    if let PeerMessage::Chat { text } = &frame.message {
+        if text.chars().count() > MAX_CHAT_CHARS {
+            return Err(PeerMessageError::ChatTooLong);
+        }
+    }
+    Ok(frame.message)
+}
+
+/// A piece of chat text: plain text, or a link to show as `<a>` (only `http://` and `https://`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChatPiece {
+    Text(String),
+    Link(String),
+}
+
+/// Splits chat text into text and web links, so the view can render links as anchors and the
+/// rest as text (never as HTML). A trailing `.`, `,`, `)` and the like stays outside the link.
+pub fn chat_pieces(text: &str) -> Vec<ChatPiece> {
+    let mut pieces = Vec::new();
+    let mut plain = String::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        let next_link = ["https://", "http://"].iter().filter_map(|scheme| rest.find(scheme)).min();
+        let Some(start) = next_link else {
+            plain.push_str(rest);
+            break;
+        };
+        plain.push_str(&rest[..start]);
+        let after = &rest[start..];
+        let end = after.find(char::is_whitespace).unwrap_or(after.len());
+        let mut link = &after[..end];
+        while link.ends_with(['.', ',', ')', '!', '?', ';', ':', '"', '\'']) {
+            link = &link[..link.len() - 1];
+        }
+        let scheme_only = link == "https://" || link == "http://";
+        if scheme_only {
+            plain.push_str(link);
+        } else {
+            if !plain.is_empty() {
+                pieces.push(ChatPiece::Text(std::mem::take(&mut plain)));
+            }
+            pieces.push(ChatPiece::Link(link.to_owned()));
+        }
+        rest = &after[link.len()..];
+    }
+    if !plain.is_empty() {
+        pieces.push(ChatPiece::Text(plain));
+    }
+    pieces
+}
+
+/// Chat text as typed, trimmed and cut to [`MAX_CHAT_CHARS`]; `None` when nothing is left.
+pub fn chat_text_to_send(typed: &str) -> Option<String> {
+    let trimmed = typed.trim();
+    (!trimmed.is_empty()).then(|| trimmed.chars().take(MAX_CHAT_CHARS).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_state_is_a_versioned_json_object() {
+        let message = PeerMessage::MediaState { muted: true, camera_off: false, sharing_screen: false };
+        assert_eq!(
+            message.encode(),
+            r#"{"v":1,"type":"media_state","muted":true,"camera_off":false,"sharing_screen":false}"#
+        );
+        assert_eq!(decode(&message.encode()), Ok(message));
+    }
+
+    #[test]
+    fn chat_round_trips_with_markup_kept_as_text() {
+        let message = PeerMessage::Chat { text: "<b>hi</b> \"there\"".to_owned() };
+        assert_eq!(message.encode(), r#"{"v":1,"type":"chat","text":"<b>hi</b> \"there\""}"#);
+        assert_eq!(decode(&message.encode()), Ok(message));
+    }
+
+    #[test]
+    fn other_versions_unknown_types_and_garbage_are_refused() {
+        assert_eq!(decode(r#"{"v":2,"type":"chat","text":"hi"}"#), Err(PeerMessageError::UnsupportedVersion(2)));
+        assert!(matches!(decode(r#"{"type":"chat","text":"hi"}"#), Err(PeerMessageError::Unreadable(_))));
+        assert!(matches!(decode(r#"{"v":1,"type":"launch","text":"hi"}"#), Err(PeerMessageError::Unreadable(_))));
+        assert!(matches!(decode(r#"{"v":1,"type":"media_state"}"#), Err(PeerMessageError::Unreadable(_))));
+        assert!(matches!(decode("not json"), Err(PeerMessageError::Unreadable(_))));
+        assert_eq!(decode(&"x".repeat(MAX_FRAME_BYTES + 1)), Err(PeerMessageError::TooLarge));
+    }
+
+    #[test]
+    fn chat_longer_than_the_limit_is_refused_from_the_peer_and_cut_when_typed() {
+        let long = "é".repeat(MAX_CHAT_CHARS + 1);
+        let frame = format!(r#"{{"v":1,"type":"chat","text":"{long}"}}"#);
+        assert_eq!(decode(&frame), Err(PeerMessageError::ChatTooLong));
+        let cut = chat_text_to_send(&long).expect("text");
+        assert_eq!(cut.chars().count(), MAX_CHAT_CHARS);
+        assert_eq!(chat_text_to_send("   \n "), None);
+        assert_eq!(chat_text_to_send("  hi  "), Some("hi".to_owned()));
+    }
+
+    #[test]
+    fn links_are_split_out_with_trailing_punctuation_left_as_text() {
+        assert_eq!(
+            chat_pieces("see https://example.org/a?b=1, and http://x.test."),
+            vec![
+                ChatPiece::Text("see ".to_owned()),
+                ChatPiece::Link("https://example.org/a?b=1".to_owned()),
+                ChatPiece::Text(", and ".to_owned()),
+                ChatPiece::Link("http://x.test".to_owned()),
+                ChatPiece::Text(".".to_owned()),
+            ]
+        );
+        assert_eq!(chat_pieces("no links here"), vec![ChatPiece::Text("no links here".to_owned())]);
+        assert_eq!(chat_pieces("javascript:alert(1)"), vec![ChatPiece::Text("javascript:alert(1)".to_owned())]);
+        assert_eq!(chat_pieces("https:// alone"), vec![ChatPiece::Text("https:// alone".to_owned())]);
+    }
+}
