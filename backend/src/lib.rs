@@ -1,6 +1,7 @@
 //! Duet's signaling server as a library: `app(state)` builds the router and `run(listener, ...)`
 //! serves it, so tests run the real server on `127.0.0.1:0`.
 
+pub mod address;
 pub mod client_address;
 pub mod config;
 pub mod connection;

@@ -13,10 +13,13 @@
 //! is disconnected instead of buffered. The server's own `leave` messages never wait: they use
 //! [`RESERVED_SLOTS`] above the capacity, so a call's end is never stuck behind (nor reordered
 //! with) a backlog. An empty queue allocates nothing: an idle connection costs a few hundred bytes.
+//!
+//! Imports only the plain ids of [`crate::address`].
 
+pub use crate::address::ConnectionId;
 use protocol::ServerMessage;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::sync::futures::Notified;
@@ -26,11 +29,6 @@ use tokio::time::Instant;
 mod budget;
 pub use budget::{QueueBudget, QueueLimits};
 use tungstenite::Utf8Bytes;
-
-/// Unique per connection for the lifetime of the process.
-pub type ConnectionId = u64;
-
-static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Slots above a queue's capacity that only `leave` messages of the server's own may use, so a
 /// call's end is never stuck behind (or reordered with) a backlog.
@@ -231,7 +229,7 @@ pub struct ConnectionHandle {
 impl ConnectionHandle {
     /// A new queue within `limits` under a fresh [`ConnectionId`].
     pub(crate) fn new(limits: &QueueLimits) -> ConnectionHandle {
-        let id = NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed);
+        let id = crate::address::next_connection_id();
         let outbox = Arc::new(Outbox {
             id,
             queue: Mutex::new(Queue::default()),
