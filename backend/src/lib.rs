@@ -6,13 +6,14 @@ pub mod client_address;
 pub mod config;
 pub mod connection;
 pub mod delivery;
+pub mod directory;
 pub mod dispatch;
 pub mod frame_gate;
 pub mod ice;
 pub mod limits;
 pub mod log_limit;
 pub mod metrics;
-pub mod registry;
+pub mod router;
 pub mod security_headers;
 pub mod serve;
 pub mod static_files;
@@ -27,14 +28,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use client_address::TrustedProxies;
+use directory::{Directory, MemoryDirectory};
 use limits::{AdmissionError, ConnectionLimiter, ConnectionPermit, OriginPolicy};
 use metrics::{Metrics, RefuseReason};
 use protocol::{Hello, Limits, MAX_NAME_CHARS, PROTOCOL_VERSION};
-use registry::Registry;
 use serve::{ConnectionContext, Transport};
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -62,7 +63,12 @@ pub struct AppState(Arc<SharedState>);
 #[derive(Debug)]
 pub struct SharedState {
     pub config: Arc<Config>,
-    pub registry: Arc<Registry>,
+    /// Names online and call state (plain data; in memory today).
+    pub directory: Arc<dyn Directory>,
+    /// This node's connections, by id: where the directory's connection references lead.
+    pub router: Arc<router::Router>,
+    /// Ends calls that ring past `--ring-timeout`.
+    pub ring_sweep: dispatch::RingSweep,
     pub metrics: Arc<Metrics>,
     pub connection_limiter: Arc<ConnectionLimiter>,
     /// The connection limit enforced: `--max-connections` within the open-file limit (see
@@ -105,7 +111,9 @@ impl AppState {
             trusted_proxies: TrustedProxies::new(&config.trusted_proxies),
             web_app: static_files::web_app(&config).map(Arc::new),
             config: Arc::new(config),
-            registry: Arc::new(Registry::new(Arc::clone(&metrics))),
+            directory: Arc::new(MemoryDirectory::new()),
+            router: Arc::new(router::Router::new(address::NodeId::generate())),
+            ring_sweep: dispatch::RingSweep::default(),
             metrics,
             connection_limiter: Arc::new(ConnectionLimiter::default()),
             refusal_log: log_limit::LogLimiter::default(),
@@ -113,6 +121,11 @@ impl AppState {
             shutdown: CancellationToken::new(),
             connections: TaskTracker::new(),
         }))
+    }
+
+    /// A reference that does not keep the server's state alive (for its background tasks).
+    pub(crate) fn downgrade(&self) -> Weak<SharedState> {
+        Arc::downgrade(&self.0)
     }
 
     /// The greeting every connection receives first.
