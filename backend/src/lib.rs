@@ -100,11 +100,10 @@ impl std::ops::Deref for AppState {
 impl AppState {
     pub fn new(config: Config) -> AppState {
         let metrics = Arc::new(Metrics::new());
-        let queue_limits = delivery::QueueLimits {
-            frames: config.outbox_capacity,
-            bytes: config.outbox_bytes,
-            budget: Arc::new(delivery::QueueBudget::new(config.max_queued_bytes)),
-        };
+        let queue_budget = Arc::new(delivery::QueueBudget::new(config.max_queued_bytes));
+        let router = router::Router::new(address::NodeId::generate(), Arc::clone(queue_budget.local_queues()));
+        let queue_limits =
+            delivery::QueueLimits { frames: config.outbox_capacity, bytes: config.outbox_bytes, budget: queue_budget };
         AppState(Arc::new(SharedState {
             origin_policy: OriginPolicy::new(&config.allowed_origins),
             max_connections: limits::effective_connection_limit(config.max_connections, limits::open_files_limit()),
@@ -112,7 +111,7 @@ impl AppState {
             web_app: static_files::web_app(&config).map(Arc::new),
             config: Arc::new(config),
             directory: Arc::new(MemoryDirectory::new()),
-            router: Arc::new(router::Router::new(address::NodeId::generate())),
+            router: Arc::new(router),
             ring_sweep: dispatch::RingSweep::default(),
             metrics,
             connection_limiter: Arc::new(ConnectionLimiter::default()),

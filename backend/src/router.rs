@@ -1,16 +1,16 @@
 //! The router: turns a [`ConnectionRef`] from the directory into a delivery. Connections of
-//! this node are found in one sharded map (`ConnectionId` → [`ConnectionHandle`]) that each
-//! connection enters when its session starts and leaves when it ends ([`Registration`]). A
-//! reference to another node is refused with [`RouteError::OtherNode`]: that is the seam where
-//! cross-node delivery (a channel per node) goes later.
+//! this node are found in delivery's [`LocalQueues`] (`ConnectionId` → queue, the index the
+//! queue budget keeps anyway, so routing costs no memory per connection): a queue is listed
+//! from its creation until its connection closes or its session ends ([`Router::deregister`]).
+//! A reference to another node is refused with [`RouteError::OtherNode`]: that is the seam
+//! where cross-node delivery (a channel per node) goes later.
 //!
-//! Imports `address` and `delivery` only. *Invariant:* a delivery is one shard read of the map,
-//! and the frame is queued under that read lock (no handle cloned, no shared counter touched), so
-//! relaying a candidate stays two directory shard reads plus this one, with no global lock.
+//! Imports `address` and `delivery` only. *Invariant:* a delivery is one shard read of the
+//! index (and one reference count on the recipient's queue), so relaying a candidate stays two
+//! directory shard reads plus this one, with no global lock.
 
 use crate::address::{ConnectionId, ConnectionRef, NodeId};
-use crate::delivery::{Backlog, ConnectionHandle, DeliveryError, KickReason};
-use dashmap::DashMap;
+use crate::delivery::{Backlog, ConnectionHandle, DeliveryError, KickReason, LocalQueues};
 use std::sync::Arc;
 use tungstenite::Utf8Bytes;
 
@@ -41,12 +41,13 @@ impl From<DeliveryError> for RouteError {
 #[derive(Debug)]
 pub struct Router {
     node: NodeId,
-    connections: DashMap<ConnectionId, ConnectionHandle>,
+    /// Shared with the queue budget (one entry per connection for both).
+    queues: Arc<LocalQueues>,
 }
 
 impl Router {
-    pub fn new(node: NodeId) -> Router {
-        Router { node, connections: DashMap::new() }
+    pub fn new(node: NodeId, queues: Arc<LocalQueues>) -> Router {
+        Router { node, queues }
     }
 
     /// This node's id: the node of every connection registered here.
@@ -54,18 +55,30 @@ impl Router {
         self.node
     }
 
-    /// Makes `handle` reachable by its reference until the returned registration is dropped.
-    pub fn register(self: &Arc<Router>, handle: ConnectionHandle) -> Registration {
-        self.connections.insert(handle.id(), handle.clone());
-        Registration { router: Arc::clone(self), handle }
+    /// Where the directory finds the local connection `id`.
+    pub fn reference_to(&self, id: ConnectionId) -> ConnectionRef {
+        ConnectionRef { node: self.node, connection: id }
     }
 
-    /// Number of connections registered (for tests).
+    /// Makes `handle` reachable by its reference until [`Router::deregister`] or its connection
+    /// closes. A queue made with the server's limits is listed from the start; this lists any
+    /// other (a detached handle of a test) too.
+    pub fn register(&self, handle: &ConnectionHandle) -> ConnectionRef {
+        self.queues.index(handle);
+        self.reference_to(handle.id())
+    }
+
+    /// Makes connection `id` unreachable (its session ended).
+    pub fn deregister(&self, id: ConnectionId) {
+        self.queues.remove(id);
+    }
+
+    /// Number of connections reachable (for tests).
     pub fn registered_count(&self) -> usize {
-        self.connections.len()
+        self.queues.len()
     }
 
-    /// Runs `deliver` on the local connection `to`, under the map's shard read lock.
+    /// Runs `deliver` on the local connection `to`: one shard read of the index.
     fn with_local<T>(
         &self,
         to: &ConnectionRef,
@@ -74,8 +87,8 @@ impl Router {
         if to.node != self.node {
             return Err(RouteError::OtherNode(to.node));
         }
-        let handle = self.connections.get(&to.connection).ok_or(RouteError::NotConnected)?;
-        deliver(handle.value())
+        let handle = self.queues.connection(to.connection).ok_or(RouteError::NotConnected)?;
+        deliver(&handle)
     }
 
     /// Queues `text` for `to` without waiting. A recipient whose queue is full does not read its
@@ -103,41 +116,15 @@ impl Router {
     }
 }
 
-/// A connection reachable through the [`Router`]; dropping it makes it unreachable.
-#[derive(Debug)]
-pub struct Registration {
-    router: Arc<Router>,
-    handle: ConnectionHandle,
-}
-
-impl Registration {
-    /// Where the directory finds this connection.
-    pub fn reference(&self) -> ConnectionRef {
-        ConnectionRef { node: self.router.node, connection: self.handle.id() }
-    }
-
-    /// The connection itself (replies to its own client skip the router).
-    pub fn handle(&self) -> &ConnectionHandle {
-        &self.handle
-    }
-}
-
-impl Drop for Registration {
-    fn drop(&mut self) {
-        self.router.connections.remove(&self.handle.id());
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn frames_reach_registered_local_connections_only() {
-        let router = Arc::new(Router::new(NodeId::from_raw(1)));
+        let router = Router::new(NodeId::from_raw(1), Arc::default());
         let handle = ConnectionHandle::detached(1);
-        let registration = router.register(handle.clone());
-        let reference = registration.reference();
+        let reference = router.register(&handle);
         router.deliver(&reference, Utf8Bytes::from_static("one")).expect("queued");
         assert!(matches!(router.deliver(&reference, Utf8Bytes::from_static("two")), Err(RouteError::QueueFull(_))));
         router.deliver_reserved(&reference, Utf8Bytes::from_static("leave")).expect("the reserve");
@@ -147,7 +134,7 @@ mod tests {
         assert!(matches!(router.deliver(&elsewhere, Utf8Bytes::from_static("x")), Err(RouteError::OtherNode(_))));
         assert!(matches!(router.kick(&elsewhere, KickReason::SlowConsumer), Err(RouteError::OtherNode(_))));
 
-        drop(registration);
+        router.deregister(handle.id());
         assert_eq!(router.registered_count(), 0);
         assert!(matches!(router.deliver(&reference, Utf8Bytes::from_static("x")), Err(RouteError::NotConnected)));
     }

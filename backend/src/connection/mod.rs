@@ -47,12 +47,13 @@ fn deadline_check_interval(config: &crate::Config, signed_in: bool) -> Duration 
 /// every failure ends this connection only.
 pub async fn serve_connection(socket: Socket, state: AppState, remote: SocketAddr, permit: ConnectionPermit) {
     let handle = ConnectionHandle::new(&state.queue_limits);
+    // Reachable through the router (by the directory's reference) until the session ends.
+    state.router.register(&handle);
     let id = handle.id();
     tracing::info!(connection = id, %remote, "connection opened");
     let mut connection = Connection {
         socket,
-        // Reachable through the router (by the directory's reference) until the session ends.
-        session: Session::registered(state.clone(), state.router.register(handle.clone())),
+        session: Session::registered(state.clone(), handle.clone()),
         handle,
         connected_at: Instant::now(),
         last_seen: Instant::now(),

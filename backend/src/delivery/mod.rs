@@ -27,7 +27,9 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 mod budget;
+mod local_queues;
 pub use budget::{QueueBudget, QueueLimits};
+pub use local_queues::LocalQueues;
 use tungstenite::Utf8Bytes;
 
 /// Slots above a queue's capacity that only `leave` messages of the server's own may use, so a
@@ -243,9 +245,7 @@ impl ConnectionHandle {
             kicked: Notify::new(),
             closed: AtomicBool::new(false),
         });
-        if limits.budget.limit != 0 {
-            limits.budget.queues.insert(id, Arc::downgrade(&outbox));
-        }
+        limits.budget.queues.insert(id, &outbox);
         ConnectionHandle { id, outbox }
     }
 
@@ -327,7 +327,7 @@ impl ConnectionHandle {
     pub(crate) fn mark_closed(&self) {
         self.outbox.closed.store(true, Ordering::Release);
         self.outbox.room.notify_waiters();
-        self.outbox.budget.queues.remove(&self.id);
+        self.outbox.budget.queues.remove(self.id);
     }
 }
 

@@ -12,7 +12,7 @@ use crate::delivery::{Backlog, ConnectionHandle, KickReason};
 use crate::directory::{Answered, CallError, CallPhase, EndedCall, Identity, Offered};
 use crate::log_limit::LogDecision;
 use crate::metrics::{Metrics, RelayedType};
-use crate::router::{Registration, RouteError};
+use crate::router::RouteError;
 use crate::AppState;
 use protocol::{
     ClientMessage, ErrorCode, IceCandidate, LeaveReason, LoginFailure, ResumeToken, ServerMessage, SessionDescription,
@@ -58,8 +58,8 @@ impl RequestError {
 #[derive(Debug)]
 pub struct Session {
     state: AppState,
-    /// This connection, reachable through the router while the session lives.
-    connection: Registration,
+    /// This connection, reachable through the router until the session ends.
+    connection: ConnectionHandle,
     /// The name this connection signed in with, as registered (display form and key).
     name: Option<Identity>,
     /// Frames that found a full queue while handling the current frame.
@@ -67,25 +67,26 @@ pub struct Session {
 }
 
 impl Session {
-    /// A session for a connection already registered with the router (`connection/`).
-    pub fn registered(state: AppState, connection: Registration) -> Session {
+    /// A session for a connection registered with the router (`connection/`); the session
+    /// deregisters it when it ends.
+    pub fn registered(state: AppState, connection: ConnectionHandle) -> Session {
         Session { state, connection, name: None, backlog: Vec::new() }
     }
 
     /// Registers `connection` with the router and starts its session: for driving sessions
     /// without a socket (property tests, tools).
     pub fn new(state: AppState, connection: ConnectionHandle) -> Session {
-        let registration = state.router.register(connection);
-        Session::registered(state, registration)
+        state.router.register(&connection);
+        Session::registered(state, connection)
     }
 
     /// Where the directory finds this connection.
     fn reference(&self) -> ConnectionRef {
-        self.connection.reference()
+        self.state.router.reference_to(self.connection.id())
     }
 
     fn id(&self) -> crate::address::ConnectionId {
-        self.connection.handle().id()
+        self.connection.id()
     }
 
     pub fn state(&self) -> &AppState {
@@ -159,7 +160,7 @@ impl Session {
     }
 
     fn reply(&mut self, message: &ServerMessage) {
-        let delivery = self.connection.handle().send(message).map_err(RouteError::from);
+        let delivery = self.connection.send(message).map_err(RouteError::from);
         self.queued(delivery);
     }
 
@@ -321,6 +322,13 @@ impl Session {
             None => None,
         };
         Some((name, ended_call))
+    }
+}
+
+impl Drop for Session {
+    /// The connection is no longer reachable by its reference.
+    fn drop(&mut self) {
+        self.state.router.deregister(self.connection.id());
     }
 }
 
