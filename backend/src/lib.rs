@@ -1,17 +1,19 @@
 //! Duet's signaling server as a library: `app(state)` builds the router and `run(listener, ...)`
 //! serves it, so tests run the real server on `127.0.0.1:0`.
 
+pub mod address;
 pub mod client_address;
 pub mod config;
 pub mod connection;
 pub mod delivery;
+pub mod directory;
 pub mod dispatch;
 pub mod frame_gate;
 pub mod ice;
 pub mod limits;
 pub mod log_limit;
 pub mod metrics;
-pub mod registry;
+pub mod router;
 pub mod security_headers;
 pub mod serve;
 pub mod static_files;
@@ -26,14 +28,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use client_address::TrustedProxies;
+use directory::{Directory, MemoryDirectory};
 use limits::{AdmissionError, ConnectionLimiter, ConnectionPermit, OriginPolicy};
 use metrics::{Metrics, RefuseReason};
 use protocol::{Hello, Limits, MAX_NAME_CHARS, PROTOCOL_VERSION};
-use registry::Registry;
 use serve::{ConnectionContext, Transport};
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -61,7 +63,12 @@ pub struct AppState(Arc<SharedState>);
 #[derive(Debug)]
 pub struct SharedState {
     pub config: Arc<Config>,
-    pub registry: Arc<Registry>,
+    /// Names online and call state (plain data; in memory today).
+    pub directory: Arc<dyn Directory>,
+    /// This node's connections, by id: where the directory's connection references lead.
+    pub router: Arc<router::Router>,
+    /// Ends calls that ring past `--ring-timeout`.
+    pub ring_sweep: dispatch::RingSweep,
     pub metrics: Arc<Metrics>,
     pub connection_limiter: Arc<ConnectionLimiter>,
     /// The connection limit enforced: `--max-connections` within the open-file limit (see
@@ -93,18 +100,19 @@ impl std::ops::Deref for AppState {
 impl AppState {
     pub fn new(config: Config) -> AppState {
         let metrics = Arc::new(Metrics::new());
-        let queue_limits = delivery::QueueLimits {
-            frames: config.outbox_capacity,
-            bytes: config.outbox_bytes,
-            budget: Arc::new(delivery::QueueBudget::new(config.max_queued_bytes)),
-        };
+        let queue_budget = Arc::new(delivery::QueueBudget::new(config.max_queued_bytes));
+        let router = router::Router::new(address::NodeId::generate(), Arc::clone(queue_budget.local_queues()));
+        let queue_limits =
+            delivery::QueueLimits { frames: config.outbox_capacity, bytes: config.outbox_bytes, budget: queue_budget };
         AppState(Arc::new(SharedState {
             origin_policy: OriginPolicy::new(&config.allowed_origins),
             max_connections: limits::effective_connection_limit(config.max_connections, limits::open_files_limit()),
             trusted_proxies: TrustedProxies::new(&config.trusted_proxies),
             web_app: static_files::web_app(&config).map(Arc::new),
             config: Arc::new(config),
-            registry: Arc::new(Registry::new(Arc::clone(&metrics))),
+            directory: Arc::new(MemoryDirectory::new()),
+            router: Arc::new(router),
+            ring_sweep: dispatch::RingSweep::default(),
             metrics,
             connection_limiter: Arc::new(ConnectionLimiter::default()),
             refusal_log: log_limit::LogLimiter::default(),
@@ -112,6 +120,11 @@ impl AppState {
             shutdown: CancellationToken::new(),
             connections: TaskTracker::new(),
         }))
+    }
+
+    /// A reference that does not keep the server's state alive (for its background tasks).
+    pub(crate) fn downgrade(&self) -> Weak<SharedState> {
+        Arc::downgrade(&self.0)
     }
 
     /// The greeting every connection receives first.

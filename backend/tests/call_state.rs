@@ -188,3 +188,32 @@ async fn an_answered_call_does_not_time_out() {
     assert_eq!(alice.receive_json().await["type"], "candidate", "still in the call after 100 s");
     server.shut_down().await;
 }
+
+/// One sweep task ends every ringing call (issue 12): each at its own deadline, none early.
+#[tokio::test(start_paused = true)]
+async fn two_unanswered_calls_each_time_out_after_their_own_ring_timeout() {
+    let server = TestServer::start_with(config_for_paused_time()).await;
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    let mut carol = server.login("carol").await;
+    let mut dave = server.login("dave").await;
+    alice.send_text(&offer_to("bob")).await;
+    assert_eq!(bob.receive_json().await["type"], "offer");
+    let first_offered_at = tokio::time::Instant::now();
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    carol.send_text(&offer_to("dave")).await;
+    assert_eq!(dave.receive_json().await["type"], "offer");
+    let second_offered_at = tokio::time::Instant::now();
+
+    let to_alice = alice.receive_text_within(Duration::from_secs(120)).await;
+    assert_eq!(to_alice, r#"{"type":"leave","name":"bob","reason":"timeout"}"#);
+    assert!(first_offered_at.elapsed() >= Duration::from_secs(45));
+    assert!(second_offered_at.elapsed() < Duration::from_secs(45), "the second call still rings");
+    assert_eq!(bob.receive_json().await["reason"], "timeout");
+    let to_carol = carol.receive_text_within(Duration::from_secs(120)).await;
+    assert_eq!(to_carol, r#"{"type":"leave","name":"dave","reason":"timeout"}"#);
+    let waited = second_offered_at.elapsed();
+    assert!(waited >= Duration::from_secs(45), "the second call ended after {waited:?}");
+    assert_eq!(dave.receive_json().await["reason"], "timeout");
+    server.shut_down().await;
+}

@@ -1,6 +1,6 @@
 //! Property tests (run in the normal test command): arbitrary bytes and arbitrary JSON never
 //! panic the parser, and arbitrary message sequences from several users never panic dispatch
-//! nor break the registry's call-state symmetry.
+//! nor break the directory's call-state symmetry.
 
 use backend::delivery::ConnectionHandle;
 use backend::dispatch::Session;
@@ -124,7 +124,7 @@ proptest! {
                 for (_, handle) in &sessions {
                     handle.take_queued();
                 }
-                if let Err(broken) = state.registry.check_consistency() {
+                if let Err(broken) = state.directory.check_consistency() {
                     return Err(TestCaseError::fail(broken));
                 }
             }

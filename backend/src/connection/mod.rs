@@ -47,11 +47,13 @@ fn deadline_check_interval(config: &crate::Config, signed_in: bool) -> Duration 
 /// every failure ends this connection only.
 pub async fn serve_connection(socket: Socket, state: AppState, remote: SocketAddr, permit: ConnectionPermit) {
     let handle = ConnectionHandle::new(&state.queue_limits);
+    // Reachable through the router (by the directory's reference) until the session ends.
+    state.router.register(&handle);
     let id = handle.id();
     tracing::info!(connection = id, %remote, "connection opened");
     let mut connection = Connection {
         socket,
-        session: Session::new(state.clone(), handle.clone()),
+        session: Session::registered(state.clone(), handle.clone()),
         handle,
         connected_at: Instant::now(),
         last_seen: Instant::now(),
@@ -283,11 +285,13 @@ impl Connection {
     async fn finish(mut self, ending: Ending) {
         let state = self.session.state().clone();
         let id = self.handle.id();
-        if let Some((name, peer)) = self.session.disconnect() {
+        if let Some((name, ended_call)) = self.session.disconnect() {
             tracing::info!(connection = id, user = %name, ?ending, "user left");
-            if let Some(peer) = peer {
-                crate::dispatch::send_leave(&state, &peer, &name, LeaveReason::Disconnected);
-                tracing::info!(caller = %name, callee = %peer, reason = "disconnected", "call ended");
+            if let Some(ended) = ended_call {
+                if let Some(peer_connection) = &ended.peer_connection {
+                    crate::dispatch::send_leave(&state, peer_connection, &name, LeaveReason::Disconnected);
+                }
+                tracing::info!(caller = %name, callee = %ended.peer, reason = "disconnected", "call ended");
             }
         }
         self.handle.mark_closed();

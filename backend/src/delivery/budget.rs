@@ -1,19 +1,18 @@
 //! The server-wide budget of queued bytes (`--max-queued-bytes`) and the limits of one queue.
 
-use super::{ConnectionId, Outbox};
-use dashmap::DashMap;
+use super::LocalQueues;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
 /// The server-wide budget of queued bytes: one atomic counter that every push adds to; the
-/// queues are listed (a sharded map, touched on connect and close) only to find the largest
-/// when the budget is exceeded.
+/// queues are listed ([`LocalQueues`], touched on connect and close, which the router reads
+/// too) to find the largest when the budget is exceeded.
 #[derive(Debug, Default)]
 pub struct QueueBudget {
-    /// 0: no server-wide limit (queues are then not listed).
+    /// 0: no server-wide limit.
     pub(super) limit: usize,
     used: AtomicUsize,
-    pub(super) queues: DashMap<ConnectionId, Weak<Outbox>>,
+    pub(super) queues: Arc<LocalQueues>,
     reclaiming: AtomicBool,
 }
 
@@ -21,6 +20,11 @@ impl QueueBudget {
     /// A budget of `limit` bytes for all queues together (0: unlimited).
     pub fn new(limit: usize) -> QueueBudget {
         QueueBudget { limit, ..QueueBudget::default() }
+    }
+
+    /// The queues counting in this budget (and any listed with [`LocalQueues::index`]).
+    pub fn local_queues(&self) -> &Arc<LocalQueues> {
+        &self.queues
     }
 
     /// Bytes queued or being written, all connections together.
@@ -45,15 +49,7 @@ impl QueueBudget {
             return;
         }
         while self.used() > self.limit {
-            let largest = self
-                .queues
-                .iter()
-                .filter_map(|queue| queue.value().upgrade())
-                .filter(|outbox| !outbox.closed.load(Ordering::Acquire))
-                .max_by_key(|outbox| outbox.held_bytes.load(Ordering::Acquire));
-            let Some(largest) = largest.filter(|outbox| outbox.held_bytes.load(Ordering::Acquire) > 0) else {
-                break;
-            };
+            let Some(largest) = self.queues.largest_open_in(self) else { break };
             largest.close_for_budget(self);
         }
         self.reclaiming.store(false, Ordering::Release);

@@ -13,10 +13,13 @@
 //! is disconnected instead of buffered. The server's own `leave` messages never wait: they use
 //! [`RESERVED_SLOTS`] above the capacity, so a call's end is never stuck behind (nor reordered
 //! with) a backlog. An empty queue allocates nothing: an idle connection costs a few hundred bytes.
+//!
+//! Imports only the plain ids of [`crate::address`].
 
+pub use crate::address::ConnectionId;
 use protocol::ServerMessage;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::sync::futures::Notified;
@@ -24,13 +27,10 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 mod budget;
+mod local_queues;
 pub use budget::{QueueBudget, QueueLimits};
+pub use local_queues::LocalQueues;
 use tungstenite::Utf8Bytes;
-
-/// Unique per connection for the lifetime of the process.
-pub type ConnectionId = u64;
-
-static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Slots above a queue's capacity that only `leave` messages of the server's own may use, so a
 /// call's end is never stuck behind (or reordered with) a backlog.
@@ -231,7 +231,7 @@ pub struct ConnectionHandle {
 impl ConnectionHandle {
     /// A new queue within `limits` under a fresh [`ConnectionId`].
     pub(crate) fn new(limits: &QueueLimits) -> ConnectionHandle {
-        let id = NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed);
+        let id = crate::address::next_connection_id();
         let outbox = Arc::new(Outbox {
             id,
             queue: Mutex::new(Queue::default()),
@@ -245,9 +245,7 @@ impl ConnectionHandle {
             kicked: Notify::new(),
             closed: AtomicBool::new(false),
         });
-        if limits.budget.limit != 0 {
-            limits.budget.queues.insert(id, Arc::downgrade(&outbox));
-        }
+        limits.budget.queues.insert(id, &outbox);
         ConnectionHandle { id, outbox }
     }
 
@@ -329,7 +327,7 @@ impl ConnectionHandle {
     pub(crate) fn mark_closed(&self) {
         self.outbox.closed.store(true, Ordering::Release);
         self.outbox.room.notify_waiters();
-        self.outbox.budget.queues.remove(&self.id);
+        self.outbox.budget.queues.remove(self.id);
     }
 }
 

@@ -1,16 +1,24 @@
-//! What each client message does: one dispatch `match`, one small function per message.
-//! Everything here is synchronous (messages are queued, never awaited), so no lock can be held
-//! across an `.await`.
+//! The per-connection session: what each client message does, one dispatch `match`, one small
+//! function per message. It asks the directory (`crate::directory`) what a message changes and
+//! where the result goes, counts what happened in the metrics, and hands frames to the router
+//! (`crate::router`) or, for replies, to its own connection. `ring_sweep.rs` ends calls that
+//! ring too long. Everything here is synchronous (messages are queued, never awaited), so no
+//! lock can be held across an `.await`.
 
-use crate::delivery::{Backlog, ConnectionHandle, DeliveryError};
+mod ring_sweep;
+
+use crate::address::ConnectionRef;
+use crate::delivery::{Backlog, ConnectionHandle, KickReason};
+use crate::directory::{Answered, CallError, CallPhase, EndedCall, Identity, Offered};
 use crate::log_limit::LogDecision;
-use crate::metrics::RelayedType;
-use crate::registry::{Answered, CallError, CallId, Identity, Offered, RelayError};
+use crate::metrics::{Metrics, RelayedType};
+use crate::router::RouteError;
 use crate::AppState;
 use protocol::{
     ClientMessage, ErrorCode, IceCandidate, LeaveReason, LoginFailure, ResumeToken, ServerMessage, SessionDescription,
     UserName,
 };
+pub use ring_sweep::RingSweep;
 use tungstenite::Utf8Bytes;
 
 /// Most names returned by one `users` request.
@@ -50,6 +58,7 @@ impl RequestError {
 #[derive(Debug)]
 pub struct Session {
     state: AppState,
+    /// This connection, reachable through the router until the session ends.
     connection: ConnectionHandle,
     /// The name this connection signed in with, as registered (display form and key).
     name: Option<Identity>,
@@ -58,8 +67,26 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn new(state: AppState, connection: ConnectionHandle) -> Session {
+    /// A session for a connection registered with the router (`connection/`); the session
+    /// deregisters it when it ends.
+    pub fn registered(state: AppState, connection: ConnectionHandle) -> Session {
         Session { state, connection, name: None, backlog: Vec::new() }
+    }
+
+    /// Registers `connection` with the router and starts its session: for driving sessions
+    /// without a socket (property tests, tools).
+    pub fn new(state: AppState, connection: ConnectionHandle) -> Session {
+        state.router.register(&connection);
+        Session::registered(state, connection)
+    }
+
+    /// Where the directory finds this connection.
+    fn reference(&self) -> ConnectionRef {
+        self.state.router.reference_to(self.connection.id())
+    }
+
+    fn id(&self) -> crate::address::ConnectionId {
+        self.connection.id()
     }
 
     pub fn state(&self) -> &AppState {
@@ -73,14 +100,14 @@ impl Session {
 
     /// Keeps a frame that found a full queue for the connection loop. True when the frame was
     /// queued or kept; false when the recipient is gone.
-    fn queued(&mut self, delivery: Result<(), DeliveryError>) -> bool {
+    fn queued(&mut self, delivery: Result<(), RouteError>) -> bool {
         match delivery {
             Ok(()) => true,
-            Err(DeliveryError::QueueFull(backlog)) => {
+            Err(RouteError::QueueFull(backlog)) => {
                 self.backlog.push(backlog);
                 true
             }
-            Err(DeliveryError::NotOnline) => false,
+            Err(RouteError::NotConnected | RouteError::OtherNode(_)) => false,
         }
     }
 
@@ -114,10 +141,10 @@ impl Session {
         self.state.metrics.error(code);
         match self.state.refusal_log.check(code.as_str()) {
             LogDecision::Write { suppressed: 0 } => {
-                tracing::info!(connection = self.connection.id(), user = ?self.name, %code, "request refused");
+                tracing::info!(connection = self.id(), user = ?self.name, %code, "request refused");
             }
             LogDecision::Write { suppressed } => tracing::info!(
-                connection = self.connection.id(),
+                connection = self.id(),
                 user = ?self.name,
                 %code,
                 suppressed,
@@ -133,7 +160,7 @@ impl Session {
     }
 
     fn reply(&mut self, message: &ServerMessage) {
-        let delivery = self.connection.send(message);
+        let delivery = self.connection.send(message).map_err(RouteError::from);
         self.queued(delivery);
     }
 
@@ -152,10 +179,22 @@ impl Session {
                 return Ok(());
             }
         };
-        match self.state.registry.claim(&Identity::new(name), self.connection.clone(), resume) {
+        match self.state.directory.claim(&Identity::new(name), self.reference(), resume) {
             Ok(claimed) => {
+                match claimed.replaced {
+                    // The connection that held the name is closed (4001); it can no longer act on it.
+                    Some(replaced) => {
+                        let _ = self.state.router.kick(&replaced, KickReason::ReplacedByNewLogin);
+                    }
+                    None => {
+                        self.state.metrics.users_online.inc();
+                    }
+                }
+                if let Some(ended) = &claimed.ended_call {
+                    count_call_end(&self.state.metrics, ended.phase);
+                }
                 let name = claimed.identity;
-                tracing::info!(connection = self.connection.id(), user = %name, resumed = claimed.replaced_call_peer.is_some() || resume.is_some(), "login");
+                tracing::info!(connection = self.id(), user = %name, resumed = resume.is_some(), "login");
                 self.name = Some(name.clone());
                 let config = &self.state.config;
                 // TURN credentials are per user, so they come with the login, not with `hello`.
@@ -176,8 +215,8 @@ impl Session {
                     reason: None,
                     message: None,
                 });
-                if let Some(peer) = claimed.replaced_call_peer {
-                    send_leave(&self.state, &peer, &name, LeaveReason::Disconnected);
+                if let Some(peer_connection) = claimed.ended_call.and_then(|ended| ended.peer_connection) {
+                    send_leave(&self.state, &peer_connection, &name, LeaveReason::Disconnected);
                 }
             }
             Err(taken) => self.reply(&login_refused(LoginFailure::Taken, taken.to_string())),
@@ -187,16 +226,21 @@ impl Session {
 
     fn offer(&mut self, target: UserName, offer: SessionDescription) -> Result<(), RequestError> {
         let caller = self.signed_in_name()?;
-        match self.state.registry.start_call(&caller, self.connection.id(), &target) {
-            Ok((outcome, callee)) => {
+        let ring_deadline = tokio::time::Instant::now().into_std() + self.state.config.ring_timeout;
+        match self.state.directory.start_call(&caller, self.reference(), &target, ring_deadline) {
+            Ok(started) => {
+                if let Offered::NewCall(_) = started.outcome {
+                    self.state.metrics.calls_ringing.inc();
+                }
                 let relayed = ServerMessage::Offer { offer, name: caller.display().clone() };
-                let delivery = self.state.registry.deliver(&callee, Utf8Bytes::from(relayed.to_json()));
+                let delivery =
+                    self.state.router.deliver(&started.callee_connection, Utf8Bytes::from(relayed.to_json()));
                 if self.queued(delivery) {
                     self.state.metrics.relayed(RelayedType::Offer);
                 }
-                if let Offered::NewCall(call_id) = outcome {
-                    tracing::info!(%caller, %callee, call_id, "call started");
-                    self.start_ring_timer(caller, call_id);
+                if let Offered::NewCall(call_id) = started.outcome {
+                    tracing::info!(%caller, callee = %started.callee, call_id, "call started");
+                    self.state.ring_sweep.deadline_added(&self.state);
                 }
                 Ok(())
             }
@@ -210,29 +254,16 @@ impl Session {
         }
     }
 
-    fn start_ring_timer(&self, caller: Identity, call_id: CallId) {
-        let state = self.state.clone();
-        let ring_timeout = state.config.ring_timeout;
-        let timer_caller = caller.clone();
-        let timer = tokio::spawn(async move {
-            tokio::time::sleep(ring_timeout).await;
-            if let Some(callee) = state.registry.expire_ring(&timer_caller, call_id) {
-                tracing::info!(caller = %timer_caller, %callee, reason = "timeout", "call ended");
-                send_leave(&state, &timer_caller, &callee, LeaveReason::Timeout);
-                send_leave(&state, &callee, &timer_caller, LeaveReason::Timeout);
-            }
-        });
-        self.state.registry.attach_ring_timer(&caller, call_id, timer.abort_handle());
-    }
-
     fn answer(&mut self, target: UserName, answer: SessionDescription) -> Result<(), RequestError> {
         let callee = self.signed_in_name()?;
-        let (outcome, caller) = self.state.registry.answer_call(&callee, self.connection.id(), &target)?;
-        if let Answered::Connected(call_id) = outcome {
-            tracing::info!(%caller, %callee, call_id, "call answered");
+        let answered = self.state.directory.answer_call(&callee, self.reference(), &target)?;
+        if let Answered::Connected(call_id) = answered.outcome {
+            self.state.metrics.calls_ringing.dec();
+            self.state.metrics.calls_active.inc();
+            tracing::info!(caller = %answered.caller, %callee, call_id, "call answered");
         }
         let relayed = ServerMessage::Answer { answer, name: Some(callee.display().clone()) };
-        let delivery = self.state.registry.deliver(&caller, Utf8Bytes::from(relayed.to_json()));
+        let delivery = self.state.router.deliver(&answered.caller_connection, Utf8Bytes::from(relayed.to_json()));
         if self.queued(delivery) {
             self.state.metrics.relayed(RelayedType::Answer);
         }
@@ -241,38 +272,29 @@ impl Session {
 
     fn candidate(&mut self, peer: UserName, candidate: IceCandidate) -> Result<(), RequestError> {
         let sender = self.signed_in_name()?;
+        let target = self.state.directory.relay_target(&sender, self.reference(), &peer)?;
         let relayed = ServerMessage::Candidate { candidate, name: Some(sender.display().clone()) };
-        match self.state.registry.relay_to_peer(
-            &sender,
-            self.connection.id(),
-            &peer,
-            Utf8Bytes::from(relayed.to_json()),
-        ) {
-            Ok(()) => {
-                self.state.metrics.relayed(RelayedType::Candidate);
-                Ok(())
-            }
-            Err(RelayError::Delivery(delivery_error)) => {
-                if self.queued(Err(delivery_error)) {
-                    self.state.metrics.relayed(RelayedType::Candidate);
-                }
-                Ok(())
-            }
-            Err(RelayError::Call(error)) => Err(error.into()),
+        let delivery = self.state.router.deliver(&target, Utf8Bytes::from(relayed.to_json()));
+        if self.queued(delivery) {
+            self.state.metrics.relayed(RelayedType::Candidate);
         }
+        Ok(())
     }
 
     fn leave(&mut self, peer: Option<UserName>, reason: Option<LeaveReason>) -> Result<(), RequestError> {
         let user = self.signed_in_name()?;
-        let peer = self.state.registry.end_call(&user, self.connection.id(), peer.as_ref())?;
+        let ended = self.state.directory.end_call(&user, self.reference(), peer.as_ref())?;
+        count_call_end(&self.state.metrics, ended.phase);
         // A client may only claim these reasons; the server alone says disconnected/timeout.
         let reason = match reason {
             Some(LeaveReason::Declined) => LeaveReason::Declined,
             Some(LeaveReason::Busy) => LeaveReason::Busy,
             _ => LeaveReason::Hangup,
         };
-        tracing::info!(caller = %user, callee = %peer, ?reason, "call ended");
-        send_leave(&self.state, &peer, &user, reason);
+        tracing::info!(caller = %user, callee = %ended.peer, ?reason, "call ended");
+        if let Some(peer_connection) = &ended.peer_connection {
+            send_leave(&self.state, peer_connection, &user, reason);
+        }
         self.state.metrics.relayed(RelayedType::Leave);
         Ok(())
     }
@@ -280,25 +302,50 @@ impl Session {
     fn users(&mut self) -> Result<(), RequestError> {
         // Who is online is for people who signed in (a classic client always signs in first).
         self.signed_in_name()?;
-        let users = self.state.registry.online_names(self.name.as_ref(), MAX_USERS_LISTED);
+        let users = self.state.directory.online_names(self.name.as_ref(), MAX_USERS_LISTED);
         self.reply(&ServerMessage::Users { users });
         Ok(())
     }
 
-    /// Frees this connection's name and ends its call. Returns the name and the peer to tell.
-    pub fn disconnect(&mut self) -> Option<(Identity, Option<Identity>)> {
+    /// Frees this connection's name (if it still holds it) and ends its call. Returns the name
+    /// and the call that ended, whose peer must be told.
+    pub fn disconnect(&mut self) -> Option<(Identity, Option<EndedCall>)> {
         let name = self.name.take()?;
-        let peer = self.state.registry.release(&name, self.connection.id());
-        Some((name, peer))
+        let ended_call = match self.state.directory.release(&name, self.reference()) {
+            Some(released) => {
+                self.state.metrics.users_online.dec();
+                if let Some(ended) = &released.ended_call {
+                    count_call_end(&self.state.metrics, ended.phase);
+                }
+                released.ended_call
+            }
+            None => None,
+        };
+        Some((name, ended_call))
     }
 }
 
+impl Drop for Session {
+    /// The connection is no longer reachable by its reference.
+    fn drop(&mut self) {
+        self.state.router.deregister(self.connection.id());
+    }
+}
+
+/// A call ended: one fewer ringing or active in the gauges.
+fn count_call_end(metrics: &Metrics, phase: CallPhase) {
+    match phase {
+        CallPhase::Ringing => metrics.calls_ringing.dec(),
+        CallPhase::Connected => metrics.calls_active.dec(),
+    };
+}
+
 /// Tells `recipient` that its call with `departed` ended. Never waits: `leave` uses the queue's
-/// small reserve (see [`crate::registry::Registry::deliver_reserved`]), which keeps it in order
-/// and lets timers and clean-up send it too.
-pub fn send_leave(state: &AppState, recipient: &Identity, departed: &Identity, reason: LeaveReason) {
+/// small reserve (see [`crate::router::Router::deliver_reserved`]), which keeps it in order and
+/// lets the ring sweep and clean-up send it too.
+pub fn send_leave(state: &AppState, recipient: &ConnectionRef, departed: &Identity, reason: LeaveReason) {
     let leave = ServerMessage::Leave { name: Some(departed.display().clone()), reason: Some(reason) };
-    state.registry.deliver_reserved(recipient, Utf8Bytes::from(leave.to_json()));
+    let _ = state.router.deliver_reserved(recipient, Utf8Bytes::from(leave.to_json()));
 }
 
 fn login_refused(reason: LoginFailure, message: String) -> ServerMessage {

@@ -1,5 +1,5 @@
-//! A signed-in person as the registry knows them: the display form of their name (what others
-//! see), its comparison key (what the registry's map is keyed by, so look-alike names collide)
+//! A signed-in person as the directory knows them: the display form of their name (what others
+//! see), its comparison key (what the directory is keyed by, so look-alike names collide)
 //! and its shape (the skeleton with case kept, a second index that catches `aIice`). Computed
 //! once at login; shared by reference count, so call state and sessions copy a pointer, never a
 //! string.
@@ -43,7 +43,7 @@ impl Identity {
 
 impl PartialEq for Identity {
     fn eq(&self, other: &Identity) -> bool {
-        // The registry hands out one `Arc` per login, so this is nearly always a pointer compare.
+        // The directory hands out one `Arc` per login, so this is nearly always a pointer compare.
         Arc::ptr_eq(&self.0, &other.0) || self.0.key == other.0.key
     }
 }

@@ -1,0 +1,56 @@
+//! [`LocalQueues`]: every open queue of this process by connection id, as weak references. The
+//! router finds a connection here, and the server-wide budget searches it for the queue holding
+//! the most bytes: one index for both, so a connection costs one entry.
+
+use super::{ConnectionHandle, ConnectionId, Outbox, QueueBudget};
+use dashmap::DashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
+
+/// The queues of this process's connections; an entry is added when a queue is made and
+/// removed when its connection closes.
+#[derive(Debug, Default)]
+pub struct LocalQueues {
+    queues: DashMap<ConnectionId, Weak<Outbox>>,
+}
+
+impl LocalQueues {
+    pub(super) fn insert(&self, id: ConnectionId, outbox: &Arc<Outbox>) {
+        self.queues.insert(id, Arc::downgrade(outbox));
+    }
+
+    /// Lists a queue made with other limits (a detached handle driven by tests or tools).
+    pub fn index(&self, handle: &ConnectionHandle) {
+        self.insert(handle.id, &handle.outbox);
+    }
+
+    pub fn remove(&self, id: ConnectionId) {
+        self.queues.remove(&id);
+    }
+
+    /// The connection `id`, if its queue is still listed. One shard read.
+    pub fn connection(&self, id: ConnectionId) -> Option<ConnectionHandle> {
+        let outbox = self.queues.get(&id)?.upgrade()?;
+        Some(ConnectionHandle { id, outbox })
+    }
+
+    /// Number of queues listed.
+    pub fn len(&self) -> usize {
+        self.queues.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.queues.is_empty()
+    }
+
+    /// The open queue counting in `budget` that holds the most bytes, if it holds any.
+    pub(super) fn largest_open_in(&self, budget: &QueueBudget) -> Option<Arc<Outbox>> {
+        self.queues
+            .iter()
+            .filter_map(|queue| queue.value().upgrade())
+            .filter(|outbox| std::ptr::eq(Arc::as_ptr(&outbox.budget), budget))
+            .filter(|outbox| !outbox.closed.load(Ordering::Acquire))
+            .max_by_key(|outbox| outbox.held_bytes.load(Ordering::Acquire))
+            .filter(|outbox| outbox.held_bytes.load(Ordering::Acquire) > 0)
+    }
+}

@@ -1,0 +1,61 @@
+//! The ring sweep: one task per server ends the calls that ring past their deadline (45 s,
+//! `--ring-timeout`) and tells both parties `timeout`. Deadlines are data in the directory's
+//! call records, not a timer per call: the task sleeps until the earliest one
+//! ([`crate::directory::Directory::next_ring_deadline`]), and each new call wakes it to look
+//! again. Started by the first call; it holds the server's state weakly and ends at shutdown, so
+//! it never keeps a server alive. Tokio's clock is used throughout, so paused-time tests see the
+//! timeout exactly.
+
+use super::send_leave;
+use crate::{AppState, SharedState};
+use protocol::LeaveReason;
+use std::sync::{Arc, OnceLock, Weak};
+use tokio::sync::Notify;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// The handle to the sweep task, kept in the server's state.
+#[derive(Debug, Default)]
+pub struct RingSweep {
+    /// A new ring deadline: the task looks again at the earliest one.
+    wake: Arc<Notify>,
+    started: OnceLock<()>,
+}
+
+impl RingSweep {
+    /// A call now rings until a deadline: starts the sweep on the first call (inside the
+    /// server's runtime) and wakes it.
+    pub fn deadline_added(&self, state: &AppState) {
+        self.started.get_or_init(|| {
+            tokio::spawn(sweep(state.downgrade(), Arc::clone(&self.wake), state.shutdown.clone()));
+        });
+        // Kept as a permit if the task is not waiting right now, so no deadline is missed.
+        self.wake.notify_one();
+    }
+}
+
+async fn sweep(state: Weak<SharedState>, wake: Arc<Notify>, shutdown: CancellationToken) {
+    loop {
+        let Some(next_deadline) = state.upgrade().map(|state| state.directory.next_ring_deadline()) else { return };
+        let until_deadline = async {
+            match next_deadline {
+                Some(deadline) => tokio::time::sleep_until(Instant::from_std(deadline)).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = wake.notified() => continue,
+            () = until_deadline => {}
+        }
+        let Some(state) = state.upgrade().map(AppState) else { return };
+        for expired in state.directory.expire_rings(Instant::now().into_std()) {
+            state.metrics.calls_ringing.dec();
+            tracing::info!(caller = %expired.caller, callee = %expired.callee, reason = "timeout", "call ended");
+            send_leave(&state, &expired.caller_connection, &expired.callee, LeaveReason::Timeout);
+            if let Some(callee_connection) = &expired.callee_connection {
+                send_leave(&state, callee_connection, &expired.caller, LeaveReason::Timeout);
+            }
+        }
+    }
+}
