@@ -11,6 +11,7 @@ mod ice_diagnostics;
 mod peer_message;
 mod shortcuts;
 mod signaling_url;
+mod verification;
 
 #[cfg(target_arch = "wasm32")]
 mod app;

@@ -10,6 +10,11 @@
 //! SDP and candidates travel as the opaque JSON the protocol carries; their bodies are never
 //! logged or shown.
 //!
+//! Every offer and answer is reported with a fresh 32-byte nonce from `crypto.getRandomValues`
+//! for the call's verification code (the reducer commits to it; `verification.rs`). Each call has
+//! its own `RTCPeerConnection`, and Chromium generates a new DTLS certificate for every one, so
+//! the fingerprints change with every call too.
+//!
 //! Failures are reported as a typed [`PeerError`] (put in words by `errors.rs`).
 //!
 //! Diagnostics (see `ice_diagnostics`): the configured `iceTransportPolicy` is applied, and once
@@ -24,6 +29,7 @@ use crate::ice_diagnostics::{selected_candidate_pair, IceTransportPolicy, ICE_TR
 use crate::media::stop_every_track;
 use crate::signaling::Dispatch;
 use crate::transceivers::{add_sendrecv_transceivers, answer_with_sendrecv_transceivers, replace_outgoing_track};
+use crate::verification::Nonce;
 use js_sys::{Promise, Reflect, JSON};
 use protocol::{IceCandidate, IceServer, SessionDescription};
 use std::cell::Cell;
@@ -205,8 +211,8 @@ impl PeerSession {
                 PeerOperation::SetLocalOffer,
             )
             .await;
-            dispatch(match offer {
-                Ok(offer) => Action::LocalOfferCreated { call_attempt, offer },
+            dispatch(match offer.and_then(|offer| Ok((offer, fresh_nonce()?))) {
+                Ok((offer, nonce)) => Action::LocalOfferCreated { call_attempt, offer, nonce },
                 Err(error) => Action::PeerConnectionFailed { call_attempt, error },
             });
         });
@@ -246,8 +252,8 @@ impl PeerSession {
                 .await
             }
             .await;
-            dispatch(match answer {
-                Ok(answer) => Action::LocalAnswerCreated { call_attempt, answer },
+            dispatch(match answer.and_then(|answer| Ok((answer, fresh_nonce()?))) {
+                Ok((answer, nonce)) => Action::LocalAnswerCreated { call_attempt, answer, nonce },
                 Err(error) => Action::PeerConnectionFailed { call_attempt, error },
             });
         });
@@ -342,6 +348,20 @@ fn read_selected_candidate_pair(connection: &RtcPeerConnection, call_attempt: Ca
             }
         }
     });
+}
+
+/// A fresh random secret for this call's verification code, from `crypto.getRandomValues`
+/// (drawn for every offer and answer; the reducer keeps the call's first).
+fn fresh_nonce() -> Result<Nonce, PeerError> {
+    let mut bytes = [0_u8; 32];
+    let crypto = web_sys::window()
+        .ok_or(JsValue::UNDEFINED)
+        .and_then(|window| window.crypto())
+        .map_err(|error| browser_error(PeerOperation::DrawVerificationNonce, &error))?;
+    crypto
+        .get_random_values_with_u8_array(&mut bytes)
+        .map_err(|error| browser_error(PeerOperation::DrawVerificationNonce, &error))?;
+    Ok(Nonce(bytes))
 }
 
 /// Awaits `created` (createOffer's or createAnswer's promise), sets it as local description and

@@ -8,6 +8,7 @@ use super::{
 use crate::errors::{MediaAccessError, MediaProblem, PeerError};
 use crate::ice_diagnostics::SelectedCandidatePair;
 use crate::peer_message::PeerMessage;
+use crate::verification::Nonce;
 use protocol::{ClientMessage, IceCandidate, IceServer, ParseError, ServerMessage, SessionDescription};
 
 /// Something that happened: a click, a server message, a browser event.
@@ -130,15 +131,18 @@ pub enum Action {
         text: String,
         at_millis: u64,
     },
-    /// Our offer is created and set as local description.
+    /// Our offer is created and set as local description; `nonce` is a fresh random secret for
+    /// this call's verification code (`crypto.getRandomValues`).
     LocalOfferCreated {
         call_attempt: CallAttempt,
         offer: SessionDescription,
+        nonce: Nonce,
     },
-    /// Our answer is created and set as local description.
+    /// Our answer is created and set as local description; `nonce` as for the offer.
     LocalAnswerCreated {
         call_attempt: CallAttempt,
         answer: SessionDescription,
+        nonce: Nonce,
     },
     /// `icecandidate` fired with a candidate.
     LocalIceCandidateGathered {

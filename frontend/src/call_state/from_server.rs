@@ -112,6 +112,7 @@ impl AppModel {
             return;
         }
         let call_attempt = *call_attempt;
+        self.verification.theirs(&answer);
         effects.push(Effect::ApplyRemoteAnswer {
             call_attempt,
             answer,

@@ -5,7 +5,8 @@
 //! `notice`), `Action` and `Effect` (`action`), [`AppModel::apply`] below, which only routes,
 //! and the handlers grouped by where the action comes from (`from_person`, `from_connection`,
 //! `from_server`, `from_browser`; the in-call controls in `in_call`, the data channel and chat in
-//! `peer_link`, the Settings panel and devices in `from_settings`). Tests are in `tests/`, one file per flow.
+//! `peer_link`, the Settings panel and devices in `from_settings`, the verification code in
+//! `verification`). Tests are in `tests/`, one file per flow.
 //!
 //! Invariants:
 //! - Exactly one call phase at a time; every phase that owns an `RTCPeerConnection` ends with an
@@ -33,6 +34,7 @@ mod notice;
 mod peer_link;
 mod settings;
 mod sign_in;
+mod verification;
 
 pub use action::{Action, Effect, MediaRequest};
 pub use call_phase::{same_person, CallAttempt, CallPhase, PeerConnectionState};
@@ -47,6 +49,11 @@ pub use model::AppModel;
 pub use notice::{Notice, NoticeKind};
 pub use settings::{AudioProcessing, AudioSwitch, DeviceChoices, DeviceKind, MediaDevice, Settings};
 pub use sign_in::SignIn;
+#[cfg_attr(not(any(target_arch = "wasm32", test)), allow(unused_imports))]
+pub use verification::VerificationOutcome;
+// The reducer's tests name the failures; the components show them through `Display`.
+#[cfg(test)]
+pub use verification::VerificationFailure;
 
 impl AppModel {
     /// Applies one action and returns the effects to carry out, in order.
@@ -98,8 +105,8 @@ impl AppModel {
             Action::ViewerFeaturesDetected { features } => self.viewer = features,
             Action::FullScreenClicked => self.full_screen_clicked(&mut effects),
             Action::PictureInPictureClicked => self.picture_in_picture_clicked(&mut effects),
-            Action::LocalOfferCreated { offer, .. } => self.local_offer_created(offer, &mut effects),
-            Action::LocalAnswerCreated { answer, .. } => self.local_answer_created(answer, &mut effects),
+            Action::LocalOfferCreated { offer, nonce, .. } => self.local_offer_created(&offer, nonce, &mut effects),
+            Action::LocalAnswerCreated { answer, nonce, .. } => self.local_answer_created(&answer, nonce, &mut effects),
             Action::LocalIceCandidateGathered { candidate, .. } => self.candidate_gathered(candidate, &mut effects),
             Action::PeerConnectionStateChanged { state, .. } => self.peer_connection_state_changed(state, &mut effects),
             Action::PeerConnectionFailed { error, .. } => self.peer_connection_failed(error, &mut effects),

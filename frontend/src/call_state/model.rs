@@ -1,5 +1,6 @@
 //! [`AppModel`]: everything the app knows and shows, and the helpers every handler shares.
 
+use super::verification::CallVerification;
 use super::{
     CallAttempt, CallPhase, Chat, Effect, LocalMedia, MediaControls, MediaRequest, Notice, PeerConnectionState,
     PendingStart, RemoteMediaState, Settings, SignIn, SignalingConnection, ViewerFeatures,
@@ -23,6 +24,8 @@ pub struct AppModel {
     pub remote_media: Option<RemoteMediaState>,
     /// The current call's chat (empty outside a call).
     pub chat: Chat,
+    /// The current call's verification code, or why there is none (reset with every peer connection).
+    pub verification: CallVerification,
     /// The Settings panel: devices, choices, audio processing, level.
     pub settings: Settings,
     /// Full screen and picture in picture, where the browser allows them.
@@ -65,6 +68,7 @@ impl AppModel {
             data_channel_open: false,
             remote_media: None,
             chat: Chat::default(),
+            verification: CallVerification::default(),
             settings: Settings::default(),
             viewer: ViewerFeatures::default(),
             notice: None,
@@ -116,6 +120,7 @@ impl AppModel {
     fn forget_peer_connection(&mut self) {
         self.peer_connection_state = None;
         self.selected_candidate_pair = None;
+        self.verification = CallVerification::default();
         self.forget_peer_link();
     }
 

@@ -1,12 +1,13 @@
 //! The call screen: the remote video (covered by the person's initial while their camera is
 //! off, with their state in words: "NAME is muted", "NAME turned the camera off", "NAME is
 //! sharing their screen", shown only while true), our preview, the media buttons, the call's
-//! controls for its phase, the Settings and chat panels while open, and the people online while
+//! controls for its phase, the verification code (`verification.rs`), the Settings and chat panels while open, and the people online while
 //! idle.
 
 use super::chat_panel::ChatPanel;
 use super::media_bar::MediaBar;
 use super::settings_panel::SettingsPanel;
+use super::verification::Verification;
 use super::video::StreamVideo;
 use super::{isolated, submit_typed_name};
 use crate::app::ViewSnapshot;
@@ -172,6 +173,9 @@ pub(super) fn call_screen(props: &CallScreenProps) -> Html {
             <MediaBar model={model.clone()} dispatch={dispatch.clone()} />
             <aside class="side">
                 <section class="controls" aria-label="Call">{controls}</section>
+                if let (true, Some(peer)) = (in_a_call && model.data_channel_open, model.call.peer_name()) {
+                    <Verification peer={peer.clone()} outcome={model.verification.outcome} />
+                }
                 if model.settings.open {
                     <SettingsPanel settings={model.settings.clone()} dispatch={dispatch.clone()} />
                 }

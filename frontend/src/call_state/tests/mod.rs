@@ -14,3 +14,4 @@ mod refusals;
 mod ringing;
 mod settings;
 mod sign_in;
+mod verification;
