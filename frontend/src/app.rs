@@ -232,6 +232,11 @@ impl Controller {
             | Effect::StopLevelMeter) => self.carry_out_media(effect),
             Effect::ToggleFullScreen => toggle_full_screen(),
             Effect::TogglePictureInPicture => toggle_picture_in_picture(),
+            Effect::SampleStatsEverySecond { call_attempt } => {
+                if let Some(peer) = self.peer_of(call_attempt) {
+                    peer.sample_stats_every_second(dispatch);
+                }
+            }
             Effect::SendPeerMessage(message) => {
                 if let Some(peer) = self.peer.borrow().as_ref() {
                     peer.send_peer_message(&message.encode());

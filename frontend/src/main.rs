@@ -11,6 +11,7 @@ mod ice_diagnostics;
 mod peer_message;
 mod shortcuts;
 mod signaling_url;
+mod stats;
 mod verification;
 
 #[cfg(target_arch = "wasm32")]
@@ -31,6 +32,8 @@ mod media;
 mod peer;
 #[cfg(target_arch = "wasm32")]
 mod signaling;
+#[cfg(target_arch = "wasm32")]
+mod stats_sampler;
 #[cfg(target_arch = "wasm32")]
 mod transceivers;
 #[cfg(target_arch = "wasm32")]

@@ -10,12 +10,12 @@
 //! SDP and candidates travel as the opaque JSON the protocol carries; their bodies are never
 //! logged or shown.
 //!
-//! Every offer and answer is reported with a fresh 32-byte nonce from `crypto.getRandomValues`
-//! for the call's verification code (the reducer commits to it; `verification.rs`). Each call has
-//! its own `RTCPeerConnection`, and Chromium generates a new DTLS certificate for every one, so
-//! the fingerprints change with every call too.
+//! Offers and answers come with a fresh nonce (`crypto.getRandomValues`) for the verification
+//! code; a new `RTCPeerConnection` per call means a new DTLS certificate per call in Chromium.
 //!
 //! Failures are reported as a typed [`PeerError`] (put in words by `errors.rs`).
+//!
+//! Statistics: a `StatsSampler` (`stats_sampler.rs`) reads `getStats()` every second until drop.
 //!
 //! Diagnostics (see `ice_diagnostics`): the configured `iceTransportPolicy` is applied, and once
 //! the connection is `connected` the selected candidate pair is read from `getStats()` and
@@ -28,11 +28,12 @@ use crate::errors::{BrowserException, IceTransportPolicyError, PeerError, PeerOp
 use crate::ice_diagnostics::{selected_candidate_pair, IceTransportPolicy, ICE_TRANSPORT_POLICY_QUERY_PARAMETER};
 use crate::media::stop_every_track;
 use crate::signaling::Dispatch;
+use crate::stats_sampler::{report_entries, StatsSampler};
 use crate::transceivers::{add_sendrecv_transceivers, answer_with_sendrecv_transceivers, replace_outgoing_track};
 use crate::verification::Nonce;
 use js_sys::{Promise, Reflect, JSON};
 use protocol::{IceCandidate, IceServer, SessionDescription};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
@@ -79,6 +80,8 @@ pub struct PeerSession {
     on_ice_candidate: Closure<dyn FnMut(RtcPeerConnectionIceEvent)>,
     on_track: Closure<dyn FnMut(RtcTrackEvent)>,
     on_connection_state_change: Closure<dyn FnMut(Event)>,
+    /// Reads `getStats()` every second once the call is connected (stopped on drop).
+    stats_sampler: RefCell<Option<StatsSampler>>,
 }
 
 impl std::fmt::Debug for PeerSession {
@@ -170,7 +173,14 @@ impl PeerSession {
             on_ice_candidate,
             on_track,
             on_connection_state_change,
+            stats_sampler: RefCell::new(None),
         })
+    }
+
+    /// Reads the call's statistics every second from now on, until this session is dropped.
+    pub fn sample_stats_every_second(&self, dispatch: Dispatch) {
+        let sampler = StatsSampler::start(&self.connection, self.call_attempt, dispatch);
+        self.stats_sampler.replace(Some(sampler));
     }
 
     pub fn call_attempt(&self) -> CallAttempt {
@@ -325,18 +335,7 @@ fn read_selected_candidate_pair(connection: &RtcPeerConnection, call_attempt: Ca
             if !still_connected() {
                 return;
             }
-            let Ok(report) = JsFuture::from(connection.get_stats()).await else { return };
-            let mut entries = Vec::new();
-            if let Ok(Some(iterator)) = js_sys::try_iter(&report) {
-                for entry in iterator.flatten() {
-                    // Each entry of the maplike report is `[id, stats]`.
-                    let stats = Reflect::get(&entry, &JsValue::from_f64(1.0)).unwrap_or(JsValue::UNDEFINED);
-                    let json = JSON::stringify(&stats).ok().and_then(|text| text.as_string());
-                    if let Some(value) = json.and_then(|json| serde_json::from_str::<serde_json::Value>(&json).ok()) {
-                        entries.push(value);
-                    }
-                }
-            }
+            let Some(entries) = report_entries(&connection).await else { return };
             if let Some(pair) = selected_candidate_pair(&entries) {
                 if still_connected() {
                     dispatch(Action::SelectedCandidatePairRead { call_attempt, pair });
@@ -388,6 +387,7 @@ impl Drop for PeerSession {
         self.connection.set_onicecandidate(None);
         self.connection.set_ontrack(None);
         self.connection.set_onconnectionstatechange(None);
+        self.stats_sampler.take();
         stop_every_track(&self.remote_stream);
         self.connection.close();
         // The closures (`on_ice_candidate`, `on_track`, `on_connection_state_change`) and the

@@ -8,6 +8,7 @@ use super::{
 use crate::errors::{MediaAccessError, MediaProblem, PeerError};
 use crate::ice_diagnostics::SelectedCandidatePair;
 use crate::peer_message::PeerMessage;
+use crate::stats::StatsSample;
 use crate::verification::Nonce;
 use protocol::{ClientMessage, IceCandidate, IceServer, ParseError, ServerMessage, SessionDescription};
 
@@ -164,6 +165,13 @@ pub enum Action {
         call_attempt: CallAttempt,
         pair: SelectedCandidatePair,
     },
+    /// The call's `getStats()` report of this second.
+    StatsSampled {
+        call_attempt: CallAttempt,
+        sample: StatsSample,
+    },
+    /// **Statistics**: opens or closes the **Call statistics** panel.
+    StatisticsClicked,
 }
 
 impl Action {
@@ -177,6 +185,7 @@ impl Action {
             | Action::PeerConnectionStateChanged { call_attempt, .. }
             | Action::PeerConnectionFailed { call_attempt, .. }
             | Action::SelectedCandidatePairRead { call_attempt, .. }
+            | Action::StatsSampled { call_attempt, .. }
             | Action::DataChannelOpened { call_attempt, .. }
             | Action::PeerMessageReceived { call_attempt, .. } => Some(*call_attempt),
             _ => None,
@@ -283,6 +292,11 @@ pub enum Effect {
     /// renegotiation; `Nothing` sends no video).
     ShowVideoSource {
         source: VideoSource,
+    },
+    /// Read the call's `getStats()` every second and report each as [`Action::StatsSampled`],
+    /// until the peer connection is released.
+    SampleStatsEverySecond {
+        call_attempt: CallAttempt,
     },
     /// Send a message to the peer on the call's data channel.
     SendPeerMessage(PeerMessage),

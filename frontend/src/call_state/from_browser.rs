@@ -56,6 +56,7 @@ impl AppModel {
                     self.call =
                         CallPhase::InCall { call_attempt: *call_attempt, peer: peer.clone(), we_called: *we_called };
                     self.notice = None;
+                    self.start_sampling_stats(effects);
                 }
             }
             PeerConnectionState::Failed => {

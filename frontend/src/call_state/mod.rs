@@ -6,7 +6,7 @@
 //! and the handlers grouped by where the action comes from (`from_person`, `from_connection`,
 //! `from_server`, `from_browser`; the in-call controls in `in_call`, the data channel and chat in
 //! `peer_link`, the Settings panel and devices in `from_settings`, the verification code in
-//! `verification`). Tests are in `tests/`, one file per flow.
+//! `verification`, the call statistics in `call_stats`). Tests are in `tests/`, one file per flow.
 //!
 //! Invariants:
 //! - Exactly one call phase at a time; every phase that owns an `RTCPeerConnection` ends with an
@@ -19,6 +19,7 @@
 
 mod action;
 mod call_phase;
+mod call_stats;
 mod chat;
 mod connection;
 mod from_browser;
@@ -38,6 +39,8 @@ mod verification;
 
 pub use action::{Action, Effect, MediaRequest};
 pub use call_phase::{same_person, CallAttempt, CallPhase, PeerConnectionState};
+#[cfg_attr(not(any(target_arch = "wasm32", test)), allow(unused_imports))]
+pub use call_stats::CallStats;
 pub use chat::{Chat, ChatMessage};
 pub use connection::{reconnect_delay_millis, SignalingConnection};
 pub use local_media::{LocalMedia, PendingStart, WAITING_FOR_LOCAL_MEDIA};
@@ -111,6 +114,8 @@ impl AppModel {
             Action::PeerConnectionStateChanged { state, .. } => self.peer_connection_state_changed(state, &mut effects),
             Action::PeerConnectionFailed { error, .. } => self.peer_connection_failed(error, &mut effects),
             Action::SelectedCandidatePairRead { pair, .. } => self.selected_candidate_pair_read(pair),
+            Action::StatsSampled { sample, .. } => self.stats_sampled(sample),
+            Action::StatisticsClicked => self.statistics_clicked(),
         }
         effects
     }

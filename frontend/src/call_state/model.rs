@@ -1,5 +1,6 @@
 //! [`AppModel`]: everything the app knows and shows, and the helpers every handler shares.
 
+use super::call_stats::CallStats;
 use super::verification::CallVerification;
 use super::{
     CallAttempt, CallPhase, Chat, Effect, LocalMedia, MediaControls, MediaRequest, Notice, PeerConnectionState,
@@ -26,6 +27,8 @@ pub struct AppModel {
     pub chat: Chat,
     /// The current call's verification code, or why there is none (reset with every peer connection).
     pub verification: CallVerification,
+    /// The current call's statistics and whether their panel is open (reset with every peer connection).
+    pub stats: CallStats,
     /// The Settings panel: devices, choices, audio processing, level.
     pub settings: Settings,
     /// Full screen and picture in picture, where the browser allows them.
@@ -69,6 +72,7 @@ impl AppModel {
             remote_media: None,
             chat: Chat::default(),
             verification: CallVerification::default(),
+            stats: CallStats::default(),
             settings: Settings::default(),
             viewer: ViewerFeatures::default(),
             notice: None,
@@ -121,6 +125,7 @@ impl AppModel {
         self.peer_connection_state = None;
         self.selected_candidate_pair = None;
         self.verification = CallVerification::default();
+        self.stats = CallStats::default();
         self.forget_peer_link();
     }
 

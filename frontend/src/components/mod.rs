@@ -26,6 +26,7 @@ mod call_screen;
 mod chat_panel;
 mod media_bar;
 mod settings_panel;
+mod stats_panel;
 mod verification;
 mod video;
 

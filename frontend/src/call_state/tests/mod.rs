@@ -14,4 +14,5 @@ mod refusals;
 mod ringing;
 mod settings;
 mod sign_in;
+mod statistics;
 mod verification;
