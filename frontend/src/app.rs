@@ -8,7 +8,7 @@
 
 use crate::call_state::{Action, AppModel, CallAttempt, Effect, ViewerFeatures};
 use crate::components::AppView;
-use crate::devices::{saved_device_choices, DeviceWatcher, LevelMeter};
+use crate::devices::{saved_device_choices, saved_do_not_disturb, DeviceWatcher, LevelMeter};
 use crate::errors::{IceTransportPolicyError, SignalingUrlError};
 use crate::ice_diagnostics::IceTransportPolicy;
 use crate::keyboard::KeyboardShortcuts;
@@ -130,6 +130,7 @@ impl Controller {
         let (full_screen, picture_in_picture) = viewer_features();
         self.dispatch(Action::ViewerFeaturesDetected { features: ViewerFeatures { full_screen, picture_in_picture } });
         self.dispatch(Action::DeviceChoicesRestored { choices: saved_device_choices() });
+        self.dispatch(Action::DoNotDisturbRestored { on: saved_do_not_disturb() });
         self.dispatch(Action::AppStarted);
     }
 
@@ -153,7 +154,7 @@ impl Controller {
 
     fn publish(&self) {
         if let Some(document) = web_sys::window().and_then(|window| window.document()) {
-            let title = self.model.borrow().call.page_title();
+            let title = self.model.borrow().page_title();
             if document.title() != title {
                 document.set_title(&title);
             }
@@ -228,6 +229,7 @@ impl Controller {
             | Effect::SwitchMicrophone { .. }
             | Effect::SendMicrophone
             | Effect::SaveDeviceChoices { .. }
+            | Effect::SaveDoNotDisturb { .. }
             | Effect::StartLevelMeter
             | Effect::StopLevelMeter) => self.carry_out_media(effect),
             Effect::ToggleFullScreen => toggle_full_screen(),

@@ -53,8 +53,24 @@ pub enum Action {
     },
 
     // ------------------------------------------------ the signaling connection
-    /// A frame from the server.
-    ServerMessageReceived(ServerMessage),
+    /// A frame from the server, with the browser's clock when it arrived (milliseconds since the
+    /// Unix epoch).
+    ServerMessageReceived {
+        message: ServerMessage,
+        at_millis: u64,
+    },
+    /// **Do not disturb**: on or off.
+    DoNotDisturbClicked,
+    /// Do not disturb as remembered in localStorage, read at start.
+    DoNotDisturbRestored {
+        on: bool,
+    },
+    /// **Call back** on the missed call at `index` of the list.
+    CallBackClicked {
+        index: usize,
+    },
+    /// **Clear** under the missed calls.
+    ClearMissedCallsClicked,
     /// A frame that is not a message we understand (never fatal).
     ServerMessageUnreadable {
         error: ParseError,
@@ -273,6 +289,10 @@ pub enum Effect {
     ToggleFullScreen,
     /// The remote video in picture in picture, or back.
     TogglePictureInPicture,
+    /// Remember do not disturb in localStorage.
+    SaveDoNotDisturb {
+        on: bool,
+    },
     /// Remember the choices in localStorage.
     SaveDeviceChoices {
         choices: DeviceChoices,

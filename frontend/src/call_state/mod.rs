@@ -6,7 +6,8 @@
 //! and the handlers grouped by where the action comes from (`from_person`, `from_connection`,
 //! `from_server`, `from_browser`; the in-call controls in `in_call`, the data channel and chat in
 //! `peer_link`, the Settings panel and devices in `from_settings`, the verification code in
-//! `verification`, the call statistics in `call_stats`). Tests are in `tests/`, one file per flow.
+//! `verification`, the call statistics in `call_stats`, do not disturb and missed calls in
+//! `reachability`). Tests are in `tests/`, one file per flow.
 //!
 //! Invariants:
 //! - Exactly one call phase at a time; every phase that owns an `RTCPeerConnection` ends with an
@@ -33,6 +34,7 @@ mod media_controls;
 mod model;
 mod notice;
 mod peer_link;
+mod reachability;
 mod settings;
 mod sign_in;
 mod verification;
@@ -50,6 +52,8 @@ pub use model::AppModel;
 // built for the browser alone, and the tests do.
 #[cfg_attr(not(any(target_arch = "wasm32", test)), allow(unused_imports))]
 pub use notice::{Notice, NoticeKind};
+#[cfg_attr(not(any(target_arch = "wasm32", test)), allow(unused_imports))]
+pub use reachability::MissedCall;
 pub use settings::{AudioProcessing, AudioSwitch, DeviceChoices, DeviceKind, MediaDevice, Settings};
 pub use sign_in::SignIn;
 #[cfg_attr(not(any(target_arch = "wasm32", test)), allow(unused_imports))]
@@ -77,7 +81,13 @@ impl AppModel {
             Action::DeclineClicked => self.decline_clicked(&mut effects),
             Action::HangUpClicked => self.hang_up_clicked(&mut effects),
             Action::DismissNoticeClicked => self.dismiss_notice_clicked(),
-            Action::ServerMessageReceived(message) => self.server_message_received(message, &mut effects),
+            Action::ServerMessageReceived { message, at_millis } => {
+                self.server_message_received(message, at_millis, &mut effects)
+            }
+            Action::DoNotDisturbClicked => self.do_not_disturb_clicked(&mut effects),
+            Action::DoNotDisturbRestored { on } => self.do_not_disturb = on,
+            Action::CallBackClicked { index } => self.call_back_clicked(index, &mut effects),
+            Action::ClearMissedCallsClicked => self.clear_missed_calls_clicked(),
             Action::ServerMessageUnreadable { error } => self.server_message_unreadable(error),
             Action::SignalingClosed { close_code } => self.signaling_closed(close_code, &mut effects),
             Action::LocalMediaSettled { has_audio, has_video, problem } => {

@@ -1,6 +1,7 @@
 //! [`AppModel`]: everything the app knows and shows, and the helpers every handler shares.
 
 use super::call_stats::CallStats;
+use super::reachability::MissedCall;
 use super::verification::CallVerification;
 use super::{
     CallAttempt, CallPhase, Chat, Effect, LocalMedia, MediaControls, MediaRequest, Notice, PeerConnectionState,
@@ -33,6 +34,10 @@ pub struct AppModel {
     pub settings: Settings,
     /// Full screen and picture in picture, where the browser allows them.
     pub viewer: ViewerFeatures,
+    /// **Do not disturb**: incoming calls are refused as busy and listed as missed.
+    pub do_not_disturb: bool,
+    /// Calls that rang here unanswered, oldest first (counted in the page title).
+    pub missed_calls: Vec<MissedCall>,
     /// The latest message about a call or the connection.
     pub notice: Option<Notice>,
     /// From the server's `hello`; passed to every new `RTCPeerConnection`.
@@ -75,6 +80,8 @@ impl AppModel {
             stats: CallStats::default(),
             settings: Settings::default(),
             viewer: ViewerFeatures::default(),
+            do_not_disturb: false,
+            missed_calls: Vec::new(),
             notice: None,
             ice_servers: Vec::new(),
             peer_connection_state: None,

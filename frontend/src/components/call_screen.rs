@@ -7,6 +7,7 @@
 
 use super::chat_panel::ChatPanel;
 use super::media_bar::MediaBar;
+use super::missed_calls::MissedCalls;
 use super::settings_panel::SettingsPanel;
 use super::stats_panel::{quality_indicator, StatsPanel};
 use super::verification::Verification;
@@ -192,6 +193,9 @@ pub(super) fn call_screen(props: &CallScreenProps) -> Html {
                 }
                 if in_a_call && model.chat.open {
                     <ChatPanel chat={model.chat.clone()} dispatch={dispatch.clone()} />
+                }
+                if idle {
+                    <MissedCalls missed={model.missed_calls.clone()} dispatch={dispatch.clone()} />
                 }
                 if idle {
                     <OnlineList users={model.online_users.clone()} dispatch={dispatch.clone()} />

@@ -52,7 +52,7 @@ pub(super) fn login_success(as_name: &str, token: &str) -> ServerMessage {
 }
 
 pub(super) fn received(message: ServerMessage) -> Action {
-    Action::ServerMessageReceived(message)
+    Action::ServerMessageReceived { message, at_millis: 0 }
 }
 
 /// A state signed in as `alice`, connected, idle, with media settled.
