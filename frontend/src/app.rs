@@ -14,6 +14,7 @@ use crate::ice_diagnostics::IceTransportPolicy;
 use crate::keyboard::KeyboardShortcuts;
 use crate::local_tracks::LocalTracks;
 use crate::peer::{configured_ice_transport_policy, PeerSession};
+use crate::ring_alerts::{ask_notification_permission, RingAlerts};
 use crate::signaling::{configured_signaling_url, Dispatch, SignalingSocket};
 use crate::viewer::{toggle_full_screen, toggle_picture_in_picture, viewer_features};
 use gloo_timers::callback::{Interval, Timeout};
@@ -62,6 +63,8 @@ pub struct Controller {
     remote_media_version: Cell<u32>,
     reconnect_timer: RefCell<Option<Timeout>>,
     online_users_timer: RefCell<Option<Interval>>,
+    /// The ringtone or ringback playing and the ringing notification shown.
+    ring_alerts: RefCell<RingAlerts>,
     publish_snapshot: UseStateSetter<Rc<ViewSnapshot>>,
 }
 
@@ -95,6 +98,7 @@ impl Controller {
             remote_media_version: Cell::new(0),
             reconnect_timer: RefCell::new(None),
             online_users_timer: RefCell::new(None),
+            ring_alerts: RefCell::new(RingAlerts::default()),
             publish_snapshot,
         })
     }
@@ -159,6 +163,7 @@ impl Controller {
                 document.set_title(&title);
             }
         }
+        self.ring_alerts.borrow_mut().follow(&self.model.borrow());
         let remote_stream = self.peer.borrow().as_ref().and_then(PeerSession::remote_stream);
         self.publish_snapshot.set(Rc::new(ViewSnapshot {
             model: self.model.borrow().clone(),
@@ -239,6 +244,7 @@ impl Controller {
                     peer.sample_stats_every_second(dispatch);
                 }
             }
+            Effect::AskNotificationPermission => ask_notification_permission(),
             Effect::SendPeerMessage(message) => {
                 if let Some(peer) = self.peer.borrow().as_ref() {
                     peer.send_peer_message(&message.encode());

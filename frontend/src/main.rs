@@ -31,6 +31,8 @@ mod media;
 #[cfg(target_arch = "wasm32")]
 mod peer;
 #[cfg(target_arch = "wasm32")]
+mod ring_alerts;
+#[cfg(target_arch = "wasm32")]
 mod signaling;
 #[cfg(target_arch = "wasm32")]
 mod stats_sampler;

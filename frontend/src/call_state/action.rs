@@ -289,6 +289,9 @@ pub enum Effect {
     ToggleFullScreen,
     /// The remote video in picture in picture, or back.
     TogglePictureInPicture,
+    /// Ask for permission to show a system notification when a call rings in a hidden tab
+    /// (`Notification.requestPermission`, unless the person already answered).
+    AskNotificationPermission,
     /// Remember do not disturb in localStorage.
     SaveDoNotDisturb {
         on: bool,

@@ -60,6 +60,8 @@ impl AppModel {
         if self.local_media == LocalMedia::NotRequested {
             self.local_media = LocalMedia::Requesting;
             effects.push(Effect::AcquireLocalMedia(self.media_request()));
+            // The first sign-in of the page (never on load): may a ringing call notify?
+            effects.push(Effect::AskNotificationPermission);
         }
     }
 

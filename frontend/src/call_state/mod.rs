@@ -7,7 +7,7 @@
 //! `from_server`, `from_browser`; the in-call controls in `in_call`, the data channel and chat in
 //! `peer_link`, the Settings panel and devices in `from_settings`, the verification code in
 //! `verification`, the call statistics in `call_stats`, do not disturb and missed calls in
-//! `reachability`). Tests are in `tests/`, one file per flow.
+//! `reachability`, the ringtone, ringback and notification in `alerting`). Tests are in `tests/`, one file per flow.
 //!
 //! Invariants:
 //! - Exactly one call phase at a time; every phase that owns an `RTCPeerConnection` ends with an
@@ -19,6 +19,7 @@
 //! - SDP bodies are never formatted into any text this module produces.
 
 mod action;
+mod alerting;
 mod call_phase;
 mod call_stats;
 mod chat;
@@ -40,6 +41,8 @@ mod sign_in;
 mod verification;
 
 pub use action::{Action, Effect, MediaRequest};
+#[cfg_attr(not(any(target_arch = "wasm32", test)), allow(unused_imports))]
+pub use alerting::Tone;
 pub use call_phase::{same_person, CallAttempt, CallPhase, PeerConnectionState};
 #[cfg_attr(not(any(target_arch = "wasm32", test)), allow(unused_imports))]
 pub use call_stats::CallStats;

@@ -1,7 +1,8 @@
 //! Do not disturb and missed calls: a call is refused as busy and listed while do not disturb is
 //! on (remembered, and kept across a reconnect); calls that rang out or were cancelled are listed
 //! with their time; declined or answered calls are not; **Call back** calls and takes the entry
-//! off; the page title counts what is listed.
+//! off; the page title counts what is listed; the ringtone, ringback and ringing notification
+//! follow the call's phase.
 
 use super::fixtures::*;
 
@@ -91,4 +92,25 @@ fn call_back_calls_and_takes_the_entry_off_the_list() {
     state.apply(Action::ClearMissedCallsClicked);
     assert!(state.missed_calls.is_empty());
     assert!(!state.page_title().starts_with('('));
+}
+
+#[test]
+fn the_ringtone_rings_here_the_ringback_while_we_call_and_a_notification_names_the_caller() {
+    let mut state = signed_in_as_alice();
+    assert_eq!((state.tone(), state.ringing_notification()), (None, None));
+    state.apply(offer_from("bob", 1));
+    assert_eq!(state.tone(), Some(Tone::Ringtone));
+    assert_eq!(state.ringing_notification().as_deref(), Some("bob is calling you"));
+    state.apply(Action::AcceptClicked);
+    assert_eq!((state.tone(), state.ringing_notification()), (None, None), "answered: silence");
+    state.apply(Action::HangUpClicked);
+    state.apply(Action::CallRequested { typed_name: "carol".to_owned() });
+    assert_eq!(state.tone(), Some(Tone::Ringback));
+    assert_eq!(state.ringing_notification(), None);
+    state.apply(Action::CancelCallClicked);
+    assert_eq!(state.tone(), None);
+    // Do not disturb: nothing rings at all.
+    state.apply(Action::DoNotDisturbClicked);
+    state.apply(offer_from("bob", 2));
+    assert_eq!((state.tone(), state.ringing_notification()), (None, None));
 }
