@@ -8,12 +8,13 @@
 
 use crate::call_state::{Action, AppModel, CallAttempt, Effect, ViewerFeatures};
 use crate::components::AppView;
-use crate::devices::{saved_device_choices, DeviceWatcher, LevelMeter};
+use crate::devices::{saved_device_choices, saved_do_not_disturb, DeviceWatcher, LevelMeter};
 use crate::errors::{IceTransportPolicyError, SignalingUrlError};
 use crate::ice_diagnostics::IceTransportPolicy;
 use crate::keyboard::KeyboardShortcuts;
 use crate::local_tracks::LocalTracks;
 use crate::peer::{configured_ice_transport_policy, PeerSession};
+use crate::ring_alerts::{ask_notification_permission, RingAlerts};
 use crate::signaling::{configured_signaling_url, Dispatch, SignalingSocket};
 use crate::viewer::{toggle_full_screen, toggle_picture_in_picture, viewer_features};
 use gloo_timers::callback::{Interval, Timeout};
@@ -62,6 +63,8 @@ pub struct Controller {
     remote_media_version: Cell<u32>,
     reconnect_timer: RefCell<Option<Timeout>>,
     online_users_timer: RefCell<Option<Interval>>,
+    /// The ringtone or ringback playing and the ringing notification shown.
+    ring_alerts: RefCell<RingAlerts>,
     publish_snapshot: UseStateSetter<Rc<ViewSnapshot>>,
 }
 
@@ -95,6 +98,7 @@ impl Controller {
             remote_media_version: Cell::new(0),
             reconnect_timer: RefCell::new(None),
             online_users_timer: RefCell::new(None),
+            ring_alerts: RefCell::new(RingAlerts::default()),
             publish_snapshot,
         })
     }
@@ -130,6 +134,7 @@ impl Controller {
         let (full_screen, picture_in_picture) = viewer_features();
         self.dispatch(Action::ViewerFeaturesDetected { features: ViewerFeatures { full_screen, picture_in_picture } });
         self.dispatch(Action::DeviceChoicesRestored { choices: saved_device_choices() });
+        self.dispatch(Action::DoNotDisturbRestored { on: saved_do_not_disturb() });
         self.dispatch(Action::AppStarted);
     }
 
@@ -153,11 +158,12 @@ impl Controller {
 
     fn publish(&self) {
         if let Some(document) = web_sys::window().and_then(|window| window.document()) {
-            let title = self.model.borrow().call.page_title();
+            let title = self.model.borrow().page_title();
             if document.title() != title {
                 document.set_title(&title);
             }
         }
+        self.ring_alerts.borrow_mut().follow(&self.model.borrow());
         let remote_stream = self.peer.borrow().as_ref().and_then(PeerSession::remote_stream);
         self.publish_snapshot.set(Rc::new(ViewSnapshot {
             model: self.model.borrow().clone(),
@@ -228,10 +234,17 @@ impl Controller {
             | Effect::SwitchMicrophone { .. }
             | Effect::SendMicrophone
             | Effect::SaveDeviceChoices { .. }
+            | Effect::SaveDoNotDisturb { .. }
             | Effect::StartLevelMeter
             | Effect::StopLevelMeter) => self.carry_out_media(effect),
             Effect::ToggleFullScreen => toggle_full_screen(),
             Effect::TogglePictureInPicture => toggle_picture_in_picture(),
+            Effect::SampleStatsEverySecond { call_attempt } => {
+                if let Some(peer) = self.peer_of(call_attempt) {
+                    peer.sample_stats_every_second(dispatch);
+                }
+            }
+            Effect::AskNotificationPermission => ask_notification_permission(),
             Effect::SendPeerMessage(message) => {
                 if let Some(peer) = self.peer.borrow().as_ref() {
                     peer.send_peer_message(&message.encode());

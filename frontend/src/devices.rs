@@ -1,7 +1,7 @@
 //! Browser glue for the devices: `enumerateDevices` as [`MediaDevice`]s, the `devicechange`
 //! listener ([`DeviceWatcher`], detached on drop), whether the speaker can be chosen
-//! (`setSinkId`), the device choices in localStorage, and the microphone level meter ([`LevelMeter`], a WebAudio analyser
-//! whose context is closed on drop).
+//! (`setSinkId`), the device choices and Do not disturb in localStorage, and the microphone level
+//! meter ([`LevelMeter`], a WebAudio analyser whose context is closed on drop).
 
 use crate::call_state::{Action, DeviceChoices, DeviceKind, MediaDevice};
 use crate::signaling::Dispatch;
@@ -90,6 +90,21 @@ pub fn save_device_choices(choices: &DeviceChoices) {
     if let Some(storage) = local_storage() {
         // Storage full or disabled: the choice holds for this visit only.
         let _ = storage.set_item(DeviceChoices::STORAGE_KEY, &choices.to_storage());
+    }
+}
+
+/// The localStorage key of **Do not disturb** (`"on"` when on).
+const DO_NOT_DISTURB_KEY: &str = "duet.do-not-disturb";
+
+/// **Do not disturb** as remembered from an earlier visit (off when none or unreadable).
+pub fn saved_do_not_disturb() -> bool {
+    local_storage().and_then(|storage| storage.get_item(DO_NOT_DISTURB_KEY).ok().flatten()).as_deref() == Some("on")
+}
+
+pub fn save_do_not_disturb(on: bool) {
+    if let Some(storage) = local_storage() {
+        // Storage full or disabled: the setting holds for this visit only.
+        let _ = if on { storage.set_item(DO_NOT_DISTURB_KEY, "on") } else { storage.remove_item(DO_NOT_DISTURB_KEY) };
     }
 }
 

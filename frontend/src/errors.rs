@@ -72,6 +72,8 @@ pub enum PeerOperation {
     CreateAnswer,
     SetLocalAnswer,
     ApplyAnswer,
+    /// `crypto.getRandomValues` for the call's verification nonce.
+    DrawVerificationNonce,
 }
 
 /// A JavaScript exception as the browser raised it: its `name`, its `message`, or else the
@@ -197,6 +199,7 @@ impl fmt::Display for PeerOperation {
             PeerOperation::CreateAnswer => "Creating the answer",
             PeerOperation::SetLocalAnswer => "Setting the local answer",
             PeerOperation::ApplyAnswer => "Applying the answer",
+            PeerOperation::DrawVerificationNonce => "Drawing the verification code's random secret",
         })
     }
 }

@@ -64,23 +64,29 @@ fn entry_of_type<'a>(stats: &'a [serde_json::Value], kind: &str, id: &str) -> Op
 /// that field) a nominated `candidate-pair` whose state is `succeeded`. `None` while there is
 /// none, or when its candidates are missing from the report.
 pub fn selected_candidate_pair(stats: &[serde_json::Value]) -> Option<SelectedCandidatePair> {
-    let by_transport = stats
-        .iter()
-        .filter(|entry| string_field(entry, "type") == Some("transport"))
-        .filter_map(|transport| string_field(transport, "selectedCandidatePairId"))
-        .find_map(|pair_id| entry_of_type(stats, "candidate-pair", pair_id));
-    let pair = by_transport.or_else(|| {
-        stats.iter().find(|entry| {
-            string_field(entry, "type") == Some("candidate-pair")
-                && entry.get("nominated").and_then(serde_json::Value::as_bool) == Some(true)
-                && string_field(entry, "state") == Some("succeeded")
-        })
-    })?;
+    let pair = selected_pair_entry(stats)?;
     let local = entry_of_type(stats, "local-candidate", string_field(pair, "localCandidateId")?)?;
     let remote = entry_of_type(stats, "remote-candidate", string_field(pair, "remoteCandidateId")?)?;
     Some(SelectedCandidatePair {
         local_type: string_field(local, "candidateType")?.to_owned(),
         remote_type: string_field(remote, "candidateType")?.to_owned(),
+    })
+}
+
+/// The selected `candidate-pair` entry itself (see [`selected_candidate_pair`]); the call
+/// statistics read its round-trip time and available bitrate.
+pub fn selected_pair_entry(stats: &[serde_json::Value]) -> Option<&serde_json::Value> {
+    let by_transport = stats
+        .iter()
+        .filter(|entry| string_field(entry, "type") == Some("transport"))
+        .filter_map(|transport| string_field(transport, "selectedCandidatePairId"))
+        .find_map(|pair_id| entry_of_type(stats, "candidate-pair", pair_id));
+    by_transport.or_else(|| {
+        stats.iter().find(|entry| {
+            string_field(entry, "type") == Some("candidate-pair")
+                && entry.get("nominated").and_then(serde_json::Value::as_bool) == Some(true)
+                && string_field(entry, "state") == Some("succeeded")
+        })
     })
 }
 

@@ -11,6 +11,8 @@ mod ice_diagnostics;
 mod peer_message;
 mod shortcuts;
 mod signaling_url;
+mod stats;
+mod verification;
 
 #[cfg(target_arch = "wasm32")]
 mod app;
@@ -29,7 +31,11 @@ mod media;
 #[cfg(target_arch = "wasm32")]
 mod peer;
 #[cfg(target_arch = "wasm32")]
+mod ring_alerts;
+#[cfg(target_arch = "wasm32")]
 mod signaling;
+#[cfg(target_arch = "wasm32")]
+mod stats_sampler;
 #[cfg(target_arch = "wasm32")]
 mod transceivers;
 #[cfg(target_arch = "wasm32")]

@@ -10,7 +10,12 @@
 //! SDP and candidates travel as the opaque JSON the protocol carries; their bodies are never
 //! logged or shown.
 //!
+//! Offers and answers come with a fresh nonce (`crypto.getRandomValues`) for the verification
+//! code; a new `RTCPeerConnection` per call means a new DTLS certificate per call in Chromium.
+//!
 //! Failures are reported as a typed [`PeerError`] (put in words by `errors.rs`).
+//!
+//! Statistics: a `StatsSampler` (`stats_sampler.rs`) reads `getStats()` every second until drop.
 //!
 //! Diagnostics (see `ice_diagnostics`): the configured `iceTransportPolicy` is applied, and once
 //! the connection is `connected` the selected candidate pair is read from `getStats()` and
@@ -23,10 +28,12 @@ use crate::errors::{BrowserException, IceTransportPolicyError, PeerError, PeerOp
 use crate::ice_diagnostics::{selected_candidate_pair, IceTransportPolicy, ICE_TRANSPORT_POLICY_QUERY_PARAMETER};
 use crate::media::stop_every_track;
 use crate::signaling::Dispatch;
+use crate::stats_sampler::{report_entries, StatsSampler};
 use crate::transceivers::{add_sendrecv_transceivers, answer_with_sendrecv_transceivers, replace_outgoing_track};
+use crate::verification::Nonce;
 use js_sys::{Promise, Reflect, JSON};
 use protocol::{IceCandidate, IceServer, SessionDescription};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
@@ -73,6 +80,8 @@ pub struct PeerSession {
     on_ice_candidate: Closure<dyn FnMut(RtcPeerConnectionIceEvent)>,
     on_track: Closure<dyn FnMut(RtcTrackEvent)>,
     on_connection_state_change: Closure<dyn FnMut(Event)>,
+    /// Reads `getStats()` every second once the call is connected (stopped on drop).
+    stats_sampler: RefCell<Option<StatsSampler>>,
 }
 
 impl std::fmt::Debug for PeerSession {
@@ -164,7 +173,14 @@ impl PeerSession {
             on_ice_candidate,
             on_track,
             on_connection_state_change,
+            stats_sampler: RefCell::new(None),
         })
+    }
+
+    /// Reads the call's statistics every second from now on, until this session is dropped.
+    pub fn sample_stats_every_second(&self, dispatch: Dispatch) {
+        let sampler = StatsSampler::start(&self.connection, self.call_attempt, dispatch);
+        self.stats_sampler.replace(Some(sampler));
     }
 
     pub fn call_attempt(&self) -> CallAttempt {
@@ -205,8 +221,8 @@ impl PeerSession {
                 PeerOperation::SetLocalOffer,
             )
             .await;
-            dispatch(match offer {
-                Ok(offer) => Action::LocalOfferCreated { call_attempt, offer },
+            dispatch(match offer.and_then(|offer| Ok((offer, fresh_nonce()?))) {
+                Ok((offer, nonce)) => Action::LocalOfferCreated { call_attempt, offer, nonce },
                 Err(error) => Action::PeerConnectionFailed { call_attempt, error },
             });
         });
@@ -246,8 +262,8 @@ impl PeerSession {
                 .await
             }
             .await;
-            dispatch(match answer {
-                Ok(answer) => Action::LocalAnswerCreated { call_attempt, answer },
+            dispatch(match answer.and_then(|answer| Ok((answer, fresh_nonce()?))) {
+                Ok((answer, nonce)) => Action::LocalAnswerCreated { call_attempt, answer, nonce },
                 Err(error) => Action::PeerConnectionFailed { call_attempt, error },
             });
         });
@@ -319,18 +335,7 @@ fn read_selected_candidate_pair(connection: &RtcPeerConnection, call_attempt: Ca
             if !still_connected() {
                 return;
             }
-            let Ok(report) = JsFuture::from(connection.get_stats()).await else { return };
-            let mut entries = Vec::new();
-            if let Ok(Some(iterator)) = js_sys::try_iter(&report) {
-                for entry in iterator.flatten() {
-                    // Each entry of the maplike report is `[id, stats]`.
-                    let stats = Reflect::get(&entry, &JsValue::from_f64(1.0)).unwrap_or(JsValue::UNDEFINED);
-                    let json = JSON::stringify(&stats).ok().and_then(|text| text.as_string());
-                    if let Some(value) = json.and_then(|json| serde_json::from_str::<serde_json::Value>(&json).ok()) {
-                        entries.push(value);
-                    }
-                }
-            }
+            let Some(entries) = report_entries(&connection).await else { return };
             if let Some(pair) = selected_candidate_pair(&entries) {
                 if still_connected() {
                     dispatch(Action::SelectedCandidatePairRead { call_attempt, pair });
@@ -342,6 +347,20 @@ fn read_selected_candidate_pair(connection: &RtcPeerConnection, call_attempt: Ca
             }
         }
     });
+}
+
+/// A fresh random secret for this call's verification code, from `crypto.getRandomValues`
+/// (drawn for every offer and answer; the reducer keeps the call's first).
+fn fresh_nonce() -> Result<Nonce, PeerError> {
+    let mut bytes = [0_u8; 32];
+    let crypto = web_sys::window()
+        .ok_or(JsValue::UNDEFINED)
+        .and_then(|window| window.crypto())
+        .map_err(|error| browser_error(PeerOperation::DrawVerificationNonce, &error))?;
+    crypto
+        .get_random_values_with_u8_array(&mut bytes)
+        .map_err(|error| browser_error(PeerOperation::DrawVerificationNonce, &error))?;
+    Ok(Nonce(bytes))
 }
 
 /// Awaits `created` (createOffer's or createAnswer's promise), sets it as local description and
@@ -368,6 +387,7 @@ impl Drop for PeerSession {
         self.connection.set_onicecandidate(None);
         self.connection.set_ontrack(None);
         self.connection.set_onconnectionstatechange(None);
+        self.stats_sampler.take();
         stop_every_track(&self.remote_stream);
         self.connection.close();
         // The closures (`on_ice_candidate`, `on_track`, `on_connection_state_change`) and the

@@ -1,6 +1,7 @@
 //! What the two apps of a call say to each other, peer to peer, on the call's one negotiated
 //! `RTCDataChannel` (never through the signaling server): [`PeerMessage`], sent as a small JSON
-//! object with a version field, `{"v":1,"type":"media_state",...}` or `{"v":1,"type":"chat",...}`.
+//! object with a version field, `{"v":1,"type":"media_state",...}`, `{"v":1,"type":"chat",...}` or
+//! `{"v":1,"type":"reveal","nonce":"<64 hex digits>"}`.
 //!
 //! Pure: encoding and decoding are unit-tested natively. Everything from the peer is untrusted:
 //! [`decode`] refuses other versions, unknown types, oversized frames and over-long chat text
@@ -26,6 +27,9 @@ pub enum PeerMessage {
     MediaState { muted: bool, camera_off: bool, sharing_screen: bool },
     /// A chat message (plain text, at most [`MAX_CHAT_CHARS`] characters).
     Chat { text: String },
+    /// The sender's verification nonce (64 hex digits), revealed once when the channel opens;
+    /// it must open the commitment its offer or answer carried (`crate::verification`).
+    Reveal { nonce: String },
 }
 
 /// The frame on the wire: the version next to the message's own fields.

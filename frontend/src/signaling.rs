@@ -105,7 +105,12 @@ impl SignalingSocket {
                 }
                 match item {
                     Ok(Message::Text(text)) => match ServerMessage::from_json(&text) {
-                        Ok(message) => dispatch(Action::ServerMessageReceived(message)),
+                        Ok(message) => {
+                            // Milliseconds since the epoch fit an f64 exactly; the cast drops the fraction.
+                            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                            let at_millis = js_sys::Date::now() as u64;
+                            dispatch(Action::ServerMessageReceived { message, at_millis })
+                        }
                         Err(error) => dispatch(Action::ServerMessageUnreadable { error }),
                     },
                     Ok(Message::Bytes(_)) => {}

@@ -5,7 +5,7 @@
 
 use super::Controller;
 use crate::call_state::{Action, DeviceKind, Effect};
-use crate::devices::{list_devices, save_device_choices, LevelMeter};
+use crate::devices::{list_devices, save_device_choices, save_do_not_disturb, LevelMeter};
 use crate::errors::MediaAccessError;
 use crate::local_tracks::LocalTracks;
 use crate::media::{
@@ -100,6 +100,7 @@ impl Controller {
             }
             Effect::ListDevices => list_devices(self.dispatcher()),
             Effect::SaveDeviceChoices { choices } => save_device_choices(&choices),
+            Effect::SaveDoNotDisturb { on } => save_do_not_disturb(on),
             Effect::StartLevelMeter => {
                 let meter =
                     self.tracks.borrow().microphone().and_then(|track| LevelMeter::start(track, self.dispatcher()));

@@ -8,6 +8,8 @@ use super::{
 use crate::errors::{MediaAccessError, MediaProblem, PeerError};
 use crate::ice_diagnostics::SelectedCandidatePair;
 use crate::peer_message::PeerMessage;
+use crate::stats::StatsSample;
+use crate::verification::Nonce;
 use protocol::{ClientMessage, IceCandidate, IceServer, ParseError, ServerMessage, SessionDescription};
 
 /// Something that happened: a click, a server message, a browser event.
@@ -51,8 +53,24 @@ pub enum Action {
     },
 
     // ------------------------------------------------ the signaling connection
-    /// A frame from the server.
-    ServerMessageReceived(ServerMessage),
+    /// A frame from the server, with the browser's clock when it arrived (milliseconds since the
+    /// Unix epoch).
+    ServerMessageReceived {
+        message: ServerMessage,
+        at_millis: u64,
+    },
+    /// **Do not disturb**: on or off.
+    DoNotDisturbClicked,
+    /// Do not disturb as remembered in localStorage, read at start.
+    DoNotDisturbRestored {
+        on: bool,
+    },
+    /// **Call back** on the missed call at `index` of the list.
+    CallBackClicked {
+        index: usize,
+    },
+    /// **Clear** under the missed calls.
+    ClearMissedCallsClicked,
     /// A frame that is not a message we understand (never fatal).
     ServerMessageUnreadable {
         error: ParseError,
@@ -130,15 +148,18 @@ pub enum Action {
         text: String,
         at_millis: u64,
     },
-    /// Our offer is created and set as local description.
+    /// Our offer is created and set as local description; `nonce` is a fresh random secret for
+    /// this call's verification code (`crypto.getRandomValues`).
     LocalOfferCreated {
         call_attempt: CallAttempt,
         offer: SessionDescription,
+        nonce: Nonce,
     },
-    /// Our answer is created and set as local description.
+    /// Our answer is created and set as local description; `nonce` as for the offer.
     LocalAnswerCreated {
         call_attempt: CallAttempt,
         answer: SessionDescription,
+        nonce: Nonce,
     },
     /// `icecandidate` fired with a candidate.
     LocalIceCandidateGathered {
@@ -160,6 +181,13 @@ pub enum Action {
         call_attempt: CallAttempt,
         pair: SelectedCandidatePair,
     },
+    /// The call's `getStats()` report of this second.
+    StatsSampled {
+        call_attempt: CallAttempt,
+        sample: StatsSample,
+    },
+    /// **Statistics**: opens or closes the **Call statistics** panel.
+    StatisticsClicked,
 }
 
 impl Action {
@@ -173,6 +201,7 @@ impl Action {
             | Action::PeerConnectionStateChanged { call_attempt, .. }
             | Action::PeerConnectionFailed { call_attempt, .. }
             | Action::SelectedCandidatePairRead { call_attempt, .. }
+            | Action::StatsSampled { call_attempt, .. }
             | Action::DataChannelOpened { call_attempt, .. }
             | Action::PeerMessageReceived { call_attempt, .. } => Some(*call_attempt),
             _ => None,
@@ -260,6 +289,13 @@ pub enum Effect {
     ToggleFullScreen,
     /// The remote video in picture in picture, or back.
     TogglePictureInPicture,
+    /// Ask for permission to show a system notification when a call rings in a hidden tab
+    /// (`Notification.requestPermission`, unless the person already answered).
+    AskNotificationPermission,
+    /// Remember do not disturb in localStorage.
+    SaveDoNotDisturb {
+        on: bool,
+    },
     /// Remember the choices in localStorage.
     SaveDeviceChoices {
         choices: DeviceChoices,
@@ -279,6 +315,11 @@ pub enum Effect {
     /// renegotiation; `Nothing` sends no video).
     ShowVideoSource {
         source: VideoSource,
+    },
+    /// Read the call's `getStats()` every second and report each as [`Action::StatsSampled`],
+    /// until the peer connection is released.
+    SampleStatsEverySecond {
+        call_attempt: CallAttempt,
     },
     /// Send a message to the peer on the call's data channel.
     SendPeerMessage(PeerMessage),

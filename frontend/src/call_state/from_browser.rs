@@ -6,14 +6,16 @@
 use super::{AppModel, CallPhase, Effect, Notice, PeerConnectionState};
 use crate::errors::PeerError;
 use crate::ice_diagnostics::SelectedCandidatePair;
+use crate::verification::Nonce;
 use protocol::{ClientMessage, IceCandidate, SessionDescription};
 
 impl AppModel {
-    pub(super) fn local_offer_created(&mut self, offer: SessionDescription, effects: &mut Vec<Effect>) {
-        let CallPhase::Calling { peer, offer_sent: offer_sent @ false, local_candidates_waiting, .. } = &mut self.call
-        else {
+    pub(super) fn local_offer_created(&mut self, offer: &SessionDescription, nonce: Nonce, effects: &mut Vec<Effect>) {
+        if !matches!(self.call, CallPhase::Calling { offer_sent: false, .. }) {
             return;
-        };
+        }
+        let offer = self.committed_description(offer, nonce);
+        let CallPhase::Calling { peer, offer_sent, local_candidates_waiting, .. } = &mut self.call else { return };
         *offer_sent = true;
         effects.push(Effect::Send(ClientMessage::Offer { name: peer.clone(), offer }));
         for candidate in local_candidates_waiting.drain(..) {
@@ -21,9 +23,16 @@ impl AppModel {
         }
     }
 
-    pub(super) fn local_answer_created(&mut self, answer: SessionDescription, effects: &mut Vec<Effect>) {
+    pub(super) fn local_answer_created(
+        &mut self,
+        answer: &SessionDescription,
+        nonce: Nonce,
+        effects: &mut Vec<Effect>,
+    ) {
         if let CallPhase::Connecting { peer, .. } | CallPhase::InCall { peer, .. } = &self.call {
-            effects.push(Effect::Send(ClientMessage::Answer { name: peer.clone(), answer }));
+            let peer = peer.clone();
+            let answer = self.committed_description(answer, nonce);
+            effects.push(Effect::Send(ClientMessage::Answer { name: peer, answer }));
         }
     }
 
@@ -47,6 +56,7 @@ impl AppModel {
                     self.call =
                         CallPhase::InCall { call_attempt: *call_attempt, peer: peer.clone(), we_called: *we_called };
                     self.notice = None;
+                    self.start_sampling_stats(effects);
                 }
             }
             PeerConnectionState::Failed => {

@@ -116,8 +116,10 @@ impl AppModel {
             offer: offer.clone(),
             remote_candidates: remote_candidates_waiting.clone(),
         });
+        let offer = offer.clone();
         self.call = CallPhase::Connecting { call_attempt, peer: peer.clone(), we_called: false };
         self.peer_connection_created();
+        self.verification.theirs(&offer);
         self.notice = None;
     }
 

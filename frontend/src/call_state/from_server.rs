@@ -8,7 +8,12 @@ use protocol::{
 };
 
 impl AppModel {
-    pub(super) fn server_message_received(&mut self, message: ServerMessage, effects: &mut Vec<Effect>) {
+    pub(super) fn server_message_received(
+        &mut self,
+        message: ServerMessage,
+        at_millis: u64,
+        effects: &mut Vec<Effect>,
+    ) {
         self.signaling_frame_arrived(effects);
         match message {
             ServerMessage::Hello(hello) => self.ice_servers = hello.ice_servers,
@@ -17,10 +22,10 @@ impl AppModel {
             }
             ServerMessage::Login { success: false, message, name, .. } => self.login_refused(message, name),
             ServerMessage::Users { users } => self.online_users = users,
-            ServerMessage::Offer { offer, name } => self.offer_received(offer, name, effects),
+            ServerMessage::Offer { offer, name } => self.offer_received(offer, name, at_millis, effects),
             ServerMessage::Answer { answer, name } => self.answer_received(answer, name, effects),
             ServerMessage::Candidate { candidate, name } => self.candidate_received(candidate, name, effects),
-            ServerMessage::Leave { name, reason } => self.leave_received(name, reason, effects),
+            ServerMessage::Leave { name, reason } => self.leave_received(name, reason, at_millis, effects),
             ServerMessage::Error { message, code } => self.error_received(message, code, effects),
         }
     }
@@ -55,6 +60,8 @@ impl AppModel {
         if self.local_media == LocalMedia::NotRequested {
             self.local_media = LocalMedia::Requesting;
             effects.push(Effect::AcquireLocalMedia(self.media_request()));
+            // The first sign-in of the page (never on load): may a ringing call notify?
+            effects.push(Effect::AskNotificationPermission);
         }
     }
 
@@ -65,10 +72,16 @@ impl AppModel {
         self.online_users.clear();
     }
 
-    fn offer_received(&mut self, offer: SessionDescription, caller: UserName, effects: &mut Vec<Effect>) {
+    fn offer_received(
+        &mut self,
+        offer: SessionDescription,
+        caller: UserName,
+        at_millis: u64,
+        effects: &mut Vec<Effect>,
+    ) {
         match &self.call {
             CallPhase::Idle => {
-                if self.signed_in_name().is_none() {
+                if self.signed_in_name().is_none() || self.refused_as_do_not_disturb(&caller, at_millis, effects) {
                     return;
                 }
                 self.ring(caller, offer, Vec::new());
@@ -112,6 +125,7 @@ impl AppModel {
             return;
         }
         let call_attempt = *call_attempt;
+        self.verification.theirs(&answer);
         effects.push(Effect::ApplyRemoteAnswer {
             call_attempt,
             answer,
@@ -138,7 +152,13 @@ impl AppModel {
         }
     }
 
-    fn leave_received(&mut self, name: Option<UserName>, reason: Option<LeaveReason>, effects: &mut Vec<Effect>) {
+    fn leave_received(
+        &mut self,
+        name: Option<UserName>,
+        reason: Option<LeaveReason>,
+        at_millis: u64,
+        effects: &mut Vec<Effect>,
+    ) {
         let Some(peer) = self.call.peer_name() else { return };
         if name.is_some_and(|name| !same_person(&name, peer)) {
             return;
@@ -147,7 +167,10 @@ impl AppModel {
         let was_calling = matches!(self.call, CallPhase::Calling { .. });
         let notice = match reason {
             Some(LeaveReason::Declined) => Notice::alert(format!("{peer} declined your call.")),
-            Some(LeaveReason::Busy) => Notice::alert(format!("{peer} is busy in another call. Try again later.")),
+            // Busy in another call, or do not disturb (the protocol cannot tell them apart).
+            Some(LeaveReason::Busy) => {
+                Notice::alert(format!("{peer} is busy (in another call or not taking calls). Try again later."))
+            }
             Some(LeaveReason::Timeout) if was_ringing => Notice::alert(format!("You missed a call from {peer}.")),
             Some(LeaveReason::Timeout) => Notice::alert(format!("{peer} did not answer.")),
             Some(LeaveReason::Disconnected) => Notice::alert(format!("{peer} lost their connection. The call ended.")),
@@ -158,6 +181,9 @@ impl AppModel {
             Some(LeaveReason::Hangup) | None => Notice::alert(format!("{peer} hung up. The call ended.")),
             Some(LeaveReason::Other) => Notice::alert(format!("The call with {peer} ended.")),
         };
+        if was_ringing && matches!(reason, Some(LeaveReason::Timeout | LeaveReason::Hangup) | None) {
+            self.missed_call(peer.clone(), at_millis);
+        }
         self.end_call(notice, effects);
         effects.push(Effect::Send(ClientMessage::Users));
     }

@@ -5,7 +5,9 @@
 //! `notice`), `Action` and `Effect` (`action`), [`AppModel::apply`] below, which only routes,
 //! and the handlers grouped by where the action comes from (`from_person`, `from_connection`,
 //! `from_server`, `from_browser`; the in-call controls in `in_call`, the data channel and chat in
-//! `peer_link`, the Settings panel and devices in `from_settings`). Tests are in `tests/`, one file per flow.
+//! `peer_link`, the Settings panel and devices in `from_settings`, the verification code in
+//! `verification`, the call statistics in `call_stats`, do not disturb and missed calls in
+//! `reachability`, the ringtone, ringback and notification in `alerting`). Tests are in `tests/`, one file per flow.
 //!
 //! Invariants:
 //! - Exactly one call phase at a time; every phase that owns an `RTCPeerConnection` ends with an
@@ -17,7 +19,9 @@
 //! - SDP bodies are never formatted into any text this module produces.
 
 mod action;
+mod alerting;
 mod call_phase;
+mod call_stats;
 mod chat;
 mod connection;
 mod from_browser;
@@ -31,11 +35,17 @@ mod media_controls;
 mod model;
 mod notice;
 mod peer_link;
+mod reachability;
 mod settings;
 mod sign_in;
+mod verification;
 
 pub use action::{Action, Effect, MediaRequest};
+#[cfg_attr(not(any(target_arch = "wasm32", test)), allow(unused_imports))]
+pub use alerting::Tone;
 pub use call_phase::{same_person, CallAttempt, CallPhase, PeerConnectionState};
+#[cfg_attr(not(any(target_arch = "wasm32", test)), allow(unused_imports))]
+pub use call_stats::CallStats;
 pub use chat::{Chat, ChatMessage};
 pub use connection::{reconnect_delay_millis, SignalingConnection};
 pub use local_media::{LocalMedia, PendingStart, WAITING_FOR_LOCAL_MEDIA};
@@ -45,8 +55,15 @@ pub use model::AppModel;
 // built for the browser alone, and the tests do.
 #[cfg_attr(not(any(target_arch = "wasm32", test)), allow(unused_imports))]
 pub use notice::{Notice, NoticeKind};
+#[cfg_attr(not(any(target_arch = "wasm32", test)), allow(unused_imports))]
+pub use reachability::MissedCall;
 pub use settings::{AudioProcessing, AudioSwitch, DeviceChoices, DeviceKind, MediaDevice, Settings};
 pub use sign_in::SignIn;
+#[cfg_attr(not(any(target_arch = "wasm32", test)), allow(unused_imports))]
+pub use verification::VerificationOutcome;
+// The reducer's tests name the failures; the components show them through `Display`.
+#[cfg(test)]
+pub use verification::VerificationFailure;
 
 impl AppModel {
     /// Applies one action and returns the effects to carry out, in order.
@@ -67,7 +84,13 @@ impl AppModel {
             Action::DeclineClicked => self.decline_clicked(&mut effects),
             Action::HangUpClicked => self.hang_up_clicked(&mut effects),
             Action::DismissNoticeClicked => self.dismiss_notice_clicked(),
-            Action::ServerMessageReceived(message) => self.server_message_received(message, &mut effects),
+            Action::ServerMessageReceived { message, at_millis } => {
+                self.server_message_received(message, at_millis, &mut effects)
+            }
+            Action::DoNotDisturbClicked => self.do_not_disturb_clicked(&mut effects),
+            Action::DoNotDisturbRestored { on } => self.do_not_disturb = on,
+            Action::CallBackClicked { index } => self.call_back_clicked(index, &mut effects),
+            Action::ClearMissedCallsClicked => self.clear_missed_calls_clicked(),
             Action::ServerMessageUnreadable { error } => self.server_message_unreadable(error),
             Action::SignalingClosed { close_code } => self.signaling_closed(close_code, &mut effects),
             Action::LocalMediaSettled { has_audio, has_video, problem } => {
@@ -98,12 +121,14 @@ impl AppModel {
             Action::ViewerFeaturesDetected { features } => self.viewer = features,
             Action::FullScreenClicked => self.full_screen_clicked(&mut effects),
             Action::PictureInPictureClicked => self.picture_in_picture_clicked(&mut effects),
-            Action::LocalOfferCreated { offer, .. } => self.local_offer_created(offer, &mut effects),
-            Action::LocalAnswerCreated { answer, .. } => self.local_answer_created(answer, &mut effects),
+            Action::LocalOfferCreated { offer, nonce, .. } => self.local_offer_created(&offer, nonce, &mut effects),
+            Action::LocalAnswerCreated { answer, nonce, .. } => self.local_answer_created(&answer, nonce, &mut effects),
             Action::LocalIceCandidateGathered { candidate, .. } => self.candidate_gathered(candidate, &mut effects),
             Action::PeerConnectionStateChanged { state, .. } => self.peer_connection_state_changed(state, &mut effects),
             Action::PeerConnectionFailed { error, .. } => self.peer_connection_failed(error, &mut effects),
             Action::SelectedCandidatePairRead { pair, .. } => self.selected_candidate_pair_read(pair),
+            Action::StatsSampled { sample, .. } => self.stats_sampled(sample),
+            Action::StatisticsClicked => self.statistics_clicked(),
         }
         effects
     }

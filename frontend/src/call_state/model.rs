@@ -1,5 +1,8 @@
 //! [`AppModel`]: everything the app knows and shows, and the helpers every handler shares.
 
+use super::call_stats::CallStats;
+use super::reachability::MissedCall;
+use super::verification::CallVerification;
 use super::{
     CallAttempt, CallPhase, Chat, Effect, LocalMedia, MediaControls, MediaRequest, Notice, PeerConnectionState,
     PendingStart, RemoteMediaState, Settings, SignIn, SignalingConnection, ViewerFeatures,
@@ -23,10 +26,18 @@ pub struct AppModel {
     pub remote_media: Option<RemoteMediaState>,
     /// The current call's chat (empty outside a call).
     pub chat: Chat,
+    /// The current call's verification code, or why there is none (reset with every peer connection).
+    pub verification: CallVerification,
+    /// The current call's statistics and whether their panel is open (reset with every peer connection).
+    pub stats: CallStats,
     /// The Settings panel: devices, choices, audio processing, level.
     pub settings: Settings,
     /// Full screen and picture in picture, where the browser allows them.
     pub viewer: ViewerFeatures,
+    /// **Do not disturb**: incoming calls are refused as busy and listed as missed.
+    pub do_not_disturb: bool,
+    /// Calls that rang here unanswered, oldest first (counted in the page title).
+    pub missed_calls: Vec<MissedCall>,
     /// The latest message about a call or the connection.
     pub notice: Option<Notice>,
     /// From the server's `hello`; passed to every new `RTCPeerConnection`.
@@ -65,8 +76,12 @@ impl AppModel {
             data_channel_open: false,
             remote_media: None,
             chat: Chat::default(),
+            verification: CallVerification::default(),
+            stats: CallStats::default(),
             settings: Settings::default(),
             viewer: ViewerFeatures::default(),
+            do_not_disturb: false,
+            missed_calls: Vec::new(),
             notice: None,
             ice_servers: Vec::new(),
             peer_connection_state: None,
@@ -116,6 +131,8 @@ impl AppModel {
     fn forget_peer_connection(&mut self) {
         self.peer_connection_state = None;
         self.selected_candidate_pair = None;
+        self.verification = CallVerification::default();
+        self.stats = CallStats::default();
         self.forget_peer_link();
     }
 

@@ -1,6 +1,6 @@
 //! Handlers of the call's data channel: it opened (we tell the peer our media state at once, so
 //! a state set before the call connected is right from the start), and a message from the peer
-//! arrived (its media state, or chat); and of the chat panel: **Chat** opens and closes it,
+//! arrived (its media state, chat, or its verification nonce); and of the chat panel: **Chat** opens and closes it,
 //! **Send** sends. Everything here is peer to peer: the signaling server never sees it.
 
 use super::{AppModel, Chat, ChatMessage, Effect, Notice, RemoteMediaState};
@@ -13,6 +13,7 @@ impl AppModel {
         }
         self.data_channel_open = true;
         self.send_media_state(effects);
+        self.reveal_nonce(effects);
     }
 
     pub(super) fn peer_message_received(&mut self, text: &str, at_millis: u64) {
@@ -23,6 +24,7 @@ impl AppModel {
             PeerMessage::MediaState { muted, camera_off, sharing_screen } => {
                 self.remote_media = Some(RemoteMediaState { muted, camera_off, sharing_screen });
             }
+            PeerMessage::Reveal { nonce } => self.nonce_revealed(&nonce),
             PeerMessage::Chat { text } => {
                 self.chat.messages.push(ChatMessage { sender: peer, ours: false, text, at_millis });
                 if !self.chat.open {

@@ -1,12 +1,16 @@
 //! The call screen: the remote video (covered by the person's initial while their camera is
 //! off, with their state in words: "NAME is muted", "NAME turned the camera off", "NAME is
 //! sharing their screen", shown only while true), our preview, the media buttons, the call's
-//! controls for its phase, the Settings and chat panels while open, and the people online while
+//! controls for its phase, the verification code (`verification.rs`), the connection's quality
+//! on the remote video and trouble with it in words, the Call statistics panel, the Settings and chat panels while open, and the people online while
 //! idle.
 
 use super::chat_panel::ChatPanel;
 use super::media_bar::MediaBar;
+use super::missed_calls::MissedCalls;
 use super::settings_panel::SettingsPanel;
+use super::stats_panel::{quality_indicator, StatsPanel};
+use super::verification::Verification;
 use super::video::StreamVideo;
 use super::{isolated, submit_typed_name};
 use crate::app::ViewSnapshot;
@@ -156,6 +160,12 @@ pub(super) fn call_screen(props: &CallScreenProps) -> Html {
                         </div>
                     }
                     <RemoteIndicators peer={model.call.peer_name().cloned()} remote={remote_media} />
+                    if in_a_call {
+                        {quality_indicator(model.stats.quality())}
+                    }
+                    if let (Some(trouble), Some(peer)) = (model.remote_video_trouble(), model.call.peer_name()) {
+                        <p class="video-trouble" role="status">{isolated(peer)}{trouble.to_string()}</p>
+                    }
                 </div>
                 <div class="local-frame">
                     <StreamVideo label="Your camera" muted={true}
@@ -172,11 +182,20 @@ pub(super) fn call_screen(props: &CallScreenProps) -> Html {
             <MediaBar model={model.clone()} dispatch={dispatch.clone()} />
             <aside class="side">
                 <section class="controls" aria-label="Call">{controls}</section>
+                if let (true, Some(peer)) = (in_a_call && model.data_channel_open, model.call.peer_name()) {
+                    <Verification peer={peer.clone()} outcome={model.verification.outcome} />
+                }
                 if model.settings.open {
                     <SettingsPanel settings={model.settings.clone()} dispatch={dispatch.clone()} />
                 }
+                if in_a_call && model.stats.open {
+                    <StatsPanel stats={model.stats.clone()} />
+                }
                 if in_a_call && model.chat.open {
                     <ChatPanel chat={model.chat.clone()} dispatch={dispatch.clone()} />
+                }
+                if idle {
+                    <MissedCalls missed={model.missed_calls.clone()} dispatch={dispatch.clone()} />
                 }
                 if idle {
                     <OnlineList users={model.online_users.clone()} dispatch={dispatch.clone()} />

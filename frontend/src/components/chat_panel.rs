@@ -15,7 +15,7 @@ pub(super) struct ChatPanelProps {
 }
 
 /// "HH:MM" in the browser's time zone.
-fn time_of_day(at_millis: u64) -> String {
+pub(super) fn time_of_day(at_millis: u64) -> String {
     // Milliseconds since the epoch are exact in an f64 for the next 280,000 years.
     #[allow(clippy::cast_precision_loss)]
     let date = js_sys::Date::new(&JsValue::from_f64(at_millis as f64));

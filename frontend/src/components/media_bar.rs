@@ -1,5 +1,5 @@
 //! The media buttons under the videos: **Mute**/**Unmute**, **Turn camera off**/**Turn camera
-//! on**, **Share screen**/**Stop sharing**, **Settings**, and, in a call, **Chat** (with the
+//! on**, **Share screen**/**Stop sharing**, **Settings**, and, in a call, **Statistics**, **Chat** (with the
 //! unread count in its name), **Full screen** and **Picture in picture** (where the browser
 //! allows them). Each button's name says what a click will do; `aria-pressed` says the state;
 //! the keyboard shortcuts are in the titles and `aria-keyshortcuts`.
@@ -62,6 +62,10 @@ pub(super) fn media_bar(props: &MediaBarProps) -> Html {
                 <button class="media-button" onclick={on(Action::PictureInPictureClicked)}>{"Picture in picture"}</button>
             }
             if in_a_call {
+                <button class="media-button" aria-expanded={model.stats.open.to_string()} aria-controls="stats-panel"
+                        onclick={on(Action::StatisticsClicked)}>
+                    {"Statistics"}
+                </button>
                 <button class={classes!("media-button", (model.chat.unread > 0).then_some("has-unread"))}
                         aria-expanded={model.chat.open.to_string()} aria-controls="chat-panel"
                         onclick={on(Action::ChatClicked)}>

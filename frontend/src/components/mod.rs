@@ -25,7 +25,10 @@ use yew::prelude::*;
 mod call_screen;
 mod chat_panel;
 mod media_bar;
+mod missed_calls;
 mod settings_panel;
+mod stats_panel;
+mod verification;
 mod video;
 
 #[derive(Properties, PartialEq)]
@@ -48,6 +51,7 @@ pub fn app_view(props: &AppViewProps) -> Html {
                 <h1 class="brand">{"Duet"}</h1>
                 if let Some(name) = model.sign_in.shown_name() {
                     <p class="signed-in-as">{"Signed in as "}<strong>{isolated(name)}</strong></p>
+                    {missed_calls::do_not_disturb_toggle(model.do_not_disturb, &props.dispatch)}
                 }
             </header>
             if let Err(problem) = &snapshot.signaling_url {

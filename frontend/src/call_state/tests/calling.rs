@@ -26,11 +26,15 @@ fn offer_is_sent_once_created_followed_by_candidates_gathered_before_it() {
     assert!(state
         .apply(Action::LocalIceCandidateGathered { call_attempt: CallAttempt::FIRST, candidate: candidate(1) })
         .is_empty());
-    let effects = state.apply(Action::LocalOfferCreated { call_attempt: CallAttempt::FIRST, offer: sdp("offer") });
+    let effects = state.apply(Action::LocalOfferCreated {
+        call_attempt: CallAttempt::FIRST,
+        offer: sdp("offer"),
+        nonce: nonce(1),
+    });
     assert_eq!(
         sent(&effects),
         vec![
-            ClientMessage::Offer { name: name("bob"), offer: sdp("offer") },
+            ClientMessage::Offer { name: name("bob"), offer: committed(&sdp("offer"), 1) },
             ClientMessage::Candidate { name: name("bob"), candidate: candidate(1) },
         ]
     );
@@ -150,7 +154,7 @@ fn offer_created_after_cancel_is_not_sent() {
     state.apply(Action::CallRequested { typed_name: "bob".to_owned() });
     state.apply(Action::CancelCallClicked);
     assert!(state
-        .apply(Action::LocalOfferCreated { call_attempt: CallAttempt::FIRST, offer: sdp("offer") })
+        .apply(Action::LocalOfferCreated { call_attempt: CallAttempt::FIRST, offer: sdp("offer"), nonce: nonce(1) })
         .is_empty());
 }
 
@@ -162,7 +166,7 @@ fn events_of_an_earlier_call_do_not_touch_the_next_call() {
     state.apply(Action::CallRequested { typed_name: "carol".to_owned() });
     assert_eq!(state.call.call_attempt(), Some(CallAttempt::FIRST.next()));
     assert!(state
-        .apply(Action::LocalOfferCreated { call_attempt: CallAttempt::FIRST, offer: sdp("offer") })
+        .apply(Action::LocalOfferCreated { call_attempt: CallAttempt::FIRST, offer: sdp("offer"), nonce: nonce(1) })
         .is_empty());
     assert!(state
         .apply(Action::LocalIceCandidateGathered { call_attempt: CallAttempt::FIRST, candidate: candidate(1) })
@@ -229,7 +233,7 @@ fn regression_calling_a_name_typed_in_another_case_connects_with_the_registered_
         panic!("calling starts a peer connection: {effects:?}")
     };
     assert_eq!(state.call.peer_name(), Some(&name("bob")), "named as in the list of people online");
-    let effects = state.apply(Action::LocalOfferCreated { call_attempt, offer: sdp("offer") });
+    let effects = state.apply(Action::LocalOfferCreated { call_attempt, offer: sdp("offer"), nonce: nonce(1) });
     assert!(matches!(&sent(&effects)[..], [ClientMessage::Offer { name, .. }] if *name == UserName::from_wire("bob")));
 }
 
@@ -241,7 +245,7 @@ fn regression_replies_naming_the_callee_in_its_registered_case_are_not_dropped()
     let Some(Effect::StartOutgoingCall { call_attempt, .. }) = effects.first().cloned() else {
         panic!("calling starts a peer connection: {effects:?}")
     };
-    state.apply(Action::LocalOfferCreated { call_attempt, offer: sdp("offer") });
+    state.apply(Action::LocalOfferCreated { call_attempt, offer: sdp("offer"), nonce: nonce(1) });
     let effects = state.apply(received(ServerMessage::Candidate { candidate: candidate(1), name: Some(name("bob")) }));
     assert!(effects.is_empty(), "kept until the answer: {effects:?}");
     let effects = state.apply(received(ServerMessage::Answer { answer: sdp("answer"), name: Some(name("bob")) }));

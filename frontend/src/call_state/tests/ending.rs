@@ -105,7 +105,7 @@ fn a_second_and_third_call_get_fresh_ids_and_work_the_same() {
         assert!(
             matches!(effects.as_slice(), [Effect::StartOutgoingCall { call_attempt, .. }] if *call_attempt == expected_attempt)
         );
-        state.apply(Action::LocalOfferCreated { call_attempt: expected_attempt, offer: sdp("offer") });
+        state.apply(Action::LocalOfferCreated { call_attempt: expected_attempt, offer: sdp("offer"), nonce: nonce(1) });
         state.apply(received(ServerMessage::Answer { answer: sdp("answer"), name: Some(name("bob")) }));
         state.apply(Action::PeerConnectionStateChanged {
             call_attempt: expected_attempt,

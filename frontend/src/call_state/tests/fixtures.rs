@@ -52,7 +52,7 @@ pub(super) fn login_success(as_name: &str, token: &str) -> ServerMessage {
 }
 
 pub(super) fn received(message: ServerMessage) -> Action {
-    Action::ServerMessageReceived(message)
+    Action::ServerMessageReceived { message, at_millis: 0 }
 }
 
 /// A state signed in as `alice`, connected, idle, with media settled.
@@ -73,7 +73,7 @@ pub(super) fn alice_calling_bob() -> (AppModel, CallAttempt) {
     let Some(Effect::StartOutgoingCall { call_attempt, .. }) = effects.first().cloned() else {
         panic!("calling starts a peer connection: {effects:?}")
     };
-    state.apply(Action::LocalOfferCreated { call_attempt, offer: sdp("offer") });
+    state.apply(Action::LocalOfferCreated { call_attempt, offer: sdp("offer"), nonce: nonce(1) });
     (state, call_attempt)
 }
 
@@ -149,4 +149,14 @@ pub(super) fn browser_failure(message: &str) -> PeerError {
             text: None,
         },
     }
+}
+
+/// A fixed verification nonce (the glue draws a random one).
+pub(super) fn nonce(seed: u8) -> crate::verification::Nonce {
+    crate::verification::Nonce([seed; 32])
+}
+
+/// `description` as the reducer sends it: with the commitment to `nonce(seed)`.
+pub(super) fn committed(description: &SessionDescription, seed: u8) -> SessionDescription {
+    crate::verification::with_commitment(description, &crate::verification::Commitment::to(&nonce(seed)))
 }

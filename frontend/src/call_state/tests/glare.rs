@@ -45,7 +45,7 @@ fn glare_before_our_offer_went_out_drops_the_late_offer_and_expects_no_refusal()
     let Some(Effect::StartOutgoingCall { call_attempt, .. }) = effects.first().cloned() else { panic!("{effects:?}") };
     state.apply(received(ServerMessage::Offer { offer: sdp("offer"), name: name("bob") }));
     assert_eq!(state.call.word(), "ringing");
-    let effects = state.apply(Action::LocalOfferCreated { call_attempt, offer: sdp("offer") });
+    let effects = state.apply(Action::LocalOfferCreated { call_attempt, offer: sdp("offer"), nonce: nonce(1) });
     assert!(sent(&effects).is_empty(), "our offer of the dropped call is not sent: {effects:?}");
     assert_eq!(state.call.word(), "ringing");
 }
@@ -91,7 +91,7 @@ fn glare_refusal_arriving_after_the_ringing_call_was_declined_shows_nothing() {
     // The mark is used up: the refusal of a later, real offer ends that call.
     let effects = state.apply(Action::CallRequested { typed_name: "bob".to_owned() });
     let Some(Effect::StartOutgoingCall { call_attempt, .. }) = effects.first().cloned() else { panic!("{effects:?}") };
-    state.apply(Action::LocalOfferCreated { call_attempt, offer: sdp("offer") });
+    state.apply(Action::LocalOfferCreated { call_attempt, offer: sdp("offer"), nonce: nonce(1) });
     state.apply(server_error(Some(ErrorCode::AlreadyInCall), "You are already in a call"));
     assert_eq!(state.call, CallPhase::Idle);
 }

@@ -11,6 +11,7 @@ fn local_media_is_requested_only_once_per_page() {
     state.apply(received(hello()));
     let effects = state.apply(received(login_success("alice", "token-2")));
     assert!(!effects.iter().any(|effect| matches!(effect, Effect::AcquireLocalMedia(_))), "{effects:?}");
+    assert!(!effects.contains(&Effect::AskNotificationPermission), "asked once per page: {effects:?}");
 }
 
 #[test]

@@ -36,8 +36,8 @@ fn accept_answers_with_the_queued_offer_and_every_early_candidate_in_order() {
         }]
     );
     assert_eq!(state.call, CallPhase::Connecting { call_attempt, peer: name("bob"), we_called: false });
-    let effects = state.apply(Action::LocalAnswerCreated { call_attempt, answer: sdp("answer") });
-    assert_eq!(sent(&effects), vec![ClientMessage::Answer { name: name("bob"), answer: sdp("answer") }]);
+    let effects = state.apply(Action::LocalAnswerCreated { call_attempt, answer: sdp("answer"), nonce: nonce(2) });
+    assert_eq!(sent(&effects), vec![ClientMessage::Answer { name: name("bob"), answer: committed(&sdp("answer"), 2) }]);
     let effects = state.apply(Action::LocalIceCandidateGathered { call_attempt, candidate: candidate(3) });
     assert_eq!(sent(&effects), vec![ClientMessage::Candidate { name: name("bob"), candidate: candidate(3) }]);
 }
@@ -104,7 +104,8 @@ fn renegotiation_offer_from_the_peer_is_answered_inside_the_call() {
     let (mut state, call_attempt) = alice_in_call_with_bob();
     let effects = state.apply(received(ServerMessage::Offer { offer: sdp("offer"), name: name("bob") }));
     assert_eq!(effects, vec![Effect::AnswerRenegotiationOffer { call_attempt, offer: sdp("offer") }]);
-    let effects = state.apply(Action::LocalAnswerCreated { call_attempt, answer: sdp("answer") });
-    assert_eq!(sent(&effects), vec![ClientMessage::Answer { name: name("bob"), answer: sdp("answer") }]);
+    let effects = state.apply(Action::LocalAnswerCreated { call_attempt, answer: sdp("answer"), nonce: nonce(2) });
+    // The call keeps the commitment of its first offer (nonce 1): one nonce per call.
+    assert_eq!(sent(&effects), vec![ClientMessage::Answer { name: name("bob"), answer: committed(&sdp("answer"), 1) }]);
     assert_eq!(state.call.word(), "in-call");
 }

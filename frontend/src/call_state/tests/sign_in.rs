@@ -60,7 +60,8 @@ fn successful_login_signs_in_asks_for_users_and_media() {
                 camera: None,
                 microphone: None,
                 processing: AudioProcessing::default()
-            })
+            }),
+            Effect::AskNotificationPermission,
         ]
     );
     assert_eq!(state.signed_in_name(), Some(&name("alice")));

@@ -1,0 +1,128 @@
+//! Browser glue for what rings: [`RingAlerts::follow`] runs after every action and makes the
+//! browser match the model's `tone()` and `ringing_notification()`: a tone generated with
+//! WebAudio (two sine oscillators through a gain whose cadence is scheduled up front; the
+//! `AudioContext` is closed when the tone stops, so nothing keeps playing), and a system
+//! notification while a call rings in a hidden tab, if the person allowed notifications (asked
+//! once, at the first sign-in: [`ask_notification_permission`]); it is closed when the call stops
+//! ringing.
+
+use crate::call_state::{AppModel, Tone};
+use js_sys::Reflect;
+use wasm_bindgen::JsValue;
+use web_sys::{AudioContext, Notification, NotificationOptions, NotificationPermission, OscillatorType};
+
+/// How loud the tones are (0 to 1).
+const VOLUME: f32 = 0.08;
+
+/// How long a tone's cadence is scheduled: longer than any ring (45 s by default).
+const SCHEDULED_SECONDS: f64 = 120.0;
+
+/// A tone's two frequencies (Hz), its bursts within one cycle (start and length, seconds) and
+/// the cycle's length.
+struct Pattern {
+    frequencies: [f32; 2],
+    bursts: &'static [(f64, f64)],
+    cycle_seconds: f64,
+}
+
+/// The North American ringback: 440 + 480 Hz, 2 s on, 4 s off.
+const RINGBACK: Pattern = Pattern { frequencies: [440.0, 480.0], bursts: &[(0.0, 2.0)], cycle_seconds: 6.0 };
+
+/// A ringtone unlike the ringback: a double ring, C5 + E5, every 3 s.
+const RINGTONE: Pattern =
+    Pattern { frequencies: [523.25, 659.25], bursts: &[(0.0, 0.4), (0.6, 0.4)], cycle_seconds: 3.0 };
+
+/// One tone playing; dropping it closes its audio context.
+struct TonePlayer {
+    context: AudioContext,
+}
+
+impl TonePlayer {
+    fn start(tone: Tone) -> Option<TonePlayer> {
+        let pattern = match tone {
+            Tone::Ringtone => &RINGTONE,
+            Tone::Ringback => &RINGBACK,
+        };
+        let context = AudioContext::new().ok()?;
+        let player = TonePlayer { context };
+        let context = &player.context;
+        let gain = context.create_gain().ok()?;
+        let volume = gain.gain();
+        volume.set_value(0.0);
+        let now = context.current_time();
+        let mut cycle_start = now;
+        while cycle_start < now + SCHEDULED_SECONDS {
+            for (offset, length) in pattern.bursts {
+                volume.set_value_at_time(VOLUME, cycle_start + offset).ok()?;
+                volume.set_value_at_time(0.0, cycle_start + offset + length).ok()?;
+            }
+            cycle_start += pattern.cycle_seconds;
+        }
+        gain.connect_with_audio_node(&context.destination()).ok()?;
+        for frequency in pattern.frequencies {
+            let oscillator = context.create_oscillator().ok()?;
+            oscillator.set_type(OscillatorType::Sine);
+            oscillator.frequency().set_value(frequency);
+            oscillator.connect_with_audio_node(&gain).ok()?;
+            oscillator.start().ok()?;
+        }
+        Some(player)
+    }
+}
+
+impl Drop for TonePlayer {
+    fn drop(&mut self) {
+        // Closing stops every node and releases the audio device.
+        let _ = self.context.close();
+    }
+}
+
+/// True where the browser has the Notifications API.
+fn notifications_supported() -> bool {
+    web_sys::window().is_some_and(|window| Reflect::has(&window, &JsValue::from_str("Notification")).unwrap_or(false))
+}
+
+/// Asks for permission to notify, unless the person already answered (or the API is missing).
+pub fn ask_notification_permission() {
+    if notifications_supported() && Notification::permission() == NotificationPermission::Default {
+        // The answer is read when a call rings; nothing waits for it.
+        let _ = Notification::request_permission();
+    }
+}
+
+fn page_hidden() -> bool {
+    web_sys::window().and_then(|window| window.document()).is_some_and(|document| document.hidden())
+}
+
+/// The tone and the notification now playing or shown.
+#[derive(Default)]
+pub struct RingAlerts {
+    tone: Option<(Tone, TonePlayer)>,
+    notification: Option<(String, Notification)>,
+}
+
+impl RingAlerts {
+    /// Starts, changes or stops the tone and the notification to match `model`.
+    pub fn follow(&mut self, model: &AppModel) {
+        let tone = model.tone();
+        if self.tone.as_ref().map(|(playing, _)| *playing) != tone {
+            self.tone = None;
+            self.tone = tone.and_then(|tone| TonePlayer::start(tone).map(|player| (tone, player)));
+        }
+        let wanted = model.ringing_notification();
+        if self.notification.as_ref().map(|(title, _)| title) != wanted.as_ref() {
+            if let Some((_, shown)) = self.notification.take() {
+                shown.close();
+            }
+            let allowed = notifications_supported() && Notification::permission() == NotificationPermission::Granted;
+            if let (Some(title), true, true) = (wanted, allowed, page_hidden()) {
+                let options = NotificationOptions::new();
+                options.set_body("Open Duet to answer.");
+                options.set_tag("duet-call");
+                if let Ok(shown) = Notification::new_with_options(&title, &options) {
+                    self.notification = Some((title, shown));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! The call's verification code, as pure logic unit-tested natively (the reasoning is in
+//! ARCHITECTURE.md, "Verification code").
+//!
+//! A hash commitment, as ZRTP does it: each side draws a fresh 32-byte [`Nonce`] for every call
+//! (the glue, with `crypto.getRandomValues`), sends only its [`Commitment`] (SHA-256) inside its
+//! offer or answer ([`with_commitment`], the app-level field [`COMMITMENT_FIELD`]), and reveals
+//! the nonce on the call's data channel once DTLS is up. The peer's reveal must open the
+//! commitment its offer or answer carried ([`Commitment::opens_with`]). The code is then derived
+//! from both sides' DTLS certificate fingerprints, as their SDP states them ([`fingerprints`]:
+//! every `a=fingerprint` line, every hash function, normalised, sorted, deduplicated), and both
+//! nonces, sorted so both sides compute the same ([`verification_code`]), and read as a few words
+//! of a fixed list (`words.rs`).
+
+mod words;
+
+use protocol::SessionDescription;
+use sha2::{Digest, Sha256};
+use std::fmt;
+
+/// The app-level field of the offer/answer object that carries the commitment (hex). The server
+/// forwards the object byte for byte; browsers ignore fields they do not know.
+pub const COMMITMENT_FIELD: &str = "duetCommitment";
+
+/// How many bytes (each one word) the code shows: 32 bits, against which a server in between
+/// gets one blind guess per call.
+pub const CODE_WORDS: usize = 4;
+
+/// Domain separation, so these hashes can never be confused with another use of SHA-256.
+const COMMITMENT_DOMAIN: &[u8] = b"duet verification commitment v1\0";
+const CODE_DOMAIN: &[u8] = b"duet verification code v1\0";
+
+/// A side's secret for one call: 32 random bytes, kept until the data channel is up.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Nonce(pub [u8; 32]);
+
+impl fmt::Debug for Nonce {
+    // A nonce is secret until revealed: never printed.
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("Nonce(..)")
+    }
+}
+
+/// SHA-256 of a nonce (with the domain), sent before the nonce is revealed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Commitment([u8; 32]);
+
+fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// 64 hex digits (either case) as 32 bytes; anything else is `None`.
+fn bytes_from_hex(text: &str) -> Option<[u8; 32]> {
+    if text.len() != 64 || !text.is_ascii() {
+        return None;
+    }
+    let mut bytes = [0_u8; 32];
+    for (byte, pair) in bytes.iter_mut().zip(text.as_bytes().chunks(2)) {
+        *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+    }
+    Some(bytes)
+}
+
+impl Nonce {
+    pub fn to_hex(&self) -> String {
+        to_hex(&self.0)
+    }
+
+    pub fn from_hex(text: &str) -> Option<Nonce> {
+        bytes_from_hex(text).map(Nonce)
+    }
+}
+
+impl Commitment {
+    /// The commitment to `nonce`.
+    pub fn to(nonce: &Nonce) -> Commitment {
+        let mut hasher = Sha256::new();
+        hasher.update(COMMITMENT_DOMAIN);
+        hasher.update(nonce.0);
+        Commitment(hasher.finalize().into())
+    }
+
+    /// True when `nonce` is the one this commits to.
+    pub fn opens_with(&self, nonce: &Nonce) -> bool {
+        Commitment::to(nonce) == *self
+    }
+
+    pub fn to_hex(self) -> String {
+        to_hex(&self.0)
+    }
+
+    pub fn from_hex(text: &str) -> Option<Commitment> {
+        bytes_from_hex(text).map(Commitment)
+    }
+}
+
+/// The certificate fingerprints an SDP states, one `"hash-function HEX:HEX:..."` string per
+/// distinct `a=fingerprint` line (session or media level, any hash function), the function in
+/// lower case and the hex in upper case, sorted. Malformed lines are left out.
+pub fn fingerprints(sdp: &str) -> Vec<String> {
+    let mut found: Vec<String> = sdp
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("a=fingerprint:"))
+        .filter_map(|value| {
+            let mut parts = value.split_whitespace();
+            let (function, digest) = (parts.next()?, parts.next()?);
+            let well_formed = parts.next().is_none()
+                && function.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !digest.is_empty()
+                && digest.split(':').all(|byte| byte.len() == 2 && byte.chars().all(|c| c.is_ascii_hexdigit()));
+            well_formed.then(|| format!("{} {}", function.to_ascii_lowercase(), digest.to_ascii_uppercase()))
+        })
+        .collect();
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// The offer/answer object's fields, when it is one.
+fn description_object(description: &SessionDescription) -> Option<serde_json::Map<String, serde_json::Value>> {
+    match serde_json::from_str(description.as_json()).ok()? {
+        serde_json::Value::Object(fields) => Some(fields),
+        _ => None,
+    }
+}
+
+/// The fingerprints of an offer's or answer's `sdp` (none when it has no SDP text).
+pub fn description_fingerprints(description: &SessionDescription) -> Vec<String> {
+    description_object(description)
+        .and_then(|fields| fields.get("sdp").and_then(serde_json::Value::as_str).map(fingerprints))
+        .unwrap_or_default()
+}
+
+/// The commitment an offer or answer carries; `None` when it has none or an unreadable one.
+pub fn description_commitment(description: &SessionDescription) -> Option<Commitment> {
+    description_object(description)?.get(COMMITMENT_FIELD)?.as_str().and_then(Commitment::from_hex)
+}
+
+/// `description` with `commitment` in its [`COMMITMENT_FIELD`] (replacing any there). A
+/// description that is not a JSON object is returned as it is.
+pub fn with_commitment(description: &SessionDescription, commitment: &Commitment) -> SessionDescription {
+    let Some(mut fields) = description_object(description) else { return description.clone() };
+    fields.insert(COMMITMENT_FIELD.to_owned(), serde_json::Value::String(commitment.to_hex()));
+    serde_json::to_string(&fields)
+        .ok()
+        .and_then(|json| SessionDescription::from_json(json).ok())
+        .unwrap_or_else(|| description.clone())
+}
+
+/// What one side of the call contributes to the code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Side<'a> {
+    pub fingerprints: &'a [String],
+    pub nonce: &'a Nonce,
+}
+
+impl Side<'_> {
+    /// This side's bytes for the hash: every fingerprint line, then the nonce, each with its
+    /// length, so no two different sides encode alike.
+    fn encoded(&self) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for line in self.fingerprints {
+            bytes.extend_from_slice(&(line.len() as u64).to_be_bytes());
+            bytes.extend_from_slice(line.as_bytes());
+        }
+        bytes.extend_from_slice(&u64::MAX.to_be_bytes());
+        bytes.extend_from_slice(&self.nonce.0);
+        bytes
+    }
+}
+
+/// The words both screens show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerificationCode([u8; CODE_WORDS]);
+
+impl fmt::Display for VerificationCode {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let words: Vec<&str> = self.0.iter().map(|byte| words::WORDS[usize::from(*byte)]).collect();
+        formatter.write_str(&words.join(" "))
+    }
+}
+
+/// The code from both sides' fingerprints and nonces; the two sides are sorted first, so ours
+/// and theirs give the same code on both screens.
+pub fn verification_code(ours: &Side<'_>, theirs: &Side<'_>) -> VerificationCode {
+    let mut sides = [ours.encoded(), theirs.encoded()];
+    sides.sort();
+    let mut hasher = Sha256::new();
+    hasher.update(CODE_DOMAIN);
+    for side in &sides {
+        hasher.update((side.len() as u64).to_be_bytes());
+        hasher.update(side);
+    }
+    let digest = hasher.finalize();
+    let mut code = [0_u8; CODE_WORDS];
+    code.copy_from_slice(&digest[..CODE_WORDS]);
+    VerificationCode(code)
+}
+
+#[cfg(test)]
+mod tests;
