@@ -4,3 +4,10 @@
 //! the harness they share: `processes` (chromedriver, the in-process server, coturn), `person`
 //! (one Chromium per person, string-only DOM probes, a full call), `certificates`, `devtools`
 //! and `metrics` (for the production set-ups).
+//!
+//! Firefox is driven by `geckodriver` (crates.io, `cargo install geckodriver --locked`) rather
+//! than Firefox's built-in WebDriver BiDi: geckodriver speaks WebDriver classic, so the same
+//! `fantoccini` client, the same `Person` and the same string-only probes drive both browsers;
+//! BiDi would need a second client (no Rust BiDi client is in the dependency tree; the ready
+//! ones are npm's puppeteer/playwright) and a second copy of every probe. geckodriver holds one
+//! session at a time, so each Firefox gets its own, killed with it by process group.
