@@ -1,9 +1,12 @@
 //! Only tests live in this crate: tests/browser_call.rs (sign-in, calls and every unhappy
 //! ending), tests/secure_and_relayed_calls.rs (https:// + wss:// with the self-signed mode, and
-//! a relay-only call through coturn, with /metrics checked during a call); tests/common/ holds
-//! the harness they share: `processes` (chromedriver, the in-process server, coturn), `person`
-//! (one Chromium per person, string-only DOM probes, a full call), `certificates`, `devtools`
-//! and `metrics` (for the production set-ups).
+//! a relay-only call through coturn, with /metrics checked during a call),
+//! tests/cross_browser_calls.rs (Chromium and Firefox calling each other both ways and Firefox
+//! calling Firefox, decline and drops across the two, the in-call controls across the two);
+//! tests/common/ holds the harness they share: `processes` (chromedriver, the in-process server,
+//! coturn), `person` (one Chromium per person, string-only DOM probes, a full call), `firefox`
+//! (one Firefox per person through its own geckodriver), `certificates`, `devtools` and
+//! `metrics` (for the production set-ups).
 //!
 //! Firefox is driven by `geckodriver` (crates.io, `cargo install geckodriver --locked`) rather
 //! than Firefox's built-in WebDriver BiDi: geckodriver speaks WebDriver classic, so the same
