@@ -14,3 +14,9 @@
 //! BiDi would need a second client (no Rust BiDi client is in the dependency tree; the ready
 //! ones are npm's puppeteer/playwright) and a second copy of every probe. geckodriver holds one
 //! session at a time, so each Firefox gets its own, killed with it by process group.
+//!
+//! Safari cannot run here, and WebKitGTK (Debian's `webkit2gtk-driver` 2.50.6, the nearest
+//! engine) cannot hold a WebRTC call: under Xvfb its MiniBrowser gives getUserMedia with mock
+//! devices, but `RTCPeerConnection` does not exist, even with `--enable-webrtc=true` (Debian
+//! builds WebKitGTK without the GStreamer WebRTC backend), so it is not in the tests. The Safari
+//! differences the app already handles are listed in README.md ("Browsers the app is tested in").
