@@ -4,7 +4,8 @@
 //! both ways (new frames on both sides) and the hang-up seen on the other side; the negotiated
 //! codecs read from `getStats` and written to the test log; a decline each way across the two;
 //! a call with no network path (every remote candidate dropped) told as a failed connection on
-//! both sides, not as a hang-up; the other side dropping (its window closed) each way. Then the in-call controls across the
+//! both sides, not as a hang-up; a Firefox without camera or microphone receiving Chromium's
+//! video; the other side dropping (its window closed) each way. Then the in-call controls across the
 //! two: mute heard as silence, camera off covered by the placeholder, chat both ways, and
 //! "Share screen" in headless Firefox (no screen to capture) saying screen sharing is not
 //! available, the Speaker select saying Firefox lists no speakers; screenshots of the app in Firefox beside Chromium's in `target/e2e-screenshots/`.
@@ -14,6 +15,7 @@
 
 mod common;
 
+use common::firefox::DefaultRouteViaLoopback;
 use common::*;
 use serde_json::json;
 use std::path::PathBuf;
@@ -88,6 +90,38 @@ async fn no_network_path(caller: &Person, callee: &Person) {
     for person in [caller, callee] {
         person.run_script(&drop_remote_candidates(false), vec![]).await;
     }
+}
+
+/// A Firefox without camera or microphone takes a call from `caller` (Chromium): it sees the
+/// caller's video, the caller's connection is up, and its hang-up is seen by the caller.
+async fn receive_only_firefox(setup: &Setup, caller: &Person) {
+    let _route = DefaultRouteViaLoopback::add();
+    let rita = Person::firefox_with("rita", &setup.log_directory, MediaSetup::NoDevices).await;
+    rita.client.goto(&setup.app_url).await.unwrap_or_else(|error| panic!("rita: could not open the app: {error}"));
+    rita.sign_in("rita").await;
+    rita.wait_for(
+        "the note that there is no camera or microphone",
+        "const note = document.querySelector('.media-problem'); return !!note && note.textContent.includes('You can still call');",
+    )
+    .await;
+    rita.wait_for_phase("idle").await;
+    caller.type_into_labelled_input("Name to call", "rita").await;
+    caller.click_button("Call").await;
+    rita.wait_for_phase("ringing").await;
+    rita.click_button("Accept").await;
+    rita.wait_until_remote_video_plays().await;
+    rita.wait_for_new_remote_frames().await;
+    caller
+        .wait_for(
+            "the connection with rita",
+            "return document.querySelector('.app').dataset.peerState === 'connected';",
+        )
+        .await;
+    rita.save_screenshot("cross-browser-receive-only-firefox-rita.png").await;
+    rita.click_button("Hang up").await;
+    caller.wait_for_notice("rita hung up").await;
+    caller.wait_for_phase("idle").await;
+    rita.close().await;
 }
 
 struct Setup {
@@ -219,6 +253,7 @@ async fn chromium_and_firefox_call_each_other_both_ways_and_firefox_calls_firefo
     // The other side drops: Firefox's window closes in a call with Chromium, then Chromium's in
     // a call with Firefox.
     callee_drops(&alice, frida).await;
+    receive_only_firefox(&setup, &alice).await;
     callee_drops(&bob, alice).await;
 
     bob.close().await;

@@ -2,9 +2,11 @@
 //! `geckodriver` (WebDriver classic, so the same `fantoccini` client and the same string-only
 //! DOM probes as Chromium), one geckodriver per Firefox (it holds one session at a time), started
 //! in its own process group and killed by PID with the Firefox it started. The four prefs are
-//! the ones headless WebRTC with fake media on loopback needs (`../shared/toolchain.md`).
+//! the ones headless WebRTC with fake media on loopback needs (`../shared/toolchain.md`); a
+//! Firefox without devices (receive-only) also needs a default route, through lo, added only
+//! for that call.
 
-use super::{Person, POLL_INTERVAL};
+use super::{MediaSetup, Person, POLL_INTERVAL};
 use fantoccini::ClientBuilder;
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
@@ -29,11 +31,12 @@ impl Browser {
     }
 }
 
-/// Firefox preferences for a headless call with fake media on loopback only.
-pub fn firefox_prefs() -> serde_json::Value {
+/// Firefox preferences for a headless call on loopback only, with fake media or (`fake_media`
+/// false) the machine's devices: none here, so getUserMedia fails with NotFoundError.
+pub fn firefox_prefs(fake_media: bool) -> serde_json::Value {
     json!({
         // A fake camera (a full-frame colour whose hue changes) and microphone (a tone).
-        "media.navigator.streams.fake": true,
+        "media.navigator.streams.fake": fake_media,
         // Otherwise getUserMedia waits forever on a prompt nobody sees.
         "media.navigator.permission.disabled": true,
         // Counts fake capture as capturing: without it Firefox hides its host candidates and, with
@@ -102,15 +105,57 @@ impl Drop for GeckoDriverProcess {
     }
 }
 
+/// A default route through lo (`default dev lo src 127.0.0.1`) while it lives, removed on drop
+/// when it added it. A Firefox that captures nothing gathers no ICE candidate without a default
+/// route; through lo nothing can leave. Only for the scenario that needs it: with it, what used to
+/// fail at once (lookups, connections to outside addresses) waits for timeouts instead, which
+/// slows every browser down. Only create it after [`super::require_loopback_only_network`].
+pub struct DefaultRouteViaLoopback {
+    added: bool,
+}
+
+const DEFAULT_ROUTE: [&str; 5] = ["default", "dev", "lo", "src", "127.0.0.1"];
+
+impl DefaultRouteViaLoopback {
+    pub fn add() -> DefaultRouteViaLoopback {
+        let routes = std::fs::read_to_string("/proc/net/route").unwrap_or_default();
+        if routes.lines().skip(1).any(|line| line.split_whitespace().nth(1) == Some("00000000")) {
+            return DefaultRouteViaLoopback { added: false };
+        }
+        let added = Command::new("ip").args(["route", "add"]).args(DEFAULT_ROUTE).status();
+        assert!(
+            added.is_ok_and(|status| status.success()),
+            "a receive-only Firefox needs a default route in the loopback-only namespace, and \
+             `ip route add default dev lo src 127.0.0.1` failed"
+        );
+        DefaultRouteViaLoopback { added: true }
+    }
+}
+
+impl Drop for DefaultRouteViaLoopback {
+    fn drop(&mut self) {
+        if self.added {
+            let _ = Command::new("ip").args(["route", "del"]).args(DEFAULT_ROUTE).status();
+        }
+    }
+}
+
 impl Person {
     /// A person in headless Firefox ESR with its fake camera and microphone, through a
     /// geckodriver of its own (its log in `log_directory/geckodriver-NAME.log`).
     pub async fn firefox(name: &'static str, log_directory: &Path) -> Person {
+        Person::firefox_with(name, log_directory, MediaSetup::FakeCameraAndMicrophone).await
+    }
+
+    /// Like [`Person::firefox`], with fake devices or none (`MediaSetup::NoDevices`; a denied
+    /// permission is not offered for Firefox).
+    pub async fn firefox_with(name: &'static str, log_directory: &Path, media: MediaSetup) -> Person {
+        assert_ne!(media, MediaSetup::PermissionDenied, "Person::firefox_with offers fake devices or none");
         let mut driver = GeckoDriverProcess::start(&log_directory.join(format!("geckodriver-{name}.log")));
         driver.wait_until_listening().await;
         let mut firefox_options = json!({
             "args": ["-headless"],
-            "prefs": firefox_prefs(),
+            "prefs": firefox_prefs(media == MediaSetup::FakeCameraAndMicrophone),
         });
         if Path::new("/usr/bin/firefox-esr").exists() {
             firefox_options["binary"] = json!("/usr/bin/firefox-esr");
