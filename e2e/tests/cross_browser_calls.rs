@@ -2,7 +2,7 @@
 //! `firefox-esr` through its own geckodriver), on the real server and the real release bundle.
 //! Chromium calls Firefox, Firefox calls Chromium and Firefox calls Firefox, each with video
 //! both ways (new frames on both sides) and the hang-up seen on the other side; the negotiated
-//! codecs read from `getStats` and written to the test log; a decline each way across the two;
+//! codecs read from `getStats` and, with the candidate pair the app shows, written to the test log; a decline each way across the two;
 //! a call with no network path (every remote candidate dropped) told as a failed connection on
 //! both sides, not as a hang-up; a Firefox without camera or microphone receiving Chromium's
 //! video; the other side dropping (its window closed) each way. Then the in-call controls across the
@@ -124,6 +124,11 @@ async fn receive_only_firefox(setup: &Setup, caller: &Person) {
     rita.close().await;
 }
 
+/// The candidate types of the pair the app found selected ("host/host"), once it shows them.
+const SELECTED_PAIR: &str = "const v = document.querySelector('video[aria-label=\"Remote video\"]'); \
+    const local = v && v.dataset.selectedCandidateType, remote = v && v.dataset.selectedRemoteCandidateType; \
+    return local && remote ? `${local}/${remote}` : '';";
+
 struct Setup {
     /// Kept for its lifetime: dropping it stops the server.
     _server: ServerHandle,
@@ -190,13 +195,16 @@ async fn call_with_video_both_ways(caller: &Person, callee: &Person, hanging_up:
     for person in [caller, callee] {
         person.wait_for_new_remote_frames().await;
         let codecs = negotiated_codecs(person).await;
+        // The app reads the selected pair from its own getStats (Firefox: no transport entry).
+        let pair = person.wait_for("the selected candidate pair on the remote video", SELECTED_PAIR).await;
         eprintln!(
-            "{} ({}) calling {} ({}): {} {codecs}",
+            "{} ({}) calling {} ({}): {} {codecs}; candidate pair {}",
             caller.name,
             caller.browser.name(),
             callee.name,
             callee.browser.name(),
-            person.name
+            person.name,
+            pair.as_str().unwrap_or_default()
         );
         let video_and_audio_each_way = codecs.split(';').all(|half| half.contains("video/") && half.contains("audio/"));
         assert!(video_and_audio_each_way, "{}: a video and an audio codec each way, got {codecs:?}", person.name);
