@@ -6,7 +6,8 @@
 //! a call with no network path (every remote candidate dropped) told as a failed connection on
 //! both sides, not as a hang-up; a Firefox without camera or microphone receiving Chromium's
 //! video; the other side dropping (its window closed) each way. Then the in-call controls across the
-//! two: mute heard as silence, camera off covered by the placeholder, chat both ways, and
+//! two: mute heard as silence, camera off covered by the placeholder, chat both ways, Chromium's
+//! screen shared with Firefox, and
 //! "Share screen" in headless Firefox (no screen to capture) saying screen sharing is not
 //! available, the Speaker select saying Firefox lists no speakers; screenshots of the app in Firefox beside Chromium's in `target/e2e-screenshots/`.
 //!
@@ -159,8 +160,10 @@ impl Setup {
         let person = match browser {
             Browser::Chromium => {
                 let silent = format!("--use-file-for-fake-audio-capture={}", self.silent_microphone.display());
+                // Chromium headless has a fake screen; this answers its picker.
+                let screen = "--auto-select-desktop-capture-source=Entire screen".to_owned();
                 let media = MediaSetup::FakeCameraAndMicrophone;
-                open_browser_with_arguments(self.chromedriver.port, name, media, &[silent]).await
+                open_browser_with_arguments(self.chromedriver.port, name, media, &[silent, screen]).await
             }
             Browser::Firefox => Person::firefox(name, &self.log_directory).await,
         };
@@ -337,6 +340,21 @@ async fn mute_camera_off_chat_and_screen_share_work_between_chromium_and_firefox
         from.click_button("Chat").await;
         to.click_button("Chat").await;
     }
+
+    // Chromium shares its (fake) screen with Firefox, then stops.
+    alice.click_enabled_button("Share screen").await;
+    bob.wait_for_remote_indicator("alice is sharing their screen", true).await;
+    bob.wait_for_new_remote_frames().await;
+    // As rendered (innerText), not only in the DOM: the space after the name once collapsed away
+    // ("aliceis sharing their screen") in both browsers.
+    bob.wait_for(
+        "\"alice is sharing their screen\" as rendered",
+        "return [...document.querySelectorAll('.remote-indicator')].some(li => li.innerText.trim() === 'alice is sharing their screen');",
+    )
+    .await;
+    bob.save_screenshot("cross-browser-screen-share-firefox-bob.png").await;
+    alice.click_enabled_button("Stop sharing").await;
+    bob.wait_for_remote_indicator("alice is sharing their screen", false).await;
 
     // Headless Firefox has no screen to share: the app says so instead of failing.
     bob.click_enabled_button("Share screen").await;
