@@ -130,6 +130,17 @@ async fn declining_tells_the_caller_declined_and_both_can_call_again() {
 }
 
 #[tokio::test]
+async fn a_failed_peer_connection_is_relayed_as_failed_not_as_hangup() {
+    let server = TestServer::start().await;
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    connected_call(&mut alice, &mut bob).await;
+    bob.send_text(r#"{"type":"leave","name":"alice","reason":"failed"}"#).await;
+    assert_eq!(alice.receive_text().await, r#"{"type":"leave","name":"bob","reason":"failed"}"#);
+    server.shut_down().await;
+}
+
+#[tokio::test]
 async fn caller_cancelling_a_ringing_call_tells_the_callee() {
     let server = TestServer::start().await;
     let mut alice = server.login("alice").await;

@@ -75,7 +75,7 @@ fn frame_text() -> impl Strategy<Value = String> {
         "\u{430}lice",
         "Bob",
     ]);
-    let reason = prop::sample::select(vec!["hangup", "declined", "busy", "timeout", "disconnected", "zzz"]);
+    let reason = prop::sample::select(vec!["hangup", "declined", "busy", "timeout", "disconnected", "failed", "zzz"]);
     prop_oneof![
         name.clone().prop_map(|name| json!({"type": "login", "name": name}).to_string()),
         name.clone().prop_map(

@@ -134,6 +134,12 @@ pub fn stop_every_track(stream: &MediaStream) {
 /// "Share screen": getDisplayMedia (video only); the browser asks the person what to share.
 pub async fn acquire_screen() -> Result<MediaStreamTrack, MediaAccessError> {
     let devices = web_sys::window().ok_or(MediaAccessError::NoWindow)?.navigator().media_devices().map_err(refused)?;
+    // Phone browsers have no getDisplayMedia at all: say so rather than throw a TypeError.
+    let has_display_media =
+        Reflect::get(&devices, &JsValue::from_str("getDisplayMedia")).is_ok_and(|method| method.is_function());
+    if !has_display_media {
+        return Err(MediaAccessError::Refused { name: "NotSupportedError".to_owned() });
+    }
     let constraints = web_sys::DisplayMediaStreamConstraints::new();
     constraints.set_video(&JsValue::TRUE);
     constraints.set_audio(&JsValue::FALSE);

@@ -133,6 +133,9 @@ pub enum LeaveReason {
     Disconnected,
     /// Nobody answered within the ring timeout.
     Timeout,
+    /// The peer's browser could not connect to ours (its peer connection failed: no network
+    /// path between the two, or a WebRTC step failed); sent by the client that saw it fail.
+    Failed,
     /// A reason this version does not know.
     #[serde(other)]
     Other,
@@ -147,6 +150,7 @@ impl LeaveReason {
             "busy" => LeaveReason::Busy,
             "disconnected" => LeaveReason::Disconnected,
             "timeout" => LeaveReason::Timeout,
+            "failed" => LeaveReason::Failed,
             _ => LeaveReason::Other,
         }
     }

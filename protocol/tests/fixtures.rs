@@ -114,6 +114,14 @@ fn client_unknown_leave_reason_is_other() {
 }
 
 #[test]
+fn client_leave_reason_failed_is_read() {
+    assert_eq!(
+        ClientMessage::from_json(r#"{"type":"leave","name":"bob","reason":"failed"}"#),
+        Ok(ClientMessage::Leave { name: Some(name("bob")), reason: Some(LeaveReason::Failed) })
+    );
+}
+
+#[test]
 fn client_bad_frames_give_specific_errors() {
     let cases: &[(&str, ErrorCode)] = &[
         ("not json", ErrorCode::InvalidJson),

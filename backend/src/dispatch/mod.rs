@@ -289,6 +289,7 @@ impl Session {
         let reason = match reason {
             Some(LeaveReason::Declined) => LeaveReason::Declined,
             Some(LeaveReason::Busy) => LeaveReason::Busy,
+            Some(LeaveReason::Failed) => LeaveReason::Failed,
             _ => LeaveReason::Hangup,
         };
         tracing::info!(caller = %user, callee = %ended.peer, ?reason, "call ended");

@@ -1,21 +1,24 @@
 //! The browser test harness shared by the e2e test files: the loopback-only check and paths
 //! here; the processes a test starts (chromedriver, the in-process signaling server, coturn) in
 //! `processes`; one Chromium session per person with string-only DOM probes, and a full call, in
-//! `person`; the in-call probes (audio level, new frames, the peer's state in words) and two
-//! people signed in, in `in_call`; certificate pinning, DevTools commands and `/metrics` reading for the production
-//! set-ups in `certificates`, `devtools` and `metrics`.
+//! `person`; a person in Firefox (its own geckodriver, the WebRTC prefs) and the `Browser` enum
+//! in `firefox`; the in-call probes (audio level, new frames, the peer's state in words) and two
+//! people signed in, in `in_call`; certificate pinning, DevTools commands and `/metrics` reading
+//! for the production set-ups in `certificates`, `devtools` and `metrics`.
 
 // Each test file uses part of this module.
 #![allow(dead_code)]
 
 pub mod certificates;
 pub mod devtools;
+pub mod firefox;
 pub mod in_call;
 pub mod metrics;
 pub mod person;
 pub mod processes;
 
 // Only the in-call test files use these; the others would see an unused import.
+pub use firefox::{Browser, GeckoDriverProcess};
 #[allow(unused_imports)]
 pub use in_call::*;
 pub use person::*;

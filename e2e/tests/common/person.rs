@@ -1,8 +1,9 @@
-//! One Chromium session per person (fake devices, its own profile), the string-only DOM probes
-//! the tests use (no RTCPeerConnection or stats object is ever returned to WebDriver), and a full
-//! call from the first click to remote video playing on both sides.
+//! One Chromium session per person (fake devices, its own profile; Firefox in `firefox`), the
+//! string-only DOM probes the tests use in either browser (no RTCPeerConnection or stats object
+//! is ever returned to WebDriver), and a full call from the first click to remote video playing
+//! on both sides.
 
-use super::{target_directory, POLL_INTERVAL, STEP_TIMEOUT};
+use super::{target_directory, Browser, GeckoDriverProcess, POLL_INTERVAL, STEP_TIMEOUT};
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{json, Value};
@@ -14,6 +15,9 @@ pub struct Person {
     pub name: &'static str,
     pub client: Client,
     pub profile_directory: PathBuf,
+    pub browser: Browser,
+    /// Firefox's own geckodriver (one session each), ended after the session on [`Person::close`].
+    pub gecko_driver: Option<GeckoDriverProcess>,
 }
 
 /// What the browser's getUserMedia can get.
@@ -78,7 +82,7 @@ pub async fn open_browser_with_arguments(
         .connect(&format!("http://127.0.0.1:{driver_port}"))
         .await
         .unwrap_or_else(|error| panic!("could not start a browser session for {name}: {error}"));
-    Person { name, client, profile_directory }
+    Person { name, client, profile_directory, browser: Browser::Chromium, gecko_driver: None }
 }
 
 /// What the page shows right now, for failure messages.
@@ -256,6 +260,7 @@ impl Person {
     pub async fn close(self) {
         let _ = self.client.close().await;
         let _ = std::fs::remove_dir_all(&self.profile_directory);
+        drop(self.gecko_driver);
     }
 }
 

@@ -7,7 +7,7 @@ use super::{AppModel, CallPhase, Effect, Notice, PeerConnectionState};
 use crate::errors::PeerError;
 use crate::ice_diagnostics::SelectedCandidatePair;
 use crate::verification::Nonce;
-use protocol::{ClientMessage, IceCandidate, SessionDescription};
+use protocol::{ClientMessage, IceCandidate, LeaveReason, SessionDescription};
 
 impl AppModel {
     pub(super) fn local_offer_created(&mut self, offer: &SessionDescription, nonce: Nonce, effects: &mut Vec<Effect>) {
@@ -64,7 +64,8 @@ impl AppModel {
                 let notice = Notice::alert(format!(
                     "The connection to {peer} failed (no network path between you). The call ended."
                 ));
-                self.leave_call(peer.clone(), None, notice, effects);
+                // `failed`, so the other side says why too rather than "NAME hung up".
+                self.leave_call(peer.clone(), Some(LeaveReason::Failed), notice, effects);
             }
             PeerConnectionState::New
             | PeerConnectionState::Connecting
@@ -76,7 +77,7 @@ impl AppModel {
     pub(super) fn peer_connection_failed(&mut self, error: PeerError, effects: &mut Vec<Effect>) {
         let Some(peer) = self.call.peer_name() else { return };
         let notice = Notice::alert(format!("The call with {peer} could not be set up: {error}"));
-        self.leave_call(peer.clone(), None, notice, effects);
+        self.leave_call(peer.clone(), Some(LeaveReason::Failed), notice, effects);
     }
 
     /// Kept for the components, which show it on the remote video, until the peer connection

@@ -174,6 +174,11 @@ impl AppModel {
             Some(LeaveReason::Timeout) if was_ringing => Notice::alert(format!("You missed a call from {peer}.")),
             Some(LeaveReason::Timeout) => Notice::alert(format!("{peer} did not answer.")),
             Some(LeaveReason::Disconnected) => Notice::alert(format!("{peer} lost their connection. The call ended.")),
+            // Their peer connection failed first (no network path, or a WebRTC step): not a hang-up.
+            Some(LeaveReason::Failed) => Notice::alert(format!(
+                "The connection to {peer} failed (their browser could not reach yours: no network path between you). \
+                 The call ended."
+            )),
             Some(LeaveReason::Hangup) | None if was_ringing => Notice::alert(format!("{peer} cancelled the call.")),
             Some(LeaveReason::Hangup) | None if was_calling => {
                 Notice::alert(format!("{peer} ended the call before it started."))

@@ -87,6 +87,14 @@ impl AppModel {
                 self.media.screen = ScreenShare::Off;
                 self.notice = Some(Notice::status("Screen sharing was cancelled."));
             }
+            // No screen to capture (headless Firefox: NotFoundError), or no getDisplayMedia at all
+            // (phones: NotSupportedError from the glue's feature check): not a camera problem.
+            Some(MediaAccessError::Refused { name }) if name == "NotFoundError" || name == "NotSupportedError" => {
+                self.media.screen = ScreenShare::Off;
+                self.notice = Some(Notice::alert(format!(
+                    "Screen sharing is not available in this browser: it offers no screen to share ({name})."
+                )));
+            }
             Some(cause) => {
                 self.media.screen = ScreenShare::Off;
                 self.notice = Some(Notice::alert(format!("The screen could not be shared: {cause}")));

@@ -54,7 +54,8 @@ fn remote_indicators(props: &RemoteIndicatorsProps) -> Html {
             { for shown.into_iter().filter(|(holds, ..)| *holds).map(|(_, icon, words)| html! {
                 <li class="remote-indicator">
                     <svg class="indicator-icon" viewBox="0 0 24 24" aria-hidden="true"><path d={icon} /></svg>
-                    {isolated(peer)}{words}
+                    // One flex item: as separate items, the space that starts `words` collapsed.
+                    <span>{isolated(peer)}{words}</span>
                 </li>
             }) }
         </ul>

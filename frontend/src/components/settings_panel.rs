@@ -1,6 +1,6 @@
 //! The **Settings** panel: the selects **Camera**, **Microphone** and **Speaker** (the devices by
 //! their labels, "Default" first; the speaker select is disabled, with the reason, where the
-//! browser cannot choose an output), the switches for noise suppression, echo cancellation and
+//! browser cannot choose an output, and says so where it lists none, as Firefox), the switches for noise suppression, echo cancellation and
 //! automatic gain, and the microphone level meter.
 
 use crate::call_state::{Action, AudioSwitch, DeviceKind, Settings};
@@ -25,6 +25,10 @@ fn device_select(settings: &Settings, kind: DeviceKind, label: &str, dispatch: &
         })
     };
     let disabled = kind == DeviceKind::Speaker && !settings.speaker_selection_supported;
+    // Firefox has setSinkId but lists no outputs (until one is picked through its own prompt):
+    // "Default" is all there is, and the person is told why.
+    let no_outputs_listed =
+        kind == DeviceKind::Speaker && !disabled && settings.devices_of(kind).all(|device| device.id.is_empty());
     html! {
         <div class="setting">
             <label for={id.clone()}>{label}</label>
@@ -37,6 +41,9 @@ fn device_select(settings: &Settings, kind: DeviceKind, label: &str, dispatch: &
             </select>
             if disabled {
                 <p class="hint">{"This browser cannot choose the speaker; sound plays on the system's default output."}</p>
+            }
+            if no_outputs_listed {
+                <p class="hint">{"This browser lists no speakers to choose from; sound plays on the system's default output."}</p>
             }
         </div>
     }

@@ -148,6 +148,22 @@ fn a_cancelled_screen_picker_is_a_status_not_an_error() {
     assert_eq!(state.notice, Some(Notice::status("Screen sharing was cancelled.")));
 }
 
+/// Headless Firefox has no screen: getDisplayMedia fails with NotFoundError, which used to read
+/// "No camera or microphone was found".
+#[test]
+fn no_screen_to_share_says_screen_sharing_is_not_available_not_no_camera() {
+    for name in ["NotFoundError", "NotSupportedError"] {
+        let mut state = signed_in_as_alice();
+        state.apply(Action::ShareScreenClicked);
+        let problem = MediaAccessError::Refused { name: name.to_owned() };
+        assert_eq!(state.apply(Action::ScreenShareSettled { problem: Some(problem) }), vec![]);
+        assert_eq!(state.media.screen, ScreenShare::Off);
+        let told = notice_text(&state);
+        assert!(told.starts_with("Screen sharing is not available") && told.contains(name), "{told}");
+        assert!(!told.contains("camera"), "{told}");
+    }
+}
+
 #[test]
 fn mute_chosen_while_the_prompt_is_open_applies_to_the_microphone_that_arrives() {
     let mut state = signed_in_as_alice_media_pending();

@@ -80,11 +80,44 @@ fn failed_peer_connection_hangs_up_and_alerts() {
     assert_eq!(
         effects,
         vec![
-            Effect::Send(ClientMessage::Leave { name: Some(name("bob")), reason: None }),
+            Effect::Send(ClientMessage::Leave { name: Some(name("bob")), reason: Some(LeaveReason::Failed) }),
             Effect::ReleasePeerConnection
         ]
     );
     assert_eq!(state.notice.as_ref().map(|notice| notice.kind), Some(NoticeKind::Alert));
+}
+
+/// Issue 14: Firefox gave up first (ICE failed) and left; Chromium then told its user "bob hung
+/// up". The side that fails sends `failed` (relayed as is) and the other side says so.
+#[test]
+fn ice_failure_on_one_side_was_shown_as_hung_up_on_the_other() {
+    let (mut failing_side, call_attempt) = alice_in_call_with_bob();
+    let effects =
+        failing_side.apply(Action::PeerConnectionStateChanged { call_attempt, state: PeerConnectionState::Failed });
+    assert!(notice_text(&failing_side).contains("no network path"), "{}", notice_text(&failing_side));
+    let sent = sent(&effects);
+    let [ClientMessage::Leave { reason, .. }] = sent.as_slice() else { panic!("one leave, got {effects:?}") };
+    let reason = *reason;
+    assert_eq!(reason, Some(LeaveReason::Failed));
+
+    // The server relays `failed` as is; the other side reads it.
+    let (mut other_side, _) = alice_in_call_with_bob();
+    other_side.apply(received(ServerMessage::Leave { name: Some(name("bob")), reason }));
+    assert_eq!(other_side.call, CallPhase::Idle);
+    let told = notice_text(&other_side);
+    assert!(!told.contains("hung up"), "{told}");
+    assert!(told.contains("The connection to bob failed") && told.contains("no network path"), "{told}");
+}
+
+#[test]
+fn a_failed_webrtc_step_is_sent_as_failed_too() {
+    let (mut state, call_attempt) = alice_calling_bob();
+    let effects =
+        state.apply(Action::PeerConnectionFailed { call_attempt, error: browser_failure("createOffer failed") });
+    assert_eq!(
+        sent(&effects),
+        vec![ClientMessage::Leave { name: Some(name("bob")), reason: Some(LeaveReason::Failed) }]
+    );
 }
 
 #[test]
