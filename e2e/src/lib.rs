@@ -2,10 +2,12 @@
 //! ending), tests/secure_and_relayed_calls.rs (https:// + wss:// with the self-signed mode, and
 //! a relay-only call through coturn, with /metrics checked during a call),
 //! tests/cross_browser_calls.rs (Chromium and Firefox calling each other both ways and Firefox
-//! calling Firefox, decline and drops across the two, the in-call controls across the two);
-//! tests/common/ holds the harness they share: `processes` (chromedriver, the in-process server,
-//! coturn), `person` (one Chromium per person, string-only DOM probes, a full call), `firefox`
-//! (one Firefox per person through its own geckodriver), `certificates`, `devtools` and
+//! calling Firefox, decline and drops across the two, the in-call controls across the two),
+//! tests/cross_browser_trust.rs (the verification code and the call statistics between Chromium
+//! and Firefox), and one file per in-call feature; tests/common/ holds the harness they share:
+//! `processes` (chromedriver, the in-process server, coturn), `person` (one Chromium per person,
+//! string-only DOM probes, a full call), `firefox` (one Firefox per person through its own
+//! geckodriver), `two_browsers` (the cross-browser set-up), `certificates`, `devtools` and
 //! `metrics` (for the production set-ups).
 //!
 //! Firefox is driven by `geckodriver` (crates.io, `cargo install geckodriver --locked`) rather

@@ -17,27 +17,14 @@
 mod common;
 
 use common::firefox::DefaultRouteViaLoopback;
+use common::two_browsers::{start, Setup};
 use common::*;
 use serde_json::json;
-use std::path::PathBuf;
 use std::time::Instant;
 use tokio::sync::Mutex;
 
 /// One test at a time: each opens up to three browsers.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
-
-/// Keeps every RTCPeerConnection the app creates from now on in `window.__duetConnections`, for
-/// `getStats` (the app's glue calls the global constructor, so replacing it after load works in
-/// both browsers; no pre-load hook needed).
-const WATCH_CONNECTIONS: &str = r#"
-    if (!window.__duetConnections) {
-        window.__duetConnections = [];
-        const Original = window.RTCPeerConnection;
-        window.RTCPeerConnection = class extends Original {
-            constructor(...args) { super(...args); window.__duetConnections.push(this); }
-        };
-    }
-"#;
 
 /// The codecs the current call's peer connection sends and receives, from `getStats`, as one
 /// line ("sends audio/opus video/VP8; receives audio/opus video/VP8"). A string, never a stats
@@ -129,55 +116,6 @@ async fn receive_only_firefox(setup: &Setup, caller: &Person) {
 const SELECTED_PAIR: &str = "const v = document.querySelector('video[aria-label=\"Remote video\"]'); \
     const local = v && v.dataset.selectedCandidateType, remote = v && v.dataset.selectedRemoteCandidateType; \
     return local && remote ? `${local}/${remote}` : '';";
-
-struct Setup {
-    /// Kept for its lifetime: dropping it stops the server.
-    _server: ServerHandle,
-    app_url: String,
-    log_directory: PathBuf,
-    chromedriver: ChromeDriverProcess,
-    silent_microphone: PathBuf,
-}
-
-async fn start() -> Setup {
-    require_loopback_only_network();
-    let config = backend::Config { static_dir: Some(built_app_directory()), port: 0, ..backend::Config::default() };
-    let server = ServerHandle::start(config, None).await;
-    let app_url = format!("http://{}/", server.address);
-    let log_directory = target_directory().join("e2e-logs");
-    std::fs::create_dir_all(&log_directory).expect("create the log directory");
-    let mut chromedriver = ChromeDriverProcess::start(&log_directory.join("chromedriver-cross-browser.log"));
-    chromedriver.wait_until_listening().await;
-    let silent_microphone = std::env::temp_dir().join(format!("duet-e2e-cross-silence-{}.wav", std::process::id()));
-    write_silent_wav(&silent_microphone);
-    Setup { _server: server, app_url, log_directory, chromedriver, silent_microphone }
-}
-
-impl Setup {
-    /// Opens `name` in `browser` (Chromium with a silent microphone, so only Firefox's tone is
-    /// heard), signed in and idle, its peer connections watched.
-    async fn person(&self, browser: Browser, name: &'static str) -> Person {
-        let person = match browser {
-            Browser::Chromium => {
-                let silent = format!("--use-file-for-fake-audio-capture={}", self.silent_microphone.display());
-                // Chromium headless has a fake screen; this answers its picker.
-                let screen = "--auto-select-desktop-capture-source=Entire screen".to_owned();
-                let media = MediaSetup::FakeCameraAndMicrophone;
-                open_browser_with_arguments(self.chromedriver.port, name, media, &[silent, screen]).await
-            }
-            Browser::Firefox => Person::firefox(name, &self.log_directory).await,
-        };
-        person
-            .client
-            .goto(&self.app_url)
-            .await
-            .unwrap_or_else(|error| panic!("{name}: could not open the app: {error}"));
-        person.sign_in(name).await;
-        person.wait_for_phase("idle").await;
-        person.run_script(WATCH_CONNECTIONS, vec![]).await;
-        person
-    }
-}
 
 async fn negotiated_codecs(person: &Person) -> String {
     let value = person

@@ -214,7 +214,7 @@ pub async fn two_people_signed_in_with_bob_preload(
             .await
             .unwrap_or_else(|error| panic!("{}: could not open the app: {error}", person.name));
         person.sign_in(person.name).await;
-        person.wait_for_phase("idle").await;
+        person.wait_for_signed_in().await;
     }
     TwoPeople { server, driver, alice, bob }
 }

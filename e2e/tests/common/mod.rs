@@ -16,6 +16,7 @@ pub mod in_call;
 pub mod metrics;
 pub mod person;
 pub mod processes;
+pub mod two_browsers;
 
 // Only the in-call test files use these; the others would see an unused import.
 pub use firefox::{Browser, GeckoDriverProcess};

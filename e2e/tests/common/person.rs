@@ -186,6 +186,17 @@ impl Person {
         }
     }
 
+    /// Waits until the page says "Signed in as NAME" (the call phase alone reads `idle` before
+    /// the sign-in is answered too).
+    pub async fn wait_for_signed_in(&self) {
+        let condition = format!(
+            "const line = document.querySelector('.signed-in-as'); return !!line && line.textContent === {};",
+            json!(format!("Signed in as {}", self.name))
+        );
+        self.wait_for("the sign-in to be answered", &condition).await;
+        self.wait_for_phase("idle").await;
+    }
+
     pub async fn sign_in(&self, name: &str) {
         self.type_into_labelled_input("Your name", name).await;
         self.click_button("Sign in").await;
