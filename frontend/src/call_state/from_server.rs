@@ -22,6 +22,8 @@ impl AppModel {
             }
             ServerMessage::Login { success: false, message, name, .. } => self.login_refused(message, name),
             ServerMessage::Users { users } => self.online_users = users,
+            // Only sent to a connection that subscribed or asked, which this app does not yet.
+            ServerMessage::Presence { .. } => {}
             ServerMessage::Offer { offer, name } => self.offer_received(offer, name, at_millis, effects),
             ServerMessage::Answer { answer, name } => self.answer_received(answer, name, effects),
             ServerMessage::Candidate { candidate, name } => self.candidate_received(candidate, name, effects),

@@ -37,6 +37,7 @@ pub(super) fn hello() -> ServerMessage {
             username: None,
             credential: None,
         }],
+        features: Vec::new(),
     })
 }
 
