@@ -60,8 +60,10 @@ impl Session {
     }
 
     /// Pushes a sign-in or sign-out of `name` to the presence subscribers (not to this connection).
+    /// Nothing during shutdown: every connection is closing, and a `left` for each to each
+    /// would be quadratic work for nobody.
     pub(super) fn announce(&self, name: &Identity, change: Change) {
-        if !self.global_list() {
+        if !self.global_list() || self.state.shutdown.is_cancelled() {
             return;
         }
         let state = &self.state;
