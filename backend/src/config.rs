@@ -150,6 +150,12 @@ pub struct Config {
     #[arg(long, env = "DUET_TURN_TTL", default_value = "12h", value_parser = parse_duration)]
     pub turn_ttl: Duration,
 
+    /// Who may see who is online: `global` (every signed-in client may ask for the list, and
+    /// subscribers get every sign-in and sign-out) or `none` (no list at all: presence is
+    /// answered only for the names a person asks about with `presence_query`).
+    #[arg(long, env = "DUET_PRESENCE_LIST", value_enum, default_value_t = PresenceList::Global)]
+    pub presence_list: PresenceList,
+
     /// Log format: `text` for people, `json` (one object per line) for log collectors.
     #[arg(long, env = "DUET_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -158,6 +164,16 @@ pub struct Config {
     /// for plain HTTP requests. Default: `dist` when that folder exists.
     #[arg(long, env = "DUET_STATIC_DIR")]
     pub static_dir: Option<PathBuf>,
+}
+
+/// Whether the list of everyone online is given out (`--presence-list`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PresenceList {
+    /// `users` lists everyone online and `presence_subscribe` pushes every sign-in and sign-out.
+    Global,
+    /// No global list: `users` and the subscription snapshot are empty, no deltas are pushed;
+    /// `presence_query` still answers for the names asked about.
+    None,
 }
 
 /// How log lines are written.
@@ -198,6 +214,7 @@ impl Default for Config {
             turn_urls: Vec::new(),
             turn_secret: None,
             turn_ttl: Duration::from_secs(12 * 3600),
+            presence_list: PresenceList::Global,
             log_format: LogFormat::Text,
             static_dir: None,
         }

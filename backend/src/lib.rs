@@ -13,6 +13,7 @@ pub mod ice;
 pub mod limits;
 pub mod log_limit;
 pub mod metrics;
+pub mod presence;
 pub mod router;
 pub mod security_headers;
 pub mod serve;
@@ -31,7 +32,7 @@ use client_address::TrustedProxies;
 use directory::{Directory, MemoryDirectory};
 use limits::{AdmissionError, ConnectionLimiter, ConnectionPermit, OriginPolicy};
 use metrics::{Metrics, RefuseReason};
-use protocol::{Hello, Limits, MAX_NAME_CHARS, PROTOCOL_VERSION};
+use protocol::{Hello, Limits, FEATURE_PRESENCE, FEATURE_PRESENCE_QUERY, MAX_NAME_CHARS, PROTOCOL_VERSION};
 use serve::{ConnectionContext, Transport};
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
@@ -67,6 +68,8 @@ pub struct SharedState {
     pub directory: Arc<dyn Directory>,
     /// This node's connections, by id: where the directory's connection references lead.
     pub router: Arc<router::Router>,
+    /// The connections subscribed to presence (`presence_subscribe`).
+    pub presence: presence::PresenceHub,
     /// Ends calls that ring past `--ring-timeout`.
     pub ring_sweep: dispatch::RingSweep,
     pub metrics: Arc<Metrics>,
@@ -112,6 +115,7 @@ impl AppState {
             config: Arc::new(config),
             directory: Arc::new(MemoryDirectory::new()),
             router: Arc::new(router),
+            presence: presence::PresenceHub::default(),
             ring_sweep: dispatch::RingSweep::default(),
             metrics,
             connection_limiter: Arc::new(ConnectionLimiter::default()),
@@ -142,6 +146,10 @@ impl AppState {
                 idle_timeout_secs: config.idle_timeout.as_secs(),
             },
             ice_servers,
+            features: match config.presence_list {
+                config::PresenceList::Global => vec![FEATURE_PRESENCE.to_owned(), FEATURE_PRESENCE_QUERY.to_owned()],
+                config::PresenceList::None => vec![FEATURE_PRESENCE_QUERY.to_owned()],
+            },
         }
     }
 }

@@ -27,7 +27,8 @@ use yew::prelude::*;
 
 mod media_effects;
 
-/// How often the list of people online is refreshed while idle.
+/// How often the list of people online is refreshed while idle, from a server whose `hello`
+/// does not announce presence (one that does pushes every change: no timer then).
 const ONLINE_USERS_REFRESH_MILLIS: u32 = 4_000;
 
 /// Everything the view renders: the model plus the streams to attach to the videos.
@@ -124,11 +125,8 @@ impl Controller {
         })
     }
 
-    /// Starts the app: the connection and the periodic refresh of the online list.
+    /// Starts the app: devices, shortcuts, saved choices and the connection.
     pub fn start(&self) {
-        let dispatch = self.dispatcher();
-        self.online_users_timer
-            .replace(Some(Interval::new(ONLINE_USERS_REFRESH_MILLIS, move || dispatch(Action::OnlineUsersRefreshDue))));
         self.device_watcher.replace(Some(DeviceWatcher::start(self.dispatcher())));
         self.keyboard.replace(Some(KeyboardShortcuts::start(self.dispatcher())));
         let (full_screen, picture_in_picture) = viewer_features();
@@ -153,7 +151,21 @@ impl Controller {
             }
         }
         self.processing_actions.set(false);
+        self.follow_online_list_polling();
         self.publish();
+    }
+
+    /// Keeps the online list's refresh timer only while the list is polled (signed in to a
+    /// server without presence); a pushed list needs none.
+    fn follow_online_list_polling(&self) {
+        let polls = self.model.borrow().polls_online_list();
+        let mut timer = self.online_users_timer.borrow_mut();
+        if !polls {
+            *timer = None;
+        } else if timer.is_none() {
+            let dispatch = self.dispatcher();
+            *timer = Some(Interval::new(ONLINE_USERS_REFRESH_MILLIS, move || dispatch(Action::OnlineUsersRefreshDue)));
+        }
     }
 
     fn publish(&self) {

@@ -58,7 +58,8 @@ pub fn classify(text: &str) -> Kind {
         Ok(ServerMessage::Candidate { .. }) => Kind::Candidate,
         Ok(ServerMessage::Leave { .. }) => Kind::Leave,
         Ok(ServerMessage::Error { .. }) => Kind::Error,
-        Ok(ServerMessage::Users { .. }) => Kind::Users,
+        // The online list, polled (`users`) or pushed (`presence`).
+        Ok(ServerMessage::Users { .. } | ServerMessage::Presence { .. }) => Kind::Users,
         Err(_) => Kind::NotJson,
     }
 }

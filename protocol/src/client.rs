@@ -48,6 +48,15 @@ pub enum ClientMessage {
     /// Extension: `{"type":"users"}` asks for the names online; answered by
     /// [`ServerMessage::Users`](crate::ServerMessage::Users).
     Users,
+    /// Extension: `{"type":"presence_subscribe"}` subscribes this connection to presence: the
+    /// reply is a snapshot ([`ServerMessage::Users`](crate::ServerMessage::Users)), then one
+    /// [`ServerMessage::Presence`](crate::ServerMessage::Presence) delta per sign-in and sign-out.
+    #[serde(rename = "presence_subscribe")]
+    PresenceSubscribe,
+    /// Extension: `{"type":"presence_query","names":["bob"]}` asks which of these names are
+    /// online; answered by a `presence` message with `online`.
+    #[serde(rename = "presence_query")]
+    PresenceQuery { names: Vec<UserName> },
 }
 
 /// Why a text frame is not a valid [`ClientMessage`].
@@ -127,6 +136,8 @@ struct ClientWire<'a> {
     reason: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     resume: Option<Cow<'a, str>>,
+    #[serde(default)]
+    names: Option<Vec<UserName>>,
 }
 
 /// `value`, or the error naming the missing field (shared by both directions' parsers).
@@ -159,6 +170,10 @@ impl ClientMessage {
                 reason: wire.reason.as_deref().map(LeaveReason::from_wire),
             },
             "users" => ClientMessage::Users,
+            "presence_subscribe" => ClientMessage::PresenceSubscribe,
+            "presence_query" => {
+                ClientMessage::PresenceQuery { names: required(wire.names, "presence_query", "names")? }
+            }
             other => return Err(ParseError::UnknownType(other.to_owned())),
         };
         Ok(message)

@@ -28,7 +28,10 @@ pub use names::NameKey;
 pub use names::{NameError, ResumeToken, UserName, MAX_NAME_CHARS};
 pub use payload::{IceCandidate, InvalidPayload, SessionDescription};
 pub use quoted::{quoted, shortened, MAX_QUOTED_CHARS};
-pub use server::{ErrorCode, Hello, IceServer, LeaveReason, Limits, LoginFailure, ServerMessage};
+pub use server::{
+    ErrorCode, Hello, IceServer, LeaveReason, Limits, LoginFailure, ServerMessage, FEATURE_PRESENCE,
+    FEATURE_PRESENCE_QUERY,
+};
 
 /// Version of the extended protocol announced in [`Hello::protocol`]. Bumped only for changes
 /// a client must know about; additive fields do not bump it.

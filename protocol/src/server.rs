@@ -58,6 +58,18 @@ pub enum ServerMessage {
     },
     /// Extension, reply to `{"type":"users"}`: names online, sorted, the asker excluded.
     Users { users: Vec<UserName> },
+    /// Extension, only to a connection that subscribed (`presence_subscribe`) or asked
+    /// (`presence_query`): `{"type":"presence","joined":["bob"]}` (bob signed in),
+    /// `{"type":"presence","left":["bob"]}` (bob signed out), or the answer to a query,
+    /// `{"type":"presence","online":["bob"]}` (the asked names that are online).
+    Presence {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        joined: Option<Vec<UserName>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        left: Option<Vec<UserName>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        online: Option<Vec<UserName>>,
+    },
     /// Classic: `{"type":"error","message":"Command not found: X"}`; extension: stable `code`.
     Error {
         message: String,
@@ -79,6 +91,22 @@ pub struct Hello {
     pub limits: Limits,
     /// Ready to pass as `RTCConfiguration.iceServers`.
     pub ice_servers: Vec<IceServer>,
+    /// Extension: optional capabilities, e.g. `"presence"` (`presence_subscribe` answered with
+    /// a snapshot and deltas) and `"presence_query"`. Absent (empty) on older servers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub features: Vec<String>,
+}
+
+/// The `hello` feature announcing `presence_subscribe` (snapshot and deltas).
+pub const FEATURE_PRESENCE: &str = "presence";
+/// The `hello` feature announcing `presence_query`.
+pub const FEATURE_PRESENCE_QUERY: &str = "presence_query";
+
+impl Hello {
+    /// True when the server announced `feature`.
+    pub fn supports(&self, feature: &str) -> bool {
+        self.features.iter().any(|announced| announced == feature)
+    }
 }
 
 /// Limits the server enforces, so a client can respect them instead of discovering them.
@@ -256,6 +284,14 @@ struct ServerWire<'a> {
     limits: Option<Limits>,
     #[serde(default)]
     ice_servers: Option<Vec<IceServer>>,
+    #[serde(default)]
+    features: Option<Vec<String>>,
+    #[serde(default)]
+    joined: Option<Vec<UserName>>,
+    #[serde(default)]
+    left: Option<Vec<UserName>>,
+    #[serde(default)]
+    online: Option<Vec<UserName>>,
 }
 
 impl ServerMessage {
@@ -270,6 +306,7 @@ impl ServerMessage {
                 protocol: required(wire.protocol, "hello", "protocol")?,
                 limits: required(wire.limits, "hello", "limits")?,
                 ice_servers: wire.ice_servers.unwrap_or_default(),
+                features: wire.features.unwrap_or_default(),
             }),
             "login" => ServerMessage::Login {
                 success: required(wire.success, "login", "success")?,
@@ -299,6 +336,7 @@ impl ServerMessage {
                 ServerMessage::Leave { name: wire.name, reason: wire.reason.as_deref().map(LeaveReason::from_wire) }
             }
             "users" => ServerMessage::Users { users: wire.users.unwrap_or_default() },
+            "presence" => ServerMessage::Presence { joined: wire.joined, left: wire.left, online: wire.online },
             "error" => ServerMessage::Error { message: wire.message.unwrap_or_default(), code: wire.code },
             other => return Err(ParseError::UnknownType(other.to_owned())),
         };

@@ -173,6 +173,7 @@ fn server_hello() {
                 credential: Some("c2VjcmV0".into()),
             },
         ],
+        features: Vec::new(),
     };
     server_round_trip(
         concat!(
@@ -382,4 +383,54 @@ fn debug_output_never_contains_sdp_bodies() {
     assert!(!debug.contains("v=0"), "{debug}");
     let token = format!("{:?}", ResumeToken::from_wire("secret-token"));
     assert!(!token.contains("secret"), "{token}");
+}
+
+#[test]
+fn client_presence_subscribe() {
+    client_round_trip(r#"{"type":"presence_subscribe"}"#, ClientMessage::PresenceSubscribe);
+}
+
+#[test]
+fn client_presence_query() {
+    client_round_trip(
+        r#"{"type":"presence_query","names":["bob","carol"]}"#,
+        ClientMessage::PresenceQuery { names: vec![name("bob"), name("carol")] },
+    );
+    let missing = ClientMessage::from_json(r#"{"type":"presence_query"}"#).expect_err("names is required");
+    assert_eq!(missing, ParseError::MissingField { message_type: "presence_query", field: "names" });
+}
+
+#[test]
+fn server_presence_joined_left_and_online() {
+    server_round_trip(
+        r#"{"type":"presence","joined":["bob"]}"#,
+        ServerMessage::Presence { joined: Some(vec![name("bob")]), left: None, online: None },
+    );
+    server_round_trip(
+        r#"{"type":"presence","left":["bob"]}"#,
+        ServerMessage::Presence { joined: None, left: Some(vec![name("bob")]), online: None },
+    );
+    server_round_trip(
+        r#"{"type":"presence","online":["bob"]}"#,
+        ServerMessage::Presence { joined: None, left: None, online: Some(vec![name("bob")]) },
+    );
+}
+
+#[test]
+fn server_hello_announces_presence_features() {
+    let json = concat!(
+        r#"{"type":"hello","server":"duet","version":"0.1.0","protocol":1,"#,
+        r#""limits":{"maxFrameBytes":65536,"maxNameChars":64,"ringTimeoutSecs":45,"idleTimeoutSecs":60},"#,
+        r#""iceServers":[],"features":["presence","presence_query"]}"#
+    );
+    let hello = Hello {
+        server: "duet".into(),
+        version: "0.1.0".into(),
+        protocol: PROTOCOL_VERSION,
+        limits: Limits { max_frame_bytes: 65536, max_name_chars: 64, ring_timeout_secs: 45, idle_timeout_secs: 60 },
+        ice_servers: Vec::new(),
+        features: vec![FEATURE_PRESENCE.into(), FEATURE_PRESENCE_QUERY.into()],
+    };
+    assert!(hello.supports(FEATURE_PRESENCE));
+    server_round_trip(json, ServerMessage::Hello(hello));
 }

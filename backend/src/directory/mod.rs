@@ -47,6 +47,9 @@ pub trait Directory: Send + Sync + fmt::Debug {
     /// Number of users signed in.
     fn online_count(&self) -> usize;
 
+    /// The display form of the online name with `name`'s key, if someone holds it.
+    fn online_name(&self, name: &UserName) -> Option<UserName>;
+
     /// Up to `limit` names online (their display forms), sorted, without `except`.
     fn online_names(&self, except: Option<&Identity>, limit: usize) -> Vec<UserName>;
 

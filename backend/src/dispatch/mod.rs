@@ -5,6 +5,7 @@
 //! ring too long. Everything here is synchronous (messages are queued, never awaited), so no
 //! lock can be held across an `.await`.
 
+mod presence;
 mod ring_sweep;
 
 use crate::address::ConnectionRef;
@@ -64,13 +65,15 @@ pub struct Session {
     name: Option<Identity>,
     /// Frames that found a full queue while handling the current frame.
     backlog: Vec<Backlog>,
+    /// This connection sent `presence_subscribe` (and is in the presence hub).
+    subscribed: bool,
 }
 
 impl Session {
     /// A session for a connection registered with the router (`connection/`); the session
     /// deregisters it when it ends.
     pub fn registered(state: AppState, connection: ConnectionHandle) -> Session {
-        Session { state, connection, name: None, backlog: Vec::new() }
+        Session { state, connection, name: None, backlog: Vec::new(), subscribed: false }
     }
 
     /// Registers `connection` with the router and starts its session: for driving sessions
@@ -124,6 +127,8 @@ impl Session {
             ClientMessage::Candidate { name, candidate } => self.candidate(name, candidate),
             ClientMessage::Leave { name, reason } => self.leave(name, reason),
             ClientMessage::Users => self.users(),
+            ClientMessage::PresenceSubscribe => self.presence_subscribe(),
+            ClientMessage::PresenceQuery { names } => self.presence_query(&names),
         };
         if let Err(error) = outcome {
             self.reply_error(error.code(), error.to_string());
@@ -181,6 +186,7 @@ impl Session {
         };
         match self.state.directory.claim(&Identity::new(name), self.reference(), resume) {
             Ok(claimed) => {
+                let mut joined = false;
                 match claimed.replaced {
                     // The connection that held the name is closed (4001); it can no longer act on it.
                     Some(replaced) => {
@@ -188,6 +194,7 @@ impl Session {
                     }
                     None => {
                         self.state.metrics.users_online.inc();
+                        joined = true;
                     }
                 }
                 if let Some(ended) = &claimed.ended_call {
@@ -217,6 +224,9 @@ impl Session {
                 });
                 if let Some(peer_connection) = claimed.ended_call.and_then(|ended| ended.peer_connection) {
                     send_leave(&self.state, &peer_connection, &name, LeaveReason::Disconnected);
+                }
+                if joined {
+                    self.announce(&name, crate::presence::Change::Joined);
                 }
             }
             Err(taken) => self.reply(&login_refused(LoginFailure::Taken, taken.to_string())),
@@ -300,14 +310,6 @@ impl Session {
         Ok(())
     }
 
-    fn users(&mut self) -> Result<(), RequestError> {
-        // Who is online is for people who signed in (a classic client always signs in first).
-        self.signed_in_name()?;
-        let users = self.state.directory.online_names(self.name.as_ref(), MAX_USERS_LISTED);
-        self.reply(&ServerMessage::Users { users });
-        Ok(())
-    }
-
     /// Frees this connection's name (if it still holds it) and ends its call. Returns the name
     /// and the call that ended, whose peer must be told.
     pub fn disconnect(&mut self) -> Option<(Identity, Option<EndedCall>)> {
@@ -315,6 +317,7 @@ impl Session {
         let ended_call = match self.state.directory.release(&name, self.reference()) {
             Some(released) => {
                 self.state.metrics.users_online.dec();
+                self.announce(&name, crate::presence::Change::Left);
                 if let Some(ended) = &released.ended_call {
                     count_call_end(&self.state.metrics, ended.phase);
                 }
@@ -329,6 +332,9 @@ impl Session {
 impl Drop for Session {
     /// The connection is no longer reachable by its reference.
     fn drop(&mut self) {
+        if self.subscribed {
+            self.state.presence.unsubscribe(self.connection.id());
+        }
         self.state.router.deregister(self.connection.id());
     }
 }

@@ -1,5 +1,6 @@
 //! Handlers for the signaling connection and the page's timers: start, close and reconnect,
-//! the first frame that proves the connection works, and the periodic online-list refresh.
+//! the first frame that proves the connection works, and the online-list refresh (polled only
+//! from a server without presence, see `presence.rs`).
 
 use super::{reconnect_delay_millis, AppModel, CallPhase, Effect, Notice, SignIn, SignalingConnection};
 use protocol::{close_codes, ClientMessage, ParseError};
@@ -11,10 +12,8 @@ impl AppModel {
     }
 
     pub(super) fn online_users_refresh_due(&mut self, effects: &mut Vec<Effect>) {
-        if self.connection == SignalingConnection::Connected
-            && self.signed_in_name().is_some()
-            && self.call == CallPhase::Idle
-        {
+        // Only a server without presence is polled (see `presence.rs`).
+        if self.polls_online_list() && self.call == CallPhase::Idle {
             effects.push(Effect::Send(ClientMessage::Users));
         }
     }

@@ -133,7 +133,7 @@ impl AppModel {
         let (CallPhase::Connecting { peer, .. } | CallPhase::InCall { peer, .. }) = &self.call else { return };
         let notice = Notice::status(format!("You hung up. The call with {peer} ended."));
         self.leave_call(peer.clone(), None, notice, effects);
-        effects.push(Effect::Send(ClientMessage::Users));
+        self.online_list_stale(effects);
     }
 
     pub(super) fn dismiss_notice_clicked(&mut self) {

@@ -16,12 +16,13 @@ impl AppModel {
     ) {
         self.signaling_frame_arrived(effects);
         match message {
-            ServerMessage::Hello(hello) => self.ice_servers = hello.ice_servers,
+            ServerMessage::Hello(hello) => self.hello_received(hello),
             ServerMessage::Login { success: true, name, resume, ice_servers, .. } => {
                 self.login_succeeded(name, resume, ice_servers, effects);
             }
             ServerMessage::Login { success: false, message, name, .. } => self.login_refused(message, name),
             ServerMessage::Users { users } => self.online_users = users,
+            ServerMessage::Presence { joined, left, .. } => self.presence_received(joined, left),
             ServerMessage::Offer { offer, name } => self.offer_received(offer, name, at_millis, effects),
             ServerMessage::Answer { answer, name } => self.answer_received(answer, name, effects),
             ServerMessage::Candidate { candidate, name } => self.candidate_received(candidate, name, effects),
@@ -56,7 +57,7 @@ impl AppModel {
         if was_signing_back_in {
             self.notice = Some(Notice::status("Connection to the server restored."));
         }
-        effects.push(Effect::Send(ClientMessage::Users));
+        self.online_list_wanted(effects);
         if self.local_media == LocalMedia::NotRequested {
             self.local_media = LocalMedia::Requesting;
             effects.push(Effect::AcquireLocalMedia(self.media_request()));
@@ -190,7 +191,7 @@ impl AppModel {
             self.missed_call(peer.clone(), at_millis);
         }
         self.end_call(notice, effects);
-        effects.push(Effect::Send(ClientMessage::Users));
+        self.online_list_stale(effects);
     }
 
     fn error_received(&mut self, message: String, code: Option<ErrorCode>, effects: &mut Vec<Effect>) {
@@ -217,7 +218,7 @@ impl AppModel {
         match (code, calling_peer) {
             (Some(ErrorCode::UserNotFound), Some(peer)) => {
                 self.end_call(Notice::alert(format!("{peer} is not online right now.")), effects);
-                effects.push(Effect::Send(ClientMessage::Users));
+                self.online_list_stale(effects);
             }
             (Some(ErrorCode::CannotCallSelf), Some(_)) => {
                 self.end_call(Notice::alert("You cannot call yourself."), effects);

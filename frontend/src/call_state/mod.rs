@@ -35,6 +35,7 @@ mod media_controls;
 mod model;
 mod notice;
 mod peer_link;
+mod presence;
 mod reachability;
 mod settings;
 mod sign_in;
@@ -55,6 +56,7 @@ pub use model::AppModel;
 // built for the browser alone, and the tests do.
 #[cfg_attr(not(any(target_arch = "wasm32", test)), allow(unused_imports))]
 pub use notice::{Notice, NoticeKind};
+pub use presence::OnlineListSource;
 #[cfg_attr(not(any(target_arch = "wasm32", test)), allow(unused_imports))]
 pub use reachability::MissedCall;
 pub use settings::{AudioProcessing, AudioSwitch, DeviceChoices, DeviceKind, MediaDevice, Settings};

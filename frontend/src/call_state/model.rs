@@ -4,8 +4,8 @@ use super::call_stats::CallStats;
 use super::reachability::MissedCall;
 use super::verification::CallVerification;
 use super::{
-    CallAttempt, CallPhase, Chat, Effect, LocalMedia, MediaControls, MediaRequest, Notice, PeerConnectionState,
-    PendingStart, RemoteMediaState, Settings, SignIn, SignalingConnection, ViewerFeatures,
+    CallAttempt, CallPhase, Chat, Effect, LocalMedia, MediaControls, MediaRequest, Notice, OnlineListSource,
+    PeerConnectionState, PendingStart, RemoteMediaState, Settings, SignIn, SignalingConnection, ViewerFeatures,
 };
 use crate::ice_diagnostics::SelectedCandidatePair;
 use protocol::{ClientMessage, IceServer, LeaveReason, UserName};
@@ -17,6 +17,8 @@ pub struct AppModel {
     pub sign_in: SignIn,
     pub call: CallPhase,
     pub online_users: Vec<UserName>,
+    /// How this server gives out the online list (from its `hello`).
+    pub online_list: OnlineListSource,
     pub local_media: LocalMedia,
     /// Microphone muted, camera on or off, screen shared: the person's choices, call or not.
     pub media: MediaControls,
@@ -71,6 +73,7 @@ impl AppModel {
             sign_in: SignIn::SIGNED_OUT,
             call: CallPhase::Idle,
             online_users: Vec::new(),
+            online_list: OnlineListSource::Polled,
             local_media: LocalMedia::NotRequested,
             media: MediaControls::INITIAL,
             data_channel_open: false,

@@ -20,6 +20,7 @@ macro_rules! conformance_tests {
             names::a_name_is_freed_exactly_once_and_only_by_the_connection_that_holds_it,
             names::regression_a_connection_replaced_by_a_resume_login_can_no_longer_act_on_the_name,
             names::the_online_list_is_sorted_capped_and_leaves_out_the_asker,
+            names::one_name_is_looked_up_by_key_and_answered_in_its_display_form,
             calls::an_offer_rings_the_callee_and_both_sides_name_each_other,
             calls::offers_to_oneself_to_nobody_to_someone_busy_or_while_in_a_call_are_refused,
             calls::glare_the_second_of_two_crossing_offers_is_refused_and_the_first_call_stands,

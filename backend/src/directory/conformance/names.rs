@@ -95,3 +95,13 @@ pub(crate) fn the_online_list_is_sorted_capped_and_leaves_out_the_asker(director
     assert_eq!(names(None, 2).len(), 2);
     assert_eq!(directory.online_count(), 4);
 }
+
+pub(crate) fn one_name_is_looked_up_by_key_and_answered_in_its_display_form(directory: &impl Directory) {
+    let (bob, holder, _) = sign_in(directory, "bob", 1);
+    let found = |typed: &str| directory.online_name(&target(typed)).map(|name| name.as_str().to_owned());
+    assert_eq!(found("bob").as_deref(), Some("bob"));
+    assert_eq!(found(" Bob ").as_deref(), Some("bob"), "by key, as call targets are");
+    assert_eq!(found("carol"), None);
+    directory.release(&bob, holder).expect("bob signs out");
+    assert_eq!(found("bob"), None);
+}

@@ -168,6 +168,10 @@ impl Directory for MemoryDirectory {
         self.count_online()
     }
 
+    fn online_name(&self, name: &UserName) -> Option<UserName> {
+        self.users.get(&name.key()).map(|entry| entry.identity.display().clone())
+    }
+
     fn online_names(&self, except: Option<&Identity>, limit: usize) -> Vec<UserName> {
         self.names_online(except, limit)
     }

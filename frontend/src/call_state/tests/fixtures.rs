@@ -8,7 +8,7 @@ pub(super) use crate::errors::{
 pub(super) use crate::ice_diagnostics::SelectedCandidatePair;
 pub(super) use protocol::{
     ClientMessage, ErrorCode, Hello, IceCandidate, IceServer, LeaveReason, Limits, LoginFailure, ParseError,
-    ResumeToken, ServerMessage, SessionDescription, UserName,
+    ResumeToken, ServerMessage, SessionDescription, UserName, FEATURE_PRESENCE, FEATURE_PRESENCE_QUERY,
 };
 
 pub(super) fn sdp(kind: &str) -> SessionDescription {
@@ -37,6 +37,7 @@ pub(super) fn hello() -> ServerMessage {
             username: None,
             credential: None,
         }],
+        features: Vec::new(),
     })
 }
 

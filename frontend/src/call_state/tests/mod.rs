@@ -9,6 +9,7 @@ mod ending;
 mod glare;
 mod media;
 mod peer_link;
+mod presence;
 mod reachability;
 mod reconnect;
 mod refusals;

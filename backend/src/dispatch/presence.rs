@@ -1,0 +1,75 @@
+//! Who is online: the `users` list, the presence subscription (snapshot, then deltas pushed by
+//! [`crate::presence::PresenceHub`]) and `presence_query`, within `--presence-list`.
+
+use super::{RequestError, Session, MAX_USERS_LISTED};
+use crate::config::PresenceList;
+use crate::directory::Identity;
+use crate::presence::Change;
+use protocol::{ServerMessage, UserName};
+
+/// Most names answered by one `presence_query` (more are ignored).
+pub const MAX_PRESENCE_QUERY_NAMES: usize = 200;
+
+impl Session {
+    /// Whether the global list of everyone online is given out.
+    fn global_list(&self) -> bool {
+        self.state.config.presence_list == PresenceList::Global
+    }
+
+    pub(super) fn users(&mut self) -> Result<(), RequestError> {
+        // Who is online is for people who signed in (a classic client always signs in first).
+        self.signed_in_name()?;
+        let users = match self.global_list() {
+            true => self.state.directory.online_names(self.name.as_ref(), MAX_USERS_LISTED),
+            false => Vec::new(),
+        };
+        self.reply(&ServerMessage::Users { users });
+        Ok(())
+    }
+
+    /// Subscribes to presence: the snapshot now, a delta per sign-in and sign-out after. With
+    /// `--presence-list none` the snapshot is empty and nothing follows.
+    pub(super) fn presence_subscribe(&mut self) -> Result<(), RequestError> {
+        let who = self.signed_in_name()?;
+        if !self.global_list() {
+            self.reply(&ServerMessage::Users { users: Vec::new() });
+            return Ok(());
+        }
+        if self.subscribed {
+            // A repeated subscription resynchronizes: unsubscribe, then a fresh snapshot.
+            self.state.presence.unsubscribe(self.id());
+        }
+        let state = &self.state;
+        self.subscribed =
+            state.presence.subscribe(&state.router, &*state.directory, self.reference(), &who, MAX_USERS_LISTED);
+        Ok(())
+    }
+
+    /// Answers which of `names` are online, in their display forms, sorted, without duplicates.
+    pub(super) fn presence_query(&mut self, names: &[UserName]) -> Result<(), RequestError> {
+        self.signed_in_name()?;
+        let mut online: Vec<UserName> = names
+            .iter()
+            .take(MAX_PRESENCE_QUERY_NAMES)
+            .filter_map(|name| self.state.directory.online_name(name))
+            .collect();
+        online.sort();
+        online.dedup();
+        self.reply(&ServerMessage::Presence { joined: None, left: None, online: Some(online) });
+        Ok(())
+    }
+
+    /// Pushes a sign-in or sign-out of `name` to the presence subscribers (not to this connection).
+    /// Nothing during shutdown: every connection is closing, and a `left` for each to each
+    /// would be quadratic work for nobody.
+    pub(super) fn announce(&self, name: &Identity, change: Change) {
+        if !self.global_list() || self.state.shutdown.is_cancelled() {
+            return;
+        }
+        let state = &self.state;
+        let announced = state.presence.announce(&state.router, &*state.directory, name, change, self.id());
+        if announced.closed_slow > 0 {
+            tracing::warn!(user = %name, closed = announced.closed_slow, "presence subscribers closed as slow consumers");
+        }
+    }
+}
