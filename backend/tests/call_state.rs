@@ -141,6 +141,18 @@ async fn a_failed_peer_connection_is_relayed_as_failed_not_as_hangup() {
 }
 
 #[tokio::test]
+async fn do_not_disturb_is_relayed_to_the_caller_as_is_not_as_hangup() {
+    let server = TestServer::start().await;
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    alice.send_text(&offer_to("bob")).await;
+    assert_eq!(bob.receive_json().await["type"], "offer");
+    bob.send_text(r#"{"type":"leave","name":"alice","reason":"do_not_disturb"}"#).await;
+    assert_eq!(alice.receive_text().await, r#"{"type":"leave","name":"bob","reason":"do_not_disturb"}"#);
+    server.shut_down().await;
+}
+
+#[tokio::test]
 async fn caller_cancelling_a_ringing_call_tells_the_callee() {
     let server = TestServer::start().await;
     let mut alice = server.login("alice").await;

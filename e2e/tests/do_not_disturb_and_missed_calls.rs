@@ -38,7 +38,7 @@ async fn do_not_disturb_refuses_calls_and_missed_calls_can_be_called_back() {
     assert_eq!(bob.run_script(DO_NOT_DISTURB_PRESSED, vec![]).await.as_str(), Some("true"));
     alice.type_into_labelled_input("Name to call", "bob").await;
     alice.click_button("Call").await;
-    alice.wait_for_notice("bob is busy").await;
+    alice.wait_for_notice("bob does not want to be disturbed").await;
     alice.wait_for_phase("idle").await;
     wait_for_missed_calls(bob, 1).await;
     let phase = bob.run_script("return document.querySelector('.app').dataset.callPhase;", vec![]).await;

@@ -164,6 +164,9 @@ pub enum LeaveReason {
     /// The peer's browser could not connect to ours (its peer connection failed: no network
     /// path between the two, or a WebRTC step failed); sent by the client that saw it fail.
     Failed,
+    /// The callee has Do not disturb on: the call was refused without ringing (sent by the
+    /// callee's app; an older server relays it as `hangup`).
+    DoNotDisturb,
     /// A reason this version does not know.
     #[serde(other)]
     Other,
@@ -179,6 +182,7 @@ impl LeaveReason {
             "disconnected" => LeaveReason::Disconnected,
             "timeout" => LeaveReason::Timeout,
             "failed" => LeaveReason::Failed,
+            "do_not_disturb" => LeaveReason::DoNotDisturb,
             _ => LeaveReason::Other,
         }
     }

@@ -122,6 +122,16 @@ fn client_leave_reason_failed_is_read() {
 }
 
 #[test]
+fn client_leave_reason_do_not_disturb_is_read_and_relayed_exactly() {
+    assert_eq!(
+        ClientMessage::from_json(r#"{"type":"leave","name":"alice","reason":"do_not_disturb"}"#),
+        Ok(ClientMessage::Leave { name: Some(name("alice")), reason: Some(LeaveReason::DoNotDisturb) })
+    );
+    let relayed = ServerMessage::Leave { name: Some(name("bob")), reason: Some(LeaveReason::DoNotDisturb) };
+    assert_eq!(relayed.to_json(), r#"{"type":"leave","name":"bob","reason":"do_not_disturb"}"#);
+}
+
+#[test]
 fn client_bad_frames_give_specific_errors() {
     let cases: &[(&str, ErrorCode)] = &[
         ("not json", ErrorCode::InvalidJson),

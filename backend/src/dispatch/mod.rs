@@ -300,6 +300,7 @@ impl Session {
             Some(LeaveReason::Declined) => LeaveReason::Declined,
             Some(LeaveReason::Busy) => LeaveReason::Busy,
             Some(LeaveReason::Failed) => LeaveReason::Failed,
+            Some(LeaveReason::DoNotDisturb) => LeaveReason::DoNotDisturb,
             _ => LeaveReason::Hangup,
         };
         tracing::info!(caller = %user, callee = %ended.peer, ?reason, "call ended");

@@ -168,10 +168,12 @@ impl AppModel {
         let was_calling = matches!(self.call, CallPhase::Calling { .. });
         let notice = match reason {
             Some(LeaveReason::Declined) => Notice::alert(format!("{peer} declined your call.")),
-            // Busy in another call, or do not disturb (the protocol cannot tell them apart).
+            // Busy in another call (an app of ours with Do not disturb on says so with its own reason;
+            // older apps answer busy).
             Some(LeaveReason::Busy) => {
                 Notice::alert(format!("{peer} is busy (in another call or not taking calls). Try again later."))
             }
+            Some(LeaveReason::DoNotDisturb) => Notice::alert(format!("{peer} does not want to be disturbed.")),
             Some(LeaveReason::Timeout) if was_ringing => Notice::alert(format!("You missed a call from {peer}.")),
             Some(LeaveReason::Timeout) => Notice::alert(format!("{peer} did not answer.")),
             Some(LeaveReason::Disconnected) => Notice::alert(format!("{peer} lost their connection. The call ended.")),

@@ -36,8 +36,10 @@ impl AppModel {
         if !self.do_not_disturb {
             return false;
         }
-        effects
-            .push(Effect::Send(ClientMessage::Leave { name: Some(caller.clone()), reason: Some(LeaveReason::Busy) }));
+        effects.push(Effect::Send(ClientMessage::Leave {
+            name: Some(caller.clone()),
+            reason: Some(LeaveReason::DoNotDisturb),
+        }));
         self.missed_call(caller.clone(), at_millis);
         true
     }

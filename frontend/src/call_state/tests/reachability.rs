@@ -18,14 +18,17 @@ fn leave_from(caller: &str, reason: Option<LeaveReason>, at_millis: u64) -> Acti
 }
 
 #[test]
-fn do_not_disturb_refuses_a_call_as_busy_and_lists_it_as_missed() {
+fn do_not_disturb_refuses_a_call_without_ringing_says_why_and_lists_it_as_missed() {
     let mut state = signed_in_as_alice();
     let effects = state.apply(Action::DoNotDisturbClicked);
     assert_eq!(effects, vec![Effect::SaveDoNotDisturb { on: true }]);
     assert!(state.do_not_disturb);
 
     let effects = state.apply(offer_from("bob", 1_000));
-    assert_eq!(sent(&effects), vec![ClientMessage::Leave { name: Some(name("bob")), reason: Some(LeaveReason::Busy) }]);
+    assert_eq!(
+        sent(&effects),
+        vec![ClientMessage::Leave { name: Some(name("bob")), reason: Some(LeaveReason::DoNotDisturb) }]
+    );
     assert_eq!(state.call, CallPhase::Idle, "it never rings");
     assert_eq!(state.missed_calls, vec![MissedCall { from: name("bob"), at_millis: 1_000 }]);
     assert!(state.page_title().starts_with("(1) "), "{}", state.page_title());
@@ -50,7 +53,23 @@ fn do_not_disturb_is_restored_and_kept_across_a_reconnect() {
     state.apply(received(login_success("alice", "token-2")));
     assert!(state.do_not_disturb);
     let effects = state.apply(offer_from("bob", 5));
-    assert_eq!(sent(&effects), vec![ClientMessage::Leave { name: Some(name("bob")), reason: Some(LeaveReason::Busy) }]);
+    assert_eq!(
+        sent(&effects),
+        vec![ClientMessage::Leave { name: Some(name("bob")), reason: Some(LeaveReason::DoNotDisturb) }]
+    );
+}
+
+#[test]
+fn a_caller_refused_by_do_not_disturb_is_told_so_not_that_the_callee_is_busy() {
+    let mut state = signed_in_as_alice();
+    let effects = state.apply(Action::CallRequested { typed_name: "bob".to_owned() });
+    let Some(Effect::StartOutgoingCall { call_attempt, .. }) = effects.first().cloned() else {
+        panic!("calling starts a peer connection: {effects:?}")
+    };
+    state.apply(Action::LocalOfferCreated { call_attempt, offer: sdp("offer"), nonce: nonce(1) });
+    state.apply(leave_from("bob", Some(LeaveReason::DoNotDisturb), 2_000));
+    assert_eq!(state.call, CallPhase::Idle);
+    assert_eq!(notice_text(&state), "bob does not want to be disturbed.");
 }
 
 #[test]
