@@ -3,69 +3,10 @@
 
 mod common;
 
+use common::server_binary::{login_at, resident_kib, start_server_binary};
 use common::*;
 use futures_util::{SinkExt, StreamExt};
-use std::io::BufRead;
-use std::process::{Child, Command, Stdio};
 use tokio_tungstenite::tungstenite::Message;
-
-struct ServerProcess(Child);
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn resident_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read /proc status");
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS line")
-}
-
-fn start_server_binary() -> (ServerProcess, std::net::SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_backend"))
-        .args([
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--rate-limit",
-            "0",
-            "--send-timeout",
-            "200ms",
-            "--log-format",
-            "json",
-        ])
-        .env("RUST_LOG", "warn,backend=info")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start the backend binary");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = std::io::BufReader::new(stdout).lines();
-    let address = loop {
-        let line = lines.next().expect("the server logs where it listens").expect("read log");
-        let log: serde_json::Value = serde_json::from_str(&line).expect("JSON log line");
-        if let Some(address) = log["fields"]["address"].as_str() {
-            break address.parse().expect("socket address");
-        }
-    };
-    // Keep draining the log so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    (ServerProcess(child), address)
-}
-
-async fn login_at(address: std::net::SocketAddr, name: &str) -> Client {
-    let mut client = Client::connect_raw(&format!("ws://{address}/")).await;
-    client.receive_json().await;
-    client.send_text(&format!(r#"{{"type":"login","name":"{name}"}}"#)).await;
-    assert_eq!(client.receive_json().await["success"], true);
-    client
-}
 
 /// One sender floods one receiver that never reads, until the server disconnects the receiver.
 async fn flood_one_pair(address: std::net::SocketAddr, round: usize, pair: usize) -> usize {
@@ -100,7 +41,7 @@ async fn flood_one_pair(address: std::net::SocketAddr, round: usize, pair: usize
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_memory_stays_flat_while_clients_that_never_read_are_flooded() {
-    let (server, address) = start_server_binary();
+    let (server, address) = start_server_binary(&["--send-timeout", "200ms"]);
     let pid = server.0.id();
     const PAIRS: usize = 6;
     const ROUNDS: usize = 6;

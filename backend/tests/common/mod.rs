@@ -2,6 +2,8 @@
 // Every test binary compiles this module but uses only part of it.
 #![allow(dead_code)]
 
+pub mod server_binary;
+
 use backend::{AppState, Config};
 use futures_util::{SinkExt, StreamExt};
 use protocol::ServerMessage;
