@@ -221,7 +221,7 @@ fn accept_websocket(upgrade: UpgradeRequest, state: AppState, peer: SocketAddr, 
     if !state.origin_policy.allows(origin, host) {
         let origin = protocol::quoted(origin.unwrap_or(""));
         state.metrics.refused(RefuseReason::OriginNotAllowed);
-        if log_refusal(&state, RefuseReason::OriginNotAllowed) {
+        if state.refusal_log.admits(RefuseReason::OriginNotAllowed.label()) {
             tracing::info!(%remote, %origin, "connection refused: origin not allowed");
         }
         let message = format!("Origin {origin} may not connect to this server (see --allowed-origin).\n");
@@ -236,7 +236,7 @@ fn accept_websocket(upgrade: UpgradeRequest, state: AppState, peer: SocketAddr, 
                 AdmissionError::TooManyFromAddress(_) => RefuseReason::TooManyConnectionsFromAddress,
             };
             state.metrics.refused(reason);
-            if log_refusal(&state, reason) {
+            if state.refusal_log.admits(reason.label()) {
                 tracing::info!(%remote, %refusal, "connection refused");
             }
             return (StatusCode::SERVICE_UNAVAILABLE, format!("{refusal}\n")).into_response();
@@ -252,19 +252,6 @@ fn accept_websocket(upgrade: UpgradeRequest, state: AppState, peer: SocketAddr, 
         let tracker = state.connections.clone();
         tracker.track_future(connection::serve_connection(socket, state, remote, permit))
     })
-}
-
-/// Whether to log one refused connection (at most a few lines a second per reason; every one is
-/// counted in the metrics); a line saying how many were left out comes first when some were.
-fn log_refusal(state: &AppState, reason: RefuseReason) -> bool {
-    match state.refusal_log.check(reason.label()) {
-        log_limit::LogDecision::Write { suppressed: 0 } => true,
-        log_limit::LogDecision::Write { suppressed } => {
-            tracing::info!(reason = reason.label(), suppressed, "{suppressed} refused connections were not logged");
-            true
-        }
-        log_limit::LogDecision::Suppress => false,
-    }
 }
 
 /// The WebSocket's permit: the one its TCP connection took at `accept` (counted against the

@@ -65,6 +65,19 @@ impl LogLimiter {
         window.written += 1;
         LogDecision::Write { suppressed: std::mem::take(&mut window.suppressed) }
     }
+
+    /// Whether to write one line for `reason` now; when lines of it were left out since the last
+    /// one, a line saying how many is written first. The one place refusal call sites ask.
+    pub fn admits(&self, reason: &'static str) -> bool {
+        match self.check(reason) {
+            LogDecision::Write { suppressed: 0 } => true,
+            LogDecision::Write { suppressed } => {
+                tracing::info!(reason, suppressed, "{suppressed} refusals ({reason}) were not logged");
+                true
+            }
+            LogDecision::Suppress => false,
+        }
+    }
 }
 
 #[cfg(test)]

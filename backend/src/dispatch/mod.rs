@@ -11,7 +11,6 @@ mod ring_sweep;
 use crate::address::ConnectionRef;
 use crate::delivery::{Backlog, ConnectionHandle, KickReason};
 use crate::directory::{Answered, CallError, CallPhase, EndedCall, Identity, Offered};
-use crate::log_limit::LogDecision;
 use crate::metrics::{Metrics, RelayedType};
 use crate::router::RouteError;
 use crate::AppState;
@@ -144,18 +143,8 @@ impl Session {
     /// too, whatever quotes it.
     pub fn reply_error(&mut self, code: ErrorCode, message: String) {
         self.state.metrics.error(code);
-        match self.state.refusal_log.check(code.as_str()) {
-            LogDecision::Write { suppressed: 0 } => {
-                tracing::info!(connection = self.id(), user = ?self.name, %code, "request refused");
-            }
-            LogDecision::Write { suppressed } => tracing::info!(
-                connection = self.id(),
-                user = ?self.name,
-                %code,
-                suppressed,
-                "request refused ({suppressed} more refusals with this code were not logged)"
-            ),
-            LogDecision::Suppress => {}
+        if self.state.refusal_log.admits(code.as_str()) {
+            tracing::info!(connection = self.id(), user = ?self.name, %code, "request refused");
         }
         let message = match protocol::shortened(&message, MAX_ERROR_MESSAGE_CHARS) {
             std::borrow::Cow::Borrowed(_) => message,
