@@ -144,6 +144,7 @@ impl AppState {
                 max_name_chars: MAX_NAME_CHARS,
                 ring_timeout_secs: config.ring_timeout.as_secs(),
                 idle_timeout_secs: config.idle_timeout.as_secs(),
+                call_resume_grace_secs: None,
             },
             ice_servers,
             features: match config.presence_list {

@@ -39,6 +39,8 @@ pub enum Kind {
     Leave,
     Error,
     Users,
+    /// A message no load run waits for (`call_resumed`, `credentials`).
+    Other,
     /// Not a JSON message (the classic server's "Hello world").
     NotJson,
 }
@@ -58,6 +60,8 @@ pub fn classify(text: &str) -> Kind {
         Ok(ServerMessage::Candidate { .. }) => Kind::Candidate,
         Ok(ServerMessage::Leave { .. }) => Kind::Leave,
         Ok(ServerMessage::Error { .. }) => Kind::Error,
+        // Resumed calls and refreshed credentials: nothing a load run waits for.
+        Ok(ServerMessage::CallResumed { .. } | ServerMessage::Credentials { .. }) => Kind::Other,
         // The online list, polled (`users`) or pushed (`presence`).
         Ok(ServerMessage::Users { .. } | ServerMessage::Presence { .. }) => Kind::Users,
         Err(_) => Kind::NotJson,

@@ -22,13 +22,25 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum ClientMessage {
-    /// Classic: `{"type":"login","name":"alice"}`. Extension: `resume`, the token from an
-    /// earlier successful login, takes the name over from a connection that is gone but not
-    /// yet noticed by the server.
+    /// Classic: `{"type":"login","name":"alice"}`. Extensions:
+    /// - `resume`, the token from an earlier successful login (or the latest `credentials`):
+    ///   takes the name over from a connection that is gone but not yet noticed by the server,
+    ///   also on a server process that never saw the token (it is signed, not stored). A token
+    ///   that is forged, expired or for another name is refused (`resume_refused`).
+    /// - `inCallWith`: with `resume`, the peer of the call this client is still in (media is
+    ///   peer to peer, so the call outlived the signaling connection): the server restores the
+    ///   pairing once both sides said so, each getting `call_resumed`.
+    /// - `keepCallOnDisconnect: true`: this client keeps its calls through a lost connection, so
+    ///   when its connection drops mid-call the server holds the call (and the name) for the
+    ///   resume grace period instead of telling the peer `disconnected` at once.
     Login {
         name: UserName,
         #[serde(skip_serializing_if = "Option::is_none")]
         resume: Option<ResumeToken>,
+        #[serde(rename = "inCallWith", skip_serializing_if = "Option::is_none")]
+        in_call_with: Option<UserName>,
+        #[serde(rename = "keepCallOnDisconnect", skip_serializing_if = "std::ops::Not::not")]
+        keep_call_on_disconnect: bool,
     },
     /// Classic: `{"type":"offer","name":"bob","offer":SDP}`: call bob (or renegotiate with him).
     Offer { name: UserName, offer: SessionDescription },
@@ -57,6 +69,13 @@ pub enum ClientMessage {
     /// online; answered by a `presence` message with `online`.
     #[serde(rename = "presence_query")]
     PresenceQuery { names: Vec<UserName> },
+}
+
+impl ClientMessage {
+    /// A plain `login`: a name, nothing else (what a classic client sends).
+    pub fn login(name: UserName) -> ClientMessage {
+        ClientMessage::Login { name, resume: None, in_call_with: None, keep_call_on_disconnect: false }
+    }
 }
 
 /// Why a text frame is not a valid [`ClientMessage`].
@@ -136,6 +155,10 @@ struct ClientWire<'a> {
     reason: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     resume: Option<Cow<'a, str>>,
+    #[serde(borrow, default, rename = "inCallWith")]
+    in_call_with: Option<Cow<'a, str>>,
+    #[serde(default, rename = "keepCallOnDisconnect")]
+    keep_call_on_disconnect: Option<bool>,
     #[serde(default)]
     names: Option<Vec<UserName>>,
 }
@@ -152,7 +175,12 @@ impl ClientMessage {
         let kind = wire.kind.ok_or(ParseError::MissingType)?;
         let name = |message_type| required(wire.name.as_deref(), message_type, "name").map(UserName::from_wire);
         let message = match kind.as_ref() {
-            "login" => ClientMessage::Login { name: name("login")?, resume: wire.resume.map(ResumeToken::from_wire) },
+            "login" => ClientMessage::Login {
+                name: name("login")?,
+                resume: wire.resume.map(ResumeToken::from_wire),
+                in_call_with: wire.in_call_with.map(UserName::from_wire),
+                keep_call_on_disconnect: wire.keep_call_on_disconnect.unwrap_or(false),
+            },
             "offer" => ClientMessage::Offer {
                 name: name("offer")?,
                 offer: SessionDescription::from_raw(required(wire.offer, "offer", "offer")?),

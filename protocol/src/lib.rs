@@ -30,7 +30,7 @@ pub use payload::{IceCandidate, InvalidPayload, SessionDescription};
 pub use quoted::{quoted, shortened, MAX_QUOTED_CHARS};
 pub use server::{
     ErrorCode, Hello, IceServer, LeaveReason, Limits, LoginFailure, ServerMessage, FEATURE_PRESENCE,
-    FEATURE_PRESENCE_QUERY,
+    FEATURE_PRESENCE_QUERY, FEATURE_RESUME_CALLS,
 };
 
 /// Version of the extended protocol announced in [`Hello::protocol`]. Bumped only for changes

@@ -70,6 +70,21 @@ pub enum ServerMessage {
         #[serde(skip_serializing_if = "Option::is_none")]
         online: Option<Vec<UserName>>,
     },
+    /// Extension: `{"type":"call_resumed","name":"bob"}`, to both parties, once the server has
+    /// heard from both sides of a call that outlived a lost connection (each signed back in with
+    /// `inCallWith` naming the other, or one side's connection dropped and came back while the
+    /// other stayed): relaying between them works again.
+    #[serde(rename = "call_resumed")]
+    CallResumed { name: UserName },
+    /// Extension: `{"type":"credentials","resume":"TOKEN","iceServers":[..]}`, pushed to a
+    /// signed-in connection before its resume token (and, on servers with TURN, its TURN
+    /// credentials) expire: keep the new token for the next resume and give the ICE servers to
+    /// the running call (`setConfiguration`). `iceServers` is absent on servers without TURN.
+    Credentials {
+        resume: ResumeToken,
+        #[serde(rename = "iceServers", skip_serializing_if = "Option::is_none")]
+        ice_servers: Option<Vec<IceServer>>,
+    },
     /// Classic: `{"type":"error","message":"Command not found: X"}`; extension: stable `code`.
     Error {
         message: String,
@@ -101,6 +116,10 @@ pub struct Hello {
 pub const FEATURE_PRESENCE: &str = "presence";
 /// The `hello` feature announcing `presence_query`.
 pub const FEATURE_PRESENCE_QUERY: &str = "presence_query";
+/// The `hello` feature announcing calls that outlive a lost connection: signed resume tokens
+/// (accepted by a restarted server), `inCallWith` and `keepCallOnDisconnect` on `login`,
+/// `call_resumed`, and `credentials` pushed before expiry.
+pub const FEATURE_RESUME_CALLS: &str = "resume_calls";
 
 impl Hello {
     /// True when the server announced `feature`.
@@ -121,6 +140,11 @@ pub struct Limits {
     pub ring_timeout_secs: u64,
     /// Seconds of silence (no frame, no pong) after which the server closes a connection.
     pub idle_timeout_secs: u64,
+    /// Extension: seconds the server waits for the other side of a call to come back after a
+    /// lost connection or a restart (see [`FEATURE_RESUME_CALLS`]) before ending it with
+    /// `disconnected`. Absent on servers without the feature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_resume_grace_secs: Option<u64>,
 }
 
 /// One `RTCIceServer`: STUN or TURN URLs and, for TURN, short-lived credentials.
@@ -142,6 +166,9 @@ pub enum LoginFailure {
     /// The name breaks the rules (see [`crate::NameError`]: empty, too long, control, invisible
     /// or direction-changing characters, look-alike letters of mixed scripts).
     Invalid,
+    /// The `resume` token is forged, expired, or for another name: sign in without it (and
+    /// treat any call it was meant to resume as ended).
+    ResumeRefused,
     /// A reason this version does not know (sent by a newer server).
     #[serde(other)]
     Other,
@@ -214,6 +241,9 @@ pub enum ErrorCode {
     AlreadyInCall,
     /// Too many messages too fast.
     RateLimited,
+    /// The peer of your call lost its connection and the server is waiting for it to come back
+    /// (within the resume grace period): nothing can be relayed to it now; try again shortly.
+    PeerUnavailable,
     /// A code this version does not know.
     #[serde(other)]
     Other,
@@ -234,6 +264,7 @@ impl ErrorCode {
             ErrorCode::CannotCallSelf => "cannot_call_self",
             ErrorCode::AlreadyInCall => "already_in_call",
             ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::PeerUnavailable => "peer_unavailable",
             ErrorCode::Other => "other",
         }
     }
@@ -320,6 +351,7 @@ impl ServerMessage {
                 reason: wire.reason.as_deref().map(|word| match word {
                     "taken" => LoginFailure::Taken,
                     "invalid" => LoginFailure::Invalid,
+                    "resume_refused" => LoginFailure::ResumeRefused,
                     _ => LoginFailure::Other,
                 }),
                 message: wire.message,
@@ -341,6 +373,11 @@ impl ServerMessage {
             }
             "users" => ServerMessage::Users { users: wire.users.unwrap_or_default() },
             "presence" => ServerMessage::Presence { joined: wire.joined, left: wire.left, online: wire.online },
+            "call_resumed" => ServerMessage::CallResumed { name: required(wire.name, "call_resumed", "name")? },
+            "credentials" => ServerMessage::Credentials {
+                resume: required(wire.resume, "credentials", "resume")?,
+                ice_servers: wire.ice_servers,
+            },
             "error" => ServerMessage::Error { message: wire.message.unwrap_or_default(), code: wire.code },
             other => return Err(ParseError::UnknownType(other.to_owned())),
         };

@@ -34,14 +34,19 @@ fn server_round_trip(json: &str, expected: ServerMessage) {
 
 #[test]
 fn client_login_classic() {
-    client_round_trip(r#"{"type":"login","name":"alice"}"#, ClientMessage::Login { name: name("alice"), resume: None });
+    client_round_trip(r#"{"type":"login","name":"alice"}"#, ClientMessage::login(name("alice")));
 }
 
 #[test]
 fn client_login_with_resume_token() {
     client_round_trip(
         r#"{"type":"login","name":"alice","resume":"k3y"}"#,
-        ClientMessage::Login { name: name("alice"), resume: Some(ResumeToken::from_wire("k3y")) },
+        ClientMessage::Login {
+            name: name("alice"),
+            resume: Some(ResumeToken::from_wire("k3y")),
+            in_call_with: None,
+            keep_call_on_disconnect: false,
+        },
     );
 }
 
@@ -102,7 +107,7 @@ fn client_payloads_are_kept_byte_for_byte_with_odd_spacing_and_key_order() {
 fn client_extra_fields_sent_by_classic_clients_are_ignored() {
     // The seed client's send() adds `name` to every message, login included.
     let parsed = ClientMessage::from_json(r#"{"type":"login","name":"alice","extra":{"a":1}}"#);
-    assert_eq!(parsed, Ok(ClientMessage::Login { name: name("alice"), resume: None }));
+    assert_eq!(parsed, Ok(ClientMessage::login(name("alice"))));
 }
 
 #[test]
@@ -174,7 +179,13 @@ fn server_hello() {
         server: "duet".into(),
         version: "0.1.0".into(),
         protocol: PROTOCOL_VERSION,
-        limits: Limits { max_frame_bytes: 65536, max_name_chars: 64, ring_timeout_secs: 45, idle_timeout_secs: 60 },
+        limits: Limits {
+            max_frame_bytes: 65536,
+            max_name_chars: 64,
+            ring_timeout_secs: 45,
+            idle_timeout_secs: 60,
+            call_resume_grace_secs: None,
+        },
         ice_servers: vec![
             IceServer { urls: vec!["stun:stun.example.org:3478".into()], username: None, credential: None },
             IceServer {
@@ -343,6 +354,7 @@ fn server_error_classic_and_every_code() {
         ErrorCode::CannotCallSelf,
         ErrorCode::AlreadyInCall,
         ErrorCode::RateLimited,
+        ErrorCode::PeerUnavailable,
     ] {
         let json = format!(r#"{{"type":"error","message":"m","code":"{}"}}"#, code.as_str());
         server_round_trip(&json, ServerMessage::error(code, "m"));
@@ -437,7 +449,13 @@ fn server_hello_announces_presence_features() {
         server: "duet".into(),
         version: "0.1.0".into(),
         protocol: PROTOCOL_VERSION,
-        limits: Limits { max_frame_bytes: 65536, max_name_chars: 64, ring_timeout_secs: 45, idle_timeout_secs: 60 },
+        limits: Limits {
+            max_frame_bytes: 65536,
+            max_name_chars: 64,
+            ring_timeout_secs: 45,
+            idle_timeout_secs: 60,
+            call_resume_grace_secs: None,
+        },
         ice_servers: Vec::new(),
         features: vec![FEATURE_PRESENCE.into(), FEATURE_PRESENCE_QUERY.into()],
     };

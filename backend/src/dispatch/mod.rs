@@ -120,7 +120,7 @@ impl Session {
             Err(parse_error) => return self.reply_error(parse_error.error_code(), parse_error.to_string()),
         };
         let outcome = match message {
-            ClientMessage::Login { name, resume } => self.login(&name, resume.as_ref()),
+            ClientMessage::Login { name, resume, .. } => self.login(&name, resume.as_ref()),
             ClientMessage::Offer { name, offer } => self.offer(name, offer),
             ClientMessage::Answer { name, answer } => self.answer(name, answer),
             ClientMessage::Candidate { name, candidate } => self.candidate(name, candidate),

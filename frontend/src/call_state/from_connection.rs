@@ -39,10 +39,15 @@ impl AppModel {
         self.reconnect_attempts = 0;
         match &self.sign_in {
             SignIn::SigningBackIn { name, resume } => {
-                effects.push(Effect::Send(ClientMessage::Login { name: name.clone(), resume: resume.clone() }));
+                effects.push(Effect::Send(ClientMessage::Login {
+                    name: name.clone(),
+                    resume: resume.clone(),
+                    in_call_with: None,
+                    keep_call_on_disconnect: false,
+                }));
             }
             SignIn::SignedOut { pending_name: Some(name), .. } => {
-                effects.push(Effect::Send(ClientMessage::Login { name: name.clone(), resume: None }));
+                effects.push(Effect::Send(ClientMessage::login(name.clone())));
             }
             SignIn::SignedOut { pending_name: None, .. } | SignIn::SignedIn { .. } => {}
         }

@@ -29,7 +29,7 @@ impl AppModel {
             Err(error) => self.sign_in = SignIn::refused(error.to_string()),
             Ok(name) => {
                 if self.connection == SignalingConnection::Connected {
-                    effects.push(Effect::Send(ClientMessage::Login { name: name.clone(), resume: None }));
+                    effects.push(Effect::Send(ClientMessage::login(name.clone())));
                 }
                 self.sign_in = SignIn::SignedOut { pending_name: Some(name), error: None };
             }

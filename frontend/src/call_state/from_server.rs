@@ -28,6 +28,8 @@ impl AppModel {
             ServerMessage::Candidate { candidate, name } => self.candidate_received(candidate, name, effects),
             ServerMessage::Leave { name, reason } => self.leave_received(name, reason, at_millis, effects),
             ServerMessage::Error { message, code } => self.error_received(message, code, effects),
+            // Resumed calls and refreshed credentials: not asked for by this version of the app.
+            ServerMessage::CallResumed { .. } | ServerMessage::Credentials { .. } => {}
         }
     }
 

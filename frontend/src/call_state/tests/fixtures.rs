@@ -31,7 +31,13 @@ pub(super) fn hello() -> ServerMessage {
         server: "duet".to_owned(),
         version: "0.1.0".to_owned(),
         protocol: 1,
-        limits: Limits { max_frame_bytes: 65536, max_name_chars: 64, ring_timeout_secs: 45, idle_timeout_secs: 40 },
+        limits: Limits {
+            max_frame_bytes: 65536,
+            max_name_chars: 64,
+            ring_timeout_secs: 45,
+            idle_timeout_secs: 40,
+            call_resume_grace_secs: None,
+        },
         ice_servers: vec![IceServer {
             urls: vec!["stun:stun.example:3478".to_owned()],
             username: None,

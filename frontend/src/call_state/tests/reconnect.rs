@@ -48,7 +48,12 @@ fn reconnect_signs_back_in_under_the_same_name_with_the_resume_token() {
     let effects = state.apply(received(hello()));
     assert_eq!(
         sent(&effects),
-        vec![ClientMessage::Login { name: name("alice"), resume: Some(ResumeToken::from_wire("token-1")) }]
+        vec![ClientMessage::Login {
+            name: name("alice"),
+            resume: Some(ResumeToken::from_wire("token-1")),
+            in_call_with: None,
+            keep_call_on_disconnect: false,
+        }]
     );
     state.apply(received(login_success("alice", "token-2")));
     assert_eq!(
@@ -126,7 +131,7 @@ fn sign_in_while_dormant_reopens_the_connection_and_logs_in_after_hello() {
     assert_eq!(effects, vec![Effect::OpenSignalingConnection]);
     assert_eq!(state.connection, SignalingConnection::Connecting);
     let effects = state.apply(received(hello()));
-    assert_eq!(sent(&effects), vec![ClientMessage::Login { name: name("alice"), resume: None }]);
+    assert_eq!(sent(&effects), vec![ClientMessage::login(name("alice"))]);
 }
 
 #[test]
@@ -147,7 +152,7 @@ fn connection_lost_while_a_sign_in_is_pending_is_retried_and_the_login_resent() 
     assert_eq!(effects, vec![Effect::ScheduleReconnect { delay_millis: 500 }]);
     state.apply(Action::ReconnectDue);
     let effects = state.apply(received(hello()));
-    assert_eq!(sent(&effects), vec![ClientMessage::Login { name: name("alice"), resume: None }]);
+    assert_eq!(sent(&effects), vec![ClientMessage::login(name("alice"))]);
 }
 
 #[test]
