@@ -2,7 +2,8 @@
 //! `--auto-select-desktop-capture-source`): the other side's remote video changes to the
 //! capture's size and back to the camera's 640x480 on **Stop sharing**, with "NAME is sharing
 //! their screen" shown meanwhile; the preview shows what is shared; with the camera off, the
-//! track's own `ended` (the browser's "Stop sharing" bar) returns to the placeholder.
+//! track's own `ended` (the browser's "Stop sharing" bar) returns to the placeholder; hanging up
+//! while sharing stops the capture.
 //!
 //! Must run in a network namespace with only the loopback interface (`scripts/test`).
 
@@ -72,7 +73,24 @@ async fn the_shared_screen_replaces_the_camera_on_the_other_side_and_back() {
         )
         .await;
 
+    // Hanging up while sharing stops the capture: nothing keeps recording the screen after the call.
+    alice.click_enabled_button("Share screen").await;
+    bob.wait_for_remote_video_size(&capture_size).await;
+    let shared_surface = alice
+        .run_script(
+            "const track = document.querySelector('video[aria-label=\"Your camera\"]').srcObject.getVideoTracks()[0]; \
+             window.__duetScreenTrack = track; return track.getSettings().displaySurface || '';",
+            vec![],
+        )
+        .await;
+    assert_ne!(shared_surface.as_str(), Some(""), "the preview shows the screen capture before the hang-up");
     alice.click_button("Hang up").await;
     bob.wait_for_phase("idle").await;
+    alice
+        .wait_for(
+            "the screen capture stopped by the hang-up",
+            "return window.__duetScreenTrack.readyState === 'ended';",
+        )
+        .await;
     people.close().await;
 }

@@ -109,6 +109,21 @@ impl AppModel {
         }
     }
 
+    /// The call ended: a screen being shared (or whose picker is still open) stops with it, so
+    /// nothing keeps capturing the screen after the call. A picker that still answers later is
+    /// stopped by [`Self::screen_share_settled`] (no longer `Starting`).
+    pub(super) fn stop_sharing_at_call_end(&mut self, effects: &mut Vec<Effect>) {
+        match self.media.screen {
+            ScreenShare::Off => {}
+            ScreenShare::Starting => self.media.screen = ScreenShare::Off,
+            ScreenShare::On => {
+                self.media.screen = ScreenShare::Off;
+                self.show_video_source(effects);
+                effects.push(Effect::StopScreenShare);
+            }
+        }
+    }
+
     fn stop_sharing(&mut self, effects: &mut Vec<Effect>) {
         self.media.screen = ScreenShare::Off;
         self.show_video_source(effects);

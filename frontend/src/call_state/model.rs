@@ -152,6 +152,7 @@ impl AppModel {
             effects.push(Effect::ReleasePeerConnection);
         }
         self.forget_peer_connection();
+        self.stop_sharing_at_call_end(effects);
         self.call = CallPhase::Idle;
         self.notice = Some(notice);
     }

@@ -226,3 +226,33 @@ fn picture_in_picture_toggles_where_allowed() {
     });
     assert_eq!(state.apply(Action::PictureInPictureClicked), vec![Effect::TogglePictureInPicture]);
 }
+
+#[test]
+fn hanging_up_while_sharing_the_screen_stops_the_capture() {
+    let (mut state, _) = alice_in_call_with_bob();
+    state.apply(Action::ShareScreenClicked);
+    state.apply(Action::ScreenShareSettled { problem: None });
+    let effects = state.apply(Action::HangUpClicked);
+    assert!(effects.contains(&Effect::StopScreenShare), "the capture stops with the call: {effects:?}");
+    assert!(effects.contains(&Effect::ShowVideoSource { source: VideoSource::Camera }), "{effects:?}");
+    assert_eq!(state.media.screen, ScreenShare::Off);
+}
+
+#[test]
+fn the_peer_hanging_up_while_we_share_the_screen_stops_the_capture() {
+    let (mut state, _) = alice_in_call_with_bob();
+    state.apply(Action::ShareScreenClicked);
+    state.apply(Action::ScreenShareSettled { problem: None });
+    let effects = state.apply(received(ServerMessage::Leave { name: Some(name("bob")), reason: None }));
+    assert!(effects.contains(&Effect::StopScreenShare), "{effects:?}");
+    assert_eq!(state.media.screen, ScreenShare::Off);
+}
+
+#[test]
+fn a_screen_picker_still_open_when_the_call_ends_releases_what_it_picks() {
+    let (mut state, _) = alice_in_call_with_bob();
+    state.apply(Action::ShareScreenClicked);
+    state.apply(Action::HangUpClicked);
+    assert_eq!(state.media.screen, ScreenShare::Off);
+    assert_eq!(state.apply(Action::ScreenShareSettled { problem: None }), vec![Effect::StopScreenShare]);
+}
