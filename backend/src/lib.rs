@@ -107,21 +107,25 @@ impl AppState {
         let router = router::Router::new(address::NodeId::generate(), Arc::clone(queue_budget.local_queues()));
         let queue_limits =
             delivery::QueueLimits { frames: config.outbox_capacity, bytes: config.outbox_bytes, budget: queue_budget };
+        let router = Arc::new(router);
+        let directory: Arc<dyn Directory> = Arc::new(MemoryDirectory::new());
+        let shutdown = CancellationToken::new();
+        let presence = presence::PresenceHub::new(Arc::clone(&router), Arc::clone(&directory), shutdown.clone());
         AppState(Arc::new(SharedState {
             origin_policy: OriginPolicy::new(&config.allowed_origins),
             max_connections: limits::effective_connection_limit(config.max_connections, limits::open_files_limit()),
             trusted_proxies: TrustedProxies::new(&config.trusted_proxies),
             web_app: static_files::web_app(&config).map(Arc::new),
             config: Arc::new(config),
-            directory: Arc::new(MemoryDirectory::new()),
-            router: Arc::new(router),
-            presence: presence::PresenceHub::default(),
+            directory,
+            router,
+            presence,
             ring_sweep: dispatch::RingSweep::default(),
             metrics,
             connection_limiter: Arc::new(ConnectionLimiter::default()),
             refusal_log: log_limit::LogLimiter::default(),
             queue_limits,
-            shutdown: CancellationToken::new(),
+            shutdown,
             connections: TaskTracker::new(),
         }))
     }

@@ -120,6 +120,40 @@ async fn presence_requests_need_a_sign_in() {
     server.shut_down().await;
 }
 
+/// Everybody reconnecting at once (a server restart with resumable calls) is a burst of
+/// sign-ins: a subscriber with a small queue that does not read during the burst gets them
+/// merged into a few deltas, all names included, and is not closed as a slow consumer (one
+/// delta per sign-in would overflow its 16-frame queue 12 times over).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_sign_ins_reaches_a_subscriber_in_merged_deltas_and_closes_nobody() {
+    const BURST: usize = 200;
+    let config = Config { outbox_capacity: 16, max_connections_per_ip: 1_000, ..Config::default() };
+    let server = TestServer::start_with(config).await;
+    let mut alice = server.login("alice").await;
+    subscribe(&mut alice).await;
+    let server_ref = &server;
+    let clients: Vec<Client> = futures_util::stream::iter(0..BURST)
+        .map(|index| async move { server_ref.login(&format!("user{index:03}")).await })
+        .buffer_unordered(50)
+        .collect()
+        .await;
+    let mut joined = std::collections::BTreeSet::new();
+    let mut deltas = 0;
+    while joined.len() < BURST {
+        let delta = receive_within(&mut alice, Duration::from_secs(5)).await;
+        assert_eq!(delta["type"], "presence", "{delta}");
+        deltas += 1;
+        for name in delta["joined"].as_array().expect("joined names") {
+            joined.insert(name.as_str().expect("a name").to_owned());
+        }
+    }
+    assert!(deltas < BURST / 4, "{deltas} deltas for {BURST} sign-ins: changes are merged");
+    assert_eq!(joined.iter().next().map(String::as_str), Some("user000"));
+    alice.expect_silence(QUIET).await;
+    drop(clients);
+    server.shut_down().await;
+}
+
 /// 10,000 signed-in subscribers on the real binary (its own process: the 10,000 client sockets
 /// here and the server's 10,000 would not fit in one process's 20,000 descriptors), one more
 /// person signs in: every subscriber gets exactly that one small delta, nobody is closed as slow.
@@ -135,6 +169,8 @@ async fn presence_at_scale_every_subscriber_gets_exactly_one_small_delta_per_joi
         .buffer_unordered(64)
         .collect()
         .await;
+    // Past the presence batch window: the sign-ins are flushed before anyone subscribes.
+    tokio::time::sleep(QUIET).await;
     futures_util::stream::iter(clients.iter_mut())
         .for_each_concurrent(64, |client| async move {
             subscribe(client).await;

@@ -40,8 +40,7 @@ impl Session {
             self.state.presence.unsubscribe(self.id());
         }
         let state = &self.state;
-        self.subscribed =
-            state.presence.subscribe(&state.router, &*state.directory, self.reference(), &who, MAX_USERS_LISTED);
+        self.subscribed = state.presence.subscribe(self.reference(), &who, MAX_USERS_LISTED);
         Ok(())
     }
 
@@ -59,17 +58,13 @@ impl Session {
         Ok(())
     }
 
-    /// Pushes a sign-in or sign-out of `name` to the presence subscribers (not to this connection).
-    /// Nothing during shutdown: every connection is closing, and a `left` for each to each
-    /// would be quadratic work for nobody.
+    /// Pushes a sign-in or sign-out of `name` to the presence subscribers (merged with the other
+    /// changes of the same moment; never to `name`'s own connection). Nothing during shutdown:
+    /// every connection is closing, and a `left` for each to each would be quadratic work for nobody.
     pub(super) fn announce(&self, name: &Identity, change: Change) {
         if !self.global_list() || self.state.shutdown.is_cancelled() {
             return;
         }
-        let state = &self.state;
-        let announced = state.presence.announce(&state.router, &*state.directory, name, change, self.id());
-        if announced.closed_slow > 0 {
-            tracing::warn!(user = %name, closed = announced.closed_slow, "presence subscribers closed as slow consumers");
-        }
+        self.state.presence.announce(name, change);
     }
 }
