@@ -1,23 +1,32 @@
 //! Browser glue that owns our own media tracks across calls: the microphone, the camera (stopped
-//! and dropped when turned off, so its light goes out), the screen capture with its `ended`
-//! listener, and the preview stream of the video being shown. The reducer says which video to
+//! and dropped when turned off, so its light goes out), the screen capture, each with an `ended`
+//! listener (a track that ends by itself — unplugged, revoked — is reported; our own `stop()`
+//! fires no `ended`), and the preview stream of the video being shown. The reducer says which video to
 //! show (`Effect::ShowVideoSource`); this keeps the tracks and builds the preview. Every track is
 //! stopped when it is replaced or dropped.
 
-use crate::call_state::{Action, VideoSource};
+use crate::call_state::{Action, DeviceKind, VideoSource};
 use crate::media::{stop_every_track, tracks_of};
 use crate::signaling::Dispatch;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{Event, MediaStream, MediaStreamTrack};
 
-/// The screen capture track and the listener that reports its end.
-struct ScreenCapture {
+/// A track of ours and the listener that reports its end; stopped (without an `ended`) when dropped.
+struct WatchedTrack {
     track: MediaStreamTrack,
     on_ended: Closure<dyn FnMut(Event)>,
 }
 
-impl Drop for ScreenCapture {
+impl WatchedTrack {
+    fn new(track: MediaStreamTrack, ended: Action, dispatch: Dispatch) -> WatchedTrack {
+        let on_ended = Closure::<dyn FnMut(Event)>::new(move |_event: Event| dispatch(ended.clone()));
+        track.set_onended(Some(on_ended.as_ref().unchecked_ref()));
+        WatchedTrack { track, on_ended }
+    }
+}
+
+impl Drop for WatchedTrack {
     fn drop(&mut self) {
         self.track.set_onended(None);
         self.track.stop();
@@ -28,9 +37,9 @@ impl Drop for ScreenCapture {
 /// Our microphone, camera and screen tracks, and the preview.
 #[derive(Default)]
 pub struct LocalTracks {
-    microphone: Option<MediaStreamTrack>,
-    camera: Option<MediaStreamTrack>,
-    screen: Option<ScreenCapture>,
+    microphone: Option<WatchedTrack>,
+    camera: Option<WatchedTrack>,
+    screen: Option<WatchedTrack>,
     /// What the preview shows (a stream of one video track), `None` for no video.
     preview: Option<MediaStream>,
 }
@@ -48,57 +57,51 @@ impl std::fmt::Debug for LocalTracks {
 
 impl LocalTracks {
     /// Takes the tracks of the first getUserMedia.
-    pub fn take_initial(&mut self, stream: Option<MediaStream>) {
+    pub fn take_initial(&mut self, stream: Option<MediaStream>, dispatch: &Dispatch) {
         for track in stream.as_ref().map(tracks_of).unwrap_or_default() {
             match track.kind().as_str() {
-                "audio" if self.microphone.is_none() => self.microphone = Some(track),
-                "video" if self.camera.is_none() => self.camera = Some(track),
+                "audio" if self.microphone.is_none() => self.set_microphone(track, dispatch.clone()),
+                "video" if self.camera.is_none() => self.set_camera(track, dispatch.clone()),
                 _ => track.stop(),
             }
         }
     }
 
     pub fn microphone(&self) -> Option<&MediaStreamTrack> {
-        self.microphone.as_ref()
+        self.microphone.as_ref().map(|watched| &watched.track)
     }
 
-    /// A new microphone track (after a switch); the older one is stopped.
-    pub fn set_microphone(&mut self, track: MediaStreamTrack) {
-        if let Some(old) = self.microphone.replace(track) {
-            old.stop();
-        }
+    /// A new microphone track (after a switch); the older one is stopped. Its own end is
+    /// reported as [`Action::LocalDeviceStopped`].
+    pub fn set_microphone(&mut self, track: MediaStreamTrack, dispatch: Dispatch) {
+        let ended = Action::LocalDeviceStopped { kind: DeviceKind::Microphone };
+        self.microphone = Some(WatchedTrack::new(track, ended, dispatch));
     }
 
     pub fn stop_microphone(&mut self) {
-        if let Some(track) = self.microphone.take() {
-            track.stop();
-        }
+        self.microphone = None;
     }
 
     pub fn set_microphone_enabled(&self, enabled: bool) {
-        if let Some(track) = &self.microphone {
-            track.set_enabled(enabled);
+        if let Some(microphone) = self.microphone() {
+            microphone.set_enabled(enabled);
         }
     }
 
-    /// A new camera track (after "Turn camera on"); an older one is stopped.
-    pub fn set_camera(&mut self, track: MediaStreamTrack) {
-        if let Some(old) = self.camera.replace(track) {
-            old.stop();
-        }
+    /// A new camera track (after "Turn camera on"); an older one is stopped. Its own end is
+    /// reported as [`Action::LocalDeviceStopped`].
+    pub fn set_camera(&mut self, track: MediaStreamTrack, dispatch: Dispatch) {
+        let ended = Action::LocalDeviceStopped { kind: DeviceKind::Camera };
+        self.camera = Some(WatchedTrack::new(track, ended, dispatch));
     }
 
     pub fn stop_camera(&mut self) {
-        if let Some(track) = self.camera.take() {
-            track.stop();
-        }
+        self.camera = None;
     }
 
     /// A new screen capture; its `ended` is reported as [`Action::ScreenShareEnded`].
     pub fn set_screen(&mut self, track: MediaStreamTrack, dispatch: Dispatch) {
-        let on_ended = Closure::<dyn FnMut(Event)>::new(move |_event: Event| dispatch(Action::ScreenShareEnded));
-        track.set_onended(Some(on_ended.as_ref().unchecked_ref()));
-        self.screen = Some(ScreenCapture { track, on_ended });
+        self.screen = Some(WatchedTrack::new(track, Action::ScreenShareEnded, dispatch));
     }
 
     pub fn stop_screen(&mut self) {
@@ -108,7 +111,7 @@ impl LocalTracks {
     /// The track `source` means, if we hold one.
     pub fn video_track(&self, source: VideoSource) -> Option<&MediaStreamTrack> {
         match source {
-            VideoSource::Camera => self.camera.as_ref(),
+            VideoSource::Camera => self.camera.as_ref().map(|camera| &camera.track),
             VideoSource::Screen => self.screen.as_ref().map(|screen| &screen.track),
             VideoSource::Nothing => None,
         }
@@ -130,9 +133,9 @@ impl LocalTracks {
 
 impl Drop for LocalTracks {
     fn drop(&mut self) {
-        for track in [self.microphone.take(), self.camera.take()].into_iter().flatten() {
-            track.stop();
-        }
+        // Each watched track is stopped by its own drop.
+        self.microphone = None;
+        self.camera = None;
         self.screen = None;
         if let Some(preview) = self.preview.take() {
             stop_every_track(&preview);

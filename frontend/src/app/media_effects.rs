@@ -48,7 +48,7 @@ impl Controller {
                         }
                         return;
                     };
-                    controller.tracks.borrow_mut().take_initial(outcome.stream);
+                    controller.tracks.borrow_mut().take_initial(outcome.stream, &controller.dispatcher());
                     controller.dispatch(Action::LocalMediaSettled {
                         has_audio: outcome.has_audio,
                         has_video: outcome.has_video,
@@ -59,12 +59,12 @@ impl Controller {
             Effect::SetMicrophoneEnabled { enabled } => self.tracks.borrow().set_microphone_enabled(enabled),
             Effect::StartCamera { device_id } => self.acquire_track(
                 async move { acquire_camera(device_id.as_deref(), false).await },
-                |_, tracks, track| tracks.set_camera(track),
+                |controller, tracks, track| tracks.set_camera(track, controller.dispatcher()),
                 |problem| Action::CameraSettled { problem },
             ),
             Effect::SwitchCamera { device_id } => self.acquire_track(
                 async move { acquire_camera(device_id.as_deref(), true).await },
-                |_, tracks, track| tracks.set_camera(track),
+                |controller, tracks, track| tracks.set_camera(track, controller.dispatcher()),
                 |problem| Action::DeviceSwitched { kind: DeviceKind::Camera, problem },
             ),
             Effect::SwitchMicrophone { device_id, processing } => {
@@ -75,7 +75,7 @@ impl Controller {
                 self.tracks.borrow_mut().stop_microphone();
                 self.acquire_track(
                     async move { acquire_microphone(device_id.as_deref(), processing).await },
-                    |_, tracks, track| tracks.set_microphone(track),
+                    |controller, tracks, track| tracks.set_microphone(track, controller.dispatcher()),
                     |problem| Action::DeviceSwitched { kind: DeviceKind::Microphone, problem },
                 );
             }

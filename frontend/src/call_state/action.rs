@@ -137,6 +137,11 @@ pub enum Action {
     },
     /// The screen capture track ended (the browser's own "Stop sharing").
     ScreenShareEnded,
+    /// Our camera or microphone track ended by itself (unplugged, taken by another app, its
+    /// permission revoked); never sent for a track the app stopped.
+    LocalDeviceStopped {
+        kind: DeviceKind,
+    },
     /// The call's data channel opened.
     DataChannelOpened {
         call_attempt: CallAttempt,

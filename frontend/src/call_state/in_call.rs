@@ -175,7 +175,7 @@ impl AppModel {
         }
     }
 
-    fn show_video_source(&self, effects: &mut Vec<Effect>) {
+    pub(super) fn show_video_source(&self, effects: &mut Vec<Effect>) {
         effects.push(Effect::ShowVideoSource { source: self.media.video_source() });
     }
 

@@ -5,7 +5,8 @@
 //! `notice`), `Action` and `Effect` (`action`), [`AppModel::apply`] below, which only routes,
 //! and the handlers grouped by where the action comes from (`from_person`, `from_connection`,
 //! `from_server`, `from_browser`; the in-call controls in `in_call`, the data channel and chat in
-//! `peer_link`, the Settings panel and devices in `from_settings`, the verification code in
+//! `peer_link`, the Settings panel and devices in `from_settings`, a camera or microphone that stops by itself in
+//! `lost_devices`, the verification code in
 //! `verification`, the call statistics in `call_stats`, do not disturb and missed calls in
 //! `reachability`, the ringtone, ringback and notification in `alerting`). Tests are in `tests/`, one file per flow.
 //!
@@ -31,6 +32,7 @@ mod from_server;
 mod from_settings;
 mod in_call;
 mod local_media;
+mod lost_devices;
 mod media_controls;
 mod model;
 mod notice;
@@ -108,6 +110,7 @@ impl AppModel {
             Action::CameraSettled { problem } => self.camera_settled(problem, &mut effects),
             Action::ScreenShareSettled { problem } => self.screen_share_settled(problem, &mut effects),
             Action::ScreenShareEnded => self.screen_share_ended(&mut effects),
+            Action::LocalDeviceStopped { kind } => self.local_device_stopped(kind, &mut effects),
             Action::DataChannelOpened { .. } => self.data_channel_opened(&mut effects),
             Action::PeerMessageReceived { text, at_millis, .. } => self.peer_message_received(&text, at_millis),
             Action::SettingsClicked => self.settings_clicked(&mut effects),

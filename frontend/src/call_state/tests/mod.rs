@@ -7,6 +7,7 @@ mod controls;
 mod diagnostics;
 mod ending;
 mod glare;
+mod lost_devices;
 mod media;
 mod peer_link;
 mod presence;
