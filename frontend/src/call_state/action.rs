@@ -71,6 +71,15 @@ pub enum Action {
     },
     /// **Clear** under the missed calls.
     ClearMissedCallsClicked,
+    /// The signed-in person's **Recent** list as read from localStorage (`None`: nothing stored).
+    RecentCallsRestored {
+        storage_key: String,
+        text: Option<String>,
+    },
+    /// **Clear recent calls**.
+    ClearRecentCallsClicked,
+    /// Periodic tick while the Recent names' presence is queried (a server that lists nobody).
+    RecentPresenceQueryDue,
     /// A frame that is not a message we understand (never fatal).
     ServerMessageUnreadable {
         error: ParseError,
@@ -295,6 +304,11 @@ pub enum Effect {
     /// Remember do not disturb in localStorage.
     SaveDoNotDisturb {
         on: bool,
+    },
+    /// Read the **Recent** list stored under `storage_key`, then report
+    /// [`Action::RecentCallsRestored`].
+    LoadRecentCalls {
+        storage_key: String,
     },
     /// Remember the choices in localStorage.
     SaveDeviceChoices {

@@ -5,7 +5,7 @@
 //! Layout: the page, the connection banner and sign-in here; the call screen (videos, the
 //! remote person's state, call controls, people online) in `call_screen`; the media buttons
 //! (Mute, camera, Share screen, Settings, Chat) in `media_bar`; the chat panel in `chat_panel`;
-//! the Settings panel in `settings_panel`; the
+//! the Settings panel in `settings_panel`; the Recent list in `recent_list`; the
 //! `<video>` that shows a stream in `video`.
 //!
 //! Stable hooks for tests and styling: `data-call-phase`, `data-peer-state`, `data-signaling`
@@ -26,6 +26,7 @@ mod call_screen;
 mod chat_panel;
 mod media_bar;
 mod missed_calls;
+mod recent_list;
 mod settings_panel;
 mod stats_panel;
 mod verification;
