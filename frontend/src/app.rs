@@ -27,6 +27,7 @@ use yew::prelude::*;
 
 mod media_effects;
 mod recent_effects;
+mod verification_deadline;
 
 /// How often the list of people online is refreshed while idle, from a server whose `hello`
 /// does not announce presence (one that does pushes every change: no timer then).
@@ -67,6 +68,8 @@ pub struct Controller {
     online_users_timer: RefCell<Option<Interval>>,
     /// The Recent presence query's timer and what was stored (`app/recent_effects.rs`).
     recent_timers: RefCell<recent_effects::RecentTimers>,
+    /// Turns a peer's missing reveal into a warning (`app/verification_deadline.rs`).
+    verification_deadline_timer: RefCell<verification_deadline::VerificationDeadlineTimer>,
     /// The ringtone or ringback playing and the ringing notification shown.
     ring_alerts: RefCell<RingAlerts>,
     publish_snapshot: UseStateSetter<Rc<ViewSnapshot>>,
@@ -103,6 +106,7 @@ impl Controller {
             reconnect_timer: RefCell::new(None),
             online_users_timer: RefCell::new(None),
             recent_timers: RefCell::default(),
+            verification_deadline_timer: RefCell::new(None),
             ring_alerts: RefCell::new(RingAlerts::default()),
             publish_snapshot,
         })
@@ -161,6 +165,7 @@ impl Controller {
         self.processing_actions.set(false);
         self.follow_online_list_polling();
         self.follow_recent_timers();
+        self.follow_verification_deadline();
         self.publish();
     }
 

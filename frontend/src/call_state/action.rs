@@ -197,6 +197,10 @@ pub enum Action {
     },
     /// **Statistics**: opens or closes the **Call statistics** panel.
     StatisticsClicked,
+    /// The time the peer had to reveal its nonce (after the data channel opened) is over.
+    VerificationDeadlinePassed {
+        call_attempt: CallAttempt,
+    },
 }
 
 impl Action {
@@ -212,7 +216,8 @@ impl Action {
             | Action::SelectedCandidatePairRead { call_attempt, .. }
             | Action::StatsSampled { call_attempt, .. }
             | Action::DataChannelOpened { call_attempt, .. }
-            | Action::PeerMessageReceived { call_attempt, .. } => Some(*call_attempt),
+            | Action::PeerMessageReceived { call_attempt, .. }
+            | Action::VerificationDeadlinePassed { call_attempt } => Some(*call_attempt),
             _ => None,
         }
     }

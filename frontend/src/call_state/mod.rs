@@ -145,6 +145,7 @@ impl AppModel {
             }
             Action::ClearRecentCallsClicked => self.clear_recent_calls_clicked(),
             Action::RecentPresenceQueryDue => self.query_recent_presence(&mut effects),
+            Action::VerificationDeadlinePassed { .. } => self.verification_deadline_passed(),
         }
         self.follow_call_for_recent(before, declined, &mut effects);
         effects
