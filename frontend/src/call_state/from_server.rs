@@ -23,9 +23,10 @@ impl AppModel {
             ServerMessage::Login { success: false, message, name, .. } => self.login_refused(message, name),
             ServerMessage::Users { users } => {
                 self.online_users = users;
-                self.online_list_arrived();
+                self.online_list_arrived(effects);
             }
             ServerMessage::Presence { joined, left, online } => {
+                self.recent_presence_changed(joined.as_deref(), left.as_deref());
                 self.presence_received(joined, left);
                 if let Some(online) = online {
                     self.presence_query_answered(&online);

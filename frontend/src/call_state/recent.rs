@@ -24,6 +24,10 @@ pub const MAX_RECENT_CALLS: usize = 20;
 /// How often the Recent names' presence is asked for from a server that lists nobody.
 pub const RECENT_PRESENCE_QUERY_MILLIS: u32 = 30_000;
 
+/// A `users` list (the snapshot or a polled reply) holds at most this many names (PROTOCOL.md):
+/// one that long may leave out people who are online.
+const USERS_LISTED_AT_MOST: usize = 200;
+
 /// What happened last with a person.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecentEvent {
@@ -111,12 +115,16 @@ pub struct RecentCalls {
     pub entries: Vec<RecentCall>,
     /// The localStorage key of the signed-in person whose list this is.
     pub(super) storage_key: Option<String>,
-    /// From a server that lists nobody: the answers to our queries, per name.
+    /// From a server that lists nobody, or past a cut-off snapshot: the answers to our
+    /// queries, per name (kept current by `joined` and `left` when pushed).
     pub(super) answered: Vec<(UserName, bool)>,
     /// The names of each query sent and not answered yet, oldest first.
     pub(super) queries_in_flight: VecDeque<Vec<UserName>>,
     /// The pushed snapshot or polled list arrived since the last sign-in.
     pub(super) online_list_known: bool,
+    /// That list was cut off at [`USERS_LISTED_AT_MOST`]: a name missing from it is not known
+    /// to be offline.
+    pub(super) online_list_cut_off: bool,
 }
 
 impl RecentCalls {
@@ -248,6 +256,7 @@ impl AppModel {
         let Some(name) = self.signed_in_name() else { return };
         let storage_key = RecentCalls::storage_key(name);
         self.recent.online_list_known = false;
+        self.recent.online_list_cut_off = false;
         self.recent.answered.clear();
         self.recent.queries_in_flight.clear();
         if self.recent.storage_key.as_ref() == Some(&storage_key) {
@@ -279,9 +288,11 @@ impl AppModel {
         self.recent.answered.clear();
     }
 
-    /// Asks a server that lists nobody which Recent names are online (nothing to ask otherwise).
+    /// Asks which Recent names are online, where the online list cannot tell: a server that
+    /// lists nobody, or a pushed snapshot cut off at 200 names (a crowded server).
     pub(super) fn query_recent_presence(&mut self, effects: &mut Vec<Effect>) {
-        if !self.queries_recent_presence() {
+        let cut_off_snapshot = self.online_list == OnlineListSource::Pushed && self.recent.online_list_cut_off;
+        if !(self.queries_recent_presence() || (cut_off_snapshot && self.may_ask_about_recent_names())) {
             return;
         }
         let names: Vec<UserName> = self.recent.entries.iter().map(|entry| entry.name.clone()).collect();
@@ -293,8 +304,11 @@ impl AppModel {
     /// list: their presence is asked for every [`RECENT_PRESENCE_QUERY_MILLIS`] (the glue keeps
     /// its timer only while this holds).
     pub fn queries_recent_presence(&self) -> bool {
-        self.online_list == OnlineListSource::Hidden
-            && self.connection == SignalingConnection::Connected
+        self.online_list == OnlineListSource::Hidden && self.may_ask_about_recent_names()
+    }
+
+    fn may_ask_about_recent_names(&self) -> bool {
+        self.connection == SignalingConnection::Connected
             && self.signed_in_name().is_some()
             && !self.recent.entries.is_empty()
     }
@@ -310,9 +324,28 @@ impl AppModel {
         }
     }
 
-    /// The pushed snapshot or the polled list arrived: a name missing from it is offline.
-    pub(super) fn online_list_arrived(&mut self) {
+    /// The pushed snapshot or the polled list arrived: a name missing from it is offline, unless
+    /// it was cut off (then a pushed one's Recent names are asked about).
+    pub(super) fn online_list_arrived(&mut self, effects: &mut Vec<Effect>) {
+        let first = !self.recent.online_list_known;
         self.recent.online_list_known = true;
+        self.recent.online_list_cut_off = self.online_users.len() >= USERS_LISTED_AT_MOST;
+        if first && self.recent.online_list_cut_off {
+            self.query_recent_presence(effects);
+        }
+    }
+
+    /// A pushed `joined` or `left` is the latest word on a Recent name (also past a cut-off
+    /// snapshot, where the list alone cannot tell).
+    pub(super) fn recent_presence_changed(&mut self, joined: Option<&[UserName]>, left: Option<&[UserName]>) {
+        let changes = joined.unwrap_or_default().iter().map(|name| (name, true));
+        for (name, online) in changes.chain(left.unwrap_or_default().iter().map(|name| (name, false))) {
+            if self.recent.position(name).is_none() {
+                continue;
+            }
+            self.recent.answered.retain(|(known, _)| !same_person(known, name));
+            self.recent.answered.push((name.clone(), online));
+        }
     }
 
     /// `name`'s status: from the online list (pushed or polled) or, from a server that lists
@@ -321,14 +354,20 @@ impl AppModel {
         if self.connection != SignalingConnection::Connected || self.signed_in_name().is_none() {
             return PresenceStatus::Unknown;
         }
+        let answered =
+            || self.recent.answered.iter().find(|(known, _)| same_person(known, name)).map(|(_, online)| *online);
         let online = match self.online_list {
             OnlineListSource::Pushed | OnlineListSource::Polled if self.recent.online_list_known => {
-                Some(self.online_users.iter().any(|online| same_person(online, name)))
+                if self.online_users.iter().any(|online| same_person(online, name)) {
+                    Some(true)
+                } else if self.recent.online_list_cut_off {
+                    answered()
+                } else {
+                    Some(false)
+                }
             }
             OnlineListSource::Pushed | OnlineListSource::Polled => None,
-            OnlineListSource::Hidden => {
-                self.recent.answered.iter().find(|(known, _)| same_person(known, name)).map(|(_, online)| *online)
-            }
+            OnlineListSource::Hidden => answered(),
         };
         match online {
             None => PresenceStatus::Unknown,

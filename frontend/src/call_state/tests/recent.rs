@@ -284,3 +284,24 @@ fn each_signed_in_name_has_its_own_list() {
     assert!(state.recent.entries.is_empty(), "alice's list is not carol's");
     assert_eq!(state.recent_calls_to_store(), Some(("duet.recent.carol", String::new())));
 }
+
+#[test]
+fn past_a_snapshot_cut_off_at_200_names_the_recent_names_are_asked_about_and_deltas_keep_them_current() {
+    let stored = r#"[{"name":"bob","event":"outgoing","at":1},{"name":"carol","event":"missed","at":0}]"#;
+    let (mut state, effects) = alice_on(&[FEATURE_PRESENCE, FEATURE_PRESENCE_QUERY], Some(stored));
+    assert_eq!(queries(&effects), Vec::<Vec<String>>::new(), "the snapshot may tell");
+    let crowd: Vec<UserName> = (0..200).map(|number| name(&format!("person{number:03}"))).collect();
+    let effects = state.apply(received(ServerMessage::Users { users: crowd }));
+    assert_eq!(queries(&effects), [["bob", "carol"]], "200 names: bob and carol may be online all the same");
+    assert_eq!(status(&state, "bob"), PresenceStatus::Unknown);
+    state.apply(online_reply(&["bob"]));
+    assert_eq!(status(&state, "bob"), PresenceStatus::Online);
+    assert_eq!(status(&state, "carol"), PresenceStatus::Offline);
+    state.apply(received(ServerMessage::Presence { joined: None, left: Some(vec![name("bob")]), online: None }));
+    assert_eq!(status(&state, "bob"), PresenceStatus::Offline, "a left is the latest word");
+    state.apply(received(ServerMessage::Presence { joined: Some(vec![name("carol")]), left: None, online: None }));
+    assert_eq!(status(&state, "carol"), PresenceStatus::Online);
+    assert!(!state.queries_recent_presence(), "deltas keep them current: no 30 s timer");
+    let effects = state.apply(Action::CallRequested { typed_name: "dave".to_owned() });
+    assert_eq!(queries(&effects), [["dave", "bob", "carol"]], "a new name is asked about at once");
+}
