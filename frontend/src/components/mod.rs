@@ -1,6 +1,6 @@
 //! Yew function components: they render a [`ViewSnapshot`] and dispatch [`Action`]s, nothing
 //! else (the only browser calls here attach a stream to a `<video>`, read form inputs and the
-//! clock for a chat message's time).
+//! clock for a chat message's time and for whether a Recent call was today).
 //!
 //! Layout: the page, the connection banner and sign-in here; the call screen (videos, the
 //! remote person's state, call controls, people online) in `call_screen`; the media buttons
