@@ -2,7 +2,8 @@
 //! is scoped to it, so its "Call NAME" buttons are told from the online list's):
 //! - with pushed presence: after a call, each side lists the other with what happened, when, and
 //!   "Online"; bob closing his window turns him "Offline" in alice's list, back "Online" when he
-//!   signs in again, and "Call bob" from Recent rings him (he declines: "not answered" / "Declined");
+//!   signs in again, and "Call bob" from Recent rings him (he declines: "not answered" / "Declined";
+//!   a call cancelled while it rings: "Missed call");
 //! - on a server run with `--presence-list none` (nobody is listed online): the same statuses
 //!   from `presence_query`, asked at once for a new entry and every 30 s (so a change shows
 //!   within ~40 s);
@@ -135,6 +136,15 @@ async fn bob_leaves_comes_back_and_is_called_from_recent(people: TwoPeople, time
     wait_for_recent(&alice, "bob", "Outgoing call, not answered", "Online", STEP_TIMEOUT).await;
     // Bob's list is new (a new browser): alice is in it now.
     wait_for_recent(&bob, "alice", "Declined", "Online", timeout).await;
+    // Called again and cancelled while it rings: missed, marked for styling.
+    call_from_recent(&alice, "bob").await;
+    bob.wait_for_phase("ringing").await;
+    alice.click_button("Cancel").await;
+    bob.wait_for_phase("idle").await;
+    wait_for_recent(&bob, "alice", "Missed call", "Online", STEP_TIMEOUT).await;
+    let marked =
+        bob.run_script("return document.querySelector('li[data-recent-user=\"alice\"]').dataset.event;", vec![]).await;
+    assert_eq!(marked, json!("missed"));
     alice.close().await;
     bob.close().await;
     drop(driver);

@@ -63,7 +63,8 @@ impl RecentEvent {
         (RecentEvent::Declined, "declined"),
     ];
 
-    fn stored(self) -> &'static str {
+    /// One lower-case word: in storage, and as `data-event` for styling.
+    pub fn word(self) -> &'static str {
         Self::STORED.iter().find(|(event, _)| *event == self).map_or("outgoing", |(_, word)| word)
     }
 
@@ -144,7 +145,7 @@ impl RecentCalls {
             .iter()
             .map(|entry| StoredRecentCall {
                 name: entry.name.to_string(),
-                event: entry.event.stored().to_owned(),
+                event: entry.event.word().to_owned(),
                 at: entry.at_millis,
             })
             .collect();

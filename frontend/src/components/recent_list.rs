@@ -60,7 +60,7 @@ pub(super) fn recent_list(props: &RecentListProps) -> Html {
                         };
                         html! {
                             <li key={name.to_lowercase()} class="recent-call" data-recent-user={name.clone()}
-                                data-status={status_class}>
+                                data-status={status_class} data-event={entry.event.word()}>
                                 <button class="person" {onclick} aria-label={format!("Call {name}")}
                                         aria-describedby={details.clone()}>
                                     <span class="avatar" aria-hidden="true">
