@@ -3,8 +3,8 @@
 //! seen by the other side), Tab shows a visible focus ring, **Full screen** puts the remote video
 //! full screen, **Picture in picture** pops it out, the web app manifest is served as
 //! `application/manifest+json` with its icons, and in a call on a phone-sized window, upright
-//! and sideways, the video, the media buttons and **Hang up** are on screen with nothing wider
-//! than the screen. Saves the in-call screenshots (`in-call-*.png`, `phone-*.png`).
+//! and sideways, the video, the media buttons, **Hang up** and **Do not disturb** are on screen
+//! and not covered, with nothing wider than the screen. Saves the in-call screenshots (`in-call-*.png`, `phone-*.png`).
 //!
 //! Must run in a network namespace with only the loopback interface (`scripts/test`).
 
@@ -27,12 +27,18 @@ async fn keys_to_button(person: &Person, name: &str, keys: &str) {
 const FITS_ON_SCREEN: &str = "
     const problems = [];
     if (document.documentElement.scrollWidth > innerWidth) problems.push(`page ${document.documentElement.scrollWidth}px wide in ${innerWidth}px`);
-    const wanted = ['video[aria-label=\"Remote video\"]', 'video[aria-label=\"Your camera\"]', '.media-bar button', '.controls button'];
+    const wanted = ['video[aria-label=\"Remote video\"]', 'video[aria-label=\"Your camera\"]', '.media-bar button', '.controls button', 'button.do-not-disturb'];
+    if (!document.querySelector('button.do-not-disturb')) problems.push('no Do not disturb button');
     for (const selector of wanted) {
         for (const element of document.querySelectorAll(selector)) {
             const box = element.getBoundingClientRect();
             if (box.width === 0 || box.left < 0 || box.top < 0 || box.right > innerWidth + 0.5 || box.bottom > innerHeight + 0.5) {
                 problems.push(`${selector} '${element.textContent.trim()}' at ${Math.round(box.left)},${Math.round(box.top)}-${Math.round(box.right)},${Math.round(box.bottom)} in ${innerWidth}x${innerHeight}`);
+            }
+            // On screen and not covered by anything else: a click there reaches it.
+            const hit = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
+            if (box.width > 0 && selector.endsWith('button') && !(hit && element.contains(hit))) {
+                problems.push(`${selector} '${element.textContent.trim()}' is covered by ${hit ? hit.outerHTML.slice(0, 80) : 'nothing'}`);
             }
         }
     }

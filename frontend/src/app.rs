@@ -26,6 +26,8 @@ use web_sys::MediaStream;
 use yew::prelude::*;
 
 mod media_effects;
+mod recent_effects;
+mod verification_deadline;
 
 /// How often the list of people online is refreshed while idle, from a server whose `hello`
 /// does not announce presence (one that does pushes every change: no timer then).
@@ -64,6 +66,10 @@ pub struct Controller {
     remote_media_version: Cell<u32>,
     reconnect_timer: RefCell<Option<Timeout>>,
     online_users_timer: RefCell<Option<Interval>>,
+    /// The Recent presence query's timer and what was stored (`app/recent_effects.rs`).
+    recent_timers: RefCell<recent_effects::RecentTimers>,
+    /// Turns a peer's missing reveal into a warning (`app/verification_deadline.rs`).
+    verification_deadline_timer: RefCell<verification_deadline::VerificationDeadlineTimer>,
     /// The ringtone or ringback playing and the ringing notification shown.
     ring_alerts: RefCell<RingAlerts>,
     publish_snapshot: UseStateSetter<Rc<ViewSnapshot>>,
@@ -99,6 +105,8 @@ impl Controller {
             remote_media_version: Cell::new(0),
             reconnect_timer: RefCell::new(None),
             online_users_timer: RefCell::new(None),
+            recent_timers: RefCell::default(),
+            verification_deadline_timer: RefCell::new(None),
             ring_alerts: RefCell::new(RingAlerts::default()),
             publish_snapshot,
         })
@@ -145,13 +153,19 @@ impl Controller {
         loop {
             let next = self.queued_actions.borrow_mut().pop_front();
             let Some(action) = next else { break };
-            let effects = self.model.borrow_mut().apply(action);
+            let effects = {
+                let mut model = self.model.borrow_mut();
+                model.set_clock_millis(recent_effects::now_millis());
+                model.apply(action)
+            };
             for effect in effects {
                 self.carry_out(effect);
             }
         }
         self.processing_actions.set(false);
         self.follow_online_list_polling();
+        self.follow_recent_timers();
+        self.follow_verification_deadline();
         self.publish();
     }
 
@@ -249,6 +263,7 @@ impl Controller {
             | Effect::SaveDoNotDisturb { .. }
             | Effect::StartLevelMeter
             | Effect::StopLevelMeter) => self.carry_out_media(effect),
+            Effect::LoadRecentCalls { storage_key } => self.load_recent_calls(storage_key),
             Effect::ToggleFullScreen => toggle_full_screen(),
             Effect::TogglePictureInPicture => toggle_picture_in_picture(),
             Effect::SampleStatsEverySecond { call_attempt } => {

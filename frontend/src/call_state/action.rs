@@ -71,6 +71,15 @@ pub enum Action {
     },
     /// **Clear** under the missed calls.
     ClearMissedCallsClicked,
+    /// The signed-in person's **Recent** list as read from localStorage (`None`: nothing stored).
+    RecentCallsRestored {
+        storage_key: String,
+        text: Option<String>,
+    },
+    /// **Clear recent calls**.
+    ClearRecentCallsClicked,
+    /// Periodic tick while the Recent names' presence is queried (a server that lists nobody).
+    RecentPresenceQueryDue,
     /// A frame that is not a message we understand (never fatal).
     ServerMessageUnreadable {
         error: ParseError,
@@ -193,6 +202,10 @@ pub enum Action {
     },
     /// **Statistics**: opens or closes the **Call statistics** panel.
     StatisticsClicked,
+    /// The time the peer had to reveal its nonce (after the data channel opened) is over.
+    VerificationDeadlinePassed {
+        call_attempt: CallAttempt,
+    },
 }
 
 impl Action {
@@ -208,7 +221,8 @@ impl Action {
             | Action::SelectedCandidatePairRead { call_attempt, .. }
             | Action::StatsSampled { call_attempt, .. }
             | Action::DataChannelOpened { call_attempt, .. }
-            | Action::PeerMessageReceived { call_attempt, .. } => Some(*call_attempt),
+            | Action::PeerMessageReceived { call_attempt, .. }
+            | Action::VerificationDeadlinePassed { call_attempt } => Some(*call_attempt),
             _ => None,
         }
     }
@@ -300,6 +314,11 @@ pub enum Effect {
     /// Remember do not disturb in localStorage.
     SaveDoNotDisturb {
         on: bool,
+    },
+    /// Read the **Recent** list stored under `storage_key`, then report
+    /// [`Action::RecentCallsRestored`].
+    LoadRecentCalls {
+        storage_key: String,
     },
     /// Remember the choices in localStorage.
     SaveDeviceChoices {

@@ -21,8 +21,17 @@ impl AppModel {
                 self.login_succeeded(name, resume, ice_servers, effects);
             }
             ServerMessage::Login { success: false, message, name, .. } => self.login_refused(message, name),
-            ServerMessage::Users { users } => self.online_users = users,
-            ServerMessage::Presence { joined, left, .. } => self.presence_received(joined, left),
+            ServerMessage::Users { users } => {
+                self.online_users = users;
+                self.online_list_arrived(effects);
+            }
+            ServerMessage::Presence { joined, left, online } => {
+                self.recent_presence_changed(joined.as_deref(), left.as_deref());
+                self.presence_received(joined, left);
+                if let Some(online) = online {
+                    self.presence_query_answered(&online);
+                }
+            }
             ServerMessage::Offer { offer, name } => self.offer_received(offer, name, at_millis, effects),
             ServerMessage::Answer { answer, name } => self.answer_received(answer, name, effects),
             ServerMessage::Candidate { candidate, name } => self.candidate_received(candidate, name, effects),
@@ -60,6 +69,7 @@ impl AppModel {
             self.notice = Some(Notice::status("Connection to the server restored."));
         }
         self.online_list_wanted(effects);
+        self.recent_signed_in(effects);
         if self.local_media == LocalMedia::NotRequested {
             self.local_media = LocalMedia::Requesting;
             effects.push(Effect::AcquireLocalMedia(self.media_request()));
@@ -192,7 +202,7 @@ impl AppModel {
             Some(LeaveReason::Other) => Notice::alert(format!("The call with {peer} ended.")),
         };
         if was_ringing && matches!(reason, Some(LeaveReason::Timeout | LeaveReason::Hangup) | None) {
-            self.missed_call(peer.clone(), at_millis);
+            self.missed_call(peer.clone(), at_millis, effects);
         }
         self.end_call(notice, effects);
         self.online_list_stale(effects);

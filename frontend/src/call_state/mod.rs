@@ -8,7 +8,7 @@
 //! `peer_link`, the Settings panel and devices in `from_settings`, a camera or microphone that stops by itself in
 //! `lost_devices`, the verification code in
 //! `verification`, the call statistics in `call_stats`, do not disturb and missed calls in
-//! `reachability`, the ringtone, ringback and notification in `alerting`). Tests are in `tests/`, one file per flow.
+//! `reachability`, the Recent list in `recent`, the ringtone, ringback and notification in `alerting`). Tests are in `tests/`, one file per flow.
 //!
 //! Invariants:
 //! - Exactly one call phase at a time; every phase that owns an `RTCPeerConnection` ends with an
@@ -39,6 +39,7 @@ mod notice;
 mod peer_link;
 mod presence;
 mod reachability;
+mod recent;
 mod settings;
 mod sign_in;
 mod verification;
@@ -61,6 +62,12 @@ pub use notice::{Notice, NoticeKind};
 pub use presence::OnlineListSource;
 #[cfg_attr(not(any(target_arch = "wasm32", test)), allow(unused_imports))]
 pub use reachability::MissedCall;
+// The component and the glue name all of these, the tests only some.
+#[cfg_attr(not(target_arch = "wasm32"), allow(unused_imports))]
+pub use recent::{PresenceStatus, RecentCall, RecentEvent, RECENT_PRESENCE_QUERY_MILLIS};
+// The tests check the cap and the storage key.
+#[cfg(test)]
+pub use recent::{RecentCalls, MAX_RECENT_CALLS};
 pub use settings::{AudioProcessing, AudioSwitch, DeviceChoices, DeviceKind, MediaDevice, Settings};
 pub use sign_in::SignIn;
 #[cfg_attr(not(any(target_arch = "wasm32", test)), allow(unused_imports))]
@@ -77,6 +84,8 @@ impl AppModel {
             // An event of an earlier call's peer connection: that call is over.
             return effects;
         }
+        let before = recent::CallSketch::of(&self.call);
+        let declined = matches!(action, Action::DeclineClicked);
         match action {
             Action::AppStarted => self.app_started(&mut effects),
             Action::OnlineUsersRefreshDue => self.online_users_refresh_due(&mut effects),
@@ -134,7 +143,14 @@ impl AppModel {
             Action::SelectedCandidatePairRead { pair, .. } => self.selected_candidate_pair_read(pair),
             Action::StatsSampled { sample, .. } => self.stats_sampled(sample),
             Action::StatisticsClicked => self.statistics_clicked(),
+            Action::RecentCallsRestored { storage_key, text } => {
+                self.recent_calls_restored(&storage_key, text.as_deref(), &mut effects)
+            }
+            Action::ClearRecentCallsClicked => self.clear_recent_calls_clicked(),
+            Action::RecentPresenceQueryDue => self.query_recent_presence(&mut effects),
+            Action::VerificationDeadlinePassed { .. } => self.verification_deadline_passed(),
         }
+        self.follow_call_for_recent(before, declined, &mut effects);
         effects
     }
 }

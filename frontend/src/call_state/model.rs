@@ -2,6 +2,7 @@
 
 use super::call_stats::CallStats;
 use super::reachability::MissedCall;
+use super::recent::RecentCalls;
 use super::verification::CallVerification;
 use super::{
     CallAttempt, CallPhase, Chat, Effect, LocalMedia, MediaControls, MediaRequest, Notice, OnlineListSource,
@@ -40,6 +41,11 @@ pub struct AppModel {
     pub do_not_disturb: bool,
     /// Calls that rang here unanswered, oldest first (counted in the page title).
     pub missed_calls: Vec<MissedCall>,
+    /// **Recent**: the people we called or who called us, and their presence.
+    pub recent: RecentCalls,
+    /// The browser's clock when the action being applied happened (milliseconds since the Unix
+    /// epoch), set by the glue before each action ([`AppModel::set_clock_millis`]).
+    pub(super) clock_millis: u64,
     /// The latest message about a call or the connection.
     pub notice: Option<Notice>,
     /// From the server's `hello`; passed to every new `RTCPeerConnection`.
@@ -85,6 +91,8 @@ impl AppModel {
             viewer: ViewerFeatures::default(),
             do_not_disturb: false,
             missed_calls: Vec::new(),
+            recent: RecentCalls::default(),
+            clock_millis: 0,
             notice: None,
             ice_servers: Vec::new(),
             peer_connection_state: None,
@@ -94,6 +102,11 @@ impl AppModel {
             superseded_offer_to: None,
             pending_start: None,
         }
+    }
+
+    /// The glue tells the time before each action (the reducer has no clock of its own).
+    pub fn set_clock_millis(&mut self, now_millis: u64) {
+        self.clock_millis = now_millis;
     }
 
     /// Our name on the server, when signed in.

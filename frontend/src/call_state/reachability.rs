@@ -5,7 +5,7 @@
 //! listed as missed too, "Missed call from NAME, HH:MM", with **Call back**; the page title
 //! counts the missed calls until they are handled (**Call back** or **Clear**).
 
-use super::{AppModel, CallPhase, Effect};
+use super::{AppModel, CallPhase, Effect, RecentEvent};
 use protocol::{ClientMessage, LeaveReason, UserName};
 
 /// How many missed calls are kept (the oldest go first).
@@ -40,11 +40,12 @@ impl AppModel {
             name: Some(caller.clone()),
             reason: Some(LeaveReason::DoNotDisturb),
         }));
-        self.missed_call(caller.clone(), at_millis);
+        self.missed_call(caller.clone(), at_millis, effects);
         true
     }
 
-    pub(super) fn missed_call(&mut self, from: UserName, at_millis: u64) {
+    pub(super) fn missed_call(&mut self, from: UserName, at_millis: u64, effects: &mut Vec<Effect>) {
+        self.record_recent(from.clone(), RecentEvent::Missed, at_millis, effects);
         self.missed_calls.push(MissedCall { from, at_millis });
         if self.missed_calls.len() > MAX_MISSED_CALLS {
             self.missed_calls.remove(0);

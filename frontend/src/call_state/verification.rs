@@ -4,7 +4,7 @@
 //! peer has committed); the peer's reveal is checked against its commitment and gives the code,
 //! or a warning that is shown, never ignored. The cryptography is in `crate::verification`.
 
-use super::{AppModel, Effect};
+use super::{AppModel, CallAttempt, Effect};
 use crate::peer_message::PeerMessage;
 use crate::verification::{
     description_commitment, description_fingerprints, verification_code, with_commitment, Commitment, Nonce, Side,
@@ -24,7 +24,13 @@ pub enum VerificationFailure {
     UnreadableReveal,
     /// An SDP states no certificate fingerprint.
     NoFingerprint,
+    /// The peer committed but did not reveal its nonce within [`REVEAL_DEADLINE_MILLIS`] of
+    /// the data channel opening.
+    NoReveal,
 }
+
+/// How long the peer has to reveal its nonce once the data channel is open.
+pub const REVEAL_DEADLINE_MILLIS: u64 = 10_000;
 
 impl fmt::Display for VerificationFailure {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -40,6 +46,9 @@ impl fmt::Display for VerificationFailure {
             }
             VerificationFailure::NoFingerprint => {
                 "This call cannot be verified: a connection certificate is missing from the call's set-up."
+            }
+            VerificationFailure::NoReveal => {
+                "This call cannot be verified: the other app did not reveal its secret within 10 seconds. Someone in between may be holding it back."
             }
         })
     }
@@ -62,6 +71,9 @@ pub struct CallVerification {
     /// The peer's offer or answer has been read (with or without a commitment).
     theirs_seen: bool,
     revealed: bool,
+    /// When the data channel opened (the glue's clock): the peer's reveal is due within
+    /// [`REVEAL_DEADLINE_MILLIS`].
+    channel_opened_at: Option<u64>,
     /// The code, or why there is none; `None` while waiting.
     pub outcome: Option<VerificationOutcome>,
 }
@@ -109,8 +121,12 @@ impl CallVerification {
         Some(PeerMessage::Reveal { nonce })
     }
 
-    /// The peer revealed its nonce: checked, then the code.
+    /// The peer revealed its nonce: checked, then the code. A reveal after the deadline's
+    /// warning still counts (the commitment was fixed before DTLS, so lateness is no attack).
     fn their_reveal(&mut self, nonce_hex: &str) {
+        if self.outcome == Some(VerificationOutcome::Failed(VerificationFailure::NoReveal)) {
+            self.outcome = None;
+        }
         if self.outcome.is_some() {
             return;
         }
@@ -143,8 +159,10 @@ impl AppModel {
         self.verification.ours(description, nonce)
     }
 
-    /// The data channel opened: reveal our nonce (or say why the call cannot be verified).
+    /// The data channel opened: reveal our nonce (or say why the call cannot be verified); the
+    /// peer's reveal is now due within [`REVEAL_DEADLINE_MILLIS`].
     pub(super) fn reveal_nonce(&mut self, effects: &mut Vec<Effect>) {
+        self.verification.channel_opened_at.get_or_insert(self.clock_millis);
         if let Some(reveal) = self.verification.reveal() {
             effects.push(Effect::SendPeerMessage(reveal));
         }
@@ -152,5 +170,23 @@ impl AppModel {
 
     pub(super) fn nonce_revealed(&mut self, nonce_hex: &str) {
         self.verification.their_reveal(nonce_hex);
+    }
+
+    /// While the peer's reveal is awaited on an open data channel: the call and the time (the
+    /// glue's clock) at which waiting becomes a warning. The glue keeps one timer for it.
+    pub fn verification_deadline(&self) -> Option<(CallAttempt, u64)> {
+        let opened_at = self.verification.channel_opened_at?;
+        if self.verification.outcome.is_some() || !self.data_channel_open {
+            return None;
+        }
+        Some((self.call.call_attempt()?, opened_at + REVEAL_DEADLINE_MILLIS))
+    }
+
+    /// The deadline's timer fired: still no reveal is a warning, never a silent wait.
+    pub(super) fn verification_deadline_passed(&mut self) {
+        let Some((_, deadline)) = self.verification_deadline() else { return };
+        if self.clock_millis >= deadline {
+            self.verification.fail(VerificationFailure::NoReveal);
+        }
     }
 }

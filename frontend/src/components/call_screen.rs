@@ -2,12 +2,13 @@
 //! off, with their state in words: "NAME is muted", "NAME turned the camera off", "NAME is
 //! sharing their screen", shown only while true), our preview, the media buttons, the call's
 //! controls for its phase, the verification code (`verification.rs`), the connection's quality
-//! on the remote video and trouble with it in words, the Call statistics panel, the Settings and chat panels while open, and the people online while
-//! idle.
+//! on the remote video and trouble with it in words, the Call statistics panel, the Settings and chat panels while open, and, while idle, the missed
+//! calls, the Recent list (`recent_list.rs`) and the people online.
 
 use super::chat_panel::ChatPanel;
 use super::media_bar::MediaBar;
 use super::missed_calls::MissedCalls;
+use super::recent_list::RecentList;
 use super::settings_panel::SettingsPanel;
 use super::stats_panel::{quality_indicator, StatsPanel};
 use super::verification::Verification;
@@ -197,6 +198,10 @@ pub(super) fn call_screen(props: &CallScreenProps) -> Html {
                 }
                 if idle {
                     <MissedCalls missed={model.missed_calls.clone()} dispatch={dispatch.clone()} />
+                }
+                if idle {
+                    <RecentList entries={model.recent.entries.iter().map(|entry| (entry.clone(), model.presence_status(&entry.name))).collect::<Vec<_>>()}
+                                dispatch={dispatch.clone()} />
                 }
                 if idle {
                     <OnlineList users={model.online_users.clone()} dispatch={dispatch.clone()} />

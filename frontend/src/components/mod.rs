@@ -1,11 +1,11 @@
 //! Yew function components: they render a [`ViewSnapshot`] and dispatch [`Action`]s, nothing
 //! else (the only browser calls here attach a stream to a `<video>`, read form inputs and the
-//! clock for a chat message's time).
+//! clock for a chat message's time and for whether a Recent call was today).
 //!
 //! Layout: the page, the connection banner and sign-in here; the call screen (videos, the
 //! remote person's state, call controls, people online) in `call_screen`; the media buttons
 //! (Mute, camera, Share screen, Settings, Chat) in `media_bar`; the chat panel in `chat_panel`;
-//! the Settings panel in `settings_panel`; the
+//! the Settings panel in `settings_panel`; the Recent list in `recent_list`; the
 //! `<video>` that shows a stream in `video`.
 //!
 //! Stable hooks for tests and styling: `data-call-phase`, `data-peer-state`, `data-signaling`
@@ -26,6 +26,7 @@ mod call_screen;
 mod chat_panel;
 mod media_bar;
 mod missed_calls;
+mod recent_list;
 mod settings_panel;
 mod stats_panel;
 mod verification;

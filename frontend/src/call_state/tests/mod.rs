@@ -12,6 +12,7 @@ mod media;
 mod peer_link;
 mod presence;
 mod reachability;
+mod recent;
 mod reconnect;
 mod refusals;
 mod ringing;

@@ -56,6 +56,8 @@ fn successful_login_signs_in_asks_for_users_and_media() {
         effects,
         vec![
             Effect::Send(ClientMessage::Users),
+            // The Recent list of this name (`tests/recent.rs`).
+            Effect::LoadRecentCalls { storage_key: "duet.recent.alice".to_owned() },
             Effect::AcquireLocalMedia(MediaRequest {
                 camera: None,
                 microphone: None,

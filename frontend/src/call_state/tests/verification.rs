@@ -172,3 +172,40 @@ fn an_sdp_without_a_fingerprint_cannot_be_verified() {
     reveal(&mut alice, &bob_nonce);
     assert_eq!(alice.verification.outcome, Some(VerificationOutcome::Failed(VerificationFailure::NoFingerprint)));
 }
+
+#[test]
+fn a_peer_that_commits_but_never_reveals_is_a_warning_ten_seconds_after_the_channel_opened() {
+    // `call` opens both data channels with the clock at 0.
+    let (mut alice, mut bob, alice_nonce, bob_nonce) = call((1, 2), |relayed| relayed);
+    let call_attempt = alice.call.call_attempt().expect("in a call");
+    assert_eq!(alice.verification_deadline(), Some((call_attempt, 10_000)), "the glue's timer is wanted");
+
+    // A timer that fires early (or the clock read a little before) changes nothing.
+    alice.set_clock_millis(9_999);
+    alice.apply(Action::VerificationDeadlinePassed { call_attempt });
+    assert_eq!(alice.verification.outcome, None);
+
+    alice.set_clock_millis(10_050);
+    alice.apply(Action::VerificationDeadlinePassed { call_attempt });
+    assert_eq!(alice.verification.outcome, Some(VerificationOutcome::Failed(VerificationFailure::NoReveal)));
+    let warning = VerificationFailure::NoReveal.to_string();
+    assert!(warning.contains("did not reveal its secret within 10 seconds"), "{warning}");
+    assert_eq!(alice.verification_deadline(), None, "no timer once it is decided");
+
+    // The commitment was fixed before DTLS: a late but matching reveal still gives the code.
+    reveal(&mut alice, &bob_nonce);
+    reveal(&mut bob, &alice_nonce);
+    assert_eq!(code(&alice), code(&bob));
+    assert_eq!(bob.verification_deadline(), None);
+}
+
+#[test]
+fn the_reveal_deadline_of_an_ended_call_is_ignored() {
+    let (mut alice, _bob, _, _) = call((1, 2), |relayed| relayed);
+    let call_attempt = alice.call.call_attempt().expect("in a call");
+    alice.apply(Action::HangUpClicked);
+    assert_eq!(alice.verification_deadline(), None);
+    alice.set_clock_millis(60_000);
+    alice.apply(Action::VerificationDeadlinePassed { call_attempt });
+    assert_eq!(alice.verification.outcome, None);
+}

@@ -1,0 +1,85 @@
+//! **Recent** while idle: the people we called or who called us, newest first, each a "Call
+//! NAME" button (as in the online list) with what happened last, when, and their status in
+//! words; and **Clear recent calls**.
+
+use super::chat_panel::time_of_day;
+use crate::call_state::{Action, PresenceStatus, RecentCall};
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub(super) struct RecentListProps {
+    /// Newest first, each with the person's status now.
+    pub entries: Vec<(RecentCall, PresenceStatus)>,
+    pub dispatch: Callback<Action>,
+}
+
+/// "14:05" today, "2026-12-03 14:05" on another day (the browser's time zone).
+fn when(at_millis: u64) -> String {
+    #[allow(clippy::cast_precision_loss)]
+    let then = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at_millis as f64));
+    let today = js_sys::Date::new_0();
+    let same_day = then.get_full_year() == today.get_full_year()
+        && then.get_month() == today.get_month()
+        && then.get_date() == today.get_date();
+    if same_day {
+        time_of_day(at_millis)
+    } else {
+        format!(
+            "{}-{:02}-{:02} {}",
+            then.get_full_year(),
+            then.get_month() + 1,
+            then.get_date(),
+            time_of_day(at_millis)
+        )
+    }
+}
+
+#[function_component(RecentList)]
+pub(super) fn recent_list(props: &RecentListProps) -> Html {
+    let dispatch = props.dispatch.clone();
+    let clear = Callback::from(move |_: MouseEvent| dispatch.emit(Action::ClearRecentCallsClicked));
+    html! {
+        <section class="recent card" aria-labelledby="recent-heading">
+            <h2 id="recent-heading">{"Recent"}</h2>
+            if props.entries.is_empty() {
+                <p class="hint">{"People you call or who call you are listed here."}</p>
+            } else {
+                <ul class="recent-list">
+                    { for props.entries.iter().enumerate().map(|(index, (entry, status))| {
+                        let name = entry.name.to_string();
+                        let dispatch = props.dispatch.clone();
+                        let typed_name = name.clone();
+                        let onclick = Callback::from(move |_: MouseEvent| {
+                            dispatch.emit(Action::CallRequested { typed_name: typed_name.clone() })
+                        });
+                        let details = format!("recent-details-{index}");
+                        let status_class = match status {
+                            PresenceStatus::Online => "online",
+                            PresenceStatus::Offline => "offline",
+                            PresenceStatus::Unknown => "unknown",
+                        };
+                        html! {
+                            <li key={name.to_lowercase()} class="recent-call" data-recent-user={name.clone()}
+                                data-status={status_class} data-event={entry.event.word()}>
+                                <button class="person" {onclick} aria-label={format!("Call {name}")}
+                                        aria-describedby={details.clone()}>
+                                    <span class="avatar" aria-hidden="true">
+                                        {name.chars().next().map(|first| first.to_uppercase().to_string()).unwrap_or_default()}
+                                        <span class={classes!("presence-dot", status_class)}></span>
+                                    </span>
+                                    <span class="person-name"><bdi>{name.clone()}</bdi></span>
+                                </button>
+                                <span class="recent-details" id={details}>
+                                    <span class="recent-event">{format!("{}, {}", entry.event.words(), when(entry.at_millis))}</span>
+                                    {" · "}
+                                    <span class={classes!("recent-status", status_class)}>{status.words()}</span>
+                                </span>
+                            </li>
+                        }
+                    }) }
+                </ul>
+                <button class="link-button" onclick={clear}>{"Clear recent calls"}</button>
+            }
+        </section>
+    }
+}
