@@ -10,6 +10,7 @@
 
 mod keys;
 pub mod leases;
+pub mod node_channel;
 mod reply;
 #[cfg(test)]
 pub mod test_redis;
@@ -32,6 +33,10 @@ pub enum ClusterError {
     /// a heartbeat renews it and it has re-claimed what it still holds.
     #[error("this node's lease has lapsed; it must renew it before claiming names")]
     LeaseLapsed,
+    /// No subscriber received a frame published to this node's channel: the node is gone, or
+    /// its subscriber is reconnecting. The frame is lost; its sender is told.
+    #[error("node {0} is not reachable")]
+    NodeUnreachable(NodeId),
 }
 
 /// Connects a [`ConnectionManager`]: one multiplexed connection that reconnects by itself
