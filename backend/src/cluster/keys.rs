@@ -39,6 +39,14 @@ pub(crate) fn shape(shape: &NameKey) -> String {
     format!("{PREFIX}shape:{}", shape.as_str())
 }
 
+pub(crate) fn next_call() -> String {
+    format!("{PREFIX}next_call")
+}
+
+pub(crate) fn rings() -> String {
+    format!("{PREFIX}rings")
+}
+
 /// Lua shared by the scripts of `leases.rs` and `calls.rs` (prepended to each): liveness of a
 /// node, ending a call for the peer of a user, freeing a name record with its indexes.
 ///

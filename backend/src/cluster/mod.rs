@@ -8,6 +8,11 @@
 //! anywhere; a call touches two users). The price: on Redis Cluster the directory lives on one
 //! shard. Frames do not go through keys but through one pub/sub channel per node.
 
+pub mod calls;
+mod calls_lua;
+#[cfg(test)]
+mod conformance;
+pub mod directory;
 mod keys;
 pub mod leases;
 pub mod node_channel;
