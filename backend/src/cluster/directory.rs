@@ -3,12 +3,12 @@
 //! connections of its own node. Not wired in: the `Directory` trait is synchronous; the
 //! conformance scenarios run against this in `cluster/conformance/` (an async copy).
 //!
-//! The name lists read every name record (`{duet}:name:*`) in one script: fine for tests and
-//! small clusters; a cluster-wide online list for many users wants a sorted set of display
-//! forms kept by the claim and release scripts.
+//! The online list reads every name record (`{duet}:name:*`) in one script: fine for tests and
+//! small clusters; a cluster-wide list for many users wants a sorted set of display forms kept
+//! by the claim and free scripts. The count and the lookup of one name are cheap.
 
 use super::calls::{CallRecords, CallResult};
-use super::keys::script;
+use super::keys::{self, script};
 use super::leases::{Claim, NameLeases};
 use super::reply::{array, text};
 use super::{ClusterError, ConnectionManager};
@@ -31,6 +31,22 @@ end
 return online
 "#;
 
+/// Names held by live nodes: the sum of their name sets (dead nodes' names are stale).
+const COUNT: &str = r#"
+local count = 0
+for _, node in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if live(node) then count = count + redis.call('SCARD', P .. 'node:' .. node .. ':names') end
+end
+return count
+"#;
+
+/// The display form held under KEYS[1] by a live node, or nil.
+const NAME: &str = r#"
+local held = redis.call('HMGET', KEYS[1], 'display', 'node')
+if held[1] and live(held[2]) then return held[1] end
+return false
+"#;
+
 /// The shared directory as one node sees it.
 #[derive(Debug, Clone)]
 pub struct RedisDirectory {
@@ -38,6 +54,8 @@ pub struct RedisDirectory {
     calls: CallRecords,
     redis: ConnectionManager,
     online: Script,
+    count: Script,
+    name: Script,
 }
 
 impl RedisDirectory {
@@ -48,6 +66,8 @@ impl RedisDirectory {
             calls: CallRecords::new(redis.clone()),
             redis,
             online: script(ONLINE),
+            count: script(COUNT),
+            name: script(NAME),
         }
     }
 
@@ -104,15 +124,18 @@ impl RedisDirectory {
         Ok(online)
     }
 
-    /// See `Directory::online_count` (cluster-wide).
+    /// See `Directory::online_count`: cluster-wide, one set size per live node (cheap enough
+    /// for `duet_users_online` at scrape time).
     pub async fn online_count(&self) -> Result<usize, ClusterError> {
-        Ok(self.online().await?.len())
+        let count: usize = self.count.key(keys::nodes()).invoke_async(&mut self.redis.clone()).await?;
+        Ok(count)
     }
 
-    /// See `Directory::online_name`.
+    /// See `Directory::online_name`: one record read.
     pub async fn online_name(&self, name: &UserName) -> Result<Option<UserName>, ClusterError> {
-        let key = name.key();
-        Ok(self.online().await?.into_iter().find(|(online, _)| online == key.as_str()).map(|(_, display)| display))
+        let display: Option<String> =
+            self.name.key(keys::name(&name.key())).invoke_async(&mut self.redis.clone()).await?;
+        Ok(display.map(UserName::from_wire))
     }
 
     /// See `Directory::online_names`.

@@ -132,3 +132,43 @@ async fn a_node_that_stops_heartbeating_loses_its_names_within_the_ttl_and_one_h
     assert!(won(&node_a.claim(&identity("dave"), 3).await.expect("redis")));
     heartbeats.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_redis_is_down_claims_fail_at_once_and_after_it_returns_empty_the_node_learns_and_reclaims() {
+    let mut redis = TestRedis::start();
+    let (node_a, node_b) = (node(&redis, 0xa).await, node(&redis, 0xb).await);
+    assert!(won(&node_a.claim(&identity("alice"), 1).await.expect("redis")));
+    redis.kill();
+    let refused = node_b.claim(&identity("bob"), 2).await;
+    assert!(matches!(refused, Err(ClusterError::Unavailable(_))), "{refused:?}");
+    assert!(node_a.heartbeat().await.is_err(), "a heartbeat fails too");
+    // Restarting blocks while redis-server starts: not on the runtime's threads.
+    let _redis = tokio::task::spawn_blocking(move || {
+        redis.restart();
+        redis
+    })
+    .await
+    .expect("restarted");
+    // Redis came back empty (no persistence): the managers reconnect by themselves, and the
+    // first heartbeat says the lease had lapsed, so the node re-claims its live names.
+    let started = Instant::now();
+    let heartbeat = loop {
+        match node_a.heartbeat().await {
+            Ok(heartbeat) => break heartbeat,
+            Err(_) if started.elapsed() < Duration::from_secs(20) => {
+                tokio::time::sleep(Duration::from_millis(20)).await
+            }
+            Err(error) => panic!("node A never reconnected: {error}"),
+        }
+    };
+    assert_eq!(heartbeat, Heartbeat::Lapsed);
+    assert!(won(&node_a.claim(&identity("alice"), 1).await.expect("redis")), "re-claimed");
+    while node_b.heartbeat().await.is_err() {
+        assert!(started.elapsed() < Duration::from_secs(20), "node B never reconnected");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        node_b.claim(&identity("alice"), 2).await.expect("redis"),
+        Claim::Taken { in_use: UserName::from_wire("alice") }
+    );
+}
