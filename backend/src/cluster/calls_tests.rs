@@ -23,7 +23,7 @@ async fn node(redis: &TestRedis, raw: u64) -> RedisDirectory {
 async fn sign_in(directory: &RedisDirectory, name: &str, connection: u64) -> (Identity, ConnectionRef) {
     let holder = ConnectionRef { node: directory.leases().node(), connection };
     let claimed = directory.claim(&Identity::new(UserName::from_wire(name)), holder, None).await.expect("redis");
-    (claimed.expect("a free name").identity, holder)
+    (claimed.expect("a free name").0.identity, holder)
 }
 
 fn target(name: &str) -> UserName {
@@ -133,5 +133,33 @@ async fn when_a_node_dies_mid_call_a_survivor_sweeps_its_names_and_learns_whom_t
     assert_eq!((ended.peer, ended.peer_connection, ended.phase), (bob.clone(), Some(bob_at), CallPhase::Connected));
     assert_eq!(node_b.end_call(&bob, bob_at, None).await.expect("redis"), Err(CallError::NoCall), "bob is free");
     sign_in(&node_b, "alice", 2).await;
+    assert_consistent(&node_b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_of_a_dead_node_s_name_before_any_sweep_frees_it_and_names_the_peer_to_tell() {
+    let redis = TestRedis::start();
+    let (node_a, node_b) = (node(&redis, 0xa).await, node(&redis, 0xb).await);
+    let (alice, alice_at) = sign_in(&node_a, "alice", 1).await;
+    let (bob, bob_at) = sign_in(&node_b, "bob", 1).await;
+    node_a.start_call(&alice, alice_at, &target("bob"), later()).await.expect("redis").expect("a call");
+    // Node A dies; someone on node B signs in as alice as soon as the name is free.
+    let killed = Instant::now();
+    let (claimed, freed) = loop {
+        node_b.leases().heartbeat().await.expect("heartbeat");
+        let holder = ConnectionRef { node: node_b.leases().node(), connection: 2 };
+        if let Ok(claimed) = node_b.claim(&alice, holder, None).await.expect("redis") {
+            break claimed;
+        }
+        assert!(killed.elapsed() < TTL * 20, "alice was never freed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(claimed.replaced, None, "a new sign-in, not a resume");
+    assert_eq!(freed.len(), 1);
+    assert_eq!(freed[0].holder, alice_at);
+    let ended = freed[0].ended_call.clone().expect("the dead alice's call ended");
+    assert_eq!((ended.peer, ended.peer_connection, ended.phase), (bob, Some(bob_at), CallPhase::Ringing));
+    assert_eq!(node_b.next_ring_deadline().await.expect("redis"), None, "its ring deadline is gone");
+    assert_eq!(node_b.leases().sweep_dead_node(node_a.leases().node()).await.expect("redis"), []);
     assert_consistent(&node_b).await;
 }

@@ -9,7 +9,7 @@
 
 use super::calls::{CallRecords, CallResult};
 use super::keys::{self, script};
-use super::leases::{Claim, NameLeases};
+use super::leases::{Claim, FreedName, NameLeases};
 use super::reply::{array, text};
 use super::{ClusterError, ConnectionManager};
 use crate::address::{ConnectionRef, NodeId};
@@ -79,13 +79,16 @@ impl RedisDirectory {
         &self.calls
     }
 
-    /// See `Directory::claim`. `holder` must be a connection of this directory's node.
+    /// See `Directory::claim`. `holder` must be a connection of this directory's node. Also
+    /// returns the stale holders (of dead nodes) that this claim freed: the peers of their
+    /// calls must be told `disconnected`, as for the names of a swept node (the sweep will not
+    /// see these any more). `Claimed` has no field for them yet.
     pub async fn claim(
         &self,
         name: &Identity,
         holder: ConnectionRef,
         resume: Option<&ResumeToken>,
-    ) -> Result<Result<Claimed, ClaimError>, ClusterError> {
+    ) -> Result<Result<(Claimed, Vec<FreedName>), ClaimError>, ClusterError> {
         if holder.node != self.leases.node() {
             return Err(ClusterError::Corrupt(format!("{holder} is not on node {}", self.leases.node())));
         }
@@ -94,15 +97,13 @@ impl RedisDirectory {
             None => self.leases.claim(name, holder.connection).await?,
         };
         Ok(match claim {
-            // Stale holders freed by this claim: their calls' peers are for the dead-node sweep
-            // to tell (see the module documentation of `leases.rs`).
-            Claim::Won { resume, .. } => {
-                Ok(Claimed { identity: name.clone(), resume, replaced: None, ended_call: None })
+            Claim::Won { resume, freed } => {
+                Ok((Claimed { identity: name.clone(), resume, replaced: None, ended_call: None }, freed))
             }
             Claim::Taken { in_use } => Err(ClaimError::Taken { requested: name.display().clone(), in_use }),
             Claim::Replaced { display, previous, ended_call, resume } => {
                 let identity = if &display == name.display() { name.clone() } else { Identity::new(display) };
-                Ok(Claimed { identity, resume, replaced: Some(previous), ended_call })
+                Ok((Claimed { identity, resume, replaced: Some(previous), ended_call }, Vec::new()))
             }
         })
     }
