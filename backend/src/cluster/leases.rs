@@ -155,6 +155,13 @@ impl NameLeases {
         Ok(if previous.is_some() { Heartbeat::Renewed } else { Heartbeat::Lapsed })
     }
 
+    /// Whether this node's lease is live now (claims are accepted).
+    pub async fn lease_is_live(&self) -> Result<bool, ClusterError> {
+        let exists: bool =
+            redis::cmd("EXISTS").arg(keys::node_lease(self.node)).query_async(&mut self.redis.clone()).await?;
+        Ok(exists)
+    }
+
     /// Claims `name` for connection `connection` of this node, unless a live holder has it or a
     /// look-alike (same key or same shape).
     pub async fn claim(&self, name: &Identity, connection: ConnectionId) -> Result<Claim, ClusterError> {

@@ -14,6 +14,7 @@ mod calls_lua;
 mod conformance;
 pub mod directory;
 mod keys;
+pub mod lease_keeper;
 pub mod leases;
 pub mod node_channel;
 mod reply;
