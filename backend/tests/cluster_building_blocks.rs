@@ -7,7 +7,7 @@ mod common;
 use backend::address::{ConnectionRef, NodeId};
 use backend::cluster::connect;
 use backend::cluster::directory::RedisDirectory;
-use backend::cluster::node_channel::{Incoming, NodeFrame, NodePublisher, NodeSubscription};
+use backend::cluster::node_channel::{Incoming, NodeDelivery, NodeFrame, NodePublisher, NodeSubscription};
 use backend::directory::{Answered, Identity, Offered};
 use common::test_redis::TestRedis;
 use protocol::UserName;
@@ -50,7 +50,8 @@ async fn alice_on_node_a_calls_bob_on_node_b_and_her_candidates_reach_his_connec
         let event = tokio::time::timeout(Duration::from_secs(20), incoming_b.recv()).await.expect("in time");
         match event.expect("subscribed") {
             Incoming::Subscribed => continue,
-            Incoming::Frame(NodeFrame { connection, payload }) => {
+            Incoming::Frame(NodeFrame { kind, connection, payload }) => {
+                assert_eq!(kind, NodeDelivery::Frame);
                 assert_eq!(connection, bob_at.connection);
                 let expected = format!(r#"{{"type":"candidate","to":"bob","candidate":{received}}}"#);
                 assert_eq!(String::from_utf8(payload).expect("the JSON text"), expected);

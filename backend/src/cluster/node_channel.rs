@@ -1,7 +1,8 @@
 //! Delivery between nodes: one Redis pub/sub channel per node (`duet:node:ID`, not per user),
-//! carrying frames for that node's connections. A message is the target connection id (8 bytes,
-//! big-endian) followed by the payload, opaque bytes (the relayed JSON text, never parsed here).
-//! Same-node delivery never comes here.
+//! carrying the router's three operations for that node's connections (a frame, a reserved
+//! frame such as `leave`, a kick). A message is one byte of [`NodeDelivery`], the target
+//! connection id (8 bytes, big-endian), then the payload, opaque bytes (the relayed JSON text,
+//! never parsed here; empty for a kick). Same-node delivery never comes here.
 //!
 //! Order: a node publishes over one multiplexed connection, so the frames of one sender that
 //! awaits each publish (a session does) reach the receiving node in that order, and its
@@ -14,6 +15,7 @@
 
 use super::{manager_config, ClusterError, ConnectionManager};
 use crate::address::{ConnectionId, NodeId};
+use crate::delivery::KickReason;
 use redis::{AsyncCommands, ProtocolVersion, PushInfo, PushKind, Value};
 use tokio::sync::mpsc;
 
@@ -22,9 +24,42 @@ pub fn channel_of(node: NodeId) -> String {
     format!("duet:node:{node}")
 }
 
-/// A frame for one connection of the receiving node.
+/// Which of the router's operations a message asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeDelivery {
+    /// `Router::deliver`: a relayed frame, into the connection's bounded queue.
+    Frame,
+    /// `Router::deliver_reserved`: a frame the server generated (`leave`), in the reserve.
+    Reserved,
+    /// `Router::kick`: close the connection.
+    Kick(KickReason),
+}
+
+impl NodeDelivery {
+    fn to_byte(self) -> u8 {
+        match self {
+            NodeDelivery::Frame => 0,
+            NodeDelivery::Reserved => 1,
+            NodeDelivery::Kick(KickReason::SlowConsumer) => 2,
+            NodeDelivery::Kick(KickReason::ReplacedByNewLogin) => 3,
+        }
+    }
+
+    fn from_byte(byte: u8) -> Option<NodeDelivery> {
+        Some(match byte {
+            0 => NodeDelivery::Frame,
+            1 => NodeDelivery::Reserved,
+            2 => NodeDelivery::Kick(KickReason::SlowConsumer),
+            3 => NodeDelivery::Kick(KickReason::ReplacedByNewLogin),
+            _ => return None,
+        })
+    }
+}
+
+/// A delivery for one connection of the receiving node.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeFrame {
+    pub kind: NodeDelivery,
     pub connection: ConnectionId,
     pub payload: Vec<u8>,
 }
@@ -51,10 +86,22 @@ impl NodePublisher {
         NodePublisher { redis }
     }
 
-    /// Publishes `payload` for connection `connection` of node `node`. Succeeds only when the
-    /// node's subscriber received it from Redis (it still may have closed that connection).
+    /// Publishes the frame `payload` for connection `connection` of node `node`. Succeeds only
+    /// when the node's subscriber received it from Redis (it may have closed that connection).
     pub async fn publish(&self, node: NodeId, connection: ConnectionId, payload: &[u8]) -> Result<(), ClusterError> {
-        let mut message = Vec::with_capacity(8 + payload.len());
+        self.publish_delivery(node, connection, NodeDelivery::Frame, payload).await
+    }
+
+    /// [`NodePublisher::publish`] for any of the router's operations.
+    pub async fn publish_delivery(
+        &self,
+        node: NodeId,
+        connection: ConnectionId,
+        kind: NodeDelivery,
+        payload: &[u8],
+    ) -> Result<(), ClusterError> {
+        let mut message = Vec::with_capacity(9 + payload.len());
+        message.push(kind.to_byte());
         message.extend_from_slice(&connection.to_be_bytes());
         message.extend_from_slice(payload);
         let receivers: i64 = self.redis.clone().publish(channel_of(node), message).await?;
@@ -110,8 +157,13 @@ impl NodeSubscription {
 /// A `message` push's data: the channel, then our message.
 fn decode(data: &[Value]) -> Option<NodeFrame> {
     let Some(Value::BulkString(message)) = data.get(1) else { return None };
-    let (connection, payload) = message.split_first_chunk::<8>()?;
-    Some(NodeFrame { connection: ConnectionId::from_be_bytes(*connection), payload: payload.to_vec() })
+    let (kind, rest) = message.split_first()?;
+    let (connection, payload) = rest.split_first_chunk::<8>()?;
+    Some(NodeFrame {
+        kind: NodeDelivery::from_byte(*kind)?,
+        connection: ConnectionId::from_be_bytes(*connection),
+        payload: payload.to_vec(),
+    })
 }
 
 #[cfg(test)]

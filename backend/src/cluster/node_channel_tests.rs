@@ -77,7 +77,10 @@ async fn while_redis_is_down_frames_fail_at_their_sender_and_delivery_resumes_by
     wait_for(&mut incoming, Incoming::Subscribed).await;
     let publisher = NodePublisher::new(connect(&redis.url()).await.expect("redis"));
     publisher.publish(NODE_B, 1, b"before").await.expect("published");
-    assert_eq!(next(&mut incoming).await, Incoming::Frame(NodeFrame { connection: 1, payload: b"before".to_vec() }));
+    assert_eq!(
+        next(&mut incoming).await,
+        Incoming::Frame(NodeFrame { kind: NodeDelivery::Frame, connection: 1, payload: b"before".to_vec() })
+    );
 
     redis.kill();
     wait_for(&mut incoming, Incoming::Disconnected).await;
@@ -97,5 +100,29 @@ async fn while_redis_is_down_frames_fail_at_their_sender_and_delivery_resumes_by
         assert!(started.elapsed() < DEADLINE, "the publisher never recovered");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(next(&mut incoming).await, Incoming::Frame(NodeFrame { connection: 2, payload: b"after".to_vec() }));
+    assert_eq!(
+        next(&mut incoming).await,
+        Incoming::Frame(NodeFrame { kind: NodeDelivery::Frame, connection: 2, payload: b"after".to_vec() })
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reserved_frames_and_kicks_arrive_as_such_in_order_with_the_frames() {
+    let redis = TestRedis::start();
+    let (_subscription, mut incoming) = NodeSubscription::subscribe(&redis.url(), NODE_B).await.expect("subscribed");
+    wait_for(&mut incoming, Incoming::Subscribed).await;
+    let publisher = NodePublisher::new(connect(&redis.url()).await.expect("redis"));
+    let sent = [
+        (NodeDelivery::Frame, &b"{\"type\":\"candidate\"}"[..]),
+        (NodeDelivery::Reserved, &b"{\"type\":\"leave\"}"[..]),
+        (NodeDelivery::Kick(crate::delivery::KickReason::ReplacedByNewLogin), &b""[..]),
+        (NodeDelivery::Kick(crate::delivery::KickReason::SlowConsumer), &b""[..]),
+    ];
+    for (kind, payload) in sent {
+        publisher.publish_delivery(NODE_B, 7, kind, payload).await.expect("published");
+    }
+    for (kind, payload) in sent {
+        let expected = NodeFrame { kind, connection: 7, payload: payload.to_vec() };
+        assert_eq!(next(&mut incoming).await, Incoming::Frame(expected));
+    }
 }
