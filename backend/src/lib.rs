@@ -3,6 +3,7 @@
 
 pub mod address;
 pub mod client_address;
+pub mod cluster;
 pub mod config;
 pub mod connection;
 pub mod delivery;

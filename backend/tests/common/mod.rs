@@ -3,6 +3,9 @@
 #![allow(dead_code)]
 
 pub mod server_binary;
+/// A real redis-server on a free loopback port (shared with the unit tests of `cluster/`).
+#[path = "../../src/cluster/test_redis.rs"]
+pub mod test_redis;
 
 use backend::{AppState, Config};
 use futures_util::{SinkExt, StreamExt};

@@ -1,0 +1,205 @@
+//! [`RedisDirectory`]: every `Directory` method's behaviour on Redis, as async fns, built from
+//! [`NameLeases`] (names) and [`CallRecords`] (calls). One per node: it claims names for
+//! connections of its own node. Not wired in: the `Directory` trait is synchronous; the
+//! conformance scenarios run against this in `cluster/conformance/` (an async copy).
+//!
+//! The online list reads every name record (`{duet}:name:*`) in one script: fine for tests and
+//! small clusters; a cluster-wide list for many users wants a sorted set of display forms kept
+//! by the claim and free scripts. The count and the lookup of one name are cheap.
+
+use super::calls::{CallRecords, CallResult};
+use super::keys::{self, script};
+use super::leases::{Claim, FreedName, NameLeases};
+use super::reply::{array, text};
+use super::{ClusterError, ConnectionManager};
+use crate::address::{ConnectionRef, NodeId};
+use crate::directory::{CallAnswered, CallStarted, ClaimError, Claimed, EndedCall, ExpiredRing, Identity, Released};
+use protocol::{ResumeToken, UserName};
+use redis::{Script, Value};
+use std::time::{Duration, Instant};
+
+/// Display forms of live holders: `{key, display}` pairs.
+const ONLINE: &str = r#"
+local online = {}
+for _, record in ipairs(redis.call('KEYS', P .. 'name:*')) do
+  local held = redis.call('HMGET', record, 'display', 'node')
+  if held[1] and live(held[2]) then
+    table.insert(online, string.sub(record, string.len(P .. 'name:') + 1))
+    table.insert(online, held[1])
+  end
+end
+return online
+"#;
+
+/// Names held by live nodes: the sum of their name sets (dead nodes' names are stale).
+const COUNT: &str = r#"
+local count = 0
+for _, node in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if live(node) then count = count + redis.call('SCARD', P .. 'node:' .. node .. ':names') end
+end
+return count
+"#;
+
+/// The display form held under KEYS[1] by a live node, or nil.
+const NAME: &str = r#"
+local held = redis.call('HMGET', KEYS[1], 'display', 'node')
+if held[1] and live(held[2]) then return held[1] end
+return false
+"#;
+
+/// The shared directory as one node sees it.
+#[derive(Debug, Clone)]
+pub struct RedisDirectory {
+    leases: NameLeases,
+    calls: CallRecords,
+    redis: ConnectionManager,
+    online: Script,
+    count: Script,
+    name: Script,
+}
+
+impl RedisDirectory {
+    /// The directory of `node`; its lease lives `ttl` after each [`NameLeases::heartbeat`].
+    pub fn new(redis: ConnectionManager, node: NodeId, ttl: Duration) -> RedisDirectory {
+        RedisDirectory {
+            leases: NameLeases::new(redis.clone(), node, ttl),
+            calls: CallRecords::new(redis.clone()),
+            redis,
+            online: script(ONLINE),
+            count: script(COUNT),
+            name: script(NAME),
+        }
+    }
+
+    pub fn leases(&self) -> &NameLeases {
+        &self.leases
+    }
+
+    pub fn calls(&self) -> &CallRecords {
+        &self.calls
+    }
+
+    /// See `Directory::claim`. `holder` must be a connection of this directory's node. Also
+    /// returns the stale holders (of dead nodes) that this claim freed: the peers of their
+    /// calls must be told `disconnected`, as for the names of a swept node (the sweep will not
+    /// see these any more). `Claimed` has no field for them yet.
+    pub async fn claim(
+        &self,
+        name: &Identity,
+        holder: ConnectionRef,
+        resume: Option<&ResumeToken>,
+    ) -> Result<Result<(Claimed, Vec<FreedName>), ClaimError>, ClusterError> {
+        if holder.node != self.leases.node() {
+            return Err(ClusterError::Corrupt(format!("{holder} is not on node {}", self.leases.node())));
+        }
+        let claim = match resume {
+            Some(resume) => self.leases.resume(name, holder.connection, resume).await?,
+            None => self.leases.claim(name, holder.connection).await?,
+        };
+        Ok(match claim {
+            Claim::Won { resume, freed } => {
+                Ok((Claimed { identity: name.clone(), resume, replaced: None, ended_call: None }, freed))
+            }
+            Claim::Taken { in_use } => Err(ClaimError::Taken { requested: name.display().clone(), in_use }),
+            Claim::Replaced { display, previous, ended_call, resume } => {
+                let identity = if &display == name.display() { name.clone() } else { Identity::new(display) };
+                Ok((Claimed { identity, resume, replaced: Some(previous), ended_call }, Vec::new()))
+            }
+        })
+    }
+
+    /// See `Directory::release`.
+    pub async fn release(&self, name: &Identity, holder: ConnectionRef) -> Result<Option<Released>, ClusterError> {
+        Ok(self.leases.release(name, holder).await?.map(|ended_call| Released { ended_call }))
+    }
+
+    /// Live holders' (key, display form) pairs.
+    async fn online(&self) -> Result<Vec<(String, UserName)>, ClusterError> {
+        let reply: Value = self.online.prepare_invoke().invoke_async(&mut self.redis.clone()).await?;
+        let items = array(&reply)?;
+        let mut online = Vec::with_capacity(items.len() / 2);
+        for pair in items.chunks_exact(2) {
+            let (Some(key), Some(display)) = (text(&pair[0])?, text(&pair[1])?) else { continue };
+            online.push((key, UserName::from_wire(display)));
+        }
+        Ok(online)
+    }
+
+    /// See `Directory::online_count`: cluster-wide, one set size per live node (cheap enough
+    /// for `duet_users_online` at scrape time).
+    pub async fn online_count(&self) -> Result<usize, ClusterError> {
+        let count: usize = self.count.key(keys::nodes()).invoke_async(&mut self.redis.clone()).await?;
+        Ok(count)
+    }
+
+    /// See `Directory::online_name`: one record read.
+    pub async fn online_name(&self, name: &UserName) -> Result<Option<UserName>, ClusterError> {
+        let display: Option<String> =
+            self.name.key(keys::name(&name.key())).invoke_async(&mut self.redis.clone()).await?;
+        Ok(display.map(UserName::from_wire))
+    }
+
+    /// See `Directory::online_names`.
+    pub async fn online_names(&self, except: Option<&Identity>, limit: usize) -> Result<Vec<UserName>, ClusterError> {
+        let except = except.map(|except| except.key().as_str());
+        let mut names: Vec<UserName> = self
+            .online()
+            .await?
+            .into_iter()
+            .filter(|(key, _)| Some(key.as_str()) != except)
+            .map(|(_, display)| display)
+            .collect();
+        names.sort();
+        names.truncate(limit);
+        Ok(names)
+    }
+
+    pub async fn start_call(
+        &self,
+        caller: &Identity,
+        holder: ConnectionRef,
+        target: &UserName,
+        ring_deadline: Instant,
+    ) -> CallResult<CallStarted> {
+        self.calls.start_call(caller, holder, target, ring_deadline).await
+    }
+
+    pub async fn answer_call(
+        &self,
+        callee: &Identity,
+        holder: ConnectionRef,
+        target: &UserName,
+    ) -> CallResult<CallAnswered> {
+        self.calls.answer_call(callee, holder, target).await
+    }
+
+    pub async fn end_call(
+        &self,
+        user: &Identity,
+        holder: ConnectionRef,
+        expected_peer: Option<&UserName>,
+    ) -> CallResult<EndedCall> {
+        self.calls.end_call(user, holder, expected_peer).await
+    }
+
+    pub async fn relay_target(
+        &self,
+        sender: &Identity,
+        holder: ConnectionRef,
+        target: &UserName,
+    ) -> CallResult<ConnectionRef> {
+        self.calls.relay_target(sender, holder, target).await
+    }
+
+    pub async fn next_ring_deadline(&self) -> Result<Option<Instant>, ClusterError> {
+        self.calls.next_ring_deadline().await
+    }
+
+    pub async fn expire_rings(&self, now: Instant) -> Result<Vec<ExpiredRing>, ClusterError> {
+        self.calls.expire_rings(now).await
+    }
+
+    pub async fn check_consistency(&self) -> Result<Result<(), String>, ClusterError> {
+        self.calls.check_consistency().await
+    }
+}
