@@ -7,56 +7,10 @@ mod common;
 
 use backend::resume_token::ResumeSecret;
 use backend::Config;
+use common::resume::*;
 use common::*;
 use serde_json::{json, Value};
 use std::time::Duration;
-
-/// A login frame with a resume token, `inCallWith` and `keepCallOnDisconnect`.
-fn resume_login(name: &str, token: &str, in_call_with: Option<&str>) -> String {
-    let mut login = json!({"type": "login", "name": name, "resume": token, "keepCallOnDisconnect": true});
-    if let Some(peer) = in_call_with {
-        login["inCallWith"] = json!(peer);
-    }
-    login.to_string()
-}
-
-/// Signs in as `name` with `keepCallOnDisconnect` (as the web app does); returns the client
-/// and its resume token.
-async fn login_keeping_calls(server: &TestServer, name: &str) -> (Client, String) {
-    let mut client = server.connect().await;
-    client.send_text(&json!({"type": "login", "name": name, "keepCallOnDisconnect": true}).to_string()).await;
-    let reply = client.receive_json().await;
-    assert_eq!(reply["success"], true, "{reply}");
-    (client, reply["resume"].as_str().expect("a resume token").to_owned())
-}
-
-fn candidate_to(peer: &str) -> String {
-    format!(r#"{{"type":"candidate","name":"{peer}","candidate":{CANDIDATE}}}"#)
-}
-
-/// Sends candidates to `peer` until the server answers `peer_unavailable` (the server may not
-/// have noticed the lost connection yet when the first one goes).
-async fn wait_until_peer_unavailable(client: &mut Client, peer: &str) {
-    let deadline = tokio::time::Instant::now() + RECEIVE_TIMEOUT;
-    while tokio::time::Instant::now() < deadline {
-        client.send_text(&candidate_to(peer)).await;
-        let reply = tokio::time::timeout(Duration::from_millis(200), client.receive_json()).await;
-        if let Ok(reply) = reply {
-            assert_eq!(reply["type"], "error", "only an error may come back: {reply}");
-            assert_eq!(reply["code"], "peer_unavailable", "{reply}");
-            return;
-        }
-    }
-    panic!("relays to {peer} were never refused as peer_unavailable");
-}
-
-/// A presence subscriber signed in as `name`, its snapshot read.
-async fn presence_watcher(server: &TestServer, name: &str) -> Client {
-    let mut watcher = server.login(name).await;
-    watcher.send_text(r#"{"type":"presence_subscribe"}"#).await;
-    assert_eq!(watcher.receive_json().await["type"], "users");
-    watcher
-}
 
 #[tokio::test]
 async fn a_keep_call_client_whose_socket_drops_mid_call_is_held_then_restored_for_both_with_call_resumed() {
@@ -112,7 +66,7 @@ async fn a_held_call_whose_side_never_comes_back_ends_with_disconnected_and_pres
     assert_eq!(bob.receive_text().await, r#"{"type":"leave","name":"alice","reason":"disconnected"}"#);
     assert_eq!(carol.receive_json().await["left"], json!(["alice"]));
     // The name is free again.
-    server.login("alice").await;
+    let _new_alice = server.login("alice").await;
     let metrics = http_get(server.address, "/metrics", "").await.1;
     assert_eq!(metric_value(&metrics, "duet_call_resume_expired_total"), 1.0);
     assert_eq!(metric_value(&metrics, "duet_calls_active"), 0.0);
