@@ -55,8 +55,21 @@ proptest! {
 
 #[derive(Debug, Clone)]
 enum Step {
-    Frame { session: usize, text: String },
-    Reconnect { session: usize },
+    Frame {
+        session: usize,
+        text: String,
+    },
+    Reconnect {
+        session: usize,
+    },
+    /// A login with the latest token issued for `name` (if any), naming `in_call_with`.
+    Resume {
+        session: usize,
+        name: &'static str,
+        in_call_with: Option<&'static str>,
+    },
+    /// Every hold and wait runs out of grace.
+    GraceEnds,
 }
 
 fn frame_text() -> impl Strategy<Value = String> {
@@ -78,6 +91,7 @@ fn frame_text() -> impl Strategy<Value = String> {
     let reason = prop::sample::select(vec!["hangup", "declined", "busy", "timeout", "disconnected", "failed", "zzz"]);
     prop_oneof![
         name.clone().prop_map(|name| json!({"type": "login", "name": name}).to_string()),
+        name.clone().prop_map(|name| json!({"type": "login", "name": name, "keepCallOnDisconnect": true}).to_string()),
         name.clone().prop_map(
             |name| json!({"type": "offer", "name": name, "offer": {"type": "offer", "sdp": "v=0"}}).to_string()
         ),
@@ -97,6 +111,13 @@ fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         9 => (0usize..4, frame_text()).prop_map(|(session, text)| Step::Frame { session, text }),
         1 => (0usize..4).prop_map(|session| Step::Reconnect { session }),
+        2 => (
+            0usize..4,
+            prop::sample::select(vec!["alice", "bob", "carol"]),
+            prop::option::of(prop::sample::select(vec!["alice", "bob", "carol", "ALICE"]))
+        )
+            .prop_map(|(session, name, in_call_with)| Step::Resume { session, name, in_call_with }),
+        1 => Just(Step::GraceEnds),
     ]
 }
 
@@ -113,6 +134,8 @@ proptest! {
                 (Session::new(state.clone(), handle.clone()), handle)
             };
             let mut sessions: Vec<_> = (0..4).map(|_| connect()).collect();
+            // The latest resume token issued for each name (display form).
+            let mut tokens = std::collections::HashMap::new();
             for step in steps {
                 match step {
                     Step::Frame { session, text } => sessions[session].0.handle_text(&text),
@@ -120,9 +143,26 @@ proptest! {
                         sessions[session].0.disconnect();
                         sessions[session] = connect();
                     }
+                    Step::Resume { session, name, in_call_with } => {
+                        let Some(token) = tokens.get(name) else { continue };
+                        let login = json!({
+                            "type": "login", "name": name, "resume": token,
+                            "inCallWith": in_call_with, "keepCallOnDisconnect": true,
+                        });
+                        sessions[session].0.handle_text(&login.to_string());
+                    }
+                    Step::GraceEnds => {
+                        let later = std::time::Instant::now() + std::time::Duration::from_secs(3600);
+                        state.directory.expire_graces(later);
+                    }
                 }
                 for (_, handle) in &sessions {
-                    handle.take_queued();
+                    for frame in handle.take_queued() {
+                        let reply: Value = serde_json::from_str(frame.as_str()).unwrap_or_default();
+                        if let (Some(name), Some(token)) = (reply["name"].as_str(), reply["resume"].as_str()) {
+                            tokens.insert(name.to_owned(), token.to_owned());
+                        }
+                    }
                 }
                 if let Err(broken) = state.directory.check_consistency() {
                     return Err(TestCaseError::fail(broken));

@@ -102,3 +102,18 @@ fn assert_private_file(path: &Path) {
     }
     assert!(metadata.len() >= 32);
 }
+
+#[tokio::test]
+async fn after_a_graceful_restart_with_1012_both_sides_resume_on_the_new_process() {
+    let (first, address) = start_server_binary_in(None, &["--resume-secret", TEST_RESUME_SECRET]);
+    let (mut alice, alice_token, mut bob, bob_token) = call_on(address).await;
+    let status =
+        std::process::Command::new("kill").args(["-TERM", &first.0.id().to_string()]).status().expect("run kill");
+    assert!(status.success());
+    let restarting = Some(protocol::close_codes::SERVER_RESTARTING);
+    assert_eq!(alice.expect_closed(RECEIVE_TIMEOUT).await, restarting);
+    assert_eq!(bob.expect_closed(RECEIVE_TIMEOUT).await, restarting);
+    drop(first);
+    let (_second, address) = start_server_binary_in(None, &["--resume-secret", TEST_RESUME_SECRET]);
+    both_resume_at(address, &alice_token, &bob_token).await;
+}
