@@ -12,7 +12,7 @@ mod test_redis;
 use backend::address::{ConnectionRef, NodeId};
 use backend::cluster::connect;
 use backend::cluster::directory::RedisDirectory;
-use backend::directory::Identity;
+use backend::directory::{ClaimRequest, Identity};
 use protocol::UserName;
 use std::time::{Duration, Instant};
 
@@ -42,7 +42,7 @@ async fn main() {
                     let connection = task * CLAIMS_PER_TASK + index + 10;
                     let name = Identity::new(UserName::from_wire(format!("user{connection}")));
                     let holder = ConnectionRef { node, connection };
-                    directory.claim(&name, holder, None).await.expect("redis").expect("a free name");
+                    directory.claim(&name, holder, &ClaimRequest::Fresh).await.expect("redis").expect("a free name");
                 }
             })
         })
@@ -56,8 +56,8 @@ async fn main() {
     let alice = Identity::new(UserName::from_wire("alice"));
     let bob = Identity::new(UserName::from_wire("bob"));
     let (alice_at, bob_at) = (ConnectionRef { node, connection: 1 }, ConnectionRef { node, connection: 2 });
-    directory.claim(&alice, alice_at, None).await.expect("redis").expect("free");
-    directory.claim(&bob, bob_at, None).await.expect("redis").expect("free");
+    directory.claim(&alice, alice_at, &ClaimRequest::Fresh).await.expect("redis").expect("free");
+    directory.claim(&bob, bob_at, &ClaimRequest::Fresh).await.expect("redis").expect("free");
     let (mut offers, mut answers, mut ends, mut relays) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..CALLS {
         let deadline = Instant::now() + Duration::from_secs(45);

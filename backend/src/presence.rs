@@ -297,7 +297,7 @@ mod tests {
             let handle = ConnectionHandle::detached(queue_frames);
             self.router.register(&handle);
             let reference = self.router.reference_to(handle.id());
-            self.directory.claim(&identity(name), reference, None).expect("signs in");
+            self.directory.claim(&identity(name), reference, &crate::directory::ClaimRequest::Fresh).expect("signs in");
             assert!(self.hub.subscribe(reference, &identity(name), 10));
             handle.take_queued();
             handle
@@ -305,7 +305,7 @@ mod tests {
 
         fn sign_in(&self, name: &str) -> ConnectionRef {
             let holder = self.router.reference_to(ConnectionHandle::detached(1).id());
-            self.directory.claim(&identity(name), holder, None).expect("signs in");
+            self.directory.claim(&identity(name), holder, &crate::directory::ClaimRequest::Fresh).expect("signs in");
             self.hub.note(&identity(name));
             holder
         }
@@ -338,7 +338,7 @@ mod tests {
         }
         // dave signed in and out within the window: he is announced as gone, never as online.
         let dave = fixture.sign_in("dave");
-        assert!(fixture.directory.release(&identity("dave"), dave).is_some());
+        assert!(fixture.directory.release(&identity("dave"), dave, None).is_some());
         fixture.hub.note(&identity("dave"));
         assert_eq!(fixture.hub.flush(), Announced { delivered: 1, closed_slow: 0 });
         let queued = reader.take_queued();

@@ -169,6 +169,7 @@ impl CallRecords {
                 peer: Identity::new(UserName::from_wire(required(items, 1)?)),
                 phase: super::reply::phase(&required(items, 2)?)?,
                 peer_connection: connection(at(items, 3), at(items, 4))?,
+                peer_name_freed: false,
             }),
             other => return Err(ClusterError::Corrupt(format!("end answered {other:?}"))),
         })

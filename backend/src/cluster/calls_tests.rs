@@ -22,7 +22,10 @@ async fn node(redis: &TestRedis, raw: u64) -> RedisDirectory {
 
 async fn sign_in(directory: &RedisDirectory, name: &str, connection: u64) -> (Identity, ConnectionRef) {
     let holder = ConnectionRef { node: directory.leases().node(), connection };
-    let claimed = directory.claim(&Identity::new(UserName::from_wire(name)), holder, None).await.expect("redis");
+    let claimed = directory
+        .claim(&Identity::new(UserName::from_wire(name)), holder, &crate::directory::ClaimRequest::Fresh)
+        .await
+        .expect("redis");
     (claimed.expect("a free name").0.identity, holder)
 }
 
@@ -148,7 +151,8 @@ async fn a_claim_of_a_dead_node_s_name_before_any_sweep_frees_it_and_names_the_p
     let (claimed, freed) = loop {
         node_b.leases().heartbeat().await.expect("heartbeat");
         let holder = ConnectionRef { node: node_b.leases().node(), connection: 2 };
-        if let Ok(claimed) = node_b.claim(&alice, holder, None).await.expect("redis") {
+        if let Ok(claimed) = node_b.claim(&alice, holder, &crate::directory::ClaimRequest::Fresh).await.expect("redis")
+        {
             break claimed;
         }
         assert!(killed.elapsed() < TTL * 20, "alice was never freed");

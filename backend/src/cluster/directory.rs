@@ -13,8 +13,11 @@ use super::leases::{Claim, FreedName, NameLeases};
 use super::reply::{array, text};
 use super::{ClusterError, ConnectionManager};
 use crate::address::{ConnectionRef, NodeId};
-use crate::directory::{CallAnswered, CallStarted, ClaimError, Claimed, EndedCall, ExpiredRing, Identity, Released};
-use protocol::{ResumeToken, UserName};
+use crate::directory::{
+    CallAnswered, CallStarted, ClaimError, ClaimRequest, Claimed, EndedCall, ExpiredRing, Identity, Released,
+    Resumption,
+};
+use protocol::UserName;
 use redis::{Script, Value};
 use std::time::{Duration, Instant};
 
@@ -83,34 +86,59 @@ impl RedisDirectory {
     /// returns the stale holders (of dead nodes) that this claim freed: the peers of their
     /// calls must be told `disconnected`, as for the names of a swept node (the sweep will not
     /// see these any more). `Claimed` has no field for them yet.
+    ///
+    /// Not yet in Redis: held calls (a takeover's `in_call_with` is not looked at, so its
+    /// resumption is always `None`, and no waits are kept); see `MemoryDirectory` for the rules.
     pub async fn claim(
         &self,
         name: &Identity,
         holder: ConnectionRef,
-        resume: Option<&ResumeToken>,
+        request: &ClaimRequest,
     ) -> Result<Result<(Claimed, Vec<FreedName>), ClaimError>, ClusterError> {
         if holder.node != self.leases.node() {
             return Err(ClusterError::Corrupt(format!("{holder} is not on node {}", self.leases.node())));
         }
-        let claim = match resume {
-            Some(resume) => self.leases.resume(name, holder.connection, resume).await?,
-            None => self.leases.claim(name, holder.connection).await?,
+        let claim = match request {
+            ClaimRequest::Takeover { .. } => self.leases.take_over(name, holder.connection).await?,
+            ClaimRequest::Fresh => self.leases.claim(name, holder.connection).await?,
         };
         Ok(match claim {
-            Claim::Won { resume, freed } => {
-                Ok((Claimed { identity: name.clone(), resume, replaced: None, ended_call: None }, freed))
+            Claim::Won { freed, .. } => {
+                let claimed = Claimed {
+                    identity: name.clone(),
+                    newly_online: true,
+                    replaced: None,
+                    ended_call: None,
+                    resumption: Resumption::None,
+                    ended_waits: Vec::new(),
+                };
+                Ok((claimed, freed))
             }
             Claim::Taken { in_use } => Err(ClaimError::Taken { requested: name.display().clone(), in_use }),
-            Claim::Replaced { display, previous, ended_call, resume } => {
+            Claim::Replaced { display, previous, ended_call, .. } => {
                 let identity = if &display == name.display() { name.clone() } else { Identity::new(display) };
-                Ok((Claimed { identity, resume, replaced: Some(previous), ended_call }, Vec::new()))
+                let claimed = Claimed {
+                    identity,
+                    newly_online: false,
+                    replaced: Some(previous),
+                    ended_call,
+                    resumption: Resumption::None,
+                    ended_waits: Vec::new(),
+                };
+                Ok((claimed, Vec::new()))
             }
         })
     }
 
-    /// See `Directory::release`.
-    pub async fn release(&self, name: &Identity, holder: ConnectionRef) -> Result<Option<Released>, ClusterError> {
-        Ok(self.leases.release(name, holder).await?.map(|ended_call| Released { ended_call }))
+    /// See `Directory::release`. Not yet in Redis: holding the call of a user in a connected
+    /// call until `_hold_until` (the name is freed and the call ended at once, as without it).
+    pub async fn release(
+        &self,
+        name: &Identity,
+        holder: ConnectionRef,
+        _hold_until: Option<std::time::Instant>,
+    ) -> Result<Option<Released>, ClusterError> {
+        Ok(self.leases.release(name, holder).await?.map(|ended_call| Released { held: false, ended_call }))
     }
 
     /// Live holders' (key, display form) pairs.

@@ -67,5 +67,5 @@ pub(crate) fn ended_call(value: &Value) -> Result<Option<EndedCall>, ClusterErro
     let peer = Identity::new(UserName::from_wire(required(items, 0)?));
     let phase = phase(&required(items, 1)?)?;
     let peer_connection = connection(at(items, 2), at(items, 3))?;
-    Ok(Some(EndedCall { peer, peer_connection, phase }))
+    Ok(Some(EndedCall { peer, peer_connection, phase, peer_name_freed: false }))
 }

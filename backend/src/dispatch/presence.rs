@@ -5,6 +5,7 @@ use super::{RequestError, Session, MAX_USERS_LISTED};
 use crate::config::PresenceList;
 use crate::directory::Identity;
 use crate::presence::Change;
+use crate::AppState;
 use protocol::{ServerMessage, UserName};
 
 /// Most names answered by one `presence_query` (more are ignored).
@@ -62,9 +63,15 @@ impl Session {
     /// changes of the same moment; never to `name`'s own connection). Nothing during shutdown:
     /// every connection is closing, and a `left` for each to each would be quadratic work for nobody.
     pub(super) fn announce(&self, name: &Identity, change: Change) {
-        if !self.global_list() || self.state.shutdown.is_cancelled() {
-            return;
-        }
-        self.state.presence.announce(name, change);
+        announce_change(&self.state, name, change);
     }
+}
+
+/// Pushes a sign-in or sign-out of `name` to the presence subscribers (never to `name` itself:
+/// the hub leaves every subscriber's own name out).
+pub(super) fn announce_change(state: &AppState, name: &Identity, change: Change) {
+    if state.config.presence_list != PresenceList::Global || state.shutdown.is_cancelled() {
+        return;
+    }
+    state.presence.announce(name, change);
 }

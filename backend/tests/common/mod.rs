@@ -2,6 +2,7 @@
 // Every test binary compiles this module but uses only part of it.
 #![allow(dead_code)]
 
+pub mod resume;
 pub mod server_binary;
 /// A real redis-server on a free loopback port (shared with the unit tests of `cluster/`).
 #[path = "../../src/cluster/test_redis.rs"]

@@ -2,13 +2,15 @@
 //! (The async copy of `directory/conformance/calls.rs`, run against `RedisDirectory`.)
 //! disconnect, resume mid-call, and where relayed messages may go.
 
-use super::{assert_consistent, connection, identity, later, sign_in, target, whole_millis_now, TestDirectory};
+use super::{
+    assert_consistent, connection, identity, later, sign_in, takeover, target, whole_millis_now, TestDirectory,
+};
 use crate::directory::{Answered, CallError, CallPhase, EndedCall, ExpiredRing, Offered};
 use std::time::Duration;
 
 pub(crate) async fn an_offer_rings_the_callee_and_both_sides_name_each_other(directory: &TestDirectory) {
-    let (alice, alice_connection, _) = sign_in(directory, "alice", 1).await;
-    let (bob, bob_connection, _) = sign_in(directory, "bob", 2).await;
+    let (alice, alice_connection) = sign_in(directory, "alice", 1).await;
+    let (bob, bob_connection) = sign_in(directory, "bob", 2).await;
     let deadline = later();
     let started = directory.start_call(&alice, alice_connection, &target("Bob"), deadline).await.expect("bob is free");
     assert!(matches!(started.outcome, Offered::NewCall(_)));
@@ -23,10 +25,10 @@ pub(crate) async fn an_offer_rings_the_callee_and_both_sides_name_each_other(dir
 pub(crate) async fn offers_to_oneself_to_nobody_to_someone_busy_or_while_in_a_call_are_refused(
     directory: &TestDirectory,
 ) {
-    let (alice, alice_connection, _) = sign_in(directory, "alice", 1).await;
-    let (bob, bob_connection, _) = sign_in(directory, "bob", 2).await;
-    let (carol, carol_connection, _) = sign_in(directory, "carol", 3).await;
-    let (_, dave_connection, _) = sign_in(directory, "dave", 4).await;
+    let (alice, alice_connection) = sign_in(directory, "alice", 1).await;
+    let (bob, bob_connection) = sign_in(directory, "bob", 2).await;
+    let (carol, carol_connection) = sign_in(directory, "carol", 3).await;
+    let (_, dave_connection) = sign_in(directory, "dave", 4).await;
     let dave = identity("dave");
     assert_eq!(
         directory.start_call(&alice, alice_connection, &target("ALICE"), later()).await,
@@ -76,8 +78,8 @@ pub(crate) async fn offers_to_oneself_to_nobody_to_someone_busy_or_while_in_a_ca
 pub(crate) async fn glare_the_second_of_two_crossing_offers_is_refused_and_the_first_call_stands(
     directory: &TestDirectory,
 ) {
-    let (alice, alice_connection, _) = sign_in(directory, "alice", 1).await;
-    let (bob, bob_connection, _) = sign_in(directory, "bob", 2).await;
+    let (alice, alice_connection) = sign_in(directory, "alice", 1).await;
+    let (bob, bob_connection) = sign_in(directory, "bob", 2).await;
     directory.start_call(&alice, alice_connection, &target("bob"), later()).await.expect("the first offer wins");
     let second = directory.start_call(&bob, bob_connection, &target("alice"), later()).await;
     assert_eq!(second.map(|started| started.outcome), Err(CallError::AlreadyInCall(alice.display().clone())));
@@ -88,9 +90,9 @@ pub(crate) async fn glare_the_second_of_two_crossing_offers_is_refused_and_the_f
 }
 
 pub(crate) async fn answering_connects_the_call_and_cancels_its_ring_deadline(directory: &TestDirectory) {
-    let (alice, alice_connection, _) = sign_in(directory, "alice", 1).await;
-    let (bob, bob_connection, _) = sign_in(directory, "bob", 2).await;
-    let (carol, carol_connection, _) = sign_in(directory, "carol", 3).await;
+    let (alice, alice_connection) = sign_in(directory, "alice", 1).await;
+    let (bob, bob_connection) = sign_in(directory, "bob", 2).await;
+    let (carol, carol_connection) = sign_in(directory, "carol", 3).await;
     let deadline = later();
     let Offered::NewCall(call_id) =
         directory.start_call(&alice, alice_connection, &target("bob"), deadline).await.expect("a call").outcome
@@ -121,8 +123,8 @@ pub(crate) async fn answering_connects_the_call_and_cancels_its_ring_deadline(di
 }
 
 pub(crate) async fn offers_and_answers_inside_a_call_are_renegotiations(directory: &TestDirectory) {
-    let (alice, alice_connection, _) = sign_in(directory, "alice", 1).await;
-    let (bob, bob_connection, _) = sign_in(directory, "bob", 2).await;
+    let (alice, alice_connection) = sign_in(directory, "alice", 1).await;
+    let (bob, bob_connection) = sign_in(directory, "bob", 2).await;
     directory.start_call(&alice, alice_connection, &target("bob"), later()).await.expect("a call");
     // A repeated offer while ringing goes to the same callee, still one call.
     let again = directory.start_call(&alice, alice_connection, &target("bob"), later()).await.expect("again");
@@ -142,8 +144,8 @@ pub(crate) async fn offers_and_answers_inside_a_call_are_renegotiations(director
 }
 
 pub(crate) async fn leaving_ends_the_call_for_both_and_names_the_peer_to_tell(directory: &TestDirectory) {
-    let (alice, alice_connection, _) = sign_in(directory, "alice", 1).await;
-    let (bob, bob_connection, _) = sign_in(directory, "bob", 2).await;
+    let (alice, alice_connection) = sign_in(directory, "alice", 1).await;
+    let (bob, bob_connection) = sign_in(directory, "bob", 2).await;
     assert_eq!(directory.end_call(&alice, alice_connection, None).await, Err(CallError::NoCall));
     // The caller cancels a ringing call.
     directory.start_call(&alice, alice_connection, &target("bob"), later()).await.expect("a call");
@@ -152,7 +154,12 @@ pub(crate) async fn leaving_ends_the_call_for_both_and_names_the_peer_to_tell(di
         Err(CallError::NotInCall(target("carol")))
     );
     let ended = directory.end_call(&alice, alice_connection, Some(&target("bob"))).await.expect("cancelled");
-    let expected = EndedCall { peer: bob.clone(), peer_connection: Some(bob_connection), phase: CallPhase::Ringing };
+    let expected = EndedCall {
+        peer: bob.clone(),
+        peer_connection: Some(bob_connection),
+        phase: CallPhase::Ringing,
+        peer_name_freed: false,
+    };
     assert_eq!(ended, expected);
     assert_eq!(directory.next_ring_deadline().await, None);
     assert_eq!(
@@ -173,8 +180,8 @@ pub(crate) async fn leaving_ends_the_call_for_both_and_names_the_peer_to_tell(di
 }
 
 pub(crate) async fn a_ring_deadline_ends_the_call_for_both_once_it_has_passed_and_only_once(directory: &TestDirectory) {
-    let (alice, alice_connection, _) = sign_in(directory, "alice", 1).await;
-    let (bob, bob_connection, _) = sign_in(directory, "bob", 2).await;
+    let (alice, alice_connection) = sign_in(directory, "alice", 1).await;
+    let (bob, bob_connection) = sign_in(directory, "bob", 2).await;
     let deadline = whole_millis_now() + Duration::from_secs(45);
     let started = directory.start_call(&alice, alice_connection, &target("bob"), deadline).await.expect("a call");
     let Offered::NewCall(call_id) = started.outcome else { panic!("a new call") };
@@ -204,7 +211,7 @@ pub(crate) async fn ring_deadlines_expire_earliest_first(directory: &TestDirecto
     let mut callers = Vec::new();
     for (index, (caller, callee)) in [("alice", "bob"), ("carol", "dave"), ("erin", "frank")].into_iter().enumerate() {
         let number = index as u64 * 2 + 1;
-        let (caller, caller_connection, _) = sign_in(directory, caller, number).await;
+        let (caller, caller_connection) = sign_in(directory, caller, number).await;
         sign_in(directory, callee, number + 1).await;
         // The second call rings the shortest.
         let deadline = now + Duration::from_secs([30, 10, 20][index]);
@@ -220,12 +227,17 @@ pub(crate) async fn ring_deadlines_expire_earliest_first(directory: &TestDirecto
 }
 
 pub(crate) async fn disconnecting_mid_call_frees_the_peer(directory: &TestDirectory) {
-    let (alice, alice_connection, _) = sign_in(directory, "alice", 1).await;
-    let (bob, bob_connection, _) = sign_in(directory, "bob", 2).await;
-    let (carol, carol_connection, _) = sign_in(directory, "carol", 3).await;
+    let (alice, alice_connection) = sign_in(directory, "alice", 1).await;
+    let (bob, bob_connection) = sign_in(directory, "bob", 2).await;
+    let (carol, carol_connection) = sign_in(directory, "carol", 3).await;
     directory.start_call(&alice, alice_connection, &target("bob"), later()).await.expect("a call");
     let released = directory.release(&alice, alice_connection).await.expect("alice leaves while ringing");
-    let expected = EndedCall { peer: bob.clone(), peer_connection: Some(bob_connection), phase: CallPhase::Ringing };
+    let expected = EndedCall {
+        peer: bob.clone(),
+        peer_connection: Some(bob_connection),
+        phase: CallPhase::Ringing,
+        peer_name_freed: false,
+    };
     assert_eq!(released.ended_call, Some(expected));
     assert_eq!(directory.next_ring_deadline().await, None);
     assert_consistent(directory).await;
@@ -241,22 +253,27 @@ pub(crate) async fn disconnecting_mid_call_frees_the_peer(directory: &TestDirect
 }
 
 pub(crate) async fn a_resume_login_mid_call_ends_the_call_of_the_replaced_connection(directory: &TestDirectory) {
-    let (alice, alice_connection, token) = sign_in(directory, "alice", 1).await;
-    let (bob, bob_connection, _) = sign_in(directory, "bob", 2).await;
+    let (alice, alice_connection) = sign_in(directory, "alice", 1).await;
+    let (bob, bob_connection) = sign_in(directory, "bob", 2).await;
     directory.start_call(&alice, alice_connection, &target("bob"), later()).await.expect("a call");
     directory.answer_call(&bob, bob_connection, &target("alice")).await.expect("answered");
-    let resumed = directory.claim(&alice, connection(3), Some(&token)).await.expect("alice resumes");
+    let resumed = directory.claim(&alice, connection(3), &takeover()).await.expect("alice resumes");
     assert_eq!(resumed.replaced, Some(alice_connection));
-    let expected = EndedCall { peer: bob.clone(), peer_connection: Some(bob_connection), phase: CallPhase::Connected };
+    let expected = EndedCall {
+        peer: bob.clone(),
+        peer_connection: Some(bob_connection),
+        phase: CallPhase::Connected,
+        peer_name_freed: false,
+    };
     assert_eq!(resumed.ended_call, Some(expected));
     assert_eq!(directory.end_call(&bob, bob_connection, None).await, Err(CallError::NoCall), "bob is free");
     assert_consistent(directory).await;
 }
 
 pub(crate) async fn relaying_goes_only_between_the_two_parties_of_one_call(directory: &TestDirectory) {
-    let (alice, alice_connection, _) = sign_in(directory, "alice", 1).await;
-    let (bob, bob_connection, _) = sign_in(directory, "bob", 2).await;
-    let (carol, carol_connection, _) = sign_in(directory, "carol", 3).await;
+    let (alice, alice_connection) = sign_in(directory, "alice", 1).await;
+    let (bob, bob_connection) = sign_in(directory, "bob", 2).await;
+    let (carol, carol_connection) = sign_in(directory, "carol", 3).await;
     let refused = |name: &str| Err(CallError::NotInCall(target(name)));
     assert_eq!(directory.relay_target(&alice, alice_connection, &target("bob")).await, refused("bob"), "no call yet");
     directory.start_call(&alice, alice_connection, &target("bob"), later()).await.expect("a call");

@@ -14,10 +14,10 @@ use super::connect;
 use super::directory::RedisDirectory;
 use super::test_redis::TestRedis;
 use crate::directory::{
-    CallAnswered, CallError, CallStarted, ClaimError, Claimed, ConnectionRef, EndedCall, ExpiredRing, Identity, NodeId,
-    Released,
+    CallAnswered, CallError, CallStarted, ClaimError, ClaimRequest, Claimed, ConnectionRef, EndedCall, ExpiredRing,
+    Identity, NodeId, Released,
 };
-use protocol::{ResumeToken, UserName};
+use protocol::UserName;
 use std::time::{Duration, Instant};
 
 /// The node every connection of these tests is on.
@@ -43,14 +43,15 @@ impl TestDirectory {
         &self,
         name: &Identity,
         holder: ConnectionRef,
-        resume: Option<&ResumeToken>,
+        request: &ClaimRequest,
     ) -> Result<Claimed, ClaimError> {
         // Stale holders freed by a claim happen only with a dead node: not in these scenarios.
-        self.directory.claim(name, holder, resume).await.expect("redis").map(|(claimed, _)| claimed)
+        self.directory.claim(name, holder, request).await.expect("redis").map(|(claimed, _)| claimed)
     }
 
+    /// Held calls (`hold_until`) are not in Redis yet: these scenarios release without one.
     async fn release(&self, name: &Identity, holder: ConnectionRef) -> Option<Released> {
-        self.directory.release(name, holder).await.expect("redis")
+        self.directory.release(name, holder, None).await.expect("redis")
     }
 
     async fn online_count(&self) -> usize {
@@ -130,7 +131,7 @@ macro_rules! scenarios {
 
 scenarios!(
     names::claiming_a_free_name_signs_in_and_the_name_or_a_look_alike_is_then_refused,
-    names::a_resume_token_moves_the_name_to_a_new_connection_and_a_wrong_one_is_refused,
+    names::a_takeover_moves_the_name_to_a_new_connection_and_a_plain_claim_is_refused,
     names::a_name_is_freed_exactly_once_and_only_by_the_connection_that_holds_it,
     names::regression_a_connection_replaced_by_a_resume_login_can_no_longer_act_on_the_name,
     names::the_online_list_is_sorted_capped_and_leaves_out_the_asker,
@@ -177,10 +178,16 @@ fn later() -> Instant {
     whole_millis_now() + Duration::from_secs(45)
 }
 
-/// Signs `name` in on connection `number`; returns the identity, its connection and token.
-async fn sign_in(directory: &TestDirectory, name: &str, number: u64) -> (Identity, ConnectionRef, ResumeToken) {
-    let claimed = directory.claim(&identity(name), connection(number), None).await.expect("a free name");
-    assert!(claimed.replaced.is_none() && claimed.ended_call.is_none());
+/// Signs `name` in on connection `number`; returns the identity and its connection.
+async fn sign_in(directory: &TestDirectory, name: &str, number: u64) -> (Identity, ConnectionRef) {
+    let claimed =
+        directory.claim(&identity(name), connection(number), &ClaimRequest::Fresh).await.expect("a free name");
+    assert!(claimed.replaced.is_none() && claimed.ended_call.is_none() && claimed.newly_online);
     assert_consistent(directory).await;
-    (claimed.identity, connection(number), claimed.resume)
+    (claimed.identity, connection(number))
+}
+
+/// A takeover after a verified resume token, not naming a call.
+fn takeover() -> ClaimRequest {
+    ClaimRequest::Takeover { in_call_with: None, grace_deadline: later() }
 }

@@ -1,20 +1,19 @@
 //! Conformance of names: claim, refuse, release, take over with a resume token, list.
 //! (The async copy of `directory/conformance/names.rs`, run against `RedisDirectory`.)
 
-use super::{assert_consistent, connection, identity, later, sign_in, target, TestDirectory};
-use crate::directory::{CallError, ClaimError};
-use protocol::{ResumeToken, UserName};
+use super::{assert_consistent, connection, identity, later, sign_in, takeover, target, TestDirectory};
+use crate::directory::{CallError, ClaimError, ClaimRequest};
+use protocol::UserName;
 
 pub(crate) async fn claiming_a_free_name_signs_in_and_the_name_or_a_look_alike_is_then_refused(
     directory: &TestDirectory,
 ) {
-    let (alice, _, token) = sign_in(directory, "alice", 1).await;
+    let (alice, _) = sign_in(directory, "alice", 1).await;
     assert_eq!(alice.display().as_str(), "alice");
-    assert_eq!(token.as_str().len(), 32);
     assert_eq!(directory.online_count().await, 1);
     // The same name, other case, a look-alike key (Cyrillic a), a look-alike shape (capital I).
     for (number, requested) in [(2, "alice"), (3, "ALICE"), (4, "\u{430}lice"), (5, "aIice")] {
-        let refused = directory.claim(&identity(requested), connection(number), None).await;
+        let refused = directory.claim(&identity(requested), connection(number), &ClaimRequest::Fresh).await;
         let expected = ClaimError::Taken { requested: UserName::from_wire(requested), in_use: alice.display().clone() };
         assert_eq!(refused.map(|claimed| claimed.identity), Err(expected), "{requested}");
     }
@@ -24,40 +23,38 @@ pub(crate) async fn claiming_a_free_name_signs_in_and_the_name_or_a_look_alike_i
     assert_consistent(directory).await;
 }
 
-pub(crate) async fn a_resume_token_moves_the_name_to_a_new_connection_and_a_wrong_one_is_refused(
+pub(crate) async fn a_takeover_moves_the_name_to_a_new_connection_and_a_plain_claim_is_refused(
     directory: &TestDirectory,
 ) {
-    let (_, old, token) = sign_in(directory, "alice", 1).await;
-    let wrong = ResumeToken::from_wire("0".repeat(32));
-    for resume in [Some(&wrong), Some(&ResumeToken::from_wire("not a token")), None] {
-        assert!(directory.claim(&identity("alice"), connection(2), resume).await.is_err());
-    }
-    // Another spelling with the right token resumes, and keeps the registered display form.
-    let resumed = directory.claim(&identity("ALICE"), connection(2), Some(&token)).await.expect("the right token");
+    let (_, old) = sign_in(directory, "alice", 1).await;
+    assert!(directory.claim(&identity("alice"), connection(2), &ClaimRequest::Fresh).await.is_err());
+    // Another spelling taking over keeps the registered display form.
+    let resumed = directory.claim(&identity("ALICE"), connection(2), &takeover()).await.expect("a takeover");
     assert_eq!(resumed.identity.display().as_str(), "alice");
     assert_eq!(resumed.replaced, Some(old), "the old connection is to be closed");
     assert_eq!(resumed.ended_call, None);
-    assert_ne!(resumed.resume, token, "a fresh token each time");
+    assert!(!resumed.newly_online);
     assert_eq!(directory.online_count().await, 1);
-    // The old token is spent.
-    assert!(directory.claim(&identity("alice"), connection(3), Some(&token)).await.is_err());
+    // A takeover of a free name is a sign-in.
+    let bob = directory.claim(&identity("bob"), connection(3), &takeover()).await.expect("a free name");
+    assert!(bob.newly_online && bob.replaced.is_none());
+    assert_eq!(directory.online_count().await, 2);
     assert_consistent(directory).await;
 }
 
 pub(crate) async fn a_name_is_freed_exactly_once_and_only_by_the_connection_that_holds_it(directory: &TestDirectory) {
-    let (alice, holder, token) = sign_in(directory, "alice", 1).await;
+    let (alice, holder) = sign_in(directory, "alice", 1).await;
     assert!(directory.release(&alice, connection(9)).await.is_none(), "not its holder");
     assert_eq!(directory.online_count().await, 1);
     let released = directory.release(&alice, holder).await.expect("its holder frees it");
     assert_eq!(released.ended_call, None);
     assert!(directory.release(&alice, holder).await.is_none(), "freed once");
     assert_eq!(directory.online_count().await, 0);
-    // Free again for anyone; the token of the previous login no longer matters.
-    let (_, new_holder, _) = sign_in(directory, "alice", 2).await;
-    assert!(directory.claim(&identity("alice"), connection(3), Some(&token)).await.is_err());
+    // Free again for anyone.
+    let (_, new_holder) = sign_in(directory, "alice", 2).await;
     // A replaced connection closing later does not free its successor's name.
-    let (_, _, token) = sign_in(directory, "bob", 4).await;
-    directory.claim(&identity("bob"), connection(5), Some(&token)).await.expect("bob resumes");
+    let (_, _) = sign_in(directory, "bob", 4).await;
+    directory.claim(&identity("bob"), connection(5), &takeover()).await.expect("bob resumes");
     assert!(directory.release(&identity("bob"), connection(4)).await.is_none());
     assert_eq!(directory.online_count().await, 2);
     assert!(directory.release(&identity("alice"), new_holder).await.is_some());
@@ -67,9 +64,9 @@ pub(crate) async fn a_name_is_freed_exactly_once_and_only_by_the_connection_that
 pub(crate) async fn regression_a_connection_replaced_by_a_resume_login_can_no_longer_act_on_the_name(
     directory: &TestDirectory,
 ) {
-    let (alice, old, token) = sign_in(directory, "alice", 1).await;
-    let (bob, bob_connection, _) = sign_in(directory, "bob", 2).await;
-    let new = directory.claim(&alice, connection(3), Some(&token)).await.expect("alice resumes").replaced;
+    let (alice, old) = sign_in(directory, "alice", 1).await;
+    let (bob, bob_connection) = sign_in(directory, "bob", 2).await;
+    let new = directory.claim(&alice, connection(3), &takeover()).await.expect("alice resumes").replaced;
     assert_eq!(new, Some(old));
     let new = connection(3);
 
@@ -110,7 +107,7 @@ pub(crate) async fn the_online_list_is_sorted_capped_and_leaves_out_the_asker(di
 }
 
 pub(crate) async fn one_name_is_looked_up_by_key_and_answered_in_its_display_form(directory: &TestDirectory) {
-    let (bob, holder, _) = sign_in(directory, "bob", 1).await;
+    let (bob, holder) = sign_in(directory, "bob", 1).await;
     let found = |typed: &'static str| async move {
         directory.online_name(&target(typed)).await.map(|name| name.as_str().to_owned())
     };
