@@ -6,7 +6,7 @@
 //! Actions are queued, so an effect that dispatches synchronously never re-enters the reducer.
 //! The effects on our own media and devices are carried out in `app/media_effects.rs`.
 
-use crate::call_state::{Action, AppModel, CallAttempt, Effect, ViewerFeatures};
+use crate::call_state::{Action, AppModel, CallAttempt, Effect, NegotiationRole, ViewerFeatures};
 use crate::components::AppView;
 use crate::devices::{saved_device_choices, saved_do_not_disturb, DeviceWatcher, LevelMeter};
 use crate::errors::{IceTransportPolicyError, SignalingUrlError};
@@ -26,6 +26,7 @@ use web_sys::MediaStream;
 use yew::prelude::*;
 
 mod media_effects;
+mod recovery_effects;
 
 /// How often the list of people online is refreshed while idle, from a server whose `hello`
 /// does not announce presence (one that does pushes every change: no timer then).
@@ -63,6 +64,10 @@ pub struct Controller {
     peer: RefCell<Option<PeerSession>>,
     remote_media_version: Cell<u32>,
     reconnect_timer: RefCell<Option<Timeout>>,
+    /// The current call's media recovery timer (disconnected grace, ICE restart backoff).
+    recovery_timer: RefCell<Option<Timeout>>,
+    /// The grace period for the other side of a resumed call.
+    resume_timer: RefCell<Option<Timeout>>,
     online_users_timer: RefCell<Option<Interval>>,
     /// The ringtone or ringback playing and the ringing notification shown.
     ring_alerts: RefCell<RingAlerts>,
@@ -98,6 +103,8 @@ impl Controller {
             peer: RefCell::new(None),
             remote_media_version: Cell::new(0),
             reconnect_timer: RefCell::new(None),
+            recovery_timer: RefCell::new(None),
+            resume_timer: RefCell::new(None),
             online_users_timer: RefCell::new(None),
             ring_alerts: RefCell::new(RingAlerts::default()),
             publish_snapshot,
@@ -204,18 +211,18 @@ impl Controller {
                     socket.send_text(message.to_json());
                 }
             }
-            Effect::StartOutgoingCall { call_attempt, ice_servers, video } => {
-                if let Some(peer) = self.create_peer(call_attempt, &ice_servers, &dispatch) {
+            Effect::StartOutgoingCall { call_attempt, ice_servers, video, role } => {
+                if let Some(peer) = self.create_peer(call_attempt, role, &ice_servers, &dispatch) {
                     let tracks = self.tracks.borrow();
                     peer.start_offer(tracks.microphone(), tracks.video_track(video), dispatch);
                     self.peer.replace(Some(peer));
                 }
             }
-            Effect::AnswerIncomingCall { call_attempt, ice_servers, video, offer, remote_candidates } => {
-                if let Some(peer) = self.create_peer(call_attempt, &ice_servers, &dispatch) {
+            Effect::AnswerIncomingCall { call_attempt, ice_servers, video, offer, remote_candidates, role } => {
+                if let Some(peer) = self.create_peer(call_attempt, role, &ice_servers, &dispatch) {
                     let tracks = self.tracks.borrow();
                     let local_tracks = (tracks.microphone().cloned(), tracks.video_track(video).cloned());
-                    peer.answer_offer(&offer, &remote_candidates, Some(local_tracks), dispatch);
+                    peer.answer_offer(&offer, &remote_candidates, local_tracks, dispatch);
                     self.peer.replace(Some(peer));
                 }
             }
@@ -224,11 +231,12 @@ impl Controller {
                     peer.apply_answer(&answer, &remote_candidates, dispatch);
                 }
             }
-            Effect::AnswerRenegotiationOffer { call_attempt, offer } => {
-                if let Some(peer) = self.peer_of(call_attempt) {
-                    peer.answer_offer(&offer, &[], None, dispatch);
-                }
-            }
+            effect @ (Effect::AnswerRenegotiationOffer { .. }
+            | Effect::ApplyRenegotiationAnswer { .. }
+            | Effect::RestartIce { .. }
+            | Effect::UpdateIceServers { .. }
+            | Effect::ScheduleRecoveryCheck { .. }
+            | Effect::ScheduleResumeDeadline { .. }) => self.carry_out_recovery(effect),
             Effect::AddRemoteIceCandidate { call_attempt, candidate } => {
                 if let Some(peer) = self.peer_of(call_attempt) {
                     peer.add_remote_candidate(&candidate);
@@ -265,6 +273,7 @@ impl Controller {
             Effect::ReleasePeerConnection => {
                 let released = self.peer.borrow_mut().take();
                 drop(released);
+                self.recovery_timer.replace(None);
             }
         }
     }
@@ -274,11 +283,13 @@ impl Controller {
     fn create_peer(
         &self,
         call_attempt: CallAttempt,
+        role: NegotiationRole,
         ice_servers: &[IceServer],
         dispatch: &Dispatch,
     ) -> Option<PeerSession> {
         let listener = self.remote_media_listener();
-        PeerSession::create(call_attempt, ice_servers, &self.ice_transport_policy, dispatch.clone(), listener)
+        let policy = &self.ice_transport_policy;
+        PeerSession::create(call_attempt, role, ice_servers, policy, dispatch.clone(), listener)
             .map_err(|error| dispatch(Action::PeerConnectionFailed { call_attempt, error }))
             .ok()
     }
