@@ -1,5 +1,6 @@
 //! Server configuration: command-line flags and environment variables, with documented defaults.
 
+use crate::resume_token::ResumeSecret;
 use clap::Parser;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -150,6 +151,27 @@ pub struct Config {
     #[arg(long, env = "DUET_TURN_TTL", default_value = "12h", value_parser = parse_duration)]
     pub turn_ttl: Duration,
 
+    /// The secret resume tokens are signed with: hex or base64, at least 16 bytes. Give every
+    /// node of a cluster the same one. Default: the one in --resume-secret-file.
+    #[arg(long, env = "DUET_RESUME_SECRET", hide_env_values = true, value_parser = parse_resume_secret)]
+    pub resume_secret: Option<ResumeSecret>,
+
+    /// File with the resume secret, used without --resume-secret; created with 32 random bytes
+    /// (mode 0600) when missing, so a server restarted with the same options from the same
+    /// working directory accepts the tokens it issued (and restores the calls they were in).
+    #[arg(long, env = "DUET_RESUME_SECRET_FILE", default_value = "duet-resume-secret")]
+    pub resume_secret_file: PathBuf,
+
+    /// How long a resume token stays valid (whole seconds). Signed-in clients get a new one in
+    /// `credentials` at half this time; a leaked token lets its holder take the name until then.
+    #[arg(long, env = "DUET_RESUME_TOKEN_TTL", default_value = "10m", value_parser = parse_positive_duration)]
+    pub resume_token_ttl: Duration,
+
+    /// How long a call is held for a side that lost its connection (or, after a restart, for the
+    /// side not back yet) before the other side gets `leave` with reason `disconnected`.
+    #[arg(long, env = "DUET_CALL_RESUME_GRACE", default_value = "30s", value_parser = parse_duration)]
+    pub call_resume_grace: Duration,
+
     /// Who may see who is online: `global` (every signed-in client may ask for the list, and
     /// subscribers get every sign-in and sign-out) or `none` (no list at all: presence is
     /// answered only for the names a person asks about with `presence_query`).
@@ -214,6 +236,12 @@ impl Default for Config {
             turn_urls: Vec::new(),
             turn_secret: None,
             turn_ttl: Duration::from_secs(12 * 3600),
+            // The binary reads (or creates) the secret file; a library user without a secret
+            // gets a random one for the process (see `AppState::new`).
+            resume_secret: None,
+            resume_secret_file: PathBuf::from("duet-resume-secret"),
+            resume_token_ttl: Duration::from_secs(600),
+            call_resume_grace: Duration::from_secs(30),
             presence_list: PresenceList::Global,
             log_format: LogFormat::Text,
             static_dir: None,
@@ -227,6 +255,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let parsed = text.parse().map(Duration::from_secs).or_else(|_| humantime::parse_duration(text));
     parsed.map_err(|error| format!("`{text}` is not a duration ({error}); write e.g. 500ms, 45s or 2m"))
+}
+
+/// Parses `--resume-secret` (hex or base64, at least 16 bytes).
+fn parse_resume_secret(text: &str) -> Result<ResumeSecret, String> {
+    ResumeSecret::parse(text).map_err(|error| error.to_string())
 }
 
 /// Like [`parse_duration`], but zero is refused (a zero deadline would close every connection).
@@ -302,6 +335,9 @@ mod tests {
         assert_eq!(parsed.max_connections, default.max_connections);
         assert_eq!(parsed.max_connections_per_ip, default.max_connections_per_ip);
         assert_eq!(parsed.turn_ttl, default.turn_ttl);
+        assert_eq!(parsed.resume_secret_file, default.resume_secret_file);
+        assert_eq!(parsed.resume_token_ttl, default.resume_token_ttl);
+        assert_eq!(parsed.call_resume_grace, default.call_resume_grace);
     }
 
     #[test]
@@ -337,6 +373,10 @@ mod tests {
             "--turn-ttl",
             "--log-format",
             "--static-dir",
+            "--resume-secret",
+            "--resume-secret-file",
+            "--resume-token-ttl",
+            "--call-resume-grace",
         ] {
             assert!(help.contains(flag), "--help does not mention {flag}");
         }

@@ -14,6 +14,7 @@ pub mod limits;
 pub mod log_limit;
 pub mod metrics;
 pub mod presence;
+pub mod resume_token;
 pub mod router;
 pub mod security_headers;
 pub mod serve;
@@ -32,7 +33,9 @@ use client_address::TrustedProxies;
 use directory::{Directory, MemoryDirectory};
 use limits::{AdmissionError, ConnectionLimiter, ConnectionPermit, OriginPolicy};
 use metrics::{Metrics, RefuseReason};
-use protocol::{Hello, Limits, FEATURE_PRESENCE, FEATURE_PRESENCE_QUERY, MAX_NAME_CHARS, PROTOCOL_VERSION};
+use protocol::{
+    Hello, Limits, FEATURE_PRESENCE, FEATURE_PRESENCE_QUERY, FEATURE_RESUME_CALLS, MAX_NAME_CHARS, PROTOCOL_VERSION,
+};
 use serve::{ConnectionContext, Transport};
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
@@ -70,8 +73,10 @@ pub struct SharedState {
     pub router: Arc<router::Router>,
     /// The connections subscribed to presence (`presence_subscribe`).
     pub presence: presence::PresenceHub,
-    /// Ends calls that ring past `--ring-timeout`.
+    /// Ends calls that ring past `--ring-timeout`, and holds past `--call-resume-grace`.
     pub ring_sweep: dispatch::RingSweep,
+    /// Signs and checks resume tokens (`--resume-secret`, or the secret file read by `main`).
+    pub resume_secret: resume_token::ResumeSecret,
     pub metrics: Arc<Metrics>,
     pub connection_limiter: Arc<ConnectionLimiter>,
     /// The connection limit enforced: `--max-connections` within the open-file limit (see
@@ -101,6 +106,8 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
+    /// The server's state. Without `config.resume_secret`, tokens are signed with a random
+    /// secret of this process (the binary loads or creates `--resume-secret-file` first).
     pub fn new(config: Config) -> AppState {
         let metrics = Arc::new(Metrics::new());
         let queue_budget = Arc::new(delivery::QueueBudget::new(config.max_queued_bytes));
@@ -112,6 +119,7 @@ impl AppState {
             max_connections: limits::effective_connection_limit(config.max_connections, limits::open_files_limit()),
             trusted_proxies: TrustedProxies::new(&config.trusted_proxies),
             web_app: static_files::web_app(&config).map(Arc::new),
+            resume_secret: config.resume_secret.clone().unwrap_or_else(resume_token::ResumeSecret::random),
             config: Arc::new(config),
             directory: Arc::new(MemoryDirectory::new()),
             router: Arc::new(router),
@@ -144,13 +152,16 @@ impl AppState {
                 max_name_chars: MAX_NAME_CHARS,
                 ring_timeout_secs: config.ring_timeout.as_secs(),
                 idle_timeout_secs: config.idle_timeout.as_secs(),
-                call_resume_grace_secs: None,
+                call_resume_grace_secs: Some(config.call_resume_grace.as_secs()),
             },
             ice_servers,
             features: match config.presence_list {
-                config::PresenceList::Global => vec![FEATURE_PRESENCE.to_owned(), FEATURE_PRESENCE_QUERY.to_owned()],
-                config::PresenceList::None => vec![FEATURE_PRESENCE_QUERY.to_owned()],
-            },
+                config::PresenceList::Global => vec![FEATURE_PRESENCE, FEATURE_PRESENCE_QUERY, FEATURE_RESUME_CALLS],
+                config::PresenceList::None => vec![FEATURE_PRESENCE_QUERY, FEATURE_RESUME_CALLS],
+            }
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
         }
     }
 }

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let config = Config::parse();
+    let mut config = Config::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     match config.log_format {
@@ -24,6 +24,12 @@ async fn main() -> anyhow::Result<()> {
     } else {
         None
     };
+
+    if config.resume_secret.is_none() {
+        let secret = backend::resume_token::ResumeSecret::load_or_create(&config.resume_secret_file)
+            .context("no --resume-secret given and the secret file is not usable")?;
+        config.resume_secret = Some(secret);
+    }
 
     let address = SocketAddr::new(config.bind, config.port);
     let listener = listen(address)

@@ -98,6 +98,10 @@ pub struct Metrics {
     pub users_online: Gauge,
     pub calls_ringing: Gauge,
     pub calls_active: Gauge,
+    /// Held or waiting calls restored (both sides back).
+    pub calls_resumed: Counter,
+    /// Held calls and waits ended because a side did not come back within the grace period.
+    pub call_resume_expired: Counter,
     pub rate_limited: Counter,
     relayed_offer: Counter,
     relayed_answer: Counter,
@@ -144,6 +148,16 @@ impl Metrics {
         let users_online: Gauge = registered(&mut registry, "users_online", "Users logged in");
         let calls_ringing: Gauge = registered(&mut registry, "calls_ringing", "Calls offered but not yet answered");
         let calls_active: Gauge = registered(&mut registry, "calls_active", "Answered calls in progress");
+        let calls_resumed = registered(
+            &mut registry,
+            "calls_resumed",
+            "Calls restored after a side lost its connection or the server restarted",
+        );
+        let call_resume_expired = registered(
+            &mut registry,
+            "call_resume_expired",
+            "Held calls and waits ended because a side did not come back within the grace period",
+        );
         let relayed: Family<TypeLabel, Counter> =
             registered(&mut registry, "messages_relayed", "Messages relayed from one user to another, by type");
         let errors = registered(&mut registry, "errors", "Error replies sent to clients, by code");
@@ -171,6 +185,8 @@ impl Metrics {
             users_online,
             calls_ringing,
             calls_active,
+            calls_resumed,
+            call_resume_expired,
             rate_limited,
             errors,
             closed,

@@ -166,7 +166,9 @@ mod tests {
         assert!(hub.subscribe(&router, &directory, router.reference_to(slow.id()), &identity("slow"), 10));
         assert_eq!(reader.take_queued(), [r#"{"type":"users","users":[]}"#]);
 
-        directory.claim(&identity("bob"), router.reference_to(bob.id()), None).expect("bob signs in");
+        directory
+            .claim(&identity("bob"), router.reference_to(bob.id()), &crate::directory::ClaimRequest::Fresh)
+            .expect("bob signs in");
         let announced = hub.announce(&router, &directory, &identity("bob"), Change::Joined, bob.id());
         assert_eq!(announced, Announced { delivered: 1, closed_slow: 1 });
         assert_eq!(reader.take_queued(), [r#"{"type":"presence","joined":["bob"]}"#]);
@@ -186,7 +188,9 @@ mod tests {
         // bob already signed out again: his late `joined` would leave him online forever.
         let announced = hub.announce(&router, &directory, &identity("bob"), Change::Joined, bob.id());
         assert_eq!(announced, Announced::default());
-        directory.claim(&identity("bob"), router.reference_to(bob.id()), None).expect("bob signs in");
+        directory
+            .claim(&identity("bob"), router.reference_to(bob.id()), &crate::directory::ClaimRequest::Fresh)
+            .expect("bob signs in");
         // bob signed in again: a late `left` of his previous connection is not sent.
         let announced = hub.announce(&router, &directory, &identity("bob"), Change::Left, bob.id());
         assert_eq!(announced, Announced::default());

@@ -97,10 +97,10 @@ async fn resume_token_takes_the_name_over_from_a_stale_connection() {
     let mut bob = server.login("bob").await;
     connected_call(&mut alice, &mut bob).await;
 
-    // A wrong token is just "taken".
+    // A wrong token is refused as such.
     let mut thief = server.connect().await;
     thief.send_text(r#"{"type":"login","name":"alice","resume":"0000"}"#).await;
-    assert_eq!(thief.receive_json().await["reason"], "taken");
+    assert_eq!(thief.receive_json().await["reason"], "resume_refused");
 
     // The right one takes over: the old connection is closed, bob's call with it ends.
     let mut alice_again = server.connect().await;

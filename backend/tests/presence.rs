@@ -34,7 +34,7 @@ async fn hello_announces_presence_support() {
     let server = TestServer::start().await;
     let mut client = Client::connect_raw(&server.url("/")).await;
     let hello = client.receive_json().await;
-    assert_eq!(hello["features"], json!(["presence", "presence_query"]), "{hello}");
+    assert_eq!(hello["features"], json!(["presence", "presence_query", "resume_calls"]), "{hello}");
     server.shut_down().await;
 }
 
@@ -93,7 +93,7 @@ async fn presence_list_none_lists_nobody_and_answers_queries() {
     let server = TestServer::start_with(config).await;
     let mut alice = Client::connect_raw(&server.url("/")).await;
     let hello = alice.receive_json().await;
-    assert_eq!(hello["features"], json!(["presence_query"]), "{hello}");
+    assert_eq!(hello["features"], json!(["presence_query", "resume_calls"]), "{hello}");
     alice.send_text(r#"{"type":"login","name":"alice"}"#).await;
     assert_eq!(alice.receive_json().await["success"], true);
     let _bob = server.login("bob").await;

@@ -33,11 +33,13 @@ const CLOSING_DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
 const CLOSE_LINGER: Duration = Duration::from_secs(1);
 
 /// How often a connection checks its deadlines: a quarter of the shortest that applies (the
-/// login deadline only until sign-in), so each is enforced at most a quarter late, with one
-/// timer per connection instead of one per frame.
+/// login deadline only until sign-in, the credentials refresh after), so each is enforced at
+/// most a quarter late, with one timer per connection instead of one per frame.
 fn deadline_check_interval(config: &crate::Config, signed_in: bool) -> Duration {
     let mut shortest = config.idle_timeout.min(config.heartbeat_interval * 4);
-    if !signed_in {
+    if signed_in {
+        shortest = shortest.min(crate::dispatch::credentials_refresh_interval(config));
+    } else {
         shortest = shortest.min(config.login_timeout);
     }
     (shortest / 4).max(Duration::from_millis(10))
@@ -58,6 +60,7 @@ pub async fn serve_connection(socket: Socket, state: AppState, remote: SocketAdd
         connected_at: Instant::now(),
         last_seen: Instant::now(),
         last_ping: Instant::now(),
+        credentials_due: Instant::now(),
         refusing: false,
     };
     let _ = connection.handle.send(&ServerMessage::Hello(state.hello()));
@@ -85,6 +88,8 @@ struct Connection {
     connected_at: Instant,
     last_seen: Instant,
     last_ping: Instant,
+    /// When the next `credentials` push is due (from sign-in on).
+    credentials_due: Instant,
     /// The last data message was refused by the rate limit (only the first of a streak gets
     /// an `error`).
     refusing: bool,
@@ -123,6 +128,10 @@ impl Connection {
                     }
                     if !self.session.is_signed_in() && now.duration_since(self.connected_at) >= config.login_timeout {
                         return Ending::LoginTimeout;
+                    }
+                    if checking_as_signed_in && now >= self.credentials_due {
+                        self.credentials_due = now + crate::dispatch::credentials_refresh_interval(config);
+                        self.session.push_credentials();
                     }
                     if now.duration_since(self.last_ping) >= config.heartbeat_interval {
                         self.last_ping = now;
@@ -166,6 +175,7 @@ impl Connection {
                 // The login deadline no longer applies: idle connections wake up less often.
                 checking_as_signed_in = true;
                 deadline_check = checking_deadlines(true);
+                self.credentials_due = Instant::now() + crate::dispatch::credentials_refresh_interval(config);
             }
             // Frames that found a full queue: this sender waits for them (bounded) before its
             // next frame is read, which keeps its messages in order and pushes back on bursts.

@@ -4,11 +4,21 @@
 //! transition returns what happened (who to tell, at which connection, what to count), and the
 //! session carries it out.
 //!
-//! One method per transition, and each transition that touches two users (claim with a resume
-//! token, release, offer, answer, leave, ring timeout) is one method, so an implementation can
+//! One method per transition, and each transition that touches two users (claim, release,
+//! offer, answer, leave, ring timeout, grace expiry) is one method, so an implementation can
 //! make it atomic (today a mutex in [`MemoryDirectory`]; later one Lua script or a watched call
-//! record in Redis). Ring deadlines are data in the caller's call record; one task per process
-//! sleeps until [`Directory::next_ring_deadline`] and calls [`Directory::expire_rings`].
+//! record in Redis). Deadlines are data: ring deadlines in the caller's call record, grace
+//! deadlines in the away or waiting user's record; one task per process sleeps until the
+//! earliest ([`Directory::next_ring_deadline`], [`Directory::next_grace_deadline`]) and expires
+//! what is due.
+//!
+//! Held calls (issue 10): a user whose connection drops mid-call with `keepCallOnDisconnect`
+//! stays online but *away* until a grace deadline, its call kept; relays to it are refused
+//! (`PeerUnavailable`). A sign-in that takes the name over (the session verified a resume
+//! token) with `inCallWith` naming the peer brings it back; on a server that has no record of
+//! the call (restarted), such a sign-in *waits* for the peer to do the same, and the pairing is
+//! restored only when both sides named each other. The directory never sees tokens: the session
+//! verifies them and the directory learns only "takeover allowed".
 //!
 //! Every implementation runs the same tests: `conformance/` (generic over `impl Directory`).
 
@@ -20,7 +30,7 @@ mod memory;
 pub use crate::address::{ConnectionId, ConnectionRef, NodeId};
 pub use identity::Identity;
 pub use memory::MemoryDirectory;
-use protocol::{quoted, ResumeToken, UserName};
+use protocol::{quoted, UserName};
 use std::fmt;
 use std::time::Instant;
 
@@ -30,19 +40,18 @@ pub type CallId = u64;
 /// Names online, their holders, and their calls. Synchronous; see the module documentation.
 pub trait Directory: Send + Sync + fmt::Debug {
     /// Claims `name` for `holder`. A name held by another connection, or one that looks like it
-    /// (same key or shape), is refused, unless `resume` matches the token handed out when it was
-    /// claimed: then the name moves to `holder`, and the old holder's call ends.
-    fn claim(
-        &self,
-        name: &Identity,
-        holder: ConnectionRef,
-        resume: Option<&ResumeToken>,
-    ) -> Result<Claimed, ClaimError>;
+    /// (same key or shape), is refused, unless the request is a [`ClaimRequest::Takeover`]:
+    /// then the name moves to `holder` (also from an away user), and its call is kept if
+    /// `in_call_with` names its peer, ended otherwise. A takeover naming a peer that is not in
+    /// a call with this user waits for that peer (see the module documentation). Any wait of
+    /// others for this name that it does not answer ends.
+    fn claim(&self, name: &Identity, holder: ConnectionRef, request: &ClaimRequest) -> Result<Claimed, ClaimError>;
 
     /// Frees `name` if `holder` still holds it, ending its call; `None` when it did not (names
     /// are freed exactly once: a connection replaced by a resume login cannot free its
-    /// successor's name).
-    fn release(&self, name: &Identity, holder: ConnectionRef) -> Option<Released>;
+    /// successor's name). With `hold_until`, a user in a connected call is not freed but kept
+    /// away until then, its call held ([`Released::held`]).
+    fn release(&self, name: &Identity, holder: ConnectionRef, hold_until: Option<Instant>) -> Option<Released>;
 
     /// Number of users signed in.
     fn online_count(&self) -> usize;
@@ -96,30 +105,90 @@ pub trait Directory: Send + Sync + fmt::Debug {
     /// Ends every call still ringing whose deadline is at or before `now`.
     fn expire_rings(&self, now: Instant) -> Vec<ExpiredRing>;
 
+    /// The earliest grace deadline of an away user or a wait, if any.
+    fn next_grace_deadline(&self) -> Option<Instant>;
+
+    /// Ends every hold and wait whose grace deadline is at or before `now`: away names are
+    /// freed (their calls ended), waiters are idle again.
+    fn expire_graces(&self, now: Instant) -> Vec<ExpiredGrace>;
+
     /// Checks that call state is symmetric (whoever names a peer is named back by that peer with
     /// the same call id, in the matching role) and that the name indexes agree. For tests.
     fn check_consistency(&self) -> Result<(), String>;
 }
 
+/// How a name is claimed.
+#[derive(Debug, Clone)]
+pub enum ClaimRequest {
+    /// A plain sign-in: only a free name.
+    Fresh,
+    /// The session verified a resume token for this name: take it over from whoever holds it.
+    Takeover {
+        /// The peer the client says it is still in a call with (as the client typed it).
+        in_call_with: Option<UserName>,
+        /// Until when a wait for that peer lasts.
+        grace_deadline: Instant,
+    },
+}
+
 /// A successful claim.
 #[derive(Debug)]
 pub struct Claimed {
-    /// The name as registered: the requested one, or on a resume the display form kept from
+    /// The name as registered: the requested one, or on a takeover the display form kept from
     /// the first login (a look-alike spelling with the right token does not rename anyone).
     pub identity: Identity,
-    pub resume: ResumeToken,
-    /// With a resume token: the connection that held the name before, to be closed. `None`: the
-    /// name was free, one more user is online.
+    /// The name was free: one more user online (presence `joined`). False on a takeover of a
+    /// name online or away.
+    pub newly_online: bool,
+    /// The connection that held the name before, to be closed (`None` if it was free or away).
     pub replaced: Option<ConnectionRef>,
-    /// The call the replaced connection was in, ended: its peer must be told `disconnected`.
+    /// The call the name was in, ended (no `inCallWith` naming its peer): its peer must be
+    /// told `disconnected`.
+    pub ended_call: Option<EndedCall>,
+    /// What became of the call named by `inCallWith`.
+    pub resumption: Resumption,
+    /// Others who waited for this name to come back into a call with them, not named by its
+    /// `inCallWith`: their waits ended, each must be told `leave` `disconnected`.
+    pub ended_waits: Vec<EndedWait>,
+}
+
+/// What a takeover with `inCallWith` did to the call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resumption {
+    /// No call to resume.
+    None,
+    /// The call with `peer` is active again with both sides connected: both get `call_resumed`.
+    /// `new_pairing`: restored from two waits (a server without the call): one more active call.
+    Restored { peer: Identity, peer_connection: ConnectionRef, new_pairing: bool },
+    /// Back in the held call, but the peer is away too: both hear `call_resumed` when it is back.
+    PeerAway { peer: Identity },
+    /// Waiting for `peer` to sign in with `inCallWith` naming this user, until the grace deadline.
+    Waiting { peer: Identity },
+}
+
+/// A wait that ended because the awaited name signed in without naming the waiter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndedWait {
+    pub waiter: Identity,
+    pub waiter_connection: ConnectionRef,
+}
+
+/// A name freed (or held) by its holder.
+#[derive(Debug)]
+pub struct Released {
+    /// The user is away, its call held until the grace deadline: still online, nobody told.
+    pub held: bool,
+    /// The call it was in, ended: its peer must be told `disconnected`.
     pub ended_call: Option<EndedCall>,
 }
 
-/// A name freed by its holder.
-#[derive(Debug)]
-pub struct Released {
-    /// The call it was in, ended: its peer must be told `disconnected`.
-    pub ended_call: Option<EndedCall>,
+/// A hold or wait past its grace deadline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExpiredGrace {
+    /// `name` was away past its grace: the name is free (presence `left`), its call ended.
+    Away { name: Identity, ended_call: Option<EndedCall> },
+    /// `waiter` waited for `peer` past the grace: idle again, to be told `leave` `disconnected`.
+    Wait { waiter: Identity, waiter_connection: ConnectionRef, peer: Identity },
 }
 
 /// How far a call had got.
@@ -129,6 +198,8 @@ pub enum CallPhase {
     Ringing,
     /// Answered.
     Connected,
+    /// One side waiting for the other to come back (not counted as a call).
+    Resuming,
 }
 
 /// A call that one party ended (leave, disconnect, replaced by a resume login).
@@ -140,6 +211,8 @@ pub struct EndedCall {
     pub peer_connection: Option<ConnectionRef>,
     /// How far the call had got before it ended (what to count).
     pub phase: CallPhase,
+    /// The peer was away: its name is freed now (presence `left`, one fewer online).
+    pub peer_name_freed: bool,
 }
 
 /// What a successful offer did.
@@ -222,4 +295,6 @@ pub enum CallError {
     NotInCall(UserName),
     #[error("You are not in a call.")]
     NoCall,
+    #[error("\"{}\" lost its connection; waiting for it to come back. Try again shortly.", quoted(.0.as_str()))]
+    PeerUnavailable(UserName),
 }

@@ -1,22 +1,24 @@
 //! The per-connection session: what each client message does, one dispatch `match`, one small
 //! function per message. It asks the directory (`crate::directory`) what a message changes and
 //! where the result goes, counts what happened in the metrics, and hands frames to the router
-//! (`crate::router`) or, for replies, to its own connection. `ring_sweep.rs` ends calls that
-//! ring too long. Everything here is synchronous (messages are queued, never awaited), so no
+//! (`crate::router`) or, for replies, to its own connection. `login.rs` signs in and out
+//! (resume tokens, held calls); `ring_sweep.rs` ends calls that ring too long and holds that
+//! outlast their grace period. Everything here is synchronous (messages are queued, never awaited), so no
 //! lock can be held across an `.await`.
 
+mod login;
 mod presence;
 mod ring_sweep;
 
 use crate::address::ConnectionRef;
-use crate::delivery::{Backlog, ConnectionHandle, KickReason};
-use crate::directory::{Answered, CallError, CallPhase, EndedCall, Identity, Offered};
+use crate::delivery::{Backlog, ConnectionHandle};
+use crate::directory::{Answered, CallError, CallPhase, Identity, Offered};
 use crate::metrics::{Metrics, RelayedType};
 use crate::router::RouteError;
 use crate::AppState;
+pub use login::{credentials_refresh_interval, LoginRequest};
 use protocol::{
-    ClientMessage, ErrorCode, IceCandidate, LeaveReason, LoginFailure, ResumeToken, ServerMessage, SessionDescription,
-    UserName,
+    ClientMessage, ErrorCode, IceCandidate, LeaveReason, LoginFailure, ServerMessage, SessionDescription, UserName,
 };
 pub use ring_sweep::RingSweep;
 use tungstenite::Utf8Bytes;
@@ -46,6 +48,7 @@ impl RequestError {
             RequestError::Call(CallError::UserNotFound(_)) => ErrorCode::UserNotFound,
             RequestError::Call(CallError::CannotCallSelf) => ErrorCode::CannotCallSelf,
             RequestError::Call(CallError::AlreadyInCall(_)) => ErrorCode::AlreadyInCall,
+            RequestError::Call(CallError::PeerUnavailable(_)) => ErrorCode::PeerUnavailable,
             // `Busy` is answered with `leave`/`busy`, never as an error; kept total for safety.
             RequestError::Call(CallError::Busy(_) | CallError::NotInCall(_) | CallError::NoCall) => {
                 ErrorCode::NotInCall
@@ -66,13 +69,22 @@ pub struct Session {
     backlog: Vec<Backlog>,
     /// This connection sent `presence_subscribe` (and is in the presence hub).
     subscribed: bool,
+    /// The client signed in with `keepCallOnDisconnect`: a lost connection holds its call.
+    keep_call_on_disconnect: bool,
 }
 
 impl Session {
     /// A session for a connection registered with the router (`connection/`); the session
     /// deregisters it when it ends.
     pub fn registered(state: AppState, connection: ConnectionHandle) -> Session {
-        Session { state, connection, name: None, backlog: Vec::new(), subscribed: false }
+        Session {
+            state,
+            connection,
+            name: None,
+            backlog: Vec::new(),
+            subscribed: false,
+            keep_call_on_disconnect: false,
+        }
     }
 
     /// Registers `connection` with the router and starts its session: for driving sessions
@@ -120,7 +132,9 @@ impl Session {
             Err(parse_error) => return self.reply_error(parse_error.error_code(), parse_error.to_string()),
         };
         let outcome = match message {
-            ClientMessage::Login { name, resume, .. } => self.login(&name, resume.as_ref()),
+            ClientMessage::Login { name, resume, in_call_with, keep_call_on_disconnect } => {
+                self.login(&name, LoginRequest { resume, in_call_with, keep_call_on_disconnect })
+            }
             ClientMessage::Offer { name, offer } => self.offer(name, offer),
             ClientMessage::Answer { name, answer } => self.answer(name, answer),
             ClientMessage::Candidate { name, candidate } => self.candidate(name, candidate),
@@ -160,67 +174,6 @@ impl Session {
 
     fn signed_in_name(&self) -> Result<Identity, RequestError> {
         self.name.clone().ok_or(RequestError::NotLoggedIn)
-    }
-
-    fn login(&mut self, requested: &UserName, resume: Option<&ResumeToken>) -> Result<(), RequestError> {
-        if let Some(current) = &self.name {
-            return Err(RequestError::AlreadyLoggedIn(current.display().clone()));
-        }
-        let name = match UserName::parse_login(requested.as_str()) {
-            Ok(name) => name,
-            Err(invalid) => {
-                self.reply(&login_refused(LoginFailure::Invalid, invalid.to_string()));
-                return Ok(());
-            }
-        };
-        match self.state.directory.claim(&Identity::new(name), self.reference(), resume) {
-            Ok(claimed) => {
-                let mut joined = false;
-                match claimed.replaced {
-                    // The connection that held the name is closed (4001); it can no longer act on it.
-                    Some(replaced) => {
-                        let _ = self.state.router.kick(&replaced, KickReason::ReplacedByNewLogin);
-                    }
-                    None => {
-                        self.state.metrics.users_online.inc();
-                        joined = true;
-                    }
-                }
-                if let Some(ended) = &claimed.ended_call {
-                    count_call_end(&self.state.metrics, ended.phase);
-                }
-                let name = claimed.identity;
-                tracing::info!(connection = self.id(), user = %name, resumed = resume.is_some(), "login");
-                self.name = Some(name.clone());
-                let config = &self.state.config;
-                // TURN credentials are per user, so they come with the login, not with `hello`.
-                let ice_servers = (!config.turn_urls.is_empty()).then(|| {
-                    crate::ice::servers_for_user(
-                        &config.stun_urls,
-                        &config.turn_urls,
-                        config.turn_secret.as_deref(),
-                        config.turn_ttl,
-                        name.display(),
-                    )
-                });
-                self.reply(&ServerMessage::Login {
-                    success: true,
-                    name: Some(name.display().clone()),
-                    resume: Some(claimed.resume),
-                    ice_servers,
-                    reason: None,
-                    message: None,
-                });
-                if let Some(peer_connection) = claimed.ended_call.and_then(|ended| ended.peer_connection) {
-                    send_leave(&self.state, &peer_connection, &name, LeaveReason::Disconnected);
-                }
-                if joined {
-                    self.announce(&name, crate::presence::Change::Joined);
-                }
-            }
-            Err(taken) => self.reply(&login_refused(LoginFailure::Taken, taken.to_string())),
-        }
-        Ok(())
     }
 
     fn offer(&mut self, target: UserName, offer: SessionDescription) -> Result<(), RequestError> {
@@ -299,24 +252,6 @@ impl Session {
         self.state.metrics.relayed(RelayedType::Leave);
         Ok(())
     }
-
-    /// Frees this connection's name (if it still holds it) and ends its call. Returns the name
-    /// and the call that ended, whose peer must be told.
-    pub fn disconnect(&mut self) -> Option<(Identity, Option<EndedCall>)> {
-        let name = self.name.take()?;
-        let ended_call = match self.state.directory.release(&name, self.reference()) {
-            Some(released) => {
-                self.state.metrics.users_online.dec();
-                self.announce(&name, crate::presence::Change::Left);
-                if let Some(ended) = &released.ended_call {
-                    count_call_end(&self.state.metrics, ended.phase);
-                }
-                released.ended_call
-            }
-            None => None,
-        };
-        Some((name, ended_call))
-    }
 }
 
 impl Drop for Session {
@@ -334,6 +269,8 @@ fn count_call_end(metrics: &Metrics, phase: CallPhase) {
     match phase {
         CallPhase::Ringing => metrics.calls_ringing.dec(),
         CallPhase::Connected => metrics.calls_active.dec(),
+        // A wait for the other side is not a call (yet).
+        CallPhase::Resuming => 0,
     };
 }
 

@@ -2,9 +2,11 @@
 //! [`crate::presence::PresenceHub`]) and `presence_query`, within `--presence-list`.
 
 use super::{RequestError, Session, MAX_USERS_LISTED};
+use crate::address::ConnectionId;
 use crate::config::PresenceList;
 use crate::directory::Identity;
 use crate::presence::Change;
+use crate::AppState;
 use protocol::{ServerMessage, UserName};
 
 /// Most names answered by one `presence_query` (more are ignored).
@@ -63,13 +65,17 @@ impl Session {
     /// Nothing during shutdown: every connection is closing, and a `left` for each to each
     /// would be quadratic work for nobody.
     pub(super) fn announce(&self, name: &Identity, change: Change) {
-        if !self.global_list() || self.state.shutdown.is_cancelled() {
-            return;
-        }
-        let state = &self.state;
-        let announced = state.presence.announce(&state.router, &*state.directory, name, change, self.id());
-        if announced.closed_slow > 0 {
-            tracing::warn!(user = %name, closed = announced.closed_slow, "presence subscribers closed as slow consumers");
-        }
+        announce_change(&self.state, name, change, self.id());
+    }
+}
+
+/// Pushes a sign-in or sign-out of `name` to the presence subscribers but `except`.
+pub(super) fn announce_change(state: &AppState, name: &Identity, change: Change, except: ConnectionId) {
+    if state.config.presence_list != PresenceList::Global || state.shutdown.is_cancelled() {
+        return;
+    }
+    let announced = state.presence.announce(&state.router, &*state.directory, name, change, except);
+    if announced.closed_slow > 0 {
+        tracing::warn!(user = %name, closed = announced.closed_slow, "presence subscribers closed as slow consumers");
     }
 }

@@ -1,8 +1,10 @@
 //! The ring sweep: one task per server ends the calls that ring past their deadline (45 s,
-//! `--ring-timeout`) and tells both parties `timeout`. Deadlines are data in the directory's
-//! call records, not a timer per call: the task sleeps until the earliest one
-//! ([`crate::directory::Directory::next_ring_deadline`]), and each new call wakes it to look
-//! again. Started by the first call; it holds the server's state weakly and ends at shutdown, so
+//! `--ring-timeout`) and tells both parties `timeout`, and ends the held calls and waits past
+//! their grace deadline (`--call-resume-grace`, see `login.rs`). Deadlines are data in the
+//! directory's records, not a timer per call: the task sleeps until the earliest one
+//! ([`crate::directory::Directory::next_ring_deadline`],
+//! [`crate::directory::Directory::next_grace_deadline`]), and each new deadline wakes it to
+//! look again. Started by the first call; it holds the server's state weakly and ends at shutdown, so
 //! it never keeps a server alive. Tokio's clock is used throughout, so paused-time tests see the
 //! timeout exactly.
 
@@ -23,8 +25,8 @@ pub struct RingSweep {
 }
 
 impl RingSweep {
-    /// A call now rings until a deadline: starts the sweep on the first call (inside the
-    /// server's runtime) and wakes it.
+    /// A call now rings, or a call is held, until a deadline: starts the sweep on the first one
+    /// (inside the server's runtime) and wakes it.
     pub fn deadline_added(&self, state: &AppState) {
         self.started.get_or_init(|| {
             tokio::spawn(sweep(state.downgrade(), Arc::clone(&self.wake), state.shutdown.clone()));
@@ -36,7 +38,12 @@ impl RingSweep {
 
 async fn sweep(state: Weak<SharedState>, wake: Arc<Notify>, shutdown: CancellationToken) {
     loop {
-        let Some(next_deadline) = state.upgrade().map(|state| state.directory.next_ring_deadline()) else { return };
+        let Some(next_deadline) = state.upgrade().map(|state| {
+            let (ring, grace) = (state.directory.next_ring_deadline(), state.directory.next_grace_deadline());
+            ring.into_iter().chain(grace).min()
+        }) else {
+            return;
+        };
         let until_deadline = async {
             match next_deadline {
                 Some(deadline) => tokio::time::sleep_until(Instant::from_std(deadline)).await,
@@ -49,7 +56,9 @@ async fn sweep(state: Weak<SharedState>, wake: Arc<Notify>, shutdown: Cancellati
             () = until_deadline => {}
         }
         let Some(state) = state.upgrade().map(AppState) else { return };
-        for expired in state.directory.expire_rings(Instant::now().into_std()) {
+        let now = Instant::now().into_std();
+        super::login::expired_graces(&state, state.directory.expire_graces(now));
+        for expired in state.directory.expire_rings(now) {
             state.metrics.calls_ringing.dec();
             tracing::info!(caller = %expired.caller, callee = %expired.callee, reason = "timeout", "call ended");
             send_leave(&state, &expired.caller_connection, &expired.callee, LeaveReason::Timeout);

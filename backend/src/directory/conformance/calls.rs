@@ -1,13 +1,13 @@
 //! Conformance of calls: offer, busy, glare, answer, renegotiation, leave, ring deadlines,
 //! disconnect, resume mid-call, and where relayed messages may go.
 
-use super::{assert_consistent, connection, identity, later, sign_in, target};
+use super::{assert_consistent, connection, identity, later, sign_in, takeover, target};
 use crate::directory::{Answered, CallError, CallPhase, Directory, EndedCall, ExpiredRing, Offered};
 use std::time::{Duration, Instant};
 
 pub(crate) fn an_offer_rings_the_callee_and_both_sides_name_each_other(directory: &impl Directory) {
-    let (alice, alice_connection, _) = sign_in(directory, "alice", 1);
-    let (bob, bob_connection, _) = sign_in(directory, "bob", 2);
+    let (alice, alice_connection) = sign_in(directory, "alice", 1);
+    let (bob, bob_connection) = sign_in(directory, "bob", 2);
     let deadline = later();
     let started = directory.start_call(&alice, alice_connection, &target("Bob"), deadline).expect("bob is free");
     assert!(matches!(started.outcome, Offered::NewCall(_)));
@@ -20,10 +20,10 @@ pub(crate) fn an_offer_rings_the_callee_and_both_sides_name_each_other(directory
 }
 
 pub(crate) fn offers_to_oneself_to_nobody_to_someone_busy_or_while_in_a_call_are_refused(directory: &impl Directory) {
-    let (alice, alice_connection, _) = sign_in(directory, "alice", 1);
-    let (bob, bob_connection, _) = sign_in(directory, "bob", 2);
-    let (carol, carol_connection, _) = sign_in(directory, "carol", 3);
-    let (_, dave_connection, _) = sign_in(directory, "dave", 4);
+    let (alice, alice_connection) = sign_in(directory, "alice", 1);
+    let (bob, bob_connection) = sign_in(directory, "bob", 2);
+    let (carol, carol_connection) = sign_in(directory, "carol", 3);
+    let (_, dave_connection) = sign_in(directory, "dave", 4);
     let dave = identity("dave");
     assert_eq!(
         directory.start_call(&alice, alice_connection, &target("ALICE"), later()),
@@ -62,8 +62,8 @@ pub(crate) fn offers_to_oneself_to_nobody_to_someone_busy_or_while_in_a_call_are
 }
 
 pub(crate) fn glare_the_second_of_two_crossing_offers_is_refused_and_the_first_call_stands(directory: &impl Directory) {
-    let (alice, alice_connection, _) = sign_in(directory, "alice", 1);
-    let (bob, bob_connection, _) = sign_in(directory, "bob", 2);
+    let (alice, alice_connection) = sign_in(directory, "alice", 1);
+    let (bob, bob_connection) = sign_in(directory, "bob", 2);
     directory.start_call(&alice, alice_connection, &target("bob"), later()).expect("the first offer wins");
     let second = directory.start_call(&bob, bob_connection, &target("alice"), later());
     assert_eq!(second.map(|started| started.outcome), Err(CallError::AlreadyInCall(alice.display().clone())));
@@ -74,9 +74,9 @@ pub(crate) fn glare_the_second_of_two_crossing_offers_is_refused_and_the_first_c
 }
 
 pub(crate) fn answering_connects_the_call_and_cancels_its_ring_deadline(directory: &impl Directory) {
-    let (alice, alice_connection, _) = sign_in(directory, "alice", 1);
-    let (bob, bob_connection, _) = sign_in(directory, "bob", 2);
-    let (carol, carol_connection, _) = sign_in(directory, "carol", 3);
+    let (alice, alice_connection) = sign_in(directory, "alice", 1);
+    let (bob, bob_connection) = sign_in(directory, "bob", 2);
+    let (carol, carol_connection) = sign_in(directory, "carol", 3);
     let deadline = later();
     let Offered::NewCall(call_id) =
         directory.start_call(&alice, alice_connection, &target("bob"), deadline).expect("a call").outcome
@@ -101,8 +101,8 @@ pub(crate) fn answering_connects_the_call_and_cancels_its_ring_deadline(director
 }
 
 pub(crate) fn offers_and_answers_inside_a_call_are_renegotiations(directory: &impl Directory) {
-    let (alice, alice_connection, _) = sign_in(directory, "alice", 1);
-    let (bob, bob_connection, _) = sign_in(directory, "bob", 2);
+    let (alice, alice_connection) = sign_in(directory, "alice", 1);
+    let (bob, bob_connection) = sign_in(directory, "bob", 2);
     directory.start_call(&alice, alice_connection, &target("bob"), later()).expect("a call");
     // A repeated offer while ringing goes to the same callee, still one call.
     let again = directory.start_call(&alice, alice_connection, &target("bob"), later()).expect("again");
@@ -121,8 +121,8 @@ pub(crate) fn offers_and_answers_inside_a_call_are_renegotiations(directory: &im
 }
 
 pub(crate) fn leaving_ends_the_call_for_both_and_names_the_peer_to_tell(directory: &impl Directory) {
-    let (alice, alice_connection, _) = sign_in(directory, "alice", 1);
-    let (bob, bob_connection, _) = sign_in(directory, "bob", 2);
+    let (alice, alice_connection) = sign_in(directory, "alice", 1);
+    let (bob, bob_connection) = sign_in(directory, "bob", 2);
     assert_eq!(directory.end_call(&alice, alice_connection, None), Err(CallError::NoCall));
     // The caller cancels a ringing call.
     directory.start_call(&alice, alice_connection, &target("bob"), later()).expect("a call");
@@ -131,7 +131,12 @@ pub(crate) fn leaving_ends_the_call_for_both_and_names_the_peer_to_tell(director
         Err(CallError::NotInCall(target("carol")))
     );
     let ended = directory.end_call(&alice, alice_connection, Some(&target("bob"))).expect("cancelled");
-    let expected = EndedCall { peer: bob.clone(), peer_connection: Some(bob_connection), phase: CallPhase::Ringing };
+    let expected = EndedCall {
+        peer: bob.clone(),
+        peer_connection: Some(bob_connection),
+        phase: CallPhase::Ringing,
+        peer_name_freed: false,
+    };
     assert_eq!(ended, expected);
     assert_eq!(directory.next_ring_deadline(), None);
     assert_eq!(
@@ -152,8 +157,8 @@ pub(crate) fn leaving_ends_the_call_for_both_and_names_the_peer_to_tell(director
 }
 
 pub(crate) fn a_ring_deadline_ends_the_call_for_both_once_it_has_passed_and_only_once(directory: &impl Directory) {
-    let (alice, alice_connection, _) = sign_in(directory, "alice", 1);
-    let (bob, bob_connection, _) = sign_in(directory, "bob", 2);
+    let (alice, alice_connection) = sign_in(directory, "alice", 1);
+    let (bob, bob_connection) = sign_in(directory, "bob", 2);
     let deadline = Instant::now() + Duration::from_secs(45);
     let started = directory.start_call(&alice, alice_connection, &target("bob"), deadline).expect("a call");
     let Offered::NewCall(call_id) = started.outcome else { panic!("a new call") };
@@ -183,7 +188,7 @@ pub(crate) fn ring_deadlines_expire_earliest_first(directory: &impl Directory) {
     let mut callers = Vec::new();
     for (index, (caller, callee)) in [("alice", "bob"), ("carol", "dave"), ("erin", "frank")].into_iter().enumerate() {
         let number = index as u64 * 2 + 1;
-        let (caller, caller_connection, _) = sign_in(directory, caller, number);
+        let (caller, caller_connection) = sign_in(directory, caller, number);
         sign_in(directory, callee, number + 1);
         // The second call rings the shortest.
         let deadline = now + Duration::from_secs([30, 10, 20][index]);
@@ -199,18 +204,23 @@ pub(crate) fn ring_deadlines_expire_earliest_first(directory: &impl Directory) {
 }
 
 pub(crate) fn disconnecting_mid_call_frees_the_peer(directory: &impl Directory) {
-    let (alice, alice_connection, _) = sign_in(directory, "alice", 1);
-    let (bob, bob_connection, _) = sign_in(directory, "bob", 2);
-    let (carol, carol_connection, _) = sign_in(directory, "carol", 3);
+    let (alice, alice_connection) = sign_in(directory, "alice", 1);
+    let (bob, bob_connection) = sign_in(directory, "bob", 2);
+    let (carol, carol_connection) = sign_in(directory, "carol", 3);
     directory.start_call(&alice, alice_connection, &target("bob"), later()).expect("a call");
-    let released = directory.release(&alice, alice_connection).expect("alice leaves while ringing");
-    let expected = EndedCall { peer: bob.clone(), peer_connection: Some(bob_connection), phase: CallPhase::Ringing };
+    let released = directory.release(&alice, alice_connection, None).expect("alice leaves while ringing");
+    let expected = EndedCall {
+        peer: bob.clone(),
+        peer_connection: Some(bob_connection),
+        phase: CallPhase::Ringing,
+        peer_name_freed: false,
+    };
     assert_eq!(released.ended_call, Some(expected));
     assert_eq!(directory.next_ring_deadline(), None);
     assert_consistent(directory);
     directory.start_call(&carol, carol_connection, &target("bob"), later()).expect("bob is free");
     directory.answer_call(&bob, bob_connection, &target("carol")).expect("answered");
-    let released = directory.release(&bob, bob_connection).expect("bob leaves mid-call");
+    let released = directory.release(&bob, bob_connection, None).expect("bob leaves mid-call");
     assert_eq!(released.ended_call.map(|ended| (ended.peer, ended.phase)), Some((carol, CallPhase::Connected)));
     assert_eq!(
         directory.relay_target(&identity("carol"), carol_connection, &target("bob")),
@@ -220,22 +230,29 @@ pub(crate) fn disconnecting_mid_call_frees_the_peer(directory: &impl Directory) 
 }
 
 pub(crate) fn a_resume_login_mid_call_ends_the_call_of_the_replaced_connection(directory: &impl Directory) {
-    let (alice, alice_connection, token) = sign_in(directory, "alice", 1);
-    let (bob, bob_connection, _) = sign_in(directory, "bob", 2);
+    let (alice, alice_connection) = sign_in(directory, "alice", 1);
+    let (bob, bob_connection) = sign_in(directory, "bob", 2);
     directory.start_call(&alice, alice_connection, &target("bob"), later()).expect("a call");
     directory.answer_call(&bob, bob_connection, &target("alice")).expect("answered");
-    let resumed = directory.claim(&alice, connection(3), Some(&token)).expect("alice resumes");
+    // Without `inCallWith` naming bob, the takeover ends the call.
+    let resumed = directory.claim(&alice, connection(3), &takeover(None, later())).expect("alice resumes");
     assert_eq!(resumed.replaced, Some(alice_connection));
-    let expected = EndedCall { peer: bob.clone(), peer_connection: Some(bob_connection), phase: CallPhase::Connected };
+    assert!(!resumed.newly_online);
+    let expected = EndedCall {
+        peer: bob.clone(),
+        peer_connection: Some(bob_connection),
+        phase: CallPhase::Connected,
+        peer_name_freed: false,
+    };
     assert_eq!(resumed.ended_call, Some(expected));
     assert_eq!(directory.end_call(&bob, bob_connection, None), Err(CallError::NoCall), "bob is free");
     assert_consistent(directory);
 }
 
 pub(crate) fn relaying_goes_only_between_the_two_parties_of_one_call(directory: &impl Directory) {
-    let (alice, alice_connection, _) = sign_in(directory, "alice", 1);
-    let (bob, bob_connection, _) = sign_in(directory, "bob", 2);
-    let (carol, carol_connection, _) = sign_in(directory, "carol", 3);
+    let (alice, alice_connection) = sign_in(directory, "alice", 1);
+    let (bob, bob_connection) = sign_in(directory, "bob", 2);
+    let (carol, carol_connection) = sign_in(directory, "carol", 3);
     let refused = |name: &str| Err(CallError::NotInCall(target(name)));
     assert_eq!(directory.relay_target(&alice, alice_connection, &target("bob")), refused("bob"), "no call yet");
     directory.start_call(&alice, alice_connection, &target("bob"), later()).expect("a call");

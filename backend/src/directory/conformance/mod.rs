@@ -5,10 +5,11 @@
 //! (symmetric call state) after each transition.
 
 pub(crate) mod calls;
+pub(crate) mod held_calls;
 pub(crate) mod names;
 
-use super::{ConnectionRef, Directory, Identity, NodeId};
-use protocol::{ResumeToken, UserName};
+use super::{ClaimRequest, ConnectionRef, Directory, Identity, NodeId};
+use protocol::UserName;
 use std::time::{Duration, Instant};
 
 /// `#[test]`s running the whole suite against the directory built by the given expression.
@@ -16,7 +17,7 @@ macro_rules! conformance_tests {
     ($make_directory:expr) => {
         $crate::directory::conformance::conformance_tests!(@each $make_directory;
             names::claiming_a_free_name_signs_in_and_the_name_or_a_look_alike_is_then_refused,
-            names::a_resume_token_moves_the_name_to_a_new_connection_and_a_wrong_one_is_refused,
+            names::a_takeover_moves_the_name_to_a_new_connection_and_a_plain_claim_is_refused,
             names::a_name_is_freed_exactly_once_and_only_by_the_connection_that_holds_it,
             names::regression_a_connection_replaced_by_a_resume_login_can_no_longer_act_on_the_name,
             names::the_online_list_is_sorted_capped_and_leaves_out_the_asker,
@@ -31,7 +32,18 @@ macro_rules! conformance_tests {
             calls::ring_deadlines_expire_earliest_first,
             calls::disconnecting_mid_call_frees_the_peer,
             calls::a_resume_login_mid_call_ends_the_call_of_the_replaced_connection,
-            calls::relaying_goes_only_between_the_two_parties_of_one_call
+            calls::relaying_goes_only_between_the_two_parties_of_one_call,
+            held_calls::a_lost_connection_of_a_client_that_keeps_calls_holds_the_call_and_the_name,
+            held_calls::ringing_calls_and_idle_users_are_not_held,
+            held_calls::the_away_side_back_with_in_call_with_restores_the_call_for_both,
+            held_calls::the_away_side_back_without_naming_its_peer_ends_the_held_call,
+            held_calls::both_sides_away_are_restored_once_both_are_back,
+            held_calls::after_a_restart_both_sides_naming_each_other_restore_the_pairing,
+            held_calls::after_a_restart_the_awaited_side_signing_in_without_naming_the_waiter_ends_the_wait,
+            held_calls::a_side_that_never_comes_back_is_expired_at_the_grace_deadline_and_its_name_freed,
+            held_calls::a_wait_never_answered_expires_at_the_grace_deadline,
+            held_calls::the_peer_leaving_during_the_hold_ends_the_call_and_frees_the_away_name,
+            held_calls::nobody_else_may_claim_an_away_name_and_relays_to_a_waited_for_peer_are_refused
         );
     };
     (@each $make_directory:expr; $($group:ident :: $test:ident),* $(,)?) => {
@@ -75,10 +87,16 @@ fn later() -> Instant {
     Instant::now() + Duration::from_secs(45)
 }
 
-/// Signs `name` in on connection `number`; returns the identity, its connection and token.
-fn sign_in(directory: &impl Directory, name: &str, number: u64) -> (Identity, ConnectionRef, ResumeToken) {
-    let claimed = directory.claim(&identity(name), connection(number), None).expect("a free name");
-    assert!(claimed.replaced.is_none() && claimed.ended_call.is_none());
+/// Signs `name` in on connection `number`; returns the identity and its connection.
+fn sign_in(directory: &impl Directory, name: &str, number: u64) -> (Identity, ConnectionRef) {
+    let claimed = directory.claim(&identity(name), connection(number), &ClaimRequest::Fresh).expect("a free name");
+    assert!(claimed.newly_online && claimed.replaced.is_none() && claimed.ended_call.is_none());
     assert_consistent(directory);
-    (claimed.identity, connection(number), claimed.resume)
+    (claimed.identity, connection(number))
+}
+
+/// A takeover the session allowed (a valid resume token), naming `in_call_with` if given; a
+/// wait for that peer lasts until `grace_deadline`.
+fn takeover(in_call_with: Option<&str>, grace_deadline: Instant) -> ClaimRequest {
+    ClaimRequest::Takeover { in_call_with: in_call_with.map(target), grace_deadline }
 }

@@ -1,17 +1,16 @@
 //! Conformance of names: claim, refuse, release, take over with a resume token, list.
 
-use super::{assert_consistent, connection, identity, later, sign_in, target};
-use crate::directory::{CallError, ClaimError, Directory};
-use protocol::{ResumeToken, UserName};
+use super::{assert_consistent, connection, identity, later, sign_in, takeover, target};
+use crate::directory::{CallError, ClaimError, ClaimRequest, Directory};
+use protocol::UserName;
 
 pub(crate) fn claiming_a_free_name_signs_in_and_the_name_or_a_look_alike_is_then_refused(directory: &impl Directory) {
-    let (alice, _, token) = sign_in(directory, "alice", 1);
+    let (alice, _) = sign_in(directory, "alice", 1);
     assert_eq!(alice.display().as_str(), "alice");
-    assert_eq!(token.as_str().len(), 32);
     assert_eq!(directory.online_count(), 1);
     // The same name, other case, a look-alike key (Cyrillic a), a look-alike shape (capital I).
     for (number, requested) in [(2, "alice"), (3, "ALICE"), (4, "\u{430}lice"), (5, "aIice")] {
-        let refused = directory.claim(&identity(requested), connection(number), None);
+        let refused = directory.claim(&identity(requested), connection(number), &ClaimRequest::Fresh);
         let expected = ClaimError::Taken { requested: UserName::from_wire(requested), in_use: alice.display().clone() };
         assert_eq!(refused.map(|claimed| claimed.identity), Err(expected), "{requested}");
     }
@@ -21,50 +20,49 @@ pub(crate) fn claiming_a_free_name_signs_in_and_the_name_or_a_look_alike_is_then
     assert_consistent(directory);
 }
 
-pub(crate) fn a_resume_token_moves_the_name_to_a_new_connection_and_a_wrong_one_is_refused(directory: &impl Directory) {
-    let (_, old, token) = sign_in(directory, "alice", 1);
-    let wrong = ResumeToken::from_wire("0".repeat(32));
-    for resume in [Some(&wrong), Some(&ResumeToken::from_wire("not a token")), None] {
-        assert!(directory.claim(&identity("alice"), connection(2), resume).is_err());
-    }
-    // Another spelling with the right token resumes, and keeps the registered display form.
-    let resumed = directory.claim(&identity("ALICE"), connection(2), Some(&token)).expect("the right token");
+pub(crate) fn a_takeover_moves_the_name_to_a_new_connection_and_a_plain_claim_is_refused(directory: &impl Directory) {
+    let (_, old) = sign_in(directory, "alice", 1);
+    assert!(directory.claim(&identity("alice"), connection(2), &ClaimRequest::Fresh).is_err());
+    // Another spelling taking over keeps the registered display form.
+    let resumed = directory.claim(&identity("ALICE"), connection(2), &takeover(None, later())).expect("a takeover");
     assert_eq!(resumed.identity.display().as_str(), "alice");
     assert_eq!(resumed.replaced, Some(old), "the old connection is to be closed");
     assert_eq!(resumed.ended_call, None);
-    assert_ne!(resumed.resume, token, "a fresh token each time");
+    assert!(!resumed.newly_online);
     assert_eq!(directory.online_count(), 1);
-    // The old token is spent.
-    assert!(directory.claim(&identity("alice"), connection(3), Some(&token)).is_err());
+    // A takeover of a free name is a sign-in.
+    let bob = directory.claim(&identity("bob"), connection(3), &takeover(None, later())).expect("a free name");
+    assert!(bob.newly_online && bob.replaced.is_none());
+    assert_eq!(directory.online_count(), 2);
     assert_consistent(directory);
 }
 
 pub(crate) fn a_name_is_freed_exactly_once_and_only_by_the_connection_that_holds_it(directory: &impl Directory) {
-    let (alice, holder, token) = sign_in(directory, "alice", 1);
-    assert!(directory.release(&alice, connection(9)).is_none(), "not its holder");
+    let (alice, holder) = sign_in(directory, "alice", 1);
+    assert!(directory.release(&alice, connection(9), None).is_none(), "not its holder");
     assert_eq!(directory.online_count(), 1);
-    let released = directory.release(&alice, holder).expect("its holder frees it");
+    let released = directory.release(&alice, holder, None).expect("its holder frees it");
     assert_eq!(released.ended_call, None);
-    assert!(directory.release(&alice, holder).is_none(), "freed once");
+    assert!(!released.held);
+    assert!(directory.release(&alice, holder, None).is_none(), "freed once");
     assert_eq!(directory.online_count(), 0);
-    // Free again for anyone; the token of the previous login no longer matters.
-    let (_, new_holder, _) = sign_in(directory, "alice", 2);
-    assert!(directory.claim(&identity("alice"), connection(3), Some(&token)).is_err());
+    // Free again for anyone.
+    let (_, new_holder) = sign_in(directory, "alice", 2);
     // A replaced connection closing later does not free its successor's name.
-    let (_, _, token) = sign_in(directory, "bob", 4);
-    directory.claim(&identity("bob"), connection(5), Some(&token)).expect("bob resumes");
-    assert!(directory.release(&identity("bob"), connection(4)).is_none());
+    sign_in(directory, "bob", 4);
+    directory.claim(&identity("bob"), connection(5), &takeover(None, later())).expect("bob resumes");
+    assert!(directory.release(&identity("bob"), connection(4), None).is_none());
     assert_eq!(directory.online_count(), 2);
-    assert!(directory.release(&identity("alice"), new_holder).is_some());
+    assert!(directory.release(&identity("alice"), new_holder, None).is_some());
     assert_consistent(directory);
 }
 
 pub(crate) fn regression_a_connection_replaced_by_a_resume_login_can_no_longer_act_on_the_name(
     directory: &impl Directory,
 ) {
-    let (alice, old, token) = sign_in(directory, "alice", 1);
-    let (bob, bob_connection, _) = sign_in(directory, "bob", 2);
-    let new = directory.claim(&alice, connection(3), Some(&token)).expect("alice resumes").replaced;
+    let (alice, old) = sign_in(directory, "alice", 1);
+    let (bob, bob_connection) = sign_in(directory, "bob", 2);
+    let new = directory.claim(&alice, connection(3), &takeover(None, later())).expect("alice resumes").replaced;
     assert_eq!(new, Some(old));
     let new = connection(3);
 
@@ -76,7 +74,7 @@ pub(crate) fn regression_a_connection_replaced_by_a_resume_login_can_no_longer_a
     assert_eq!(directory.end_call(&alice, old, Some(&target("bob"))), Err(CallError::NoCall));
     assert_eq!(directory.answer_call(&bob, bob_connection, &target("alice")).map(|a| a.caller_connection), Ok(new));
     assert_eq!(directory.relay_target(&bob, bob_connection, &target("alice")), Ok(new));
-    assert!(directory.release(&alice, old).is_none());
+    assert!(directory.release(&alice, old, None).is_none());
     assert_eq!(directory.end_call(&alice, new, Some(&target("bob"))).map(|ended| ended.peer), Ok(bob));
     assert_consistent(directory);
 }
@@ -97,11 +95,11 @@ pub(crate) fn the_online_list_is_sorted_capped_and_leaves_out_the_asker(director
 }
 
 pub(crate) fn one_name_is_looked_up_by_key_and_answered_in_its_display_form(directory: &impl Directory) {
-    let (bob, holder, _) = sign_in(directory, "bob", 1);
+    let (bob, holder) = sign_in(directory, "bob", 1);
     let found = |typed: &str| directory.online_name(&target(typed)).map(|name| name.as_str().to_owned());
     assert_eq!(found("bob").as_deref(), Some("bob"));
     assert_eq!(found(" Bob ").as_deref(), Some("bob"), "by key, as call targets are");
     assert_eq!(found("carol"), None);
-    directory.release(&bob, holder).expect("bob signs out");
+    directory.release(&bob, holder, None).expect("bob signs out");
     assert_eq!(found("bob"), None);
 }

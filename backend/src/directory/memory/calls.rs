@@ -8,10 +8,15 @@
 //! lists exactly the calls still ringing. Relaying checks both sides and takes no global lock:
 //! two short shard reads.
 //!
+//! One exception to the symmetry: a user *resuming* (signed in again with `inCallWith` on a
+//! server that had no such call) names a peer that does not name it back until it signs in
+//! naming this user too (see `sign_in.rs`). A peer that is away (its call held) is in the call
+//! but cannot be reached: relaying to it is refused with `PeerUnavailable`.
+//!
 //! Peers are [`Identity`]s (name and key, shared): a target named by a client is turned into a
 //! key once per operation (trimmed; case, NFC/NFD and look-alikes do not matter).
 
-use super::{MemoryDirectory, RingDeadlines};
+use super::{MemoryDirectory, Schedule};
 use crate::directory::{
     Answered, CallAnswered, CallError, CallId, CallPhase, CallStarted, ConnectionRef, EndedCall, ExpiredRing, Identity,
     Offered,
@@ -39,35 +44,47 @@ pub(super) enum CallState {
         peer: Identity,
         call_id: CallId,
     },
+    /// Signed back in saying it is still in a call with `peer`, which has not said the same yet;
+    /// the wait ends at `deadline` (in the schedule's graces and waits).
+    Resuming {
+        peer: Identity,
+        deadline: Instant,
+    },
 }
 
 impl CallState {
     pub(super) fn peer(&self) -> Option<&Identity> {
         match self {
             CallState::Idle => None,
-            CallState::Calling { peer, .. } | CallState::Ringing { peer, .. } | CallState::InCall { peer, .. } => {
-                Some(peer)
-            }
+            CallState::Calling { peer, .. }
+            | CallState::Ringing { peer, .. }
+            | CallState::InCall { peer, .. }
+            | CallState::Resuming { peer, .. } => Some(peer),
         }
     }
 
     pub(super) fn call_id(&self) -> Option<CallId> {
         match self {
-            CallState::Idle => None,
+            CallState::Idle | CallState::Resuming { .. } => None,
             CallState::Calling { call_id, .. }
             | CallState::Ringing { call_id, .. }
             | CallState::InCall { call_id, .. } => Some(*call_id),
         }
     }
 
-    /// Ends this side of the call: idle, its ring deadline (if any) out of the index. Returns the
-    /// peer and how far the call had got, or `None` if there was no call.
-    pub(super) fn hang_up(&mut self, ring_deadlines: &mut RingDeadlines) -> Option<(Identity, CallPhase)> {
+    /// Ends `me`'s side of the call: idle, its ring deadline or wait (if any) out of the
+    /// schedule. Returns the peer and how far the call had got, or `None` if there was no call.
+    pub(super) fn hang_up(&mut self, me: &Identity, schedule: &mut Schedule) -> Option<(Identity, CallPhase)> {
         match std::mem::replace(self, CallState::Idle) {
             CallState::Idle => None,
             CallState::Calling { peer, call_id, ring_deadline } => {
-                ring_deadlines.remove(&(ring_deadline, call_id));
+                schedule.rings.remove(&(ring_deadline, call_id));
                 Some((peer, CallPhase::Ringing))
+            }
+            CallState::Resuming { peer, deadline } => {
+                schedule.graces.remove(&(deadline, me.key().clone()));
+                schedule.forget_wait(me, peer.key());
+                Some((peer, CallPhase::Resuming))
             }
             CallState::Ringing { peer, .. } => Some((peer, CallPhase::Ringing)),
             CallState::InCall { peer, .. } => Some((peer, CallPhase::Connected)),
@@ -77,22 +94,33 @@ impl CallState {
 
 impl MemoryDirectory {
     /// Ends `peer`'s side of its call with `user` (whose side already ended), once the caller let
-    /// go of `user`'s entry. The peer's connection is returned only if its call was with `user`.
+    /// go of `user`'s entry. The peer's connection is returned only if its call was with `user`
+    /// and it is connected; a peer that was away loses its name too (nothing left to hold).
     pub(super) fn end_peer_side(
         &self,
         user: &Identity,
         peer: Identity,
         phase: CallPhase,
-        ring_deadlines: &mut RingDeadlines,
+        schedule: &mut Schedule,
     ) -> EndedCall {
-        let peer_connection = match self.users.get_mut(peer.key()) {
-            Some(mut entry) if entry.call.peer() == Some(user) => {
-                entry.call.hang_up(ring_deadlines);
-                Some(entry.holder)
+        let (peer_connection, peer_name_freed) = match self.users.get_mut(peer.key()) {
+            Some(mut entry) if entry.call.peer() == Some(user) && !matches!(entry.call, CallState::Resuming { .. }) => {
+                let entry = &mut *entry;
+                entry.call.hang_up(&entry.identity, schedule);
+                match entry.away_until {
+                    None => (Some(entry.holder), false),
+                    Some(away_until) => {
+                        schedule.graces.remove(&(away_until, entry.identity.key().clone()));
+                        (None, true)
+                    }
+                }
             }
-            _ => None,
+            _ => (None, false),
         };
-        EndedCall { peer, peer_connection, phase }
+        if peer_name_freed {
+            self.forget_user(&peer);
+        }
+        EndedCall { peer, peer_connection, phase, peer_name_freed }
     }
 
     pub(super) fn start(
@@ -107,13 +135,16 @@ impl MemoryDirectory {
         if caller.key() == &target_key {
             return Err(CallError::CannotCallSelf);
         }
-        let mut ring_deadlines = self.lock_transitions();
+        let mut schedule = self.lock_transitions();
         let renegotiating = {
             let caller_entry = self.held(caller, holder).ok_or(CallError::NoCall)?;
             match &caller_entry.call {
                 CallState::Idle => None,
                 CallState::Calling { peer, .. } | CallState::InCall { peer, .. } if peer.key() == &target_key => {
                     Some(peer.clone())
+                }
+                CallState::Resuming { peer, .. } if peer.key() == &target_key => {
+                    return Err(CallError::PeerUnavailable(peer.display().clone()));
                 }
                 other => {
                     let peer = other.peer().map_or_else(|| target.clone(), |peer| peer.display().clone());
@@ -122,7 +153,7 @@ impl MemoryDirectory {
             }
         };
         if let Some(peer) = renegotiating {
-            let callee_connection = self.users.get(peer.key()).map(|entry| entry.holder).ok_or_else(not_found)?;
+            let callee_connection = self.reachable(&peer).ok_or_else(not_found)??;
             return Ok(CallStarted { outcome: Offered::Renegotiation, callee: peer, callee_connection });
         }
         let call_id = self.next_call_id.fetch_add(1, Ordering::Relaxed);
@@ -136,7 +167,7 @@ impl MemoryDirectory {
         };
         if let Some(mut caller_entry) = self.users.get_mut(caller.key()) {
             caller_entry.call = CallState::Calling { peer: callee.clone(), call_id, ring_deadline };
-            ring_deadlines.insert((ring_deadline, call_id), caller_entry.identity.clone());
+            schedule.rings.insert((ring_deadline, call_id), caller_entry.identity.clone());
         }
         Ok(CallStarted { outcome: Offered::NewCall(call_id), callee, callee_connection })
     }
@@ -149,7 +180,7 @@ impl MemoryDirectory {
     ) -> Result<CallAnswered, CallError> {
         let not_in_call = || CallError::NotInCall(target.clone());
         let target_key = NameKey::of_target(target.as_str()).ok_or_else(not_in_call)?;
-        let mut ring_deadlines = self.lock_transitions();
+        let mut schedule = self.lock_transitions();
         let (caller, call_id) = {
             let callee_entry = self.held(callee, holder).ok_or(CallError::NoCall)?;
             match &callee_entry.call {
@@ -157,9 +188,11 @@ impl MemoryDirectory {
                 CallState::InCall { peer, .. } if peer.key() == &target_key => {
                     let caller = peer.clone();
                     drop(callee_entry);
-                    let caller_connection =
-                        self.users.get(caller.key()).map(|entry| entry.holder).ok_or_else(not_in_call)?;
+                    let caller_connection = self.reachable(&caller).ok_or_else(not_in_call)??;
                     return Ok(CallAnswered { outcome: Answered::Renegotiation, caller, caller_connection });
+                }
+                CallState::Resuming { peer, .. } if peer.key() == &target_key => {
+                    return Err(CallError::PeerUnavailable(peer.display().clone()));
                 }
                 _ => return Err(not_in_call()),
             }
@@ -169,7 +202,8 @@ impl MemoryDirectory {
             if caller_entry.call.peer() != Some(callee) || caller_entry.call.call_id() != Some(call_id) {
                 return Err(not_in_call());
             }
-            caller_entry.call.hang_up(&mut ring_deadlines);
+            let caller_entry = &mut *caller_entry;
+            caller_entry.call.hang_up(&caller_entry.identity, &mut schedule);
             caller_entry.call = CallState::InCall { peer: callee.clone(), call_id };
             caller_entry.holder
         };
@@ -187,17 +221,18 @@ impl MemoryDirectory {
     ) -> Result<EndedCall, CallError> {
         // `None` inside: a target too long to be anyone's name, which matches no peer.
         let expected_key = expected_peer.map(|expected| NameKey::of_target(expected.as_str()));
-        let mut ring_deadlines = self.lock_transitions();
+        let mut schedule = self.lock_transitions();
         let (peer, phase) = {
             let mut entry = self.held_mut(user, holder).ok_or(CallError::NoCall)?;
+            let entry = &mut *entry;
             if let (Some(expected), Some(expected_key)) = (expected_peer, &expected_key) {
                 if entry.call.peer().map(Identity::key) != expected_key.as_ref() {
                     return Err(CallError::NotInCall(expected.clone()));
                 }
             }
-            entry.call.hang_up(&mut ring_deadlines).ok_or(CallError::NoCall)?
+            entry.call.hang_up(&entry.identity, &mut schedule).ok_or(CallError::NoCall)?
         };
-        Ok(self.end_peer_side(user, peer, phase, &mut ring_deadlines))
+        Ok(self.end_peer_side(user, peer, phase, &mut schedule))
     }
 
     /// Two short shard reads, one after the other; no global lock. The peer comes from the call
@@ -212,26 +247,39 @@ impl MemoryDirectory {
         let not_in_call = || CallError::NotInCall(target.clone());
         let (peer, call_id) = self
             .held(sender, holder)
-            .and_then(|entry| Some((entry.call.peer()?.clone(), entry.call.call_id()?)))
+            .and_then(|entry| Some((entry.call.peer()?.clone(), entry.call.call_id())))
             .ok_or_else(not_in_call)?;
         if peer.display() != target && NameKey::of_target(target.as_str()).as_ref() != Some(peer.key()) {
             return Err(not_in_call());
         }
+        // Waiting for the peer to sign back in: nothing to relay to yet.
+        let call_id = call_id.ok_or_else(|| CallError::PeerUnavailable(peer.display().clone()))?;
         let target_entry = self.users.get(peer.key()).ok_or_else(not_in_call)?;
         if target_entry.call.peer() != Some(sender) || target_entry.call.call_id() != Some(call_id) {
             return Err(not_in_call());
         }
+        if target_entry.away_until.is_some() {
+            return Err(CallError::PeerUnavailable(peer.display().clone()));
+        }
         Ok(target_entry.holder)
     }
 
+    /// Where `peer` is connected: `None` if it is not online, an error if it is away.
+    fn reachable(&self, peer: &Identity) -> Option<Result<ConnectionRef, CallError>> {
+        self.users.get(peer.key()).map(|entry| match entry.away_until {
+            None => Ok(entry.holder),
+            Some(_) => Err(CallError::PeerUnavailable(peer.display().clone())),
+        })
+    }
+
     pub(super) fn earliest_ring_deadline(&self) -> Option<Instant> {
-        self.lock_transitions().first_key_value().map(|((deadline, _), _)| *deadline)
+        self.lock_transitions().rings.first_key_value().map(|((deadline, _), _)| *deadline)
     }
 
     pub(super) fn expire(&self, now: Instant) -> Vec<ExpiredRing> {
-        let mut ring_deadlines = self.lock_transitions();
+        let mut schedule = self.lock_transitions();
         let mut expired = Vec::new();
-        while let Some(next) = ring_deadlines.first_entry() {
+        while let Some(next) = schedule.rings.first_entry() {
             if next.key().0 > now {
                 break;
             }
@@ -248,7 +296,7 @@ impl MemoryDirectory {
                     _ => continue,
                 }
             };
-            let ended = self.end_peer_side(&caller, callee, CallPhase::Ringing, &mut ring_deadlines);
+            let ended = self.end_peer_side(&caller, callee, CallPhase::Ringing, &mut schedule);
             expired.push(ExpiredRing {
                 call_id,
                 caller,

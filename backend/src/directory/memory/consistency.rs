@@ -7,10 +7,39 @@ use crate::directory::{CallId, Identity};
 
 impl MemoryDirectory {
     /// Call state is symmetric (whoever names a peer is named back by that peer with the same
-    /// call id, in a matching role); every name online holds its shape and nothing else does; the
-    /// ring deadline index lists exactly the calls still ringing.
+    /// call id, in a matching role; a resuming user excepted); every name online holds its shape
+    /// and nothing else does; the ring deadline index lists exactly the calls still ringing; the
+    /// grace index lists exactly the away users (each in a connected call) and the resuming
+    /// ones, and the waits list exactly the resuming users under the name each waits for.
     pub(super) fn check_symmetry(&self) -> Result<(), String> {
-        let ring_deadlines = self.lock_transitions();
+        let schedule = self.lock_transitions();
+        let ring_deadlines = &schedule.rings;
+        let mut graces = 0;
+        let mut waits = 0;
+        for entry in self.users.iter() {
+            let deadline = match (&entry.call, entry.away_until) {
+                (CallState::InCall { .. }, Some(away_until)) => away_until,
+                (_, Some(_)) => return Err(format!("{} is away but not in a connected call", entry.identity)),
+                (CallState::Resuming { peer, deadline }, None) => {
+                    waits += 1;
+                    if !schedule.waits.get(peer.key()).is_some_and(|waiters| waiters.contains(&entry.identity)) {
+                        return Err(format!("{} waits for {peer} but is not listed as waiting", entry.identity));
+                    }
+                    *deadline
+                }
+                _ => continue,
+            };
+            graces += 1;
+            if schedule.graces.get(&(deadline, entry.key().clone())) != Some(&entry.identity) {
+                return Err(format!("{} is away or waiting without its grace deadline", entry.identity));
+            }
+        }
+        if graces != schedule.graces.len() {
+            return Err(format!("{} grace deadlines for {graces} users away or waiting", schedule.graces.len()));
+        }
+        if waits != schedule.waits.values().map(Vec::len).sum::<usize>() {
+            return Err(format!("{waits} users waiting but {:?} listed", schedule.waits));
+        }
         if let Some(entry) = self.users.iter().find(|entry| {
             self.shapes.get(entry.identity.shape()).is_none_or(|holder| holder.value().key() != entry.key())
         }) {
@@ -37,6 +66,8 @@ impl MemoryDirectory {
                 }
                 CallState::Ringing { peer, call_id } => Some((peer.clone(), *call_id, "ringing")),
                 CallState::InCall { peer, call_id } => Some((peer.clone(), *call_id, "in_call")),
+                // One-sided by design: the peer has not said it is in this call yet.
+                CallState::Resuming { .. } => None,
             };
             snapshot.push((entry.identity.clone(), role));
         }

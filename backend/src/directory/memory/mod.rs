@@ -1,6 +1,7 @@
 //! [`MemoryDirectory`]: the directory of one process, in memory. This file keeps the user
-//! entries (claim a name, release it, list the names); `calls.rs` keeps the call transitions,
-//! the ring deadlines and relaying.
+//! entries and lists the names; `sign_in.rs` claims and releases names (takeovers, held calls,
+//! waits for a peer, grace expiry); `calls.rs` keeps the call transitions, the ring deadlines
+//! and relaying.
 //!
 //! Entries are keyed by the name's [`NameKey`] (case folded, TR39 confusable skeleton), computed
 //! once at login, so a look-alike of a name online is refused as taken and lookups stay one hash
@@ -12,21 +13,23 @@
 //! Concurrency: entries live in a sharded map, so relaying a candidate touches two shard locks
 //! briefly and never a global lock. Transitions that change two users' call state at once
 //! (offer, answer, leave, ring timeout, disconnect, login) are serialized by one small mutex,
-//! which also guards the index of ring deadlines, so the two halves of a call always agree; no
+//! which also guards the [`Schedule`] (ring and grace deadlines, who waits for whom), so the
+//! two halves of a call always agree; no
 //! two map entries are ever borrowed at the same time (which could deadlock two shards).
 
 mod calls;
 mod consistency;
+mod sign_in;
 
 use super::{
-    CallAnswered, CallError, CallId, CallStarted, ClaimError, Claimed, ConnectionRef, Directory, EndedCall,
-    ExpiredRing, Identity, Released,
+    CallAnswered, CallError, CallId, CallStarted, ClaimError, ClaimRequest, Claimed, ConnectionRef, Directory,
+    EndedCall, ExpiredGrace, ExpiredRing, Identity, Released,
 };
 use calls::CallState;
 use dashmap::mapref::one::{Ref, RefMut};
 use dashmap::DashMap;
-use protocol::{NameKey, ResumeToken, UserName};
-use std::collections::BTreeMap;
+use protocol::{NameKey, UserName};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
@@ -35,9 +38,10 @@ use std::time::Instant;
 struct UserEntry {
     /// The name as registered (its display form) and its key, which is this entry's map key.
     identity: Identity,
+    /// The connection that holds the name (while away: the one that was lost).
     holder: ConnectionRef,
-    /// The resume token's 128 random bits, kept inline (every online user has one).
-    resume: u128,
+    /// Away (its connection lost mid-call, its call held) until this grace deadline.
+    away_until: Option<Instant>,
     call: CallState,
 }
 
@@ -45,13 +49,36 @@ struct UserEntry {
 /// with the call states, under the transition mutex that holds it.
 type RingDeadlines = BTreeMap<(Instant, CallId), Identity>;
 
+/// What the transition mutex guards besides the users: deadlines and waits, changed only with
+/// the entries they describe.
+#[derive(Debug, Default)]
+struct Schedule {
+    rings: RingDeadlines,
+    /// Away users and waiting users, by grace deadline (one per user at most).
+    graces: BTreeMap<(Instant, NameKey), Identity>,
+    /// Who waits for whom: the awaited name's key to the users waiting for it.
+    waits: HashMap<NameKey, Vec<Identity>>,
+}
+
+impl Schedule {
+    /// Forgets `waiter`'s wait for the name with key `awaited`.
+    fn forget_wait(&mut self, waiter: &Identity, awaited: &NameKey) {
+        if let Some(waiters) = self.waits.get_mut(awaited) {
+            waiters.retain(|other| other != waiter);
+            if waiters.is_empty() {
+                self.waits.remove(awaited);
+            }
+        }
+    }
+}
+
 /// The directory of users online and their calls, in this process's memory.
 #[derive(Debug, Default)]
 pub struct MemoryDirectory {
     users: DashMap<NameKey, UserEntry>,
     /// Shape of each online name (see [`NameKey::shape_of`]) to the name that holds it.
     shapes: DashMap<NameKey, Identity>,
-    transitions: Mutex<RingDeadlines>,
+    transitions: Mutex<Schedule>,
     next_call_id: AtomicU64,
 }
 
@@ -60,7 +87,7 @@ impl MemoryDirectory {
         MemoryDirectory::default()
     }
 
-    fn lock_transitions(&self) -> MutexGuard<'_, RingDeadlines> {
+    fn lock_transitions(&self) -> MutexGuard<'_, Schedule> {
         // Every change to the index is one insert or remove: a panic elsewhere cannot leave it
         // half-changed.
         self.transitions.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -73,64 +100,12 @@ impl MemoryDirectory {
     /// resume-token login cannot start, answer, relay or end calls for that name any more,
     /// even with a frame already in flight.
     fn held(&self, user: &Identity, holder: ConnectionRef) -> Option<Ref<'_, NameKey, UserEntry>> {
-        self.users.get(user.key()).filter(|entry| entry.holder == holder)
+        self.users.get(user.key()).filter(|entry| entry.holder == holder && entry.away_until.is_none())
     }
 
     /// [`MemoryDirectory::held`], for changing the entry.
     fn held_mut(&self, user: &Identity, holder: ConnectionRef) -> Option<RefMut<'_, NameKey, UserEntry>> {
-        self.users.get_mut(user.key()).filter(|entry| entry.holder == holder)
-    }
-
-    pub(super) fn claim_name(
-        &self,
-        name: &Identity,
-        holder: ConnectionRef,
-        resume: Option<&ResumeToken>,
-    ) -> Result<Claimed, ClaimError> {
-        let mut ring_deadlines = self.lock_transitions();
-        // Checked before the entry is taken: looking a holder up while holding the entry's shard
-        // could deadlock. Both maps only change under the transition mutex held here.
-        // (`holder.value()`: a map guard's own `key()` is the shape, not the holder's key.)
-        if let Some(in_use) = self.shapes.get(name.shape()).filter(|in_use| in_use.value().key() != name.key()) {
-            return Err(ClaimError::Taken { requested: name.display().clone(), in_use: in_use.display().clone() });
-        }
-        let fresh_secret = new_resume_secret();
-        let (identity, replaced, ended) = match self.users.entry(name.key().clone()) {
-            dashmap::Entry::Vacant(vacant) => {
-                vacant.insert(UserEntry {
-                    identity: name.clone(),
-                    holder,
-                    resume: fresh_secret,
-                    call: CallState::Idle,
-                });
-                self.shapes.insert(name.shape().clone(), name.clone());
-                (name.clone(), None, None)
-            }
-            dashmap::Entry::Occupied(mut occupied) => {
-                if resume.and_then(secret_of_token) != Some(occupied.get().resume) {
-                    let in_use = occupied.get().identity.display().clone();
-                    return Err(ClaimError::Taken { requested: name.display().clone(), in_use });
-                }
-                let entry = occupied.get_mut();
-                let replaced = std::mem::replace(&mut entry.holder, holder);
-                entry.resume = fresh_secret;
-                let identity = entry.identity.clone();
-                let ended = entry.call.hang_up(&mut ring_deadlines);
-                (identity, Some(replaced), ended)
-            }
-        };
-        let ended_call = ended.map(|(peer, phase)| self.end_peer_side(&identity, peer, phase, &mut ring_deadlines));
-        Ok(Claimed { identity, resume: token_of_secret(fresh_secret), replaced, ended_call })
-    }
-
-    pub(super) fn release_name(&self, name: &Identity, holder: ConnectionRef) -> Option<Released> {
-        let mut ring_deadlines = self.lock_transitions();
-        let (_, mut entry) = self.users.remove_if(name.key(), |_, entry| entry.holder == holder)?;
-        self.shapes.remove_if(entry.identity.shape(), |_, in_use| in_use.key() == entry.identity.key());
-        let ended = entry.call.hang_up(&mut ring_deadlines);
-        Some(Released {
-            ended_call: ended.map(|(peer, phase)| self.end_peer_side(name, peer, phase, &mut ring_deadlines)),
-        })
+        self.users.get_mut(user.key()).filter(|entry| entry.holder == holder && entry.away_until.is_none())
     }
 
     pub(super) fn count_online(&self) -> usize {
@@ -151,17 +126,12 @@ impl MemoryDirectory {
 }
 
 impl Directory for MemoryDirectory {
-    fn claim(
-        &self,
-        name: &Identity,
-        holder: ConnectionRef,
-        resume: Option<&ResumeToken>,
-    ) -> Result<Claimed, ClaimError> {
-        self.claim_name(name, holder, resume)
+    fn claim(&self, name: &Identity, holder: ConnectionRef, request: &ClaimRequest) -> Result<Claimed, ClaimError> {
+        self.claim_name(name, holder, request)
     }
 
-    fn release(&self, name: &Identity, holder: ConnectionRef) -> Option<Released> {
-        self.release_name(name, holder)
+    fn release(&self, name: &Identity, holder: ConnectionRef, hold_until: Option<Instant>) -> Option<Released> {
+        self.release_name(name, holder, hold_until)
     }
 
     fn online_count(&self) -> usize {
@@ -221,50 +191,22 @@ impl Directory for MemoryDirectory {
         self.expire(now)
     }
 
+    fn next_grace_deadline(&self) -> Option<Instant> {
+        self.lock_transitions().graces.first_key_value().map(|((deadline, _), _)| *deadline)
+    }
+
+    fn expire_graces(&self, now: Instant) -> Vec<ExpiredGrace> {
+        self.expire_holds_and_waits(now)
+    }
+
     fn check_consistency(&self) -> Result<(), String> {
         self.check_symmetry()
     }
 }
 
-fn new_resume_secret() -> u128 {
-    let mut bytes = [0u8; 16];
-    // The OS random source does not fail on supported platforms; a zero token would only make
-    // resuming guessable for that one login, never crash the server.
-    let _ = getrandom::fill(&mut bytes);
-    u128::from_le_bytes(bytes)
-}
-
-/// The token as sent to the client: 32 lowercase hex digits.
-fn token_of_secret(secret: u128) -> ResumeToken {
-    ResumeToken::from_wire(format!("{secret:032x}"))
-}
-
-/// The secret a token stands for; `None` for anything that is not 32 hex digits.
-fn secret_of_token(token: &ResumeToken) -> Option<u128> {
-    let text = token.as_str();
-    (text.len() == 32 && text.bytes().all(|byte| byte.is_ascii_hexdigit()))
-        .then(|| u128::from_str_radix(text, 16).ok())
-        .flatten()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn resume_tokens_round_trip_and_reject_anything_else() {
-        let secret = new_resume_secret();
-        let token = token_of_secret(secret);
-        assert_eq!(token.as_str().len(), 32);
-        assert_eq!(secret_of_token(&token), Some(secret));
-        assert_eq!(secret_of_token(&ResumeToken::from_wire("0000")), None);
-        assert_eq!(secret_of_token(&ResumeToken::from_wire("+".repeat(32))), None);
-        assert_eq!(
-            secret_of_token(&ResumeToken::from_wire(format!("{:032X}", secret))),
-            Some(secret),
-            "hex is case-insensitive"
-        );
-    }
 
     crate::directory::conformance::conformance_tests!(MemoryDirectory::new());
 }
