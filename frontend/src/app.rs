@@ -13,6 +13,7 @@ use crate::errors::{IceTransportPolicyError, SignalingUrlError};
 use crate::ice_diagnostics::IceTransportPolicy;
 use crate::keyboard::KeyboardShortcuts;
 use crate::local_tracks::LocalTracks;
+use crate::page_exit::PageExitWatcher;
 use crate::peer::{configured_ice_transport_policy, PeerSession};
 use crate::ring_alerts::{ask_notification_permission, RingAlerts};
 use crate::signaling::{configured_signaling_url, Dispatch, SignalingSocket};
@@ -61,6 +62,8 @@ pub struct Controller {
     device_watcher: RefCell<Option<DeviceWatcher>>,
     /// The keyboard shortcuts' listener, for the page's lifetime.
     keyboard: RefCell<Option<KeyboardShortcuts>>,
+    /// `pagehide`: the call is hung up on the data channel as the page goes away.
+    page_exit: RefCell<Option<PageExitWatcher>>,
     peer: RefCell<Option<PeerSession>>,
     remote_media_version: Cell<u32>,
     reconnect_timer: RefCell<Option<Timeout>>,
@@ -100,6 +103,7 @@ impl Controller {
             level_meter: RefCell::new(None),
             device_watcher: RefCell::new(None),
             keyboard: RefCell::new(None),
+            page_exit: RefCell::new(None),
             peer: RefCell::new(None),
             remote_media_version: Cell::new(0),
             reconnect_timer: RefCell::new(None),
@@ -136,6 +140,7 @@ impl Controller {
     pub fn start(&self) {
         self.device_watcher.replace(Some(DeviceWatcher::start(self.dispatcher())));
         self.keyboard.replace(Some(KeyboardShortcuts::start(self.dispatcher())));
+        self.page_exit.replace(Some(PageExitWatcher::start(self.dispatcher())));
         let (full_screen, picture_in_picture) = viewer_features();
         self.dispatch(Action::ViewerFeaturesDetected { features: ViewerFeatures { full_screen, picture_in_picture } });
         self.dispatch(Action::DeviceChoicesRestored { choices: saved_device_choices() });

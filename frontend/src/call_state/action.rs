@@ -22,6 +22,8 @@ pub enum Action {
     OnlineUsersRefreshDue,
     /// A reconnect delay elapsed.
     ReconnectDue,
+    /// `pagehide`: the page is going away (closed, reloaded), and the call's peer connection with it.
+    PageClosing,
     /// The media recovery timer of `call_attempt` elapsed (the disconnected grace, the next ICE
     /// restart, or another try at an offer the server could not deliver).
     RecoveryCheckDue {

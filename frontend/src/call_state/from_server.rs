@@ -195,9 +195,9 @@ impl AppModel {
         // The call was being restored (the server's pairing, or the media path) and could not be.
         let restoring = self.call_resume.is_some() || self.recovery.restarting.is_some();
         let notice = match reason {
-            Some(LeaveReason::Disconnected | LeaveReason::Failed) if restoring => {
-                Notice::alert(format!("Connection lost: {peer} could not be reached again. The call ended."))
-            }
+            Some(LeaveReason::Disconnected | LeaveReason::Failed) if restoring => Notice::alert(format!(
+                "Connection lost: {peer} lost their connection and did not come back. The call ended."
+            )),
             Some(LeaveReason::Declined) => Notice::alert(format!("{peer} declined your call.")),
             // Busy in another call (an app of ours with Do not disturb on says so with its own reason;
             // older apps answer busy).

@@ -91,6 +91,7 @@ impl AppModel {
             Action::ReconnectDue => self.reconnect_due(&mut effects),
             Action::RecoveryCheckDue { .. } => self.recovery_check_due(&mut effects),
             Action::ResumeDeadlinePassed => self.resume_deadline_passed(&mut effects),
+            Action::PageClosing => self.page_closing(&mut effects),
             Action::RestartConnectionClicked => self.restart_connection_clicked(&mut effects),
             Action::OfferCollided { .. } => self.offer_collided(),
             Action::SignInRequested { typed_name } => self.sign_in_requested(&typed_name, &mut effects),

@@ -183,6 +183,19 @@ impl AppModel {
         self.end_call(Notice::status(format!("You hung up. The call with {peer} ended.")), effects);
     }
 
+    /// The page goes away with the call's peer connection: the peer hears it on the data channel
+    /// at once (the server would hold the call for the grace period), and the server too if the
+    /// `leave` still gets out.
+    pub(super) fn page_closing(&mut self, effects: &mut Vec<Effect>) {
+        let (CallPhase::Connecting { peer, .. } | CallPhase::InCall { peer, .. }) = &self.call else { return };
+        let peer = peer.clone();
+        if self.data_channel_open {
+            effects.push(Effect::SendPeerMessage(PeerMessage::HangUp {}));
+        }
+        let notice = Notice::status(format!("You left the call with {peer}."));
+        self.leave_call(peer, None, notice, effects);
+    }
+
     /// The peer hung up on the data channel (its server connection was away): the call ends
     /// here too, and the server hears of it if it still pairs us.
     pub(super) fn peer_hung_up(&mut self, effects: &mut Vec<Effect>) {

@@ -253,3 +253,20 @@ fn the_peers_hang_up_on_the_data_channel_ends_the_call_at_once() {
     );
     assert_eq!(notice_text(&state), "bob hung up. The call ended.");
 }
+
+#[test]
+fn closing_the_page_tells_the_peer_on_the_data_channel_and_the_server() {
+    let (mut state, call_attempt) = alice_in_call_with_bob();
+    state.apply(Action::DataChannelOpened { call_attempt });
+    let effects = state.apply(Action::PageClosing);
+    assert_eq!(
+        effects,
+        vec![
+            Effect::SendPeerMessage(crate::peer_message::PeerMessage::HangUp {}),
+            Effect::Send(ClientMessage::Leave { name: Some(name("bob")), reason: None }),
+            Effect::ReleasePeerConnection,
+        ]
+    );
+    let mut idle = signed_in_as_alice();
+    assert!(idle.apply(Action::PageClosing).is_empty());
+}
