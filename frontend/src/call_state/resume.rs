@@ -71,13 +71,15 @@ impl AppModel {
     }
 
     /// The signaling connection closed (not replaced by another login): keep a connected call
-    /// when we can sign back in with a token. Returns true when the call was kept.
+    /// when the server holds calls (its `hello` said `resume_calls`; an older one has already
+    /// told the peer `disconnected`) and we can sign back in with a token. Returns true when the
+    /// call was kept.
     pub(super) fn keep_call_through_lost_connection(&mut self) -> bool {
         let has_token = matches!(
             &self.sign_in,
             SignIn::SignedIn { resume: Some(_), .. } | SignIn::SigningBackIn { resume: Some(_), .. }
         );
-        if !has_token || !matches!(self.call, CallPhase::InCall { .. }) {
+        if !has_token || !self.resume_support.resumes_calls || !matches!(self.call, CallPhase::InCall { .. }) {
             return false;
         }
         self.call_resume = Some(CallResume::ServerAway);

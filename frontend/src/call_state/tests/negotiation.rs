@@ -24,11 +24,13 @@ fn the_caller_is_impolite_and_the_callee_polite_for_the_whole_call() {
 #[test]
 fn the_roles_survive_a_lost_signaling_connection_and_a_resume() {
     let (mut state, _) = alice_in_call_with_bob();
+    state.apply(received(resuming_hello()));
     state.apply(Action::SignalingClosed { close_code: 1006 });
     state.apply(Action::ReconnectDue);
     state.apply(received(resuming_hello()));
     state.apply(received(login_success("alice", "token-2")));
     state.apply(received(ServerMessage::CallResumed { name: name("bob") }));
+    assert_eq!(state.call.word(), "in-call");
     assert_eq!(state.call.negotiation_role(), Some(NegotiationRole::Impolite));
 }
 

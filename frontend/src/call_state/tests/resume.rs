@@ -202,11 +202,14 @@ fn credentials_keep_the_token_and_give_the_running_call_the_new_ice_servers() {
 
 #[test]
 fn the_latest_token_is_the_one_the_resume_login_sends() {
-    let (mut state, _) = alice_in_call_with_bob();
+    let (mut state, _) = alice_in_call_server_away();
+    state.apply(Action::ReconnectDue);
+    state.apply(received(resuming_hello()));
+    state.apply(received(login_success("alice", "token-2")));
     state.apply(received(ServerMessage::Credentials { resume: ResumeToken::from_wire("token-7"), ice_servers: None }));
     state.apply(Action::SignalingClosed { close_code: 1006 });
     state.apply(Action::ReconnectDue);
-    let effects = state.apply(received(hello()));
+    let effects = state.apply(received(resuming_hello()));
     let sent = sent(&effects);
     let [ClientMessage::Login { resume, .. }] = sent.as_slice() else { panic!("{effects:?}") };
     assert_eq!(*resume, Some(ResumeToken::from_wire("token-7")));
@@ -269,4 +272,14 @@ fn closing_the_page_tells_the_peer_on_the_data_channel_and_the_server() {
     );
     let mut idle = signed_in_as_alice();
     assert!(idle.apply(Action::PageClosing).is_empty());
+}
+
+#[test]
+fn a_server_without_resume_calls_ends_the_call_when_the_connection_drops_as_before() {
+    // Its `hello` did not offer to hold calls: it tells the peer `disconnected` at once.
+    let (mut state, _) = alice_in_call_with_bob();
+    let effects = state.apply(Action::SignalingClosed { close_code: 1006 });
+    assert_eq!(effects[0], Effect::ReleasePeerConnection);
+    assert_eq!(state.call, CallPhase::Idle);
+    assert_eq!(state.call_resume, None);
 }
