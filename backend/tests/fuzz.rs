@@ -55,8 +55,28 @@ proptest! {
 
 #[derive(Debug, Clone)]
 enum Step {
-    Frame { session: usize, text: String },
-    Reconnect { session: usize },
+    Frame {
+        session: usize,
+        text: String,
+    },
+    Reconnect {
+        session: usize,
+    },
+    /// The connection is lost and a new one signs in as `name` keeping calls, with the latest
+    /// token issued for it (if any) and naming `in_call_with`.
+    Resume {
+        session: usize,
+        name: &'static str,
+        in_call_with: Option<&'static str>,
+    },
+    /// Every hold and wait runs out of grace.
+    GraceEnds,
+    /// An offer to bob from one session and an answer to alice from another (a connected call
+    /// when they are alice and bob: something to hold and resume).
+    AliceCallsBob {
+        caller: usize,
+        callee: usize,
+    },
 }
 
 fn frame_text() -> impl Strategy<Value = String> {
@@ -78,6 +98,7 @@ fn frame_text() -> impl Strategy<Value = String> {
     let reason = prop::sample::select(vec!["hangup", "declined", "busy", "timeout", "disconnected", "failed", "zzz"]);
     prop_oneof![
         name.clone().prop_map(|name| json!({"type": "login", "name": name}).to_string()),
+        name.clone().prop_map(|name| json!({"type": "login", "name": name, "keepCallOnDisconnect": true}).to_string()),
         name.clone().prop_map(
             |name| json!({"type": "offer", "name": name, "offer": {"type": "offer", "sdp": "v=0"}}).to_string()
         ),
@@ -97,6 +118,14 @@ fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         9 => (0usize..4, frame_text()).prop_map(|(session, text)| Step::Frame { session, text }),
         1 => (0usize..4).prop_map(|session| Step::Reconnect { session }),
+        3 => (
+            0usize..4,
+            prop::sample::select(vec!["alice", "bob"]),
+            prop::option::weighted(0.8, prop::sample::select(vec!["alice", "bob", "carol", "ALICE"]))
+        )
+            .prop_map(|(session, name, in_call_with)| Step::Resume { session, name, in_call_with }),
+        1 => Just(Step::GraceEnds),
+        2 => (0usize..4, 0usize..4).prop_map(|(caller, callee)| Step::AliceCallsBob { caller, callee }),
     ]
 }
 
@@ -113,6 +142,8 @@ proptest! {
                 (Session::new(state.clone(), handle.clone()), handle)
             };
             let mut sessions: Vec<_> = (0..4).map(|_| connect()).collect();
+            // The latest resume token issued for each name (display form).
+            let mut tokens = std::collections::HashMap::new();
             for step in steps {
                 match step {
                     Step::Frame { session, text } => sessions[session].0.handle_text(&text),
@@ -120,9 +151,35 @@ proptest! {
                         sessions[session].0.disconnect();
                         sessions[session] = connect();
                     }
+                    Step::Resume { session, name, in_call_with } => {
+                        // As the app does: the connection is lost, a new one signs in (the first
+                        // time without a token).
+                        sessions[session].0.disconnect();
+                        sessions[session] = connect();
+                        let login = json!({
+                            "type": "login", "name": name, "resume": tokens.get(name),
+                            "inCallWith": in_call_with, "keepCallOnDisconnect": true,
+                        });
+                        sessions[session].0.handle_text(&login.to_string());
+                    }
+                    Step::AliceCallsBob { caller, callee } => {
+                        let offer = json!({"type": "offer", "name": "bob", "offer": {"type": "offer", "sdp": "v=0"}});
+                        sessions[caller].0.handle_text(&offer.to_string());
+                        let answer = json!({"type": "answer", "name": "alice", "answer": {"type": "answer", "sdp": "v=0"}});
+                        sessions[callee].0.handle_text(&answer.to_string());
+                    }
+                    Step::GraceEnds => {
+                        let later = std::time::Instant::now() + std::time::Duration::from_secs(3600);
+                        state.directory.expire_graces(later);
+                    }
                 }
                 for (_, handle) in &sessions {
-                    handle.take_queued();
+                    for frame in handle.take_queued() {
+                        let reply: Value = serde_json::from_str(frame.as_str()).unwrap_or_default();
+                        if let (Some(name), Some(token)) = (reply["name"].as_str(), reply["resume"].as_str()) {
+                            tokens.insert(name.to_owned(), token.to_owned());
+                        }
+                    }
                 }
                 if let Err(broken) = state.directory.check_consistency() {
                     return Err(TestCaseError::fail(broken));

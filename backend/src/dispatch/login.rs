@@ -191,7 +191,7 @@ fn tell_call_ended(state: &AppState, ended: &EndedCall, departed: &Identity, exc
 }
 
 /// An away name freed: one fewer online, presence `left`.
-fn name_freed(state: &AppState, name: &Identity, except: crate::address::ConnectionId) {
+pub(super) fn name_freed(state: &AppState, name: &Identity, except: crate::address::ConnectionId) {
     state.metrics.users_online.dec();
     super::presence::announce_change(state, name, Change::Left, except);
 }

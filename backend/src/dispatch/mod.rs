@@ -249,6 +249,10 @@ impl Session {
         if let Some(peer_connection) = &ended.peer_connection {
             send_leave(&self.state, peer_connection, &user, reason);
         }
+        if ended.peer_name_freed {
+            // The peer was away (its call held): nothing holds its name any more.
+            login::name_freed(&self.state, &ended.peer, self.id());
+        }
         self.state.metrics.relayed(RelayedType::Leave);
         Ok(())
     }

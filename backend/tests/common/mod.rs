@@ -2,6 +2,7 @@
 // Every test binary compiles this module but uses only part of it.
 #![allow(dead_code)]
 
+pub mod resume;
 pub mod server_binary;
 
 use backend::{AppState, Config};

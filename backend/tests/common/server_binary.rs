@@ -29,10 +29,31 @@ pub fn resident_kib(pid: u32) -> u64 {
 /// Starts the binary on 127.0.0.1 (a free port, no rate limit) with `extra_flags`, and returns
 /// it with the address it logged.
 pub fn start_server_binary(extra_flags: &[&str]) -> (ServerProcess, SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_backend"))
+    // An explicit secret: the default secret file would land in the repository.
+    let flags: Vec<&str> =
+        ["--resume-secret", TEST_RESUME_SECRET].into_iter().chain(extra_flags.iter().copied()).collect();
+    start_server_binary_in(None, &flags)
+}
+
+/// The resume secret of test servers (hex, 16 bytes).
+pub const TEST_RESUME_SECRET: &str = "000102030405060708090a0b0c0d0e0f";
+
+/// Like [`start_server_binary`], in `working_directory` if given, without the environment's
+/// resume secret (so the secret comes from the flags or the working directory's file).
+pub fn start_server_binary_in(
+    working_directory: Option<&std::path::Path>,
+    extra_flags: &[&str],
+) -> (ServerProcess, SocketAddr) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_backend"));
+    if let Some(directory) = working_directory {
+        command.current_dir(directory);
+    }
+    let mut child = command
         .args(["--bind", "127.0.0.1", "--port", "0", "--rate-limit", "0", "--log-format", "json"])
         .args(extra_flags)
         .env("RUST_LOG", "warn,backend=info")
+        .env_remove("DUET_RESUME_SECRET")
+        .env_remove("DUET_RESUME_SECRET_FILE")
         .stdout(Stdio::piped())
         .spawn()
         .expect("start the backend binary");
