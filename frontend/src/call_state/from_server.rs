@@ -107,6 +107,7 @@ impl AppModel {
             CallPhase::Connecting { call_attempt, peer, .. } | CallPhase::InCall { call_attempt, peer, .. }
                 if same_person(peer, &caller) =>
             {
+                self.recovery.peer_offered = true;
                 effects.push(Effect::AnswerRenegotiationOffer { call_attempt: *call_attempt, offer });
             }
             // Glare: we both called each other at once and the server took the peer's offer (it

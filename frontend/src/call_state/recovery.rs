@@ -60,6 +60,9 @@ pub struct MediaRecovery {
     pub offer_collisions: u32,
     /// ICE restarts made in this call, counted for the statistics panel.
     pub total_restarts: u32,
+    /// The peer sent a renegotiation offer since our last restart check: on the polite side, its
+    /// restart is under way and ours would only cross it.
+    pub peer_offered: bool,
 }
 
 impl AppModel {
@@ -119,6 +122,13 @@ impl AppModel {
         }
     }
 
+    /// On the polite side: true (once) when the peer offered since the last check, so the
+    /// impolite side is restarting and an offer of ours would only cross its offers.
+    fn polite_leaves_it_to_the_peer(&mut self) -> bool {
+        let peer_offered = std::mem::take(&mut self.recovery.peer_offered);
+        peer_offered && self.call.negotiation_role() == Some(NegotiationRole::Polite)
+    }
+
     /// The polite side's head start for the impolite side (0 on the impolite side).
     fn polite_restart_delay_millis(&self) -> u32 {
         match self.call.negotiation_role() {
@@ -132,7 +142,7 @@ impl AppModel {
         self.recovery.disconnected_grace = false;
         self.recovery.restarting = Some(IceRestarts { restarts: 1, elapsed_millis: 0 });
         // A restart the other side made may already be checking: left to finish.
-        if self.peer_connection_state != Some(PeerConnectionState::Connecting) {
+        if self.peer_connection_state != Some(PeerConnectionState::Connecting) && !self.polite_leaves_it_to_the_peer() {
             self.restart_ice(effects);
         }
         effects.push(Effect::ScheduleRecoveryCheck { call_attempt, delay_millis: ice_restart_delay_millis(1) });
@@ -184,8 +194,10 @@ impl AppModel {
             }
             let restarts = restarts.saturating_add(1);
             self.recovery.restarting = Some(IceRestarts { restarts, elapsed_millis });
-            // A restart still checking its candidates is left to finish; a lost one is made again.
-            if self.peer_connection_state != Some(PeerConnectionState::Connecting) || self.recovery.offer_unsent {
+            // A restart still checking its candidates is left to finish; a lost one is made again;
+            // the polite side leaves it to an impolite side that is restarting.
+            let checking = self.peer_connection_state == Some(PeerConnectionState::Connecting);
+            if (!checking || self.recovery.offer_unsent) && !self.polite_leaves_it_to_the_peer() {
                 self.restart_ice(effects);
             }
             effects

@@ -196,3 +196,22 @@ fn a_restart_the_other_side_made_is_left_to_finish_when_the_grace_ends() {
     assert_eq!(effects, vec![Effect::ScheduleRecoveryCheck { call_attempt, delay_millis: 1_000 }]);
     assert!(callee.recovery.restarting.is_some(), "the two-minute limit runs");
 }
+
+#[test]
+fn the_polite_side_leaves_restarts_to_an_impolite_side_that_is_restarting() {
+    let (mut callee, call_attempt) = alice_in_call_as_callee();
+    callee.apply(peer_state(call_attempt, PeerConnectionState::Failed));
+    // The caller's restart offer came (and its checks failed again) before our turn.
+    callee.apply(received(ServerMessage::Offer { offer: sdp("offer"), name: name("bob") }));
+    let effects = callee.apply(Action::RecoveryCheckDue { call_attempt });
+    assert_eq!(effects, vec![Effect::ScheduleRecoveryCheck { call_attempt, delay_millis: 1_000 }], "no crossing offer");
+    // No offer from the caller since: the callee restarts by itself.
+    let effects = callee.apply(Action::RecoveryCheckDue { call_attempt });
+    assert!(effects.contains(&Effect::RestartIce { call_attempt }), "{effects:?}");
+    // The impolite side restarts whatever the polite side sent.
+    let (mut caller, call_attempt) = alice_in_call_with_bob();
+    caller.apply(peer_state(call_attempt, PeerConnectionState::Failed));
+    caller.apply(received(ServerMessage::Offer { offer: sdp("offer"), name: name("bob") }));
+    let effects = caller.apply(Action::RecoveryCheckDue { call_attempt });
+    assert!(effects.contains(&Effect::RestartIce { call_attempt }), "{effects:?}");
+}
