@@ -169,7 +169,9 @@ async fn declined(caller: &Person, callee: &Person) {
 }
 
 /// `caller` calls `callee`, who accepts; once connected, `callee` closes its window and the
-/// caller is told the other side dropped.
+/// caller is told the other side is gone: by the closing page on the call's data channel
+/// ("NAME hung up") if it still runs its `pagehide`, else by the server once its resume grace
+/// period (5 s here) is over ("NAME lost their connection", issue 10).
 async fn callee_drops(caller: &Person, callee: Person) {
     caller.type_into_labelled_input("Name to call", callee.name).await;
     caller.click_button("Call").await;
@@ -178,7 +180,13 @@ async fn callee_drops(caller: &Person, callee: Person) {
     caller.wait_until_remote_video_plays().await;
     let name = callee.name;
     callee.close().await;
-    caller.wait_for_notice(&format!("{name} lost their connection")).await;
+    let gone = format!(
+        "return [...document.querySelectorAll('[role=status],[role=alert]')].some(e => \
+         e.textContent.includes({}) || e.textContent.includes({}));",
+        serde_json::json!(format!("{name} hung up")),
+        serde_json::json!(format!("{name} lost their connection"))
+    );
+    caller.wait_for("the caller told the other side is gone", &gone).await;
     caller.wait_for_phase("idle").await;
 }
 

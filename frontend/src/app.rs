@@ -6,13 +6,14 @@
 //! Actions are queued, so an effect that dispatches synchronously never re-enters the reducer.
 //! The effects on our own media and devices are carried out in `app/media_effects.rs`.
 
-use crate::call_state::{Action, AppModel, CallAttempt, Effect, ViewerFeatures};
+use crate::call_state::{Action, AppModel, CallAttempt, Effect, NegotiationRole, ViewerFeatures};
 use crate::components::AppView;
 use crate::devices::{saved_device_choices, saved_do_not_disturb, DeviceWatcher, LevelMeter};
 use crate::errors::{IceTransportPolicyError, SignalingUrlError};
 use crate::ice_diagnostics::IceTransportPolicy;
 use crate::keyboard::KeyboardShortcuts;
 use crate::local_tracks::LocalTracks;
+use crate::page_exit::PageExitWatcher;
 use crate::peer::{configured_ice_transport_policy, PeerSession};
 use crate::ring_alerts::{ask_notification_permission, RingAlerts};
 use crate::signaling::{configured_signaling_url, Dispatch, SignalingSocket};
@@ -27,6 +28,7 @@ use yew::prelude::*;
 
 mod media_effects;
 mod recent_effects;
+mod recovery_effects;
 mod verification_deadline;
 
 /// How often the list of people online is refreshed while idle, from a server whose `hello`
@@ -62,9 +64,15 @@ pub struct Controller {
     device_watcher: RefCell<Option<DeviceWatcher>>,
     /// The keyboard shortcuts' listener, for the page's lifetime.
     keyboard: RefCell<Option<KeyboardShortcuts>>,
+    /// `pagehide`: the call is hung up on the data channel as the page goes away.
+    page_exit: RefCell<Option<PageExitWatcher>>,
     peer: RefCell<Option<PeerSession>>,
     remote_media_version: Cell<u32>,
     reconnect_timer: RefCell<Option<Timeout>>,
+    /// The current call's media recovery timer (disconnected grace, ICE restart backoff).
+    recovery_timer: RefCell<Option<Timeout>>,
+    /// The grace period for the other side of a resumed call.
+    resume_timer: RefCell<Option<Timeout>>,
     online_users_timer: RefCell<Option<Interval>>,
     /// The Recent presence query's timer and what was stored (`app/recent_effects.rs`).
     recent_timers: RefCell<recent_effects::RecentTimers>,
@@ -101,9 +109,12 @@ impl Controller {
             level_meter: RefCell::new(None),
             device_watcher: RefCell::new(None),
             keyboard: RefCell::new(None),
+            page_exit: RefCell::new(None),
             peer: RefCell::new(None),
             remote_media_version: Cell::new(0),
             reconnect_timer: RefCell::new(None),
+            recovery_timer: RefCell::new(None),
+            resume_timer: RefCell::new(None),
             online_users_timer: RefCell::new(None),
             recent_timers: RefCell::default(),
             verification_deadline_timer: RefCell::new(None),
@@ -137,6 +148,7 @@ impl Controller {
     pub fn start(&self) {
         self.device_watcher.replace(Some(DeviceWatcher::start(self.dispatcher())));
         self.keyboard.replace(Some(KeyboardShortcuts::start(self.dispatcher())));
+        self.page_exit.replace(Some(PageExitWatcher::start(self.dispatcher())));
         let (full_screen, picture_in_picture) = viewer_features();
         self.dispatch(Action::ViewerFeaturesDetected { features: ViewerFeatures { full_screen, picture_in_picture } });
         self.dispatch(Action::DeviceChoicesRestored { choices: saved_device_choices() });
@@ -218,18 +230,18 @@ impl Controller {
                     socket.send_text(message.to_json());
                 }
             }
-            Effect::StartOutgoingCall { call_attempt, ice_servers, video } => {
-                if let Some(peer) = self.create_peer(call_attempt, &ice_servers, &dispatch) {
+            Effect::StartOutgoingCall { call_attempt, ice_servers, video, role } => {
+                if let Some(peer) = self.create_peer(call_attempt, role, &ice_servers, &dispatch) {
                     let tracks = self.tracks.borrow();
                     peer.start_offer(tracks.microphone(), tracks.video_track(video), dispatch);
                     self.peer.replace(Some(peer));
                 }
             }
-            Effect::AnswerIncomingCall { call_attempt, ice_servers, video, offer, remote_candidates } => {
-                if let Some(peer) = self.create_peer(call_attempt, &ice_servers, &dispatch) {
+            Effect::AnswerIncomingCall { call_attempt, ice_servers, video, offer, remote_candidates, role } => {
+                if let Some(peer) = self.create_peer(call_attempt, role, &ice_servers, &dispatch) {
                     let tracks = self.tracks.borrow();
                     let local_tracks = (tracks.microphone().cloned(), tracks.video_track(video).cloned());
-                    peer.answer_offer(&offer, &remote_candidates, Some(local_tracks), dispatch);
+                    peer.answer_offer(&offer, &remote_candidates, local_tracks, dispatch);
                     self.peer.replace(Some(peer));
                 }
             }
@@ -238,11 +250,12 @@ impl Controller {
                     peer.apply_answer(&answer, &remote_candidates, dispatch);
                 }
             }
-            Effect::AnswerRenegotiationOffer { call_attempt, offer } => {
-                if let Some(peer) = self.peer_of(call_attempt) {
-                    peer.answer_offer(&offer, &[], None, dispatch);
-                }
-            }
+            effect @ (Effect::AnswerRenegotiationOffer { .. }
+            | Effect::ApplyRenegotiationAnswer { .. }
+            | Effect::RestartIce { .. }
+            | Effect::UpdateIceServers { .. }
+            | Effect::ScheduleRecoveryCheck { .. }
+            | Effect::ScheduleResumeDeadline { .. }) => self.carry_out_recovery(effect),
             Effect::AddRemoteIceCandidate { call_attempt, candidate } => {
                 if let Some(peer) = self.peer_of(call_attempt) {
                     peer.add_remote_candidate(&candidate);
@@ -280,6 +293,7 @@ impl Controller {
             Effect::ReleasePeerConnection => {
                 let released = self.peer.borrow_mut().take();
                 drop(released);
+                self.recovery_timer.replace(None);
             }
         }
     }
@@ -289,11 +303,13 @@ impl Controller {
     fn create_peer(
         &self,
         call_attempt: CallAttempt,
+        role: NegotiationRole,
         ice_servers: &[IceServer],
         dispatch: &Dispatch,
     ) -> Option<PeerSession> {
         let listener = self.remote_media_listener();
-        PeerSession::create(call_attempt, ice_servers, &self.ice_transport_policy, dispatch.clone(), listener)
+        let policy = &self.ice_transport_policy;
+        PeerSession::create(call_attempt, role, ice_servers, policy, dispatch.clone(), listener)
             .map_err(|error| dispatch(Action::PeerConnectionFailed { call_attempt, error }))
             .ok()
     }

@@ -29,6 +29,8 @@ mod local_tracks;
 #[cfg(target_arch = "wasm32")]
 mod media;
 #[cfg(target_arch = "wasm32")]
+mod page_exit;
+#[cfg(target_arch = "wasm32")]
 mod peer;
 #[cfg(target_arch = "wasm32")]
 mod ring_alerts;

@@ -1,7 +1,8 @@
 //! Browser glue for one call's `RTCPeerConnection`: creates it with the server's ICE servers and
 //! the call's negotiated data channel (`data_channel.rs`), sets up one sendrecv audio and one
 //! sendrecv video transceiver (`transceivers.rs`, so video can start later by `replaceTrack`),
-//! runs offer/answer, applies remote candidates in order, and reports everything back as
+//! runs offer/answer and every later renegotiation by perfect negotiation (`peer/negotiation.rs`:
+//! ICE restarts, glare inside a call), applies remote candidates in order, and reports everything back as
 //! [`Action`]s. Remote tracks are collected into one stream of ours, whatever streams the peer
 //! named. Dropping a [`PeerSession`] detaches and drops every event closure, closes the data
 //! channel, stops the remote tracks and closes the connection, so the next call in the same tab
@@ -22,26 +23,28 @@
 //! reported as [`Action::SelectedCandidatePairRead`]; the reducer keeps it until the peer
 //! connection is released, and the components show it on the remote `<video>`.
 
-use crate::call_state::{Action, CallAttempt, PeerConnectionState};
+use crate::call_state::{Action, CallAttempt, NegotiationRole, PeerConnectionState};
 use crate::data_channel::PeerChannel;
 use crate::errors::{BrowserException, IceTransportPolicyError, PeerError, PeerOperation};
 use crate::ice_diagnostics::{selected_candidate_pair, IceTransportPolicy, ICE_TRANSPORT_POLICY_QUERY_PARAMETER};
 use crate::media::stop_every_track;
 use crate::signaling::Dispatch;
 use crate::stats_sampler::{report_entries, StatsSampler};
-use crate::transceivers::{add_sendrecv_transceivers, answer_with_sendrecv_transceivers, replace_outgoing_track};
-use crate::verification::Nonce;
-use js_sys::{Promise, Reflect, JSON};
-use protocol::{IceCandidate, IceServer, SessionDescription};
+use crate::transceivers::replace_outgoing_track;
+use js_sys::{Reflect, JSON};
+use negotiation::Negotiation;
+use protocol::{IceCandidate, IceServer};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::{spawn_local, JsFuture};
+use wasm_bindgen_futures::spawn_local;
 use web_sys::{
-    Event, MediaStream, MediaStreamTrack, RtcConfiguration, RtcIceCandidateInit, RtcPeerConnection,
-    RtcPeerConnectionIceEvent, RtcSessionDescriptionInit, RtcTrackEvent, UrlSearchParams,
+    Event, MediaStream, MediaStreamTrack, RtcConfiguration, RtcPeerConnection, RtcPeerConnectionIceEvent,
+    RtcTrackEvent, UrlSearchParams,
 };
+
+mod negotiation;
 
 /// Reads the diagnostic `?ice-transport-policy=` setting (`relay` or `all`, default `all`).
 pub fn configured_ice_transport_policy() -> Result<IceTransportPolicy, IceTransportPolicyError> {
@@ -80,6 +83,9 @@ pub struct PeerSession {
     on_ice_candidate: Closure<dyn FnMut(RtcPeerConnectionIceEvent)>,
     on_track: Closure<dyn FnMut(RtcTrackEvent)>,
     on_connection_state_change: Closure<dyn FnMut(Event)>,
+    /// Offers once the call is established (perfect negotiation, `peer/negotiation.rs`).
+    on_negotiation_needed: Closure<dyn FnMut(Event)>,
+    negotiation: Rc<Negotiation>,
     /// Reads `getStats()` every second once the call is connected (stopped on drop).
     stats_sampler: RefCell<Option<StatsSampler>>,
 }
@@ -94,8 +100,10 @@ impl PeerSession {
     /// Creates the peer connection and wires its events. `on_remote_media_changed` is called
     /// whenever a remote track arrives, so the view can (re)attach the remote video.
     /// `ice_transport_policy` is the diagnostic setting (an unusable value fails the call in words).
+    /// `role` is this side's in perfect negotiation (the caller impolite, the callee polite).
     pub fn create(
         call_attempt: CallAttempt,
+        role: NegotiationRole,
         ice_servers: &[IceServer],
         ice_transport_policy: &Result<IceTransportPolicy, IceTransportPolicyError>,
         dispatch: Dispatch,
@@ -152,6 +160,11 @@ impl PeerSession {
         };
         connection.set_ontrack(Some(on_track.as_ref().unchecked_ref()));
 
+        let negotiation = Negotiation::new(role);
+        let on_negotiation_needed =
+            negotiation::on_negotiation_needed(&connection, &negotiation, call_attempt, dispatch.clone());
+        connection.set_onnegotiationneeded(Some(on_negotiation_needed.as_ref().unchecked_ref()));
+
         let on_connection_state_change = {
             let connection = connection.clone();
             Closure::<dyn FnMut(Event)>::new(move |_event: Event| {
@@ -173,6 +186,8 @@ impl PeerSession {
             on_ice_candidate,
             on_track,
             on_connection_state_change,
+            on_negotiation_needed,
+            negotiation,
             stats_sampler: RefCell::new(None),
         })
     }
@@ -207,117 +222,16 @@ impl PeerSession {
         replace_outgoing_track(&self.connection, "video", track);
     }
 
-    /// Caller side: the transceivers with our tracks, the offer, the local description, then
-    /// [`Action::LocalOfferCreated`].
-    pub fn start_offer(&self, audio: Option<&MediaStreamTrack>, video: Option<&MediaStreamTrack>, dispatch: Dispatch) {
-        add_sendrecv_transceivers(&self.connection, audio, video);
-        let connection = self.connection.clone();
-        let call_attempt = self.call_attempt;
-        spawn_local(async move {
-            let offer = set_local_description(
-                &connection,
-                connection.create_offer(),
-                PeerOperation::CreateOffer,
-                PeerOperation::SetLocalOffer,
-            )
-            .await;
-            dispatch(match offer.and_then(|offer| Ok((offer, fresh_nonce()?))) {
-                Ok((offer, nonce)) => Action::LocalOfferCreated { call_attempt, offer, nonce },
-                Err(error) => Action::PeerConnectionFailed { call_attempt, error },
-            });
-        });
-    }
-
-    /// Callee side (and renegotiation): apply `offer`, then every candidate that waited for it,
-    /// in this order; then, for a new call (`local_tracks` given: our microphone and video
-    /// tracks, either possibly none), make the transceivers sendrecv with them; answer, and
-    /// report [`Action::LocalAnswerCreated`].
-    pub fn answer_offer(
-        &self,
-        offer: &SessionDescription,
-        waiting_candidates: &[IceCandidate],
-        local_tracks: Option<(Option<MediaStreamTrack>, Option<MediaStreamTrack>)>,
-        dispatch: Dispatch,
-    ) {
-        let call_attempt = self.call_attempt;
-        let Some(remote_description_applied) = self.apply_remote_description(offer, waiting_candidates, &dispatch)
-        else {
-            return;
-        };
-        let connection = self.connection.clone();
-        spawn_local(async move {
-            let answer = async {
-                remote_description_applied
-                    .await
-                    .map_err(|error| browser_error(PeerOperation::ApplyCallersOffer, &error))?;
-                if let Some((audio, video)) = local_tracks {
-                    answer_with_sendrecv_transceivers(&connection, audio, video).await;
-                }
-                set_local_description(
-                    &connection,
-                    connection.create_answer(),
-                    PeerOperation::CreateAnswer,
-                    PeerOperation::SetLocalAnswer,
-                )
-                .await
-            }
-            .await;
-            dispatch(match answer.and_then(|answer| Ok((answer, fresh_nonce()?))) {
-                Ok((answer, nonce)) => Action::LocalAnswerCreated { call_attempt, answer, nonce },
-                Err(error) => Action::PeerConnectionFailed { call_attempt, error },
-            });
-        });
-    }
-
-    /// Caller side: the callee's answer, then the candidates that waited for it, in order.
-    pub fn apply_answer(&self, answer: &SessionDescription, waiting_candidates: &[IceCandidate], dispatch: Dispatch) {
-        let call_attempt = self.call_attempt;
-        let Some(applied) = self.apply_remote_description(answer, waiting_candidates, &dispatch) else { return };
-        spawn_local(async move {
-            if let Err(error) = applied.await {
-                let error = browser_error(PeerOperation::ApplyAnswer, &error);
-                dispatch(Action::PeerConnectionFailed { call_attempt, error });
-            }
-        });
-    }
-
-    /// Starts applying the peer's offer or answer, then `waiting_candidates` in order: both go
-    /// on the peer connection's operations chain now, so the candidates are applied after the
-    /// description, whatever arrives meanwhile. `None` once a description that is not even JSON
-    /// has been reported as a failure.
-    fn apply_remote_description(
-        &self,
-        description: &SessionDescription,
-        waiting_candidates: &[IceCandidate],
-        dispatch: &Dispatch,
-    ) -> Option<JsFuture> {
-        let description: RtcSessionDescriptionInit = match parse_json(description.as_json()) {
-            Ok(description) => description.unchecked_into(),
-            Err(error) => {
-                dispatch(Action::PeerConnectionFailed { call_attempt: self.call_attempt, error });
-                return None;
-            }
-        };
-        let applied = JsFuture::from(self.connection.set_remote_description(&description));
-        for candidate in waiting_candidates {
-            self.add_remote_candidate(candidate);
-        }
-        Some(applied)
-    }
-
-    /// One trickled candidate from the peer. A candidate the browser rejects is not fatal (ICE
-    /// may still succeed with the others), so failures are ignored.
-    pub fn add_remote_candidate(&self, candidate: &IceCandidate) {
-        let Ok(candidate_init) = parse_json(candidate.as_json()) else { return };
-        if candidate_init.is_null() {
-            return;
-        }
-        let candidate_init: RtcIceCandidateInit = candidate_init.unchecked_into();
-        let added =
-            JsFuture::from(self.connection.add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(&candidate_init)));
-        spawn_local(async move {
-            let _ = added.await;
-        });
+    /// Gives the running call refreshed ICE servers (`setConfiguration` with the connection's
+    /// own configuration, only `iceServers` replaced: the `iceTransportPolicy` stays), so an ICE
+    /// restart after a TURN credential refresh still finds the relay.
+    pub fn update_ice_servers(&self, ice_servers: &[IceServer]) {
+        let Ok(json) = serde_json::to_string(ice_servers) else { return };
+        let Ok(servers) = parse_json(&json) else { return };
+        let configuration = self.connection.get_configuration();
+        configuration.set_ice_servers(&servers);
+        // Refused only for a configuration the browser cannot take: the old servers stay.
+        let _ = self.connection.set_configuration_with_configuration(&configuration);
     }
 }
 
@@ -349,50 +263,18 @@ fn read_selected_candidate_pair(connection: &RtcPeerConnection, call_attempt: Ca
     });
 }
 
-/// A fresh random secret for this call's verification code, from `crypto.getRandomValues`
-/// (drawn for every offer and answer; the reducer keeps the call's first).
-fn fresh_nonce() -> Result<Nonce, PeerError> {
-    let mut bytes = [0_u8; 32];
-    let crypto = web_sys::window()
-        .ok_or(JsValue::UNDEFINED)
-        .and_then(|window| window.crypto())
-        .map_err(|error| browser_error(PeerOperation::DrawVerificationNonce, &error))?;
-    crypto
-        .get_random_values_with_u8_array(&mut bytes)
-        .map_err(|error| browser_error(PeerOperation::DrawVerificationNonce, &error))?;
-    Ok(Nonce(bytes))
-}
-
-/// Awaits `created` (createOffer's or createAnswer's promise), sets it as local description and
-/// returns it as the protocol carries it.
-async fn set_local_description(
-    connection: &RtcPeerConnection,
-    created: Promise,
-    create: PeerOperation,
-    set: PeerOperation,
-) -> Result<SessionDescription, PeerError> {
-    let description = JsFuture::from(created).await.map_err(|error| browser_error(create, &error))?;
-    let description: RtcSessionDescriptionInit = description.unchecked_into();
-    JsFuture::from(connection.set_local_description(&description)).await.map_err(|error| browser_error(set, &error))?;
-    let description = connection.local_description().ok_or(PeerError::NoLocalDescription)?;
-    let json = JSON::stringify(&description)
-        .ok()
-        .and_then(|text| text.as_string())
-        .ok_or(PeerError::LocalDescriptionNotEncodable)?;
-    SessionDescription::from_json(json).map_err(PeerError::LocalDescriptionInvalid)
-}
-
 impl Drop for PeerSession {
     fn drop(&mut self) {
         self.connection.set_onicecandidate(None);
         self.connection.set_ontrack(None);
         self.connection.set_onconnectionstatechange(None);
+        self.connection.set_onnegotiationneeded(None);
         self.stats_sampler.take();
         stop_every_track(&self.remote_stream);
         self.connection.close();
         // The closures (`on_ice_candidate`, `on_track`, `on_connection_state_change`) and the
         // data channel (which detaches its own) are dropped with `self` right after this, now
         // that nothing references them.
-        let _ = (&self.on_ice_candidate, &self.on_track, &self.on_connection_state_change);
+        let _ = (&self.on_ice_candidate, &self.on_track, &self.on_connection_state_change, &self.on_negotiation_needed);
     }
 }

@@ -1,7 +1,8 @@
 //! What the two apps of a call say to each other, peer to peer, on the call's one negotiated
 //! `RTCDataChannel` (never through the signaling server): [`PeerMessage`], sent as a small JSON
 //! object with a version field, `{"v":1,"type":"media_state",...}`, `{"v":1,"type":"chat",...}` or
-//! `{"v":1,"type":"reveal","nonce":"<64 hex digits>"}`.
+//! `{"v":1,"type":"reveal","nonce":"<64 hex digits>"}`, `{"v":1,"type":"hang_up"}` or
+//! `{"v":1,"type":"restart_ice"}`.
 //!
 //! Pure: encoding and decoding are unit-tested natively. Everything from the peer is untrusted:
 //! [`decode`] refuses other versions, unknown types, oversized frames and over-long chat text
@@ -30,6 +31,14 @@ pub enum PeerMessage {
     /// The sender's verification nonce (64 hex digits), revealed once when the channel opens;
     /// it must open the commitment its offer or answer carried (`crate::verification`).
     Reveal { nonce: String },
+    /// `{"v":1,"type":"hang_up"}`: the sender hung up while its signaling server was away, so
+    /// the `leave` could not go through the server; the receiver ends the call at once.
+    HangUp {},
+    /// `{"v":1,"type":"restart_ice"}`, sent by the polite side (the callee) while the call is
+    /// connected: "restart ICE for both of us". The impolite side makes the offer, so the two
+    /// never offer at once (Chromium leaves the polite side's remote video without frames
+    /// after it rolls an offer back, see `peer/negotiation.rs`).
+    RestartIce {},
 }
 
 /// The frame on the wire: the version next to the message's own fields.
@@ -143,6 +152,16 @@ mod tests {
             message.encode(),
             r#"{"v":1,"type":"media_state","muted":true,"camera_off":false,"sharing_screen":false}"#
         );
+        assert_eq!(decode(&message.encode()), Ok(message));
+    }
+
+    #[test]
+    fn hang_up_is_a_versioned_json_object_with_nothing_else() {
+        let message = PeerMessage::HangUp {};
+        assert_eq!(message.encode(), r#"{"v":1,"type":"hang_up"}"#);
+        assert_eq!(decode(&message.encode()), Ok(message));
+        let message = PeerMessage::RestartIce {};
+        assert_eq!(message.encode(), r#"{"v":1,"type":"restart_ice"}"#);
         assert_eq!(decode(&message.encode()), Ok(message));
     }
 

@@ -113,6 +113,12 @@ impl Person {
 
     /// Polls `condition` (JS returning a truthy value when done) until it holds; returns the value.
     pub async fn wait_for(&self, what: &str, condition: &str) -> Value {
+        self.wait_for_within(what, condition, STEP_TIMEOUT).await
+    }
+
+    /// [`Person::wait_for`] with its own deadline, for what takes longer than a step by design
+    /// (a network outage, a server restart).
+    pub async fn wait_for_within(&self, what: &str, condition: &str, timeout: std::time::Duration) -> Value {
         let started = Instant::now();
         loop {
             let value = self.client.execute(condition, vec![]).await.unwrap_or(Value::Null);
@@ -125,9 +131,9 @@ impl Person {
             if done {
                 return value;
             }
-            if started.elapsed() > STEP_TIMEOUT {
+            if started.elapsed() > timeout {
                 panic!(
-                    "{}: timed out after {STEP_TIMEOUT:?} waiting for {what}; the page shows {}",
+                    "{}: timed out after {timeout:?} waiting for {what}; the page shows {}",
                     self.name,
                     self.page_summary().await
                 );

@@ -31,7 +31,14 @@ pub struct Setup {
 /// The server on a free port, its own chromedriver, and a silent microphone file.
 pub async fn start() -> Setup {
     require_loopback_only_network();
-    let config = backend::Config { static_dir: Some(built_app_directory()), port: 0, ..backend::Config::default() };
+    let config = backend::Config {
+        static_dir: Some(built_app_directory()),
+        port: 0,
+        // A browser that quits mid-call is held for this long before its peer is told
+        // `disconnected` (issue 10); short, so the tests of a closed window stay quick.
+        call_resume_grace: std::time::Duration::from_secs(5),
+        ..backend::Config::default()
+    };
     let server = ServerHandle::start(config, None).await;
     let app_url = format!("http://{}/", server.address);
     let log_directory = target_directory().join("e2e-logs");

@@ -2,8 +2,8 @@
 //! the browser glue must carry out, as returned by [`AppModel::apply`](super::AppModel::apply).
 
 use super::{
-    AudioProcessing, AudioSwitch, CallAttempt, DeviceChoices, DeviceKind, MediaDevice, PeerConnectionState,
-    VideoSource, ViewerFeatures,
+    AudioProcessing, AudioSwitch, CallAttempt, DeviceChoices, DeviceKind, MediaDevice, NegotiationRole,
+    PeerConnectionState, VideoSource, ViewerFeatures,
 };
 use crate::errors::{MediaAccessError, MediaProblem, PeerError};
 use crate::ice_diagnostics::SelectedCandidatePair;
@@ -22,6 +22,15 @@ pub enum Action {
     OnlineUsersRefreshDue,
     /// A reconnect delay elapsed.
     ReconnectDue,
+    /// `pagehide`: the page is going away (closed, reloaded), and the call's peer connection with it.
+    PageClosing,
+    /// The media recovery timer of `call_attempt` elapsed (the disconnected grace, the next ICE
+    /// restart, or another try at an offer the server could not deliver).
+    RecoveryCheckDue {
+        call_attempt: CallAttempt,
+    },
+    /// The grace period for the other side to come back (after our own resume login) elapsed.
+    ResumeDeadlinePassed,
 
     // ------------------------------------------------ the person's clicks
     /// The "Sign in" button, with what was typed in "Your name".
@@ -206,6 +215,14 @@ pub enum Action {
     VerificationDeadlinePassed {
         call_attempt: CallAttempt,
     },
+    /// **Restart connection** (in the Call statistics panel): an ICE restart now.
+    RestartConnectionClicked,
+    /// Perfect negotiation saw the peer's offer cross one of ours: the polite side rolled its
+    /// own back (`rolled_back`), the impolite side ignored the peer's.
+    OfferCollided {
+        call_attempt: CallAttempt,
+        rolled_back: bool,
+    },
 }
 
 impl Action {
@@ -222,7 +239,9 @@ impl Action {
             | Action::StatsSampled { call_attempt, .. }
             | Action::DataChannelOpened { call_attempt, .. }
             | Action::PeerMessageReceived { call_attempt, .. }
-            | Action::VerificationDeadlinePassed { call_attempt } => Some(*call_attempt),
+            | Action::VerificationDeadlinePassed { call_attempt }
+            | Action::RecoveryCheckDue { call_attempt }
+            | Action::OfferCollided { call_attempt, .. } => Some(*call_attempt),
             _ => None,
         }
     }
@@ -254,6 +273,7 @@ pub enum Effect {
         call_attempt: CallAttempt,
         ice_servers: Vec<IceServer>,
         video: VideoSource,
+        role: NegotiationRole,
     },
     /// Create a peer connection with the data channel, apply `offer` and then
     /// `remote_candidates` in this order, make every transceiver sendrecv with our microphone and
@@ -264,6 +284,7 @@ pub enum Effect {
         video: VideoSource,
         offer: SessionDescription,
         remote_candidates: Vec<IceCandidate>,
+        role: NegotiationRole,
     },
     /// Apply the peer's answer, then the candidates that waited for it, in this order.
     ApplyRemoteAnswer {
@@ -271,10 +292,37 @@ pub enum Effect {
         answer: SessionDescription,
         remote_candidates: Vec<IceCandidate>,
     },
-    /// The peer renegotiates inside the call: apply its offer and answer it.
+    /// The peer renegotiates inside the call: apply its offer and answer it (perfect
+    /// negotiation: the impolite side ignores an offer that collides with its own, the polite
+    /// side rolls its own back), then report [`Action::LocalAnswerCreated`].
     AnswerRenegotiationOffer {
         call_attempt: CallAttempt,
         offer: SessionDescription,
+    },
+    /// The peer's answer to our renegotiation offer (an ICE restart): apply it.
+    ApplyRenegotiationAnswer {
+        call_attempt: CallAttempt,
+        answer: SessionDescription,
+    },
+    /// Restart ICE (`restartIce()`, after rolling back an offer of ours that was never
+    /// answered): `negotiationneeded` makes the offer, reported as [`Action::LocalOfferCreated`].
+    RestartIce {
+        call_attempt: CallAttempt,
+    },
+    /// Give the running call refreshed ICE servers (`setConfiguration`, the rest of its
+    /// configuration unchanged), so an ICE restart finds the relay with valid credentials.
+    UpdateIceServers {
+        call_attempt: CallAttempt,
+        ice_servers: Vec<IceServer>,
+    },
+    /// Report [`Action::RecoveryCheckDue`] after `delay_millis` (replaces the previous one).
+    ScheduleRecoveryCheck {
+        call_attempt: CallAttempt,
+        delay_millis: u32,
+    },
+    /// Report [`Action::ResumeDeadlinePassed`] after `delay_millis` (replaces the previous one).
+    ScheduleResumeDeadline {
+        delay_millis: u32,
     },
     AddRemoteIceCandidate {
         call_attempt: CallAttempt,

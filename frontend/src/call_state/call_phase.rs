@@ -58,6 +58,40 @@ impl PeerConnectionState {
     }
 }
 
+/// Perfect negotiation's role of this side of a call (the W3C pattern): when both sides offer
+/// at once, the *polite* side rolls its own offer back and answers the other's; the *impolite*
+/// side ignores the other's offer and waits for the answer to its own. The caller is impolite
+/// and the callee polite: both know who called, so they agree without a message, and the roles
+/// stay the same for the whole call (a reconnect or a resume changes nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NegotiationRole {
+    Polite,
+    Impolite,
+}
+
+impl NegotiationRole {
+    /// The role of the side that called (`true`) or was called.
+    pub fn of(we_called: bool) -> NegotiationRole {
+        if we_called {
+            NegotiationRole::Impolite
+        } else {
+            NegotiationRole::Polite
+        }
+    }
+
+    pub fn is_polite(self) -> bool {
+        self == NegotiationRole::Polite
+    }
+
+    /// `polite` or `impolite`, rendered as `data-negotiation-role`.
+    pub fn word(self) -> &'static str {
+        match self {
+            NegotiationRole::Polite => "polite",
+            NegotiationRole::Impolite => "impolite",
+        }
+    }
+}
+
 /// The call we are in, if any.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallPhase {
@@ -115,6 +149,18 @@ impl CallPhase {
             | CallPhase::Ringing { call_attempt, .. }
             | CallPhase::Connecting { call_attempt, .. }
             | CallPhase::InCall { call_attempt, .. } => Some(*call_attempt),
+        }
+    }
+
+    /// This side's perfect-negotiation role in the current call (`None` when idle).
+    pub fn negotiation_role(&self) -> Option<NegotiationRole> {
+        match self {
+            CallPhase::Idle => None,
+            CallPhase::Calling { .. } => Some(NegotiationRole::Impolite),
+            CallPhase::Ringing { .. } => Some(NegotiationRole::Polite),
+            CallPhase::Connecting { we_called, .. } | CallPhase::InCall { we_called, .. } => {
+                Some(NegotiationRole::of(*we_called))
+            }
         }
     }
 

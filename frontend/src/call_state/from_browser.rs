@@ -11,6 +11,18 @@ use protocol::{ClientMessage, IceCandidate, LeaveReason, SessionDescription};
 
 impl AppModel {
     pub(super) fn local_offer_created(&mut self, offer: &SessionDescription, nonce: Nonce, effects: &mut Vec<Effect>) {
+        if let CallPhase::Connecting { peer, .. } | CallPhase::InCall { peer, .. } = &self.call {
+            // A renegotiation offer (an ICE restart, made by `negotiationneeded`).
+            let peer = peer.clone();
+            if self.can_signal() {
+                let offer = self.committed_description(offer, nonce);
+                effects.push(Effect::Send(ClientMessage::Offer { name: peer, offer }));
+            } else {
+                // No server to carry it: made again once there is (`recovery.rs`, `resume.rs`).
+                self.recovery.offer_unsent = true;
+            }
+            return;
+        }
         if !matches!(self.call, CallPhase::Calling { offer_sent: false, .. }) {
             return;
         }
@@ -50,6 +62,11 @@ impl AppModel {
 
     pub(super) fn peer_connection_state_changed(&mut self, state: PeerConnectionState, effects: &mut Vec<Effect>) {
         self.peer_connection_state = Some(state);
+        if matches!(self.call, CallPhase::InCall { .. }) {
+            // A connected call is restored, never ended, when its network path is lost (`recovery.rs`).
+            self.in_call_peer_state_changed(state, effects);
+            return;
+        }
         match state {
             PeerConnectionState::Connected => {
                 if let CallPhase::Connecting { call_attempt, peer, we_called } = &self.call {
@@ -59,6 +76,7 @@ impl AppModel {
                     self.start_sampling_stats(effects);
                 }
             }
+            // Never connected: no network path at set-up, so the call ends (issue 14).
             PeerConnectionState::Failed => {
                 let Some(peer) = self.call.peer_name() else { return };
                 let notice = Notice::alert(format!(

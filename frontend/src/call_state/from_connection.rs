@@ -2,7 +2,7 @@
 //! the first frame that proves the connection works, and the online-list refresh (polled only
 //! from a server without presence, see `presence.rs`).
 
-use super::{reconnect_delay_millis, AppModel, CallPhase, Effect, Notice, SignIn, SignalingConnection};
+use super::{app_login, reconnect_delay_millis, AppModel, CallPhase, Effect, Notice, SignIn, SignalingConnection};
 use protocol::{close_codes, ClientMessage, ParseError};
 
 impl AppModel {
@@ -38,16 +38,13 @@ impl AppModel {
         self.connection = SignalingConnection::Connected;
         self.reconnect_attempts = 0;
         match &self.sign_in {
-            SignIn::SigningBackIn { name, resume } => {
-                effects.push(Effect::Send(ClientMessage::Login {
-                    name: name.clone(),
-                    resume: resume.clone(),
-                    in_call_with: None,
-                    keep_call_on_disconnect: false,
-                }));
+            SignIn::SigningBackIn { .. } => {
+                if let Some(login) = self.sign_back_in_login(effects) {
+                    effects.push(Effect::Send(login));
+                }
             }
             SignIn::SignedOut { pending_name: Some(name), .. } => {
-                effects.push(Effect::Send(ClientMessage::login(name.clone())));
+                effects.push(Effect::Send(app_login(name.clone(), None, None)));
             }
             SignIn::SignedOut { pending_name: None, .. } | SignIn::SignedIn { .. } => {}
         }
@@ -62,7 +59,10 @@ impl AppModel {
             self.reconnect_attempts = 0;
             return;
         }
-        if let Some(peer) = self.call.peer_name() {
+        let kept = close_code != close_codes::REPLACED_BY_NEW_LOGIN && self.keep_call_through_lost_connection();
+        // Media is peer to peer: a kept call goes on while we sign back in ("Reconnecting to
+        // the server…" shows meanwhile, see `resume.rs`).
+        if let (false, Some(peer)) = (kept, self.call.peer_name()) {
             let notice =
                 Notice::alert(format!("The connection to the server was lost, so the call with {peer} ended."));
             self.end_call(notice, effects);
@@ -81,7 +81,7 @@ impl AppModel {
             return;
         }
         self.reconnect_attempts = self.reconnect_attempts.saturating_add(1);
-        let delay_millis = reconnect_delay_millis(self.reconnect_attempts);
+        let delay_millis = self.reconnect_delay_for_call(reconnect_delay_millis(self.reconnect_attempts));
         self.connection =
             SignalingConnection::Reconnecting { attempt: self.reconnect_attempts, retry_in_millis: delay_millis };
         effects.push(Effect::ScheduleReconnect { delay_millis });

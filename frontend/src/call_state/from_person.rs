@@ -3,10 +3,10 @@
 //! [`PendingStart`] and carried out when they are ready (`in_call::local_media_settled`).
 
 use super::{
-    same_person, AppModel, CallPhase, Effect, LocalMedia, Notice, PendingStart, SignIn, SignalingConnection,
-    WAITING_FOR_LOCAL_MEDIA,
+    app_login, same_person, AppModel, CallPhase, Effect, LocalMedia, NegotiationRole, Notice, PendingStart, SignIn,
+    SignalingConnection, WAITING_FOR_LOCAL_MEDIA,
 };
-use protocol::{ClientMessage, LeaveReason, UserName};
+use protocol::{LeaveReason, UserName};
 
 impl AppModel {
     pub(super) fn sign_in_requested(&mut self, typed_name: &str, effects: &mut Vec<Effect>) {
@@ -29,7 +29,7 @@ impl AppModel {
             Err(error) => self.sign_in = SignIn::refused(error.to_string()),
             Ok(name) => {
                 if self.connection == SignalingConnection::Connected {
-                    effects.push(Effect::Send(ClientMessage::login(name.clone())));
+                    effects.push(Effect::Send(app_login(name.clone(), None, None)));
                 }
                 self.sign_in = SignIn::SignedOut { pending_name: Some(name), error: None };
             }
@@ -90,6 +90,7 @@ impl AppModel {
             call_attempt,
             ice_servers: self.ice_servers.clone(),
             video: self.video_source(),
+            role: NegotiationRole::of(true),
         });
     }
 
@@ -115,6 +116,7 @@ impl AppModel {
             video: self.video_source(),
             offer: offer.clone(),
             remote_candidates: remote_candidates_waiting.clone(),
+            role: NegotiationRole::of(false),
         });
         let offer = offer.clone();
         self.call = CallPhase::Connecting { call_attempt, peer: peer.clone(), we_called: false };
@@ -131,6 +133,10 @@ impl AppModel {
 
     pub(super) fn hang_up_clicked(&mut self, effects: &mut Vec<Effect>) {
         let (CallPhase::Connecting { peer, .. } | CallPhase::InCall { peer, .. }) = &self.call else { return };
+        if self.connection != SignalingConnection::Connected {
+            self.hang_up_without_server(peer.clone(), effects);
+            return;
+        }
         let notice = Notice::status(format!("You hung up. The call with {peer} ended."));
         self.leave_call(peer.clone(), None, notice, effects);
         self.online_list_stale(effects);

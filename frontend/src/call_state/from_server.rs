@@ -1,10 +1,11 @@
 //! Handlers for the server's messages: login replies, the online list, offers, answers,
 //! candidates, leaves and refusals.
 
+use super::resume::ResumeSupport;
 use super::{same_person, AppModel, CallPhase, Effect, LocalMedia, Notice, SignIn};
 use protocol::{
-    ClientMessage, ErrorCode, IceCandidate, IceServer, LeaveReason, ResumeToken, ServerMessage, SessionDescription,
-    UserName,
+    ClientMessage, ErrorCode, IceCandidate, IceServer, LeaveReason, LoginFailure, ResumeToken, ServerMessage,
+    SessionDescription, UserName,
 };
 
 impl AppModel {
@@ -14,11 +15,20 @@ impl AppModel {
         at_millis: u64,
         effects: &mut Vec<Effect>,
     ) {
+        if let ServerMessage::Hello(hello) = &message {
+            // Before the login goes out: it depends on whether the server resumes calls.
+            self.resume_support = ResumeSupport::from_hello(hello);
+        }
         self.signaling_frame_arrived(effects);
         match message {
             ServerMessage::Hello(hello) => self.hello_received(hello),
             ServerMessage::Login { success: true, name, resume, ice_servers, .. } => {
                 self.login_succeeded(name, resume, ice_servers, effects);
+            }
+            ServerMessage::Login { success: false, reason: Some(LoginFailure::ResumeRefused), .. }
+                if matches!(self.sign_in, SignIn::SigningBackIn { .. }) =>
+            {
+                self.resume_refused(effects);
             }
             ServerMessage::Login { success: false, message, name, .. } => self.login_refused(message, name),
             ServerMessage::Users { users } => {
@@ -37,8 +47,10 @@ impl AppModel {
             ServerMessage::Candidate { candidate, name } => self.candidate_received(candidate, name, effects),
             ServerMessage::Leave { name, reason } => self.leave_received(name, reason, at_millis, effects),
             ServerMessage::Error { message, code } => self.error_received(message, code, effects),
-            // Resumed calls and refreshed credentials: not asked for by this version of the app.
-            ServerMessage::CallResumed { .. } | ServerMessage::Credentials { .. } => {}
+            ServerMessage::CallResumed { name } => self.call_resumed(&name, effects),
+            ServerMessage::Credentials { resume, ice_servers } => {
+                self.credentials_received(resume, ice_servers, effects)
+            }
         }
     }
 
@@ -66,7 +78,10 @@ impl AppModel {
         let was_signing_back_in = matches!(self.sign_in, SignIn::SigningBackIn { .. });
         self.sign_in = SignIn::SignedIn { name, resume };
         if was_signing_back_in {
-            self.notice = Some(Notice::status("Connection to the server restored."));
+            if self.call_resume.is_none() {
+                self.notice = Some(Notice::status("Connection to the server restored."));
+            }
+            self.signed_back_in(effects);
         }
         self.online_list_wanted(effects);
         self.recent_signed_in(effects);
@@ -102,6 +117,7 @@ impl AppModel {
             CallPhase::Connecting { call_attempt, peer, .. } | CallPhase::InCall { call_attempt, peer, .. }
                 if same_person(peer, &caller) =>
             {
+                self.recovery.peer_offered = true;
                 effects.push(Effect::AnswerRenegotiationOffer { call_attempt: *call_attempt, offer });
             }
             // Glare: we both called each other at once and the server took the peer's offer (it
@@ -130,6 +146,15 @@ impl AppModel {
     }
 
     fn answer_received(&mut self, answer: SessionDescription, name: Option<UserName>, effects: &mut Vec<Effect>) {
+        if let CallPhase::Connecting { call_attempt, peer, .. } | CallPhase::InCall { call_attempt, peer, .. } =
+            &self.call
+        {
+            // The answer to a renegotiation offer of ours (an ICE restart).
+            if name.as_ref().is_none_or(|name| same_person(name, peer)) {
+                effects.push(Effect::ApplyRenegotiationAnswer { call_attempt: *call_attempt, answer });
+            }
+            return;
+        }
         let CallPhase::Calling { call_attempt, peer, offer_sent: true, remote_candidates_waiting, .. } = &mut self.call
         else {
             return;
@@ -178,7 +203,12 @@ impl AppModel {
         }
         let was_ringing = matches!(self.call, CallPhase::Ringing { .. });
         let was_calling = matches!(self.call, CallPhase::Calling { .. });
+        // The call was being restored (the server's pairing, or the media path) and could not be.
+        let restoring = self.call_resume.is_some() || self.recovery.restarting.is_some();
         let notice = match reason {
+            Some(LeaveReason::Disconnected | LeaveReason::Failed) if restoring => Notice::alert(format!(
+                "Connection lost: {peer} lost their connection and did not come back. The call ended."
+            )),
             Some(LeaveReason::Declined) => Notice::alert(format!("{peer} declined your call.")),
             // Busy in another call (an app of ours with Do not disturb on says so with its own reason;
             // older apps answer busy).
@@ -218,6 +248,12 @@ impl AppModel {
             } else {
                 format!("The server refused the sign-in: {message}")
             });
+            return;
+        }
+        if code == Some(ErrorCode::PeerUnavailable) {
+            // The peer's connection is away (the server holds the call): what we sent is lost
+            // for now and made again shortly (a renegotiation offer) or not needed (candidates).
+            self.peer_unavailable(effects);
             return;
         }
         if code == Some(ErrorCode::AlreadyInCall) && self.superseded_offer_to.take().is_some() {

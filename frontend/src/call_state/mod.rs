@@ -8,7 +8,8 @@
 //! `peer_link`, the Settings panel and devices in `from_settings`, a camera or microphone that stops by itself in
 //! `lost_devices`, the verification code in
 //! `verification`, the call statistics in `call_stats`, do not disturb and missed calls in
-//! `reachability`, the Recent list in `recent`, the ringtone, ringback and notification in `alerting`). Tests are in `tests/`, one file per flow.
+//! `reachability`, the Recent list in `recent`, the ringtone, ringback and notification in `alerting`; ICE restarts in
+//! `recovery`, a call outliving its signaling connection in `resume`). Tests are in `tests/`, one file per flow.
 //!
 //! Invariants:
 //! - Exactly one call phase at a time; every phase that owns an `RTCPeerConnection` ends with an
@@ -40,6 +41,8 @@ mod peer_link;
 mod presence;
 mod reachability;
 mod recent;
+mod recovery;
+mod resume;
 mod settings;
 mod sign_in;
 mod verification;
@@ -47,7 +50,7 @@ mod verification;
 pub use action::{Action, Effect, MediaRequest};
 #[cfg_attr(not(any(target_arch = "wasm32", test)), allow(unused_imports))]
 pub use alerting::Tone;
-pub use call_phase::{same_person, CallAttempt, CallPhase, PeerConnectionState};
+pub use call_phase::{same_person, CallAttempt, CallPhase, NegotiationRole, PeerConnectionState};
 #[cfg_attr(not(any(target_arch = "wasm32", test)), allow(unused_imports))]
 pub use call_stats::CallStats;
 pub use chat::{Chat, ChatMessage};
@@ -68,6 +71,13 @@ pub use recent::{PresenceStatus, RecentCall, RecentEvent, RECENT_PRESENCE_QUERY_
 // The tests check the cap and the storage key.
 #[cfg(test)]
 pub use recent::{RecentCalls, MAX_RECENT_CALLS};
+#[cfg_attr(not(target_arch = "wasm32"), allow(unused_imports))]
+pub use recovery::MediaRecovery;
+#[cfg(test)]
+pub use recovery::{ice_restart_delay_millis, IceRestarts, ICE_RESTART_GIVE_UP_MILLIS};
+pub use resume::app_login;
+#[cfg(test)]
+pub use resume::{CallResume, RECONNECTING_TO_THE_SERVER};
 pub use settings::{AudioProcessing, AudioSwitch, DeviceChoices, DeviceKind, MediaDevice, Settings};
 pub use sign_in::SignIn;
 #[cfg_attr(not(any(target_arch = "wasm32", test)), allow(unused_imports))]
@@ -90,6 +100,11 @@ impl AppModel {
             Action::AppStarted => self.app_started(&mut effects),
             Action::OnlineUsersRefreshDue => self.online_users_refresh_due(&mut effects),
             Action::ReconnectDue => self.reconnect_due(&mut effects),
+            Action::RecoveryCheckDue { .. } => self.recovery_check_due(&mut effects),
+            Action::ResumeDeadlinePassed => self.resume_deadline_passed(&mut effects),
+            Action::PageClosing => self.page_closing(&mut effects),
+            Action::RestartConnectionClicked => self.restart_connection_clicked(&mut effects),
+            Action::OfferCollided { .. } => self.offer_collided(),
             Action::SignInRequested { typed_name } => self.sign_in_requested(&typed_name, &mut effects),
             Action::CallRequested { typed_name } => self.call_requested(&typed_name, &mut effects),
             Action::CancelCallClicked => self.cancel_call_clicked(&mut effects),
@@ -121,7 +136,9 @@ impl AppModel {
             Action::ScreenShareEnded => self.screen_share_ended(&mut effects),
             Action::LocalDeviceStopped { kind } => self.local_device_stopped(kind, &mut effects),
             Action::DataChannelOpened { .. } => self.data_channel_opened(&mut effects),
-            Action::PeerMessageReceived { text, at_millis, .. } => self.peer_message_received(&text, at_millis),
+            Action::PeerMessageReceived { text, at_millis, .. } => {
+                self.peer_message_received(&text, at_millis, &mut effects)
+            }
             Action::SettingsClicked => self.settings_clicked(&mut effects),
             Action::DeviceChoicesRestored { choices } => self.device_choices_restored(choices),
             Action::DevicesChanged => effects.push(Effect::ListDevices),

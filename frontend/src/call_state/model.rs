@@ -3,6 +3,8 @@
 use super::call_stats::CallStats;
 use super::reachability::MissedCall;
 use super::recent::RecentCalls;
+use super::recovery::MediaRecovery;
+use super::resume::{CallResume, ResumeSupport};
 use super::verification::CallVerification;
 use super::{
     CallAttempt, CallPhase, Chat, Effect, LocalMedia, MediaControls, MediaRequest, Notice, OnlineListSource,
@@ -57,6 +59,15 @@ pub struct AppModel {
     pub selected_candidate_pair: Option<SelectedCandidatePair>,
     /// Failed connection attempts since the last successful one.
     pub reconnect_attempts: u32,
+    /// The current call's media recovery: ICE restarts, offers to make again, collisions
+    /// (reset with every peer connection).
+    pub recovery: MediaRecovery,
+    /// `Some` while the current call outlives a lost signaling connection and is not resumed yet.
+    pub call_resume: Option<CallResume>,
+    /// Whether (and how long) the server holds calls through a lost connection, from its `hello`.
+    pub(super) resume_support: ResumeSupport,
+    /// We hung up while the server was away: the `leave` goes out once signed back in.
+    pub(super) leave_owed_to: Option<UserName>,
     /// The attempt the next call gets.
     pub(super) next_call_attempt: CallAttempt,
     /// Glare: we had sent an offer to this peer when its offer reached us, so the server chose
@@ -98,6 +109,10 @@ impl AppModel {
             peer_connection_state: None,
             selected_candidate_pair: None,
             reconnect_attempts: 0,
+            recovery: MediaRecovery::default(),
+            call_resume: None,
+            resume_support: ResumeSupport::default(),
+            leave_owed_to: None,
             next_call_attempt: CallAttempt::FIRST,
             superseded_offer_to: None,
             pending_start: None,
@@ -149,6 +164,7 @@ impl AppModel {
         self.selected_candidate_pair = None;
         self.verification = CallVerification::default();
         self.stats = CallStats::default();
+        self.recovery = MediaRecovery::default();
         self.forget_peer_link();
     }
 
@@ -167,6 +183,7 @@ impl AppModel {
         self.forget_peer_connection();
         self.stop_sharing_at_call_end(effects);
         self.call = CallPhase::Idle;
+        self.call_resume = None;
         self.notice = Some(notice);
     }
 

@@ -16,7 +16,7 @@ impl AppModel {
         self.reveal_nonce(effects);
     }
 
-    pub(super) fn peer_message_received(&mut self, text: &str, at_millis: u64) {
+    pub(super) fn peer_message_received(&mut self, text: &str, at_millis: u64, effects: &mut Vec<Effect>) {
         let Some(peer) = self.call.peer_name().cloned() else { return };
         // A frame we cannot read (another version, a bug on the other side) is ignored.
         let Ok(message) = decode(text) else { return };
@@ -25,6 +25,8 @@ impl AppModel {
                 self.remote_media = Some(RemoteMediaState { muted, camera_off, sharing_screen });
             }
             PeerMessage::Reveal { nonce } => self.nonce_revealed(&nonce),
+            PeerMessage::HangUp {} => self.peer_hung_up(effects),
+            PeerMessage::RestartIce {} => self.peer_asked_for_ice_restart(effects),
             PeerMessage::Chat { text } => {
                 self.chat.messages.push(ChatMessage { sender: peer, ours: false, text, at_millis });
                 if !self.chat.open {

@@ -2,8 +2,9 @@
 //! off, with their state in words: "NAME is muted", "NAME turned the camera off", "NAME is
 //! sharing their screen", shown only while true), our preview, the media buttons, the call's
 //! controls for its phase, the verification code (`verification.rs`), the connection's quality
-//! on the remote video and trouble with it in words, the Call statistics panel, the Settings and chat panels while open, and, while idle, the missed
-//! calls, the Recent list (`recent_list.rs`) and the people online.
+//! on the remote video and trouble with it in words, "Reconnecting…" over the remote video while
+//! its ICE is restarted, the Call statistics panel, the Settings and chat panels while open, and,
+//! while idle, the missed calls, the Recent list (`recent_list.rs`) and the people online.
 
 use super::chat_panel::ChatPanel;
 use super::media_bar::MediaBar;
@@ -165,6 +166,11 @@ pub(super) fn call_screen(props: &CallScreenProps) -> Html {
                     if in_a_call {
                         {quality_indicator(model.stats.quality())}
                     }
+                    if model.shows_media_reconnecting() {
+                        <div class="media-reconnecting" role="status">
+                            <span class="spinner" aria-hidden="true"></span>{"Reconnecting…"}
+                        </div>
+                    }
                     if let (Some(trouble), Some(peer)) = (model.remote_video_trouble(), model.call.peer_name()) {
                         <p class="video-trouble" role="status">{isolated(peer)}{trouble.to_string()}</p>
                     }
@@ -191,7 +197,7 @@ pub(super) fn call_screen(props: &CallScreenProps) -> Html {
                     <SettingsPanel settings={model.settings.clone()} dispatch={dispatch.clone()} />
                 }
                 if in_a_call && model.stats.open {
-                    <StatsPanel stats={model.stats.clone()} />
+                    <StatsPanel stats={model.stats.clone()} recovery={model.recovery} dispatch={dispatch.clone()} />
                 }
                 if in_a_call && model.chat.open {
                     <ChatPanel chat={model.chat.clone()} dispatch={dispatch.clone()} />

@@ -9,13 +9,15 @@
 //! `<video>` that shows a stream in `video`.
 //!
 //! Stable hooks for tests and styling: `data-call-phase`, `data-peer-state`, `data-signaling`
-//! and `data-peer-channel` (the call's data channel `open` or `closed`) on the root element; `data-selected-candidate-type` and
+//! and `data-peer-channel` (the call's data channel `open` or `closed`), `data-offer-collisions` and
+//! `data-ice-restarts` (the current call's, see `call_state/recovery.rs`), `data-negotiation-role`
+//! (`polite`, `impolite` or `none`) on the root element; `data-selected-candidate-type` and
 //! `data-selected-remote-candidate-type` (the candidate types of the pair ICE selected, while
 //! the call's peer connection lives) on the remote video; accessible names on every control
 //! and video.
 
 use crate::app::ViewSnapshot;
-use crate::call_state::{Action, PeerConnectionState, SignIn, SignalingConnection};
+use crate::call_state::{Action, NegotiationRole, PeerConnectionState, SignIn, SignalingConnection};
 use call_screen::CallScreen;
 use protocol::UserName;
 use std::rc::Rc;
@@ -47,7 +49,10 @@ pub fn app_view(props: &AppViewProps) -> Html {
     html! {
         <div class="app" data-call-phase={model.call.word()} data-peer-state={peer_state}
              data-signaling={model.connection.word()}
-             data-peer-channel={if model.data_channel_open { "open" } else { "closed" }}>
+             data-peer-channel={if model.data_channel_open { "open" } else { "closed" }}
+             data-offer-collisions={model.recovery.offer_collisions.to_string()}
+             data-ice-restarts={model.recovery.total_restarts.to_string()}
+             data-negotiation-role={model.call.negotiation_role().map_or("none", NegotiationRole::word)}>
             <header class="top-bar">
                 <h1 class="brand">{"Duet"}</h1>
                 if let Some(name) = model.sign_in.shown_name() {
@@ -58,7 +63,7 @@ pub fn app_view(props: &AppViewProps) -> Html {
             if let Err(problem) = &snapshot.signaling_url {
                 <p class="banner banner-alert" role="alert">{format!("Cannot connect: {problem}")}</p>
             }
-            <ConnectionBanner connection={model.connection.clone()} />
+            <ConnectionBanner connection={model.connection.clone()} call_kept={model.server_reconnecting_notice()} />
             if model.shows_call_screen() {
                 <CallScreen snapshot={Rc::clone(snapshot)} dispatch={props.dispatch.clone()} />
             } else {
@@ -87,10 +92,15 @@ pub(crate) fn submit_typed_name(
 #[derive(Properties, PartialEq)]
 struct ConnectionBannerProps {
     connection: SignalingConnection,
+    /// A call goes on without the server: a small notice instead of the alert.
+    call_kept: Option<&'static str>,
 }
 
 #[function_component(ConnectionBanner)]
 fn connection_banner(props: &ConnectionBannerProps) -> Html {
+    if let Some(words) = props.call_kept {
+        return html! { <p class="banner banner-info server-reconnecting" role="status">{words}</p> };
+    }
     match &props.connection {
         SignalingConnection::Connected | SignalingConnection::Dormant => html! {},
         SignalingConnection::Connecting => html! {

@@ -1,9 +1,10 @@
 //! The **Call statistics** panel (a region of that name, opened by **Statistics**): received and
 //! sent bitrate, packet loss, round-trip time, jitter, frame rate, each with a live chart of the
 //! last 60 seconds drawn as inline SVG; then the received video's resolution and codec and the
-//! selected candidate pair's types. Also the quality indicator shown on the remote video.
+//! selected candidate pair's types; the ICE restarts and collided offers of the call, and
+//! **Restart connection** (an ICE restart, for a call that seems stuck). Also the quality indicator shown on the remote video.
 
-use crate::call_state::CallStats;
+use crate::call_state::{Action, CallStats, MediaRecovery};
 use crate::stats::chart::{CHART_HEIGHT, CHART_WIDTH};
 use crate::stats::{chart_points, Quality, Readings};
 use yew::prelude::*;
@@ -40,11 +41,17 @@ fn chart(name: &str, points: String) -> Html {
 #[derive(Properties, PartialEq)]
 pub(super) struct StatsPanelProps {
     pub stats: CallStats,
+    pub recovery: MediaRecovery,
+    pub dispatch: Callback<Action>,
 }
 
 #[function_component(StatsPanel)]
 pub(super) fn stats_panel(props: &StatsPanelProps) -> Html {
     let stats = &props.stats;
+    let restart = {
+        let dispatch = props.dispatch.clone();
+        Callback::from(move |_: MouseEvent| dispatch.emit(Action::RestartConnectionClicked))
+    };
     let latest = stats.latest().cloned().unwrap_or_default();
     let unknown = || "—".to_owned();
     let resolution = latest.resolution.map_or_else(unknown, |(width, height)| format!("{width}×{height}"));
@@ -69,7 +76,14 @@ pub(super) fn stats_panel(props: &StatsPanelProps) -> Html {
                 <div class="stats-row" data-stat="Resolution"><dt>{"Resolution"}</dt><dd>{resolution}</dd></div>
                 <div class="stats-row" data-stat="Codec"><dt>{"Codec"}</dt><dd>{codec}</dd></div>
                 <div class="stats-row" data-stat="Candidates"><dt>{"Candidates"}</dt><dd>{pair}</dd></div>
+                <div class="stats-row" data-stat="ICE restarts">
+                    <dt>{"ICE restarts"}</dt><dd>{props.recovery.total_restarts}</dd>
+                </div>
+                <div class="stats-row" data-stat="Offers collided">
+                    <dt>{"Offers collided"}</dt><dd>{props.recovery.offer_collisions}</dd>
+                </div>
             </dl>
+            <button type="button" onclick={restart}>{"Restart connection"}</button>
         </section>
     }
 }

@@ -12,6 +12,7 @@ fn calling_starts_an_outgoing_call_with_the_servers_ice_servers() {
             call_attempt: CallAttempt::FIRST,
             ice_servers: state.ice_servers.clone(),
             video: VideoSource::Camera,
+            role: NegotiationRole::Impolite,
         }]
     );
     assert_eq!(state.call.word(), "calling");

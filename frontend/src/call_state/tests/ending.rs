@@ -74,8 +74,8 @@ fn leave_while_idle_is_ignored() {
 }
 
 #[test]
-fn failed_peer_connection_hangs_up_and_alerts() {
-    let (mut state, call_attempt) = alice_in_call_with_bob();
+fn failed_peer_connection_of_a_call_that_never_connected_hangs_up_and_alerts() {
+    let (mut state, call_attempt) = alice_connecting_to_bob();
     let effects = state.apply(Action::PeerConnectionStateChanged { call_attempt, state: PeerConnectionState::Failed });
     assert_eq!(
         effects,
@@ -91,7 +91,7 @@ fn failed_peer_connection_hangs_up_and_alerts() {
 /// up". The side that fails sends `failed` (relayed as is) and the other side says so.
 #[test]
 fn ice_failure_on_one_side_was_shown_as_hung_up_on_the_other() {
-    let (mut failing_side, call_attempt) = alice_in_call_with_bob();
+    let (mut failing_side, call_attempt) = alice_connecting_to_bob();
     let effects =
         failing_side.apply(Action::PeerConnectionStateChanged { call_attempt, state: PeerConnectionState::Failed });
     assert!(notice_text(&failing_side).contains("no network path"), "{}", notice_text(&failing_side));

@@ -9,6 +9,7 @@ pub(super) use crate::ice_diagnostics::SelectedCandidatePair;
 pub(super) use protocol::{
     ClientMessage, ErrorCode, Hello, IceCandidate, IceServer, LeaveReason, Limits, LoginFailure, ParseError,
     ResumeToken, ServerMessage, SessionDescription, UserName, FEATURE_PRESENCE, FEATURE_PRESENCE_QUERY,
+    FEATURE_RESUME_CALLS,
 };
 
 pub(super) fn sdp(kind: &str) -> SessionDescription {
@@ -45,6 +46,14 @@ pub(super) fn hello() -> ServerMessage {
         }],
         features: Vec::new(),
     })
+}
+
+/// A `hello` of a server that holds calls through a lost connection, with a 20 s grace period.
+pub(super) fn resuming_hello() -> ServerMessage {
+    let ServerMessage::Hello(mut hello) = hello() else { unreachable!("hello() is a hello") };
+    hello.features = vec![FEATURE_RESUME_CALLS.to_owned()];
+    hello.limits.call_resume_grace_secs = Some(20);
+    ServerMessage::Hello(hello)
 }
 
 pub(super) fn login_success(as_name: &str, token: &str) -> ServerMessage {
@@ -93,10 +102,28 @@ pub(super) fn alice_ringing_from_bob() -> (AppModel, CallAttempt) {
     (state, call_attempt)
 }
 
-pub(super) fn alice_in_call_with_bob() -> (AppModel, CallAttempt) {
+/// Bob answered alice's call; the peer connection has not connected yet.
+pub(super) fn alice_connecting_to_bob() -> (AppModel, CallAttempt) {
     let (mut state, call_attempt) = alice_calling_bob();
     state.apply(received(ServerMessage::Answer { answer: sdp("answer"), name: Some(name("bob")) }));
+    assert_eq!(state.call.word(), "connecting");
+    (state, call_attempt)
+}
+
+pub(super) fn alice_in_call_with_bob() -> (AppModel, CallAttempt) {
+    let (mut state, call_attempt) = alice_connecting_to_bob();
     state.apply(Action::PeerConnectionStateChanged { call_attempt, state: PeerConnectionState::Connected });
+    assert_eq!(state.call.word(), "in-call");
+    (state, call_attempt)
+}
+
+/// Bob called alice and she accepted: alice is the callee (polite), connected, channel open.
+pub(super) fn alice_in_call_as_callee() -> (AppModel, CallAttempt) {
+    let (mut state, call_attempt) = alice_ringing_from_bob();
+    state.apply(Action::AcceptClicked);
+    state.apply(Action::LocalAnswerCreated { call_attempt, answer: sdp("answer"), nonce: nonce(2) });
+    state.apply(Action::PeerConnectionStateChanged { call_attempt, state: PeerConnectionState::Connected });
+    state.apply(Action::DataChannelOpened { call_attempt });
     assert_eq!(state.call.word(), "in-call");
     (state, call_attempt)
 }

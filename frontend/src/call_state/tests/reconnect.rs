@@ -52,7 +52,7 @@ fn reconnect_signs_back_in_under_the_same_name_with_the_resume_token() {
             name: name("alice"),
             resume: Some(ResumeToken::from_wire("token-1")),
             in_call_with: None,
-            keep_call_on_disconnect: false,
+            keep_call_on_disconnect: true,
         }]
     );
     state.apply(received(login_success("alice", "token-2")));
@@ -82,8 +82,8 @@ fn failed_sign_back_in_returns_to_the_sign_in_screen_with_the_reason() {
 }
 
 #[test]
-fn lost_connection_during_a_call_ends_the_call_and_releases_the_peer_connection() {
-    let (mut state, _) = alice_in_call_with_bob();
+fn lost_connection_during_a_call_that_never_connected_ends_it_and_releases_the_peer_connection() {
+    let (mut state, _) = alice_connecting_to_bob();
     let effects = state.apply(Action::SignalingClosed { close_code: 1006 });
     assert_eq!(effects[0], Effect::ReleasePeerConnection);
     assert_eq!(state.call, CallPhase::Idle);
@@ -131,7 +131,7 @@ fn sign_in_while_dormant_reopens_the_connection_and_logs_in_after_hello() {
     assert_eq!(effects, vec![Effect::OpenSignalingConnection]);
     assert_eq!(state.connection, SignalingConnection::Connecting);
     let effects = state.apply(received(hello()));
-    assert_eq!(sent(&effects), vec![ClientMessage::login(name("alice"))]);
+    assert_eq!(sent(&effects), vec![app_login(name("alice"), None, None)]);
 }
 
 #[test]
@@ -152,7 +152,7 @@ fn connection_lost_while_a_sign_in_is_pending_is_retried_and_the_login_resent() 
     assert_eq!(effects, vec![Effect::ScheduleReconnect { delay_millis: 500 }]);
     state.apply(Action::ReconnectDue);
     let effects = state.apply(received(hello()));
-    assert_eq!(sent(&effects), vec![ClientMessage::login(name("alice"))]);
+    assert_eq!(sent(&effects), vec![app_login(name("alice"), None, None)]);
 }
 
 #[test]

@@ -33,6 +33,7 @@ fn accept_answers_with_the_queued_offer_and_every_early_candidate_in_order() {
             video: VideoSource::Camera,
             offer: sdp("offer"),
             remote_candidates: vec![candidate(1), candidate(2)],
+            role: NegotiationRole::Polite,
         }]
     );
     assert_eq!(state.call, CallPhase::Connecting { call_attempt, peer: name("bob"), we_called: false });

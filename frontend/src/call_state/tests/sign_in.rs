@@ -23,7 +23,7 @@ fn sign_in_sends_login_with_the_trimmed_name() {
     let mut state = AppModel::new();
     state.apply(received(hello()));
     let effects = state.apply(Action::SignInRequested { typed_name: "  alice ".to_owned() });
-    assert_eq!(sent(&effects), vec![ClientMessage::login(name("alice"))]);
+    assert_eq!(sent(&effects), vec![app_login(name("alice"), None, None)]);
     assert_eq!(state.sign_in, SignIn::SignedOut { pending_name: Some(name("alice")), error: None });
 }
 
@@ -33,7 +33,7 @@ fn sign_in_before_the_connection_is_up_is_sent_once_it_is() {
     state.apply(Action::AppStarted);
     assert!(sent(&state.apply(Action::SignInRequested { typed_name: "alice".to_owned() })).is_empty());
     let effects = state.apply(received(hello()));
-    assert_eq!(sent(&effects), vec![ClientMessage::login(name("alice"))]);
+    assert_eq!(sent(&effects), vec![app_login(name("alice"), None, None)]);
 }
 
 #[test]
@@ -88,7 +88,7 @@ fn taken_name_shows_the_servers_message_and_allows_another_try() {
         SignIn::SignedOut { pending_name: None, error: Some("Someone online is already called alice.".to_owned()) }
     );
     let effects = state.apply(Action::SignInRequested { typed_name: "alice2".to_owned() });
-    assert_eq!(sent(&effects), vec![ClientMessage::login(name("alice2"))]);
+    assert_eq!(sent(&effects), vec![app_login(name("alice2"), None, None)]);
 }
 
 #[test]
@@ -163,7 +163,7 @@ fn sign_in_before_the_connection_is_up_can_still_change_the_name() {
     assert!(sent(&state.apply(Action::SignInRequested { typed_name: "alcie".to_owned() })).is_empty());
     assert!(sent(&state.apply(Action::SignInRequested { typed_name: "alice".to_owned() })).is_empty());
     let effects = state.apply(received(hello()));
-    assert_eq!(sent(&effects), vec![ClientMessage::login(name("alice"))]);
+    assert_eq!(sent(&effects), vec![app_login(name("alice"), None, None)]);
 }
 
 #[test]
@@ -180,7 +180,7 @@ fn server_error_while_signed_out_shows_on_the_sign_in_screen_and_allows_another_
     };
     assert!(error.contains("You are already logged in"), "{error}");
     let effects = state.apply(Action::SignInRequested { typed_name: "alice".to_owned() });
-    assert_eq!(sent(&effects), vec![ClientMessage::login(name("alice"))]);
+    assert_eq!(sent(&effects), vec![app_login(name("alice"), None, None)]);
 }
 
 #[test]
