@@ -11,6 +11,8 @@ use common::resume::*;
 use common::*;
 use serde_json::{json, Value};
 use std::time::Duration;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 
 #[tokio::test]
 async fn a_keep_call_client_whose_socket_drops_mid_call_is_held_then_restored_for_both_with_call_resumed() {
@@ -215,5 +217,20 @@ async fn hello_announces_resume_calls_and_the_grace_period() {
     let hello = client.receive_json().await;
     assert!(hello["features"].as_array().expect("features").contains(&json!("resume_calls")), "{hello}");
     assert_eq!(hello["limits"]["callResumeGraceSecs"], 42);
+    server.shut_down().await;
+}
+
+/// A page that is closed or left closes its WebSocket with 1001 (going away): its peer
+/// connection went with it, so the call is not held for a resume that cannot come, and the peer
+/// hears at once instead of after the grace period.
+#[tokio::test]
+async fn a_keep_call_client_closing_with_1001_going_away_ends_the_call_at_once() {
+    let server = TestServer::start().await;
+    let (mut alice, _) = login_keeping_calls(&server, "alice").await;
+    let mut bob = server.login("bob").await;
+    connected_call(&mut alice, &mut bob).await;
+    let going_away = CloseFrame { code: CloseCode::Away, reason: "page closed".into() };
+    alice.socket.close(Some(going_away)).await.expect("the close frame is sent");
+    assert_eq!(bob.receive_text().await, r#"{"type":"leave","name":"alice","reason":"disconnected"}"#);
     server.shut_down().await;
 }

@@ -20,6 +20,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
+use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::Message;
 
 /// How long a closing connection may take to flush what is queued for it and say goodbye, in
@@ -150,6 +151,12 @@ impl Connection {
             // refused ping or pong never got here, a refused message comes marked.
             self.report_refusals();
             let message = match frame {
+                Some(Ok(Message::Close(Some(close)))) if close.code == CloseCode::Away => {
+                    // 1001: the page went away (closed, reloaded, navigated): its peer connection
+                    // is gone with it, so there is no call left to hold for a resume.
+                    self.session.page_went_away();
+                    return Ending::ClientClosed;
+                }
                 None | Some(Ok(Message::Close(_))) => return Ending::ClientClosed,
                 Some(Err(error)) => return ending_of_error(&error),
                 Some(Ok(message)) => message,

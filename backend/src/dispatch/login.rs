@@ -137,6 +137,13 @@ impl Session {
         self.reply(&ServerMessage::Credentials { resume, ice_servers });
     }
 
+    /// The client closed with 1001 (going away: its page was closed or left): nothing of its
+    /// call can outlive it, so a disconnect now ends the call at once even for a client that
+    /// keeps its calls through a lost connection.
+    pub fn page_went_away(&mut self) {
+        self.keep_call_on_disconnect = false;
+    }
+
     /// Frees this connection's name (if it still holds it) and ends its call, or, for a client
     /// that keeps its calls, holds a connected call (and the name) for the grace period. Returns
     /// the name and the call that ended, whose peer must be told.
