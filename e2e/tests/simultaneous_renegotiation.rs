@@ -4,8 +4,8 @@
 //! three times. The call keeps playing both ways, is never refused as busy, and both sides'
 //! ICE credentials change each time (a real renegotiation happened). While the call is
 //! connected the polite side's restart is made by the impolite side at its request (the data
-//! channel's `restart_ice`), so the two offers do not cross: in Chromium a rolled-back offer
-//! leaves the polite side's remote video without frames (see `frontend/src/peer/negotiation.rs`).
+//! channel's `restart_ice`), so the two offers usually do not cross; offers that really cross
+//! are `glare_during_a_call.rs`.
 //!
 //! Must run in a network namespace with only the loopback interface (`scripts/test`).
 

@@ -217,8 +217,9 @@ pub enum Action {
     },
     /// **Restart connection** (in the Call statistics panel): an ICE restart now.
     RestartConnectionClicked,
-    /// Perfect negotiation saw the peer's offer cross one of ours: the polite side rolled its
-    /// own back (`rolled_back`), the impolite side ignored the peer's.
+    /// Perfect negotiation saw the peer's offer cross one of ours: the polite side dropped its
+    /// own (`rolled_back`; never applied, so no rollback in the browser), the impolite side
+    /// ignored the peer's.
     OfferCollided {
         call_attempt: CallAttempt,
         rolled_back: bool,

@@ -1,20 +1,21 @@
 //! Offer/answer for one call's `RTCPeerConnection`: the first exchange (the caller's explicit
 //! offer, the callee's answer with its tracks) and, once it is done, **perfect negotiation**
 //! (the W3C pattern) for every later one: `negotiationneeded` (an ICE restart, `restartIce()`)
-//! makes an offer with `setLocalDescription()` and no argument; an offer from the peer that
-//! collides with ours is ignored by the impolite side (the caller) and applied by the polite
-//! side (the callee), whose `setRemoteDescription` rolls its own offer back implicitly
-//! (`makingOffer`, `ignoreOffer`, `isSettingRemoteAnswerPending` as in the pattern). The role
-//! comes from the reducer ([`NegotiationRole`]); each collision is reported as
-//! [`Action::OfferCollided`].
+//! makes an offer; an offer from the peer that collides with ours is ignored by the impolite side
+//! (the caller) and applied by the polite side (the callee) (`makingOffer`, `ignoreOffer`,
+//! `isSettingRemoteAnswerPending` as in the pattern). The role comes from the reducer
+//! ([`NegotiationRole`]); each collision is reported as [`Action::OfferCollided`].
 //!
-//! Chromium 156 keeps decoding the peer's video after the polite side rolls an offer back, but
-//! its remote video track gets no more frames (the `<video>` freezes; explicit and implicit
-//! rollback alike, also after another renegotiation). So the app avoids glare where it can: the
-//! polite side asks the impolite side to restart ICE on the data channel while the call is
-//! connected (`PeerMessage::RestartIce`), and restarts by itself only when the media is lost,
-//! 2 s after the impolite side would (`call_state/recovery.rs`). Glare that still happens is
-//! resolved here, and the call stays connected.
+//! **The polite side never rolls back.** Chromium 156 stops delivering the peer's video to the
+//! receiver's track once a local offer has been rolled back (explicitly or implicitly: frames are
+//! still decoded, the track stays live and unmuted, the `<video>` freezes for good; reproduced
+//! with two bare `RTCPeerConnection`s in one page, no app code: it is not the app's stream). So
+//! the polite side only creates its offer (`createOffer`), sends it and keeps it *unapplied*; it
+//! becomes the local description when its answer arrives (`setLocalDescription(offer)` then
+//! `setRemoteDescription(answer)`, queued together on the operations chain, so the candidates
+//! that follow apply after both). A colliding offer from the peer finds the polite side `stable`:
+//! the unapplied offer is dropped and the peer's applied, no rollback. The impolite side makes its
+//! offers with `setLocalDescription()` as in the pattern (it never rolls back either).
 //!
 //! A renegotiation that fails is not fatal: the call goes on with the path it has, and the
 //! reducer's ICE restart backoff tries again while the media is lost.
@@ -27,7 +28,7 @@ use crate::transceivers::{add_sendrecv_transceivers, answer_with_sendrecv_transc
 use crate::verification::Nonce;
 use js_sys::{Function, Promise, Reflect, JSON};
 use protocol::{IceCandidate, SessionDescription};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
@@ -45,6 +46,10 @@ pub(super) struct Negotiation {
     setting_remote_answer_pending: Cell<bool>,
     /// The first offer/answer exchange is done: from now on `negotiationneeded` makes offers.
     established: Cell<bool>,
+    /// Polite side: our offer, created and sent, set as local description only with its answer.
+    unapplied_offer: RefCell<Option<JsValue>>,
+    /// Polite side: the peer's offers applied so far (an offer of ours created meanwhile is stale).
+    remote_offers_applied: Cell<u32>,
 }
 
 impl Negotiation {
@@ -55,6 +60,8 @@ impl Negotiation {
             ignore_offer: Cell::new(false),
             setting_remote_answer_pending: Cell::new(false),
             established: Cell::new(false),
+            unapplied_offer: RefCell::new(None),
+            remote_offers_applied: Cell::new(0),
         })
     }
 }
@@ -73,6 +80,10 @@ pub(super) fn on_negotiation_needed(
         if !negotiation.established.get() {
             return;
         }
+        if negotiation.polite {
+            create_unapplied_offer(&connection, &negotiation, call_attempt, dispatch.clone());
+            return;
+        }
         negotiation.making_offer.set(true);
         let (connection, negotiation, dispatch) = (connection.clone(), Rc::clone(&negotiation), dispatch.clone());
         spawn_local(async move {
@@ -83,6 +94,36 @@ pub(super) fn on_negotiation_needed(
             }
         });
     })
+}
+
+/// Polite side: creates an offer and reports it without applying it (see the module's
+/// documentation); at most one at a time, dropped if the peer's offer was applied meanwhile (the
+/// browser asks again with `negotiationneeded` if it still needs one).
+fn create_unapplied_offer(
+    connection: &RtcPeerConnection,
+    negotiation: &Rc<Negotiation>,
+    call_attempt: CallAttempt,
+    dispatch: Dispatch,
+) {
+    if negotiation.making_offer.get() || negotiation.unapplied_offer.borrow().is_some() {
+        return;
+    }
+    negotiation.making_offer.set(true);
+    let offers_applied_before = negotiation.remote_offers_applied.get();
+    let (connection, negotiation) = (connection.clone(), Rc::clone(negotiation));
+    spawn_local(async move {
+        let offer = JsFuture::from(connection.create_offer()).await;
+        negotiation.making_offer.set(false);
+        let Ok(offer) = offer else { return };
+        if negotiation.remote_offers_applied.get() != offers_applied_before
+            || connection.signaling_state() != RtcSignalingState::Stable
+        {
+            return;
+        }
+        let Ok(description) = description_from_browser(&offer) else { return };
+        negotiation.unapplied_offer.replace(Some(offer));
+        report_local_description(call_attempt, description, &dispatch);
+    });
 }
 
 impl PeerSession {
@@ -165,8 +206,8 @@ impl PeerSession {
     }
 
     /// Inside the call: the peer's offer (answered) or its answer to ours, by perfect
-    /// negotiation. A colliding offer is ignored by the impolite side and rolled over by the
-    /// polite one; an answer that no longer fits (our offer was rolled back) is dropped.
+    /// negotiation. A colliding offer is ignored by the impolite side and applied by the polite
+    /// one, which drops its unapplied offer; an answer to an offer we no longer have is dropped.
     pub fn receive_renegotiation(&self, description: &SessionDescription, dispatch: Dispatch) {
         let call_attempt = self.call_attempt;
         let Ok(init) = parse_json(description.as_json()) else { return };
@@ -174,17 +215,37 @@ impl PeerSession {
             == Some("offer".to_owned());
         let negotiation = &self.negotiation;
         let signaling_state = self.connection.signaling_state();
+        // Taken by the peer's offer (dropped: it collides) or by an answer (to apply it first).
+        let unapplied_offer = if is_offer || signaling_state == RtcSignalingState::Stable {
+            negotiation.unapplied_offer.take()
+        } else {
+            None
+        };
         let ready_for_offer = !negotiation.making_offer.get()
+            && unapplied_offer.is_none()
             && (signaling_state == RtcSignalingState::Stable || negotiation.setting_remote_answer_pending.get());
         let offer_collision = is_offer && !ready_for_offer;
         negotiation.ignore_offer.set(!negotiation.polite && offer_collision);
         if offer_collision {
             dispatch(Action::OfferCollided { call_attempt, rolled_back: negotiation.polite });
         }
-        if negotiation.ignore_offer.get() || (!is_offer && signaling_state != RtcSignalingState::HaveLocalOffer) {
+        let answer_to_unapplied_offer = !is_offer && unapplied_offer.is_some();
+        if negotiation.ignore_offer.get()
+            || (!is_offer && signaling_state != RtcSignalingState::HaveLocalOffer && !answer_to_unapplied_offer)
+        {
             return;
         }
+        if is_offer {
+            negotiation.remote_offers_applied.set(negotiation.remote_offers_applied.get().wrapping_add(1));
+        }
         negotiation.setting_remote_answer_pending.set(!is_offer);
+        if let Some(offer) = unapplied_offer.filter(|_| answer_to_unapplied_offer) {
+            // Queued now, before the answer: both are on the operations chain in this order.
+            let applied = JsFuture::from(self.connection.set_local_description(offer.unchecked_ref()));
+            spawn_local(async move {
+                let _ = applied.await;
+            });
+        }
         let init: RtcSessionDescriptionInit = init.unchecked_into();
         // Synchronously on the operations chain, so candidates that follow apply after it.
         let applied = JsFuture::from(self.connection.set_remote_description(&init));
@@ -203,10 +264,15 @@ impl PeerSession {
 
     /// Restarts ICE: `restartIce()`, whose `negotiationneeded` makes the offer. While an offer
     /// of ours still waits for its answer (it may have been lost while the server or the peer
-    /// was away) that offer is sent again instead: rolling it back would freeze our remote
-    /// video in Chromium (see above), and a second answer to it is dropped.
+    /// was away) that offer is sent again instead (a second answer to it is dropped).
     pub fn restart_ice(&self, dispatch: Dispatch) {
         if !self.negotiation.established.get() || self.negotiation.making_offer.get() {
+            return;
+        }
+        if let Some(offer) = self.negotiation.unapplied_offer.borrow().as_ref() {
+            if let Ok(offer) = description_from_browser(offer) {
+                report_local_description(self.call_attempt, offer, &dispatch);
+            }
             return;
         }
         if self.connection.signaling_state() == RtcSignalingState::HaveLocalOffer {
@@ -318,7 +384,12 @@ async fn set_implicit_local_description(connection: &RtcPeerConnection) -> Resul
 
 fn local_description(connection: &RtcPeerConnection) -> Result<SessionDescription, PeerError> {
     let description = connection.local_description().ok_or(PeerError::NoLocalDescription)?;
-    let json = JSON::stringify(&description)
+    description_from_browser(&description)
+}
+
+/// A description object of the browser's (`RTCSessionDescription`) as the protocol carries it.
+fn description_from_browser(description: &JsValue) -> Result<SessionDescription, PeerError> {
+    let json = JSON::stringify(description)
         .ok()
         .and_then(|text| text.as_string())
         .ok_or(PeerError::LocalDescriptionNotEncodable)?;
