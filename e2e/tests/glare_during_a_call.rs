@@ -6,7 +6,8 @@
 //! rollback freezes the remote video in Chromium, see `frontend/src/peer/negotiation.rs`) and
 //! answers. Several rounds, until at least one collision was counted (so glare happened); after
 //! each round the remote video shows new frames on both sides, both sides still send live audio
-//! and video tracks, and the call is connected.
+//! and video tracks, and the call is connected. Last, bob alone restarts: his offer, unapplied
+//! until its answer, gives him new ICE credentials and the video goes on both ways.
 //!
 //! Must run in a network namespace with only the loopback interface (`scripts/test`).
 
@@ -34,6 +35,10 @@ const SETTLED: &str = "const pc = window.__duetConnections[window.__duetConnecti
 const SENDERS_LIVE: &str = "const pc = window.__duetConnections[window.__duetConnections.length - 1]; \
      const live = kind => pc.getSenders().some(s => s.track && s.track.kind === kind && s.track.readyState === 'live'); \
      return live('audio') && live('video');";
+
+/// Defines `pc` and `ufrag`, this side's current ICE username fragment (the line, not the SDP).
+const LOCAL_UFRAG: &str = "const pc = window.__duetConnections[window.__duetConnections.length - 1]; \
+     const ufrag = pc.localDescription.sdp.split('\\r\\n').find(l => l.startsWith('a=ice-ufrag:')) || '';";
 
 async fn counter(person: &Person, attribute: &str) -> u64 {
     let value =
@@ -78,6 +83,18 @@ async fn offers_that_really_cross_keep_video_flowing_both_ways() {
         eprintln!("round {round}: media both ways; offers that collided so far (alice, bob): {collisions:?}");
     }
     assert!(collisions.0 + collisions.1 >= 1, "the offers never crossed in {round} rounds");
+
+    // The polite side's own offer, alone: kept unapplied until its answer, then both applied.
+    let ufrag_before = bob.run_script(&format!("{LOCAL_UFRAG} return ufrag;"), vec![]).await;
+    assert!(ufrag_before.as_str().is_some_and(|line| !line.is_empty()), "bob has a local ICE username fragment");
+    let now = bob.run_script("return Date.now();", vec![]).await.as_f64().expect("a time");
+    bob.run_script(RESTART_ICE_AT, vec![json!(now)]).await;
+    let changed = format!("{LOCAL_UFRAG} return ufrag !== {ufrag_before} && pc.signalingState === 'stable';");
+    bob.wait_for("new local ICE credentials from bob's own offer", &changed).await;
+    for person in [alice, bob] {
+        person.wait_for("the renegotiation settled and connected", SETTLED).await;
+        person.wait_for_new_remote_frames().await;
+    }
     for person in [alice, bob] {
         person
             .wait_for(
