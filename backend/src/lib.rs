@@ -8,6 +8,7 @@ pub mod config;
 pub mod connection;
 pub mod delivery;
 pub mod directory;
+pub mod directory_backend;
 pub mod dispatch;
 pub mod frame_gate;
 pub mod ice;
@@ -31,7 +32,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use client_address::TrustedProxies;
-use directory::{Directory, MemoryDirectory};
+use directory_backend::DirectoryBackend;
 use limits::{AdmissionError, ConnectionLimiter, ConnectionPermit, OriginPolicy};
 use metrics::{Metrics, RefuseReason};
 use protocol::{
@@ -68,8 +69,8 @@ pub struct AppState(Arc<SharedState>);
 #[derive(Debug)]
 pub struct SharedState {
     pub config: Arc<Config>,
-    /// Names online and call state (plain data; in memory today).
-    pub directory: Arc<dyn Directory>,
+    /// Names online and call state (plain data: in memory, or on Redis in cluster mode).
+    pub directory: Arc<DirectoryBackend>,
     /// This node's connections, by id: where the directory's connection references lead.
     pub router: Arc<router::Router>,
     /// The connections subscribed to presence (`presence_subscribe`).
@@ -116,7 +117,7 @@ impl AppState {
         let queue_limits =
             delivery::QueueLimits { frames: config.outbox_capacity, bytes: config.outbox_bytes, budget: queue_budget };
         let router = Arc::new(router);
-        let directory: Arc<dyn Directory> = Arc::new(MemoryDirectory::new());
+        let directory = Arc::new(DirectoryBackend::in_memory());
         let shutdown = CancellationToken::new();
         let presence = presence::PresenceHub::new(Arc::clone(&router), Arc::clone(&directory), shutdown.clone());
         AppState(Arc::new(SharedState {

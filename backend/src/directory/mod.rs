@@ -260,12 +260,23 @@ pub struct ExpiredRing {
     pub callee_connection: Option<ConnectionRef>,
 }
 
+/// The directory could not be asked: its store is out of reach (cluster mode: Redis down,
+/// restarting or too slow). Nothing changed; the session answers `unavailable`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DirectoryError {
+    #[error("The server cannot reach its shared directory right now; nothing was changed. Try again in a moment.")]
+    Unavailable,
+}
+
 /// Why a name could not be claimed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClaimError {
     /// Someone online has this name, or one that looks like it (same [`protocol::NameKey`]).
     #[error("{}", describe_taken(.requested, .in_use))]
     Taken { requested: UserName, in_use: UserName },
+    /// The directory's store is out of reach: nothing was claimed.
+    #[error(transparent)]
+    Unavailable(#[from] DirectoryError),
 }
 
 /// Words for a refused login: the name in use is shown (it is in the online list anyway) so the
@@ -297,4 +308,7 @@ pub enum CallError {
     NoCall,
     #[error("\"{}\" lost its connection; waiting for it to come back. Try again shortly.", quoted(.0.as_str()))]
     PeerUnavailable(UserName),
+    /// The directory's store is out of reach: nothing was done.
+    #[error(transparent)]
+    Unavailable(#[from] DirectoryError),
 }

@@ -5,7 +5,7 @@
 
 use super::{count_call_end, login_refused, send_leave, RequestError, Session};
 use crate::delivery::KickReason;
-use crate::directory::{ClaimRequest, EndedCall, ExpiredGrace, Identity, Resumption};
+use crate::directory::{ClaimError, ClaimRequest, EndedCall, ExpiredGrace, Identity, Resumption};
 use crate::presence::Change;
 use crate::AppState;
 use protocol::{IceServer, LeaveReason, LoginFailure, ResumeToken, ServerMessage, UserName};
@@ -21,7 +21,7 @@ pub struct LoginRequest {
 }
 
 impl Session {
-    pub(super) fn login(&mut self, requested: &UserName, request: LoginRequest) -> Result<(), RequestError> {
+    pub(super) async fn login(&mut self, requested: &UserName, request: LoginRequest) -> Result<(), RequestError> {
         if let Some(current) = &self.name {
             return Err(RequestError::AlreadyLoggedIn(current.display().clone()));
         }
@@ -49,10 +49,14 @@ impl Session {
                 }
             },
         };
-        let claimed = match self.state.directory.claim(&Identity::new(name), self.reference(), &claim) {
+        let claimed = match self.state.directory.claim(&Identity::new(name), self.reference(), &claim).await {
             Ok(claimed) => claimed,
-            Err(taken) => {
-                self.reply(&login_refused(LoginFailure::Taken, taken.to_string()));
+            Err(refused) => {
+                let reason = match refused {
+                    ClaimError::Taken { .. } => LoginFailure::Taken,
+                    ClaimError::Unavailable(_) => LoginFailure::Unavailable,
+                };
+                self.reply(&login_refused(reason, refused.to_string()));
                 return Ok(());
             }
         };
@@ -140,18 +144,24 @@ impl Session {
     /// Frees this connection's name (if it still holds it) and ends its call, or, for a client
     /// that keeps its calls, holds a connected call (and the name) for the grace period. Returns
     /// the name and the call that ended, whose peer must be told.
-    pub fn disconnect(&mut self) -> Option<(Identity, Option<EndedCall>)> {
+    pub async fn disconnect(&mut self) -> Option<(Identity, Option<EndedCall>)> {
         let name = self.name.take()?;
         let hold_until = self
             .keep_call_on_disconnect
             .then(|| tokio::time::Instant::now().into_std() + self.state.config.call_resume_grace);
-        let ended_call = match self.state.directory.release(&name, self.reference(), hold_until) {
-            Some(released) if released.held => {
+        let ended_call = match self.state.directory.release(&name, self.reference(), hold_until).await {
+            Err(unavailable) => {
+                // Cluster mode with Redis out of reach: the name's lease lapses with this node's
+                // if it cannot be freed later (the lease keeper re-claims only live connections).
+                tracing::warn!(user = %name, %unavailable, "name not freed at once");
+                None
+            }
+            Ok(Some(released)) if released.held => {
                 tracing::info!(user = %name, "connection lost mid-call: call held for the grace period");
                 self.state.ring_sweep.deadline_added(&self.state);
                 None
             }
-            Some(released) => {
+            Ok(Some(released)) => {
                 self.state.metrics.users_online.dec();
                 self.announce(&name, Change::Left);
                 if let Some(ended) = &released.ended_call {
@@ -162,7 +172,7 @@ impl Session {
                 }
                 released.ended_call
             }
-            None => None,
+            Ok(None) => None,
         };
         Some((name, ended_call))
     }

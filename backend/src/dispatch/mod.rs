@@ -3,8 +3,9 @@
 //! where the result goes, counts what happened in the metrics, and hands frames to the router
 //! (`crate::router`) or, for replies, to its own connection. `login.rs` signs in and out
 //! (resume tokens, held calls); `ring_sweep.rs` ends calls that ring too long and holds that
-//! outlast their grace period. Everything here is synchronous (messages are queued, never awaited), so no
-//! lock can be held across an `.await`.
+//! outlast their grace period. The only awaits are the directory's answers (ready at once in
+//! memory; a Redis round trip in cluster mode): frames are queued, never awaited, and no lock is
+//! held across an `.await`.
 
 mod login;
 mod presence;
@@ -12,7 +13,7 @@ mod ring_sweep;
 
 use crate::address::ConnectionRef;
 use crate::delivery::{Backlog, ConnectionHandle};
-use crate::directory::{Answered, CallError, CallPhase, Identity, Offered};
+use crate::directory::{Answered, CallError, CallPhase, DirectoryError, Identity, Offered};
 use crate::metrics::{Metrics, RelayedType};
 use crate::router::RouteError;
 use crate::AppState;
@@ -38,6 +39,8 @@ pub enum RequestError {
     AlreadyLoggedIn(UserName),
     #[error(transparent)]
     Call(#[from] CallError),
+    #[error(transparent)]
+    Unavailable(#[from] DirectoryError),
 }
 
 impl RequestError {
@@ -49,6 +52,7 @@ impl RequestError {
             RequestError::Call(CallError::CannotCallSelf) => ErrorCode::CannotCallSelf,
             RequestError::Call(CallError::AlreadyInCall(_)) => ErrorCode::AlreadyInCall,
             RequestError::Call(CallError::PeerUnavailable(_)) => ErrorCode::PeerUnavailable,
+            RequestError::Call(CallError::Unavailable(_)) | RequestError::Unavailable(_) => ErrorCode::Unavailable,
             // `Busy` is answered with `leave`/`busy`, never as an error; kept total for safety.
             RequestError::Call(CallError::Busy(_) | CallError::NotInCall(_) | CallError::NoCall) => {
                 ErrorCode::NotInCall
@@ -125,23 +129,36 @@ impl Session {
         }
     }
 
+    /// Dispatches one text frame at once, on the caller's stack, for a directory that never
+    /// waits (in memory: see [`DirectoryBackend::may_wait`](crate::directory_backend::DirectoryBackend::may_wait)).
+    /// The connection loop uses it so that an idle connection's future does not grow by a
+    /// dispatch future; property tests drive sessions with it without a runtime.
+    ///
+    /// # Panics
+    /// If the directory made the dispatch wait (a directory that may wait must be awaited
+    /// through [`Self::handle_text`]).
+    pub fn handle_text_now(&mut self, text: &str) {
+        use futures_util::FutureExt;
+        assert!(self.handle_text(text).now_or_never().is_some(), "the in-memory directory never waits");
+    }
+
     /// Parses and dispatches one text frame; every failure becomes an `error` reply.
-    pub fn handle_text(&mut self, text: &str) {
+    pub async fn handle_text(&mut self, text: &str) {
         let message = match ClientMessage::from_json(text) {
             Ok(message) => message,
             Err(parse_error) => return self.reply_error(parse_error.error_code(), parse_error.to_string()),
         };
         let outcome = match message {
             ClientMessage::Login { name, resume, in_call_with, keep_call_on_disconnect } => {
-                self.login(&name, LoginRequest { resume, in_call_with, keep_call_on_disconnect })
+                self.login(&name, LoginRequest { resume, in_call_with, keep_call_on_disconnect }).await
             }
-            ClientMessage::Offer { name, offer } => self.offer(name, offer),
-            ClientMessage::Answer { name, answer } => self.answer(name, answer),
-            ClientMessage::Candidate { name, candidate } => self.candidate(name, candidate),
-            ClientMessage::Leave { name, reason } => self.leave(name, reason),
-            ClientMessage::Users => self.users(),
+            ClientMessage::Offer { name, offer } => self.offer(name, offer).await,
+            ClientMessage::Answer { name, answer } => self.answer(name, answer).await,
+            ClientMessage::Candidate { name, candidate } => self.candidate(name, candidate).await,
+            ClientMessage::Leave { name, reason } => self.leave(name, reason).await,
+            ClientMessage::Users => self.users().await,
             ClientMessage::PresenceSubscribe => self.presence_subscribe(),
-            ClientMessage::PresenceQuery { names } => self.presence_query(&names),
+            ClientMessage::PresenceQuery { names } => self.presence_query(&names).await,
         };
         if let Err(error) = outcome {
             self.reply_error(error.code(), error.to_string());
@@ -176,10 +193,10 @@ impl Session {
         self.name.clone().ok_or(RequestError::NotLoggedIn)
     }
 
-    fn offer(&mut self, target: UserName, offer: SessionDescription) -> Result<(), RequestError> {
+    async fn offer(&mut self, target: UserName, offer: SessionDescription) -> Result<(), RequestError> {
         let caller = self.signed_in_name()?;
         let ring_deadline = tokio::time::Instant::now().into_std() + self.state.config.ring_timeout;
-        match self.state.directory.start_call(&caller, self.reference(), &target, ring_deadline) {
+        match self.state.directory.start_call(&caller, self.reference(), &target, ring_deadline).await {
             Ok(started) => {
                 if let Offered::NewCall(_) = started.outcome {
                     self.state.metrics.calls_ringing.inc();
@@ -206,9 +223,9 @@ impl Session {
         }
     }
 
-    fn answer(&mut self, target: UserName, answer: SessionDescription) -> Result<(), RequestError> {
+    async fn answer(&mut self, target: UserName, answer: SessionDescription) -> Result<(), RequestError> {
         let callee = self.signed_in_name()?;
-        let answered = self.state.directory.answer_call(&callee, self.reference(), &target)?;
+        let answered = self.state.directory.answer_call(&callee, self.reference(), &target).await?;
         if let Answered::Connected(call_id) = answered.outcome {
             self.state.metrics.calls_ringing.dec();
             self.state.metrics.calls_active.inc();
@@ -222,9 +239,9 @@ impl Session {
         Ok(())
     }
 
-    fn candidate(&mut self, peer: UserName, candidate: IceCandidate) -> Result<(), RequestError> {
+    async fn candidate(&mut self, peer: UserName, candidate: IceCandidate) -> Result<(), RequestError> {
         let sender = self.signed_in_name()?;
-        let target = self.state.directory.relay_target(&sender, self.reference(), &peer)?;
+        let target = self.state.directory.relay_target(&sender, self.reference(), &peer).await?;
         let relayed = ServerMessage::Candidate { candidate, name: Some(sender.display().clone()) };
         let delivery = self.state.router.deliver(&target, Utf8Bytes::from(relayed.to_json()));
         if self.queued(delivery) {
@@ -233,9 +250,9 @@ impl Session {
         Ok(())
     }
 
-    fn leave(&mut self, peer: Option<UserName>, reason: Option<LeaveReason>) -> Result<(), RequestError> {
+    async fn leave(&mut self, peer: Option<UserName>, reason: Option<LeaveReason>) -> Result<(), RequestError> {
         let user = self.signed_in_name()?;
-        let ended = self.state.directory.end_call(&user, self.reference(), peer.as_ref())?;
+        let ended = self.state.directory.end_call(&user, self.reference(), peer.as_ref()).await?;
         count_call_end(&self.state.metrics, ended.phase);
         // A client may only claim these reasons; the server alone says disconnected/timeout.
         let reason = match reason {
