@@ -1,7 +1,7 @@
 //! [`RedisDirectory`]: every `Directory` method's behaviour on Redis, as async fns, built from
 //! [`NameLeases`] (names) and [`CallRecords`] (calls). One per node: it claims names for
-//! connections of its own node. Not wired in: the `Directory` trait is synchronous; the
-//! conformance scenarios run against this in `cluster/conformance/` (an async copy).
+//! connections of its own node, reached through `DirectoryBackend::Redis`; the
+//! conformance suite (`directory/conformance/`) runs against it.
 //!
 //! The online list reads every name record (`{duet}:name:*`) in one script: fine for tests and
 //! small clusters; a cluster-wide list for many users wants a sorted set of display forms kept

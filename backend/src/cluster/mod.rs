@@ -10,8 +10,6 @@
 
 pub mod calls;
 mod calls_lua;
-#[cfg(test)]
-mod conformance;
 pub mod directory;
 mod keys;
 pub mod lease_keeper;

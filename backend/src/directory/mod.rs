@@ -20,7 +20,8 @@
 //! restored only when both sides named each other. The directory never sees tokens: the session
 //! verifies them and the directory learns only "takeover allowed".
 //!
-//! Every implementation runs the same tests: `conformance/` (generic over `impl Directory`).
+//! Every implementation runs the same tests: `conformance/` (async scenarios over
+//! `crate::directory_backend::DirectoryBackend`, against memory and against Redis).
 
 #[cfg(test)]
 pub(crate) mod conformance;
