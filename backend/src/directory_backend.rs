@@ -76,11 +76,7 @@ impl DirectoryBackend {
     ) -> Result<Claimed, ClaimError> {
         match self {
             DirectoryBackend::Memory(memory) => memory.claim(name, holder, request),
-            // Stale holders of dead nodes freed by the claim are dropped here for now: see
-            // RedisDirectory::claim (their peers are told by the node sweep once wired).
-            DirectoryBackend::Redis(redis) => {
-                redis.claim(name, holder, request).await.map_err(unavailable)?.map(|(claimed, _)| claimed)
-            }
+            DirectoryBackend::Redis(redis) => redis.claim(name, holder, request).await.map_err(unavailable)?,
         }
     }
 

@@ -151,6 +151,19 @@ pub struct Claimed {
     /// Others who waited for this name to come back into a call with them, not named by its
     /// `inCallWith`: their waits ended, each must be told `leave` `disconnected`.
     pub ended_waits: Vec<EndedWait>,
+    /// Cluster mode: holders on dead nodes (lease expired, not swept yet) of this name or of a
+    /// look-alike, freed by this claim; the peers of their calls must be told `disconnected`.
+    /// Always empty in memory.
+    pub stale_holders_freed: Vec<FreedName>,
+}
+
+/// A name freed because its holder's node died (swept, or freed by a claim of the name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FreedName {
+    pub display: UserName,
+    pub holder: ConnectionRef,
+    /// Its call, ended: the peer must be told `disconnected`.
+    pub ended_call: Option<EndedCall>,
 }
 
 /// What a takeover with `inCallWith` did to the call.

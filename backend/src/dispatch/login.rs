@@ -89,6 +89,19 @@ impl Session {
         if let Some(ended) = &claimed.ended_call {
             tell_call_ended(&self.state, ended, &name);
         }
+        for stale in &claimed.stale_holders_freed {
+            // Cluster mode: the name (or a look-alike) was held on a node that died; its call
+            // ended with the claim, and the peer (on any node) is told as after a sweep.
+            tracing::info!(user = %stale.display, holder = %stale.holder, "a dead node's name freed by a sign-in");
+            if let Some(peer_connection) = stale.ended_call.as_ref().and_then(|ended| ended.peer_connection) {
+                send_leave(
+                    &self.state,
+                    &peer_connection,
+                    &Identity::new(stale.display.clone()),
+                    LeaveReason::Disconnected,
+                );
+            }
+        }
         for ended_wait in &claimed.ended_waits {
             tracing::info!(waiter = %ended_wait.waiter, peer = %name, "call not resumed: the peer signed in without it");
             send_leave(&self.state, &ended_wait.waiter_connection, &name, LeaveReason::Disconnected);
