@@ -1,5 +1,6 @@
 //! Server configuration: command-line flags and environment variables, with documented defaults.
 
+use crate::address::NodeId;
 use crate::resume_token::ResumeSecret;
 use clap::Parser;
 use std::net::IpAddr;
@@ -182,6 +183,22 @@ pub struct Config {
     #[arg(long, env = "DUET_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
+    /// Cluster mode: the Redis server the nodes share names and calls through
+    /// (`redis://host:6379/0`). Without it the server runs alone, with everything in memory.
+    #[arg(long, env = "DUET_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+
+    /// Cluster mode: this node's id, 1 to 16 hex digits, unique among the nodes. Default: a
+    /// random one at every start.
+    #[arg(long, env = "DUET_NODE_ID", value_parser = parse_node_id)]
+    pub node_id: Option<NodeId>,
+
+    /// Cluster mode: how long a node's names outlive its last heartbeat (it heartbeats every
+    /// third of this); a node killed without warning frees its names, and its calls end, this
+    /// long after.
+    #[arg(long, env = "DUET_NAME_LEASE_TTL", default_value = "6s", value_parser = parse_positive_duration)]
+    pub name_lease_ttl: Duration,
+
     /// Folder with the built web app (`trunk build --release` writes `dist/`), served at `/`
     /// for plain HTTP requests. Default: `dist` when that folder exists.
     #[arg(long, env = "DUET_STATIC_DIR")]
@@ -245,6 +262,9 @@ impl Default for Config {
             presence_list: PresenceList::Global,
             log_format: LogFormat::Text,
             static_dir: None,
+            redis_url: None,
+            node_id: None,
+            name_lease_ttl: Duration::from_secs(6),
         }
     }
 }
@@ -260,6 +280,15 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 /// Parses `--resume-secret` (hex or base64, at least 16 bytes).
 fn parse_resume_secret(text: &str) -> Result<ResumeSecret, String> {
     ResumeSecret::parse(text).map_err(|error| error.to_string())
+}
+
+/// Parses `--node-id`: 1 to 16 hex digits, not all zero.
+fn parse_node_id(text: &str) -> Result<NodeId, String> {
+    let text = text.trim();
+    match u64::from_str_radix(text, 16) {
+        Ok(raw) if raw != 0 && text.len() <= 16 => Ok(NodeId::from_raw(raw)),
+        _ => Err(format!("`{text}` is not a node id; write 1 to 16 hex digits, e.g. 1 or 0a3f")),
+    }
 }
 
 /// Like [`parse_duration`], but zero is refused (a zero deadline would close every connection).
@@ -338,6 +367,17 @@ mod tests {
         assert_eq!(parsed.resume_secret_file, default.resume_secret_file);
         assert_eq!(parsed.resume_token_ttl, default.resume_token_ttl);
         assert_eq!(parsed.call_resume_grace, default.call_resume_grace);
+        assert_eq!(parsed.name_lease_ttl, default.name_lease_ttl);
+        assert_eq!((parsed.redis_url, parsed.node_id), (None, None));
+    }
+
+    #[test]
+    fn node_ids_are_hex_digits() {
+        assert_eq!(parse_node_id("0a3f"), Ok(NodeId::from_raw(0xa3f)));
+        assert_eq!(parse_node_id("ffffffffffffffff"), Ok(NodeId::from_raw(u64::MAX)));
+        for refused in ["", "0", "node-1", "10000000000000000"] {
+            assert!(parse_node_id(refused).is_err(), "{refused}");
+        }
     }
 
     #[test]
@@ -353,6 +393,9 @@ mod tests {
             "--outbox-capacity",
             "--send-timeout",
             "--stun-url",
+            "--redis-url",
+            "--node-id",
+            "--name-lease-ttl",
             "--max-connections",
             "--max-connections-per-ip",
             "--login-timeout",

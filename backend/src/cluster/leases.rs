@@ -26,6 +26,10 @@ const CLAIM: &str = r#"
 if redis.call('EXISTS', KEYS[4]) == 0 then return {'lapsed'} end
 local key, shape, display, node, conn, mode = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local held = redis.call('HMGET', KEYS[1], 'display', 'node', 'conn', 'call')
+if held[1] and mode == 'reclaim' and held[2] == node and held[3] == conn then
+  redis.call('SADD', KEYS[3], key)
+  return {'won'}
+end
 if held[1] and mode == 'takeover' then
   redis.call('SREM', P .. 'node:' .. held[2] .. ':names', key)
   redis.call('HSET', KEYS[1], 'node', node, 'conn', conn)
@@ -164,6 +168,12 @@ impl NameLeases {
     /// stateless resume token), returning the previous holder; a name nobody holds is claimed.
     pub async fn take_over(&self, name: &Identity, connection: ConnectionId) -> Result<Claim, ClusterError> {
         self.run_claim(name, connection, "takeover").await
+    }
+
+    /// After this node's lease lapsed: keeps `name` for `connection` if the record still names
+    /// it (nobody swept or claimed it meanwhile), else claims it as [`NameLeases::claim`] does.
+    pub async fn reclaim(&self, name: &Identity, connection: ConnectionId) -> Result<Claim, ClusterError> {
+        self.run_claim(name, connection, "reclaim").await
     }
 
     async fn run_claim(&self, name: &Identity, connection: ConnectionId, mode: &str) -> Result<Claim, ClusterError> {

@@ -4,6 +4,7 @@
 //! grace period). The directory learns only "takeover allowed": tokens never reach it.
 
 use super::{count_call_end, login_refused, send_leave, RequestError, Session};
+use crate::cluster::node_channel::NodeDelivery;
 use crate::delivery::KickReason;
 use crate::directory::{ClaimError, ClaimRequest, EndedCall, ExpiredGrace, Identity, Resumption};
 use crate::presence::Change;
@@ -62,7 +63,8 @@ impl Session {
         };
         if let Some(replaced) = claimed.replaced {
             // The connection that held the name is closed (4001); it can no longer act on it.
-            let _ = self.state.router.kick(&replaced, KickReason::ReplacedByNewLogin);
+            let kick = NodeDelivery::Kick(KickReason::ReplacedByNewLogin);
+            crate::cluster_node::deliver_reserved_anywhere(&self.state, &replaced, kick, Utf8Bytes::default());
         }
         if claimed.newly_online {
             self.state.metrics.users_online.inc();
@@ -76,6 +78,9 @@ impl Session {
             "login"
         );
         self.name = Some(name.clone());
+        if let Some(cluster) = &self.state.cluster {
+            cluster.signed_in(self.id(), &name);
+        }
         self.keep_call_on_disconnect = request.keep_call_on_disconnect;
         let (resume, ice_servers) = self.fresh_credentials(&name);
         self.reply(&ServerMessage::Login {
@@ -116,7 +121,13 @@ impl Session {
                 tracing::info!(user = %name, %peer, "call resumed");
                 self.reply(&ServerMessage::CallResumed { name: peer.display().clone() });
                 let resumed = ServerMessage::CallResumed { name: name.display().clone() };
-                let _ = self.state.router.deliver_reserved(&peer_connection, Utf8Bytes::from(resumed.to_json()));
+                let resumed = Utf8Bytes::from(resumed.to_json());
+                crate::cluster_node::deliver_reserved_anywhere(
+                    &self.state,
+                    &peer_connection,
+                    NodeDelivery::Reserved,
+                    resumed,
+                );
             }
             Resumption::PeerAway { peer } | Resumption::Waiting { peer } => {
                 tracing::info!(user = %name, %peer, "waiting for the peer to come back");
@@ -159,6 +170,9 @@ impl Session {
     /// the name and the call that ended, whose peer must be told.
     pub async fn disconnect(&mut self) -> Option<(Identity, Option<EndedCall>)> {
         let name = self.name.take()?;
+        if let Some(cluster) = &self.state.cluster {
+            cluster.signed_out(self.id());
+        }
         let hold_until = self
             .keep_call_on_disconnect
             .then(|| tokio::time::Instant::now().into_std() + self.state.config.call_resume_grace);

@@ -12,6 +12,7 @@ mod presence;
 mod ring_sweep;
 
 use crate::address::ConnectionRef;
+use crate::cluster::node_channel::NodeDelivery;
 use crate::delivery::{Backlog, ConnectionHandle};
 use crate::directory::{Answered, CallError, CallPhase, DirectoryError, Identity, Offered};
 use crate::metrics::{Metrics, RelayedType};
@@ -142,6 +143,26 @@ impl Session {
         assert!(self.handle_text(text).now_or_never().is_some(), "the in-memory directory never waits");
     }
 
+    /// Delivers a relayed frame to `to`: into its queue on this node (as [`Self::queued`]), or
+    /// in cluster mode published to its node, awaited, so this sender's frames keep their
+    /// order; a publish that fails is answered to this sender with `unavailable` (never lost
+    /// silently). True when the frame was delivered (or kept in the backlog).
+    async fn relay(&mut self, to: &ConnectionRef, text: Utf8Bytes) -> bool {
+        if to.node == self.state.router.node() {
+            let delivery = self.state.router.deliver(to, text);
+            return self.queued(delivery);
+        }
+        let Some(cluster) = &self.state.cluster else { return false };
+        match cluster.publish(to, NodeDelivery::Frame, text.as_bytes()).await {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::info!(connection = self.id(), %to, %error, "relay to another node failed");
+                self.reply_error(ErrorCode::Unavailable, crate::cluster_node::unreachable_words());
+                false
+            }
+        }
+    }
+
     /// Parses and dispatches one text frame; every failure becomes an `error` reply.
     pub async fn handle_text(&mut self, text: &str) {
         let message = match ClientMessage::from_json(text) {
@@ -202,9 +223,7 @@ impl Session {
                     self.state.metrics.calls_ringing.inc();
                 }
                 let relayed = ServerMessage::Offer { offer, name: caller.display().clone() };
-                let delivery =
-                    self.state.router.deliver(&started.callee_connection, Utf8Bytes::from(relayed.to_json()));
-                if self.queued(delivery) {
+                if self.relay(&started.callee_connection, Utf8Bytes::from(relayed.to_json())).await {
                     self.state.metrics.relayed(RelayedType::Offer);
                 }
                 if let Offered::NewCall(call_id) = started.outcome {
@@ -232,8 +251,7 @@ impl Session {
             tracing::info!(caller = %answered.caller, %callee, call_id, "call answered");
         }
         let relayed = ServerMessage::Answer { answer, name: Some(callee.display().clone()) };
-        let delivery = self.state.router.deliver(&answered.caller_connection, Utf8Bytes::from(relayed.to_json()));
-        if self.queued(delivery) {
+        if self.relay(&answered.caller_connection, Utf8Bytes::from(relayed.to_json())).await {
             self.state.metrics.relayed(RelayedType::Answer);
         }
         Ok(())
@@ -243,8 +261,7 @@ impl Session {
         let sender = self.signed_in_name()?;
         let target = self.state.directory.relay_target(&sender, self.reference(), &peer).await?;
         let relayed = ServerMessage::Candidate { candidate, name: Some(sender.display().clone()) };
-        let delivery = self.state.router.deliver(&target, Utf8Bytes::from(relayed.to_json()));
-        if self.queued(delivery) {
+        if self.relay(&target, Utf8Bytes::from(relayed.to_json())).await {
             self.state.metrics.relayed(RelayedType::Candidate);
         }
         Ok(())
@@ -298,9 +315,10 @@ fn count_call_end(metrics: &Metrics, phase: CallPhase) {
 /// Tells `recipient` that its call with `departed` ended. Never waits: `leave` uses the queue's
 /// small reserve (see [`crate::router::Router::deliver_reserved`]), which keeps it in order and
 /// lets the ring sweep and clean-up send it too.
+/// In cluster mode a recipient on another node gets it through a spawned publish.
 pub fn send_leave(state: &AppState, recipient: &ConnectionRef, departed: &Identity, reason: LeaveReason) {
-    let leave = ServerMessage::Leave { name: Some(departed.display().clone()), reason: Some(reason) };
-    let _ = state.router.deliver_reserved(recipient, Utf8Bytes::from(leave.to_json()));
+    let leave = crate::cluster_node::leave_text(departed, reason);
+    crate::cluster_node::deliver_reserved_anywhere(state, recipient, NodeDelivery::Reserved, leave);
 }
 
 fn login_refused(reason: LoginFailure, message: String) -> ServerMessage {
