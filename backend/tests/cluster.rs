@@ -52,6 +52,11 @@ async fn the_classic_walkthrough_with_alice_on_node_a_and_bob_on_node_b() {
     alice.send_text(r#"{"type":"leave","name":"bob"}"#).await;
     let leave = bob.receive_json().await;
     assert_eq!((leave["type"].as_str(), leave["name"].as_str()), (Some("leave"), Some("alice")));
+    // Nothing is relayed outside the call any more, from either side (cached targets dropped).
+    for (client, peer) in [(&mut alice, "bob"), (&mut bob, "alice")] {
+        client.send_text(&format!(r#"{{"type":"candidate","name":"{peer}","candidate":{CANDIDATE}}}"#)).await;
+        assert_eq!(client.receive_error_code().await, "not_in_call");
+    }
 
     // bob's connection closing on node B frees his name for a sign-in on node A.
     bob.close().await;
@@ -180,6 +185,13 @@ async fn while_redis_is_down_sign_ins_are_refused_same_node_calls_relay_and_all_
     assert_eq!(http_get(node_a.address, "/readyz", "").await.0, 200);
 
     redis.kill();
+    // The call on one node keeps relaying: its relay target is cached by each session.
+    for _ in 0..3 {
+        alice.send_text(&format!(r#"{{"type":"candidate","name":"bob","candidate":{CANDIDATE}}}"#)).await;
+        assert_eq!(bob.receive_json().await["type"], "candidate");
+        bob.send_text(&format!(r#"{{"type":"candidate","name":"alice","candidate":{CANDIDATE}}}"#)).await;
+        assert_eq!(alice.receive_json().await["type"], "candidate");
+    }
     // A sign-in is refused in words, on either node.
     let (_, refused) = login_reply(&node_b, "carol").await;
     assert_eq!((refused["success"].as_bool(), refused["reason"].as_str()), (Some(false), Some("unavailable")));

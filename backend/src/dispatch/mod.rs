@@ -76,6 +76,19 @@ pub struct Session {
     subscribed: bool,
     /// The client signed in with `keepCallOnDisconnect`: a lost connection holds its call.
     keep_call_on_disconnect: bool,
+    /// Cluster mode: where this connection's call peer is, so relaying a candidate costs no
+    /// Redis round trip (boxed: nothing per idle connection in memory, where it is not used).
+    relay_cache: Option<Box<RelayCache>>,
+}
+
+/// The relay target of the current call, as the directory last said, valid while no frame was
+/// queued in this connection's reserve since (every `leave` and `call_resumed` is: the call
+/// changed) and this session did not change its call itself (offer, answer, leave, login).
+#[derive(Debug)]
+struct RelayCache {
+    peer: protocol::NameKey,
+    connection: ConnectionRef,
+    reserved_deliveries: u32,
 }
 
 impl Session {
@@ -89,6 +102,7 @@ impl Session {
             backlog: Vec::new(),
             subscribed: false,
             keep_call_on_disconnect: false,
+            relay_cache: None,
         }
     }
 
@@ -163,12 +177,31 @@ impl Session {
         }
     }
 
+    /// Remembers (cluster mode only) that frames for `peer` go to `connection`; `seen` is the
+    /// connection's reserve count read before the directory was asked.
+    fn cache_relay_target(&mut self, peer: &UserName, connection: ConnectionRef, seen: u32) {
+        if self.state.directory.may_wait() {
+            self.relay_cache = Some(Box::new(RelayCache { peer: peer.key(), connection, reserved_deliveries: seen }));
+        }
+    }
+
+    /// The cached relay target for `peer`, if still valid.
+    fn cached_relay_target(&self, peer: &UserName) -> Option<ConnectionRef> {
+        let cache = self.relay_cache.as_deref()?;
+        let valid = cache.reserved_deliveries == self.connection.reserved_deliveries() && cache.peer == peer.key();
+        valid.then_some(cache.connection)
+    }
+
     /// Parses and dispatches one text frame; every failure becomes an `error` reply.
     pub async fn handle_text(&mut self, text: &str) {
         let message = match ClientMessage::from_json(text) {
             Ok(message) => message,
             Err(parse_error) => return self.reply_error(parse_error.error_code(), parse_error.to_string()),
         };
+        if !matches!(message, ClientMessage::Candidate { .. }) {
+            // Anything else may change this connection's call: ask the directory again.
+            self.relay_cache = None;
+        }
         let outcome = match message {
             ClientMessage::Login { name, resume, in_call_with, keep_call_on_disconnect } => {
                 self.login(&name, LoginRequest { resume, in_call_with, keep_call_on_disconnect }).await
@@ -217,8 +250,10 @@ impl Session {
     async fn offer(&mut self, target: UserName, offer: SessionDescription) -> Result<(), RequestError> {
         let caller = self.signed_in_name()?;
         let ring_deadline = tokio::time::Instant::now().into_std() + self.state.config.ring_timeout;
+        let seen = self.connection.reserved_deliveries();
         match self.state.directory.start_call(&caller, self.reference(), &target, ring_deadline).await {
             Ok(started) => {
+                self.cache_relay_target(&target, started.callee_connection, seen);
                 if let Offered::NewCall(_) = started.outcome {
                     self.state.metrics.calls_ringing.inc();
                 }
@@ -244,7 +279,9 @@ impl Session {
 
     async fn answer(&mut self, target: UserName, answer: SessionDescription) -> Result<(), RequestError> {
         let callee = self.signed_in_name()?;
+        let seen = self.connection.reserved_deliveries();
         let answered = self.state.directory.answer_call(&callee, self.reference(), &target).await?;
+        self.cache_relay_target(&target, answered.caller_connection, seen);
         if let Answered::Connected(call_id) = answered.outcome {
             self.state.metrics.calls_ringing.dec();
             self.state.metrics.calls_active.inc();
@@ -259,7 +296,15 @@ impl Session {
 
     async fn candidate(&mut self, peer: UserName, candidate: IceCandidate) -> Result<(), RequestError> {
         let sender = self.signed_in_name()?;
-        let target = self.state.directory.relay_target(&sender, self.reference(), &peer).await?;
+        let target = match self.cached_relay_target(&peer) {
+            Some(target) => target,
+            None => {
+                let seen = self.connection.reserved_deliveries();
+                let target = self.state.directory.relay_target(&sender, self.reference(), &peer).await?;
+                self.cache_relay_target(&peer, target, seen);
+                target
+            }
+        };
         let relayed = ServerMessage::Candidate { candidate, name: Some(sender.display().clone()) };
         if self.relay(&target, Utf8Bytes::from(relayed.to_json())).await {
             self.state.metrics.relayed(RelayedType::Candidate);
