@@ -35,12 +35,17 @@ async fn login_reply(server: &TestServer, name: &str) -> (Client, serde_json::Va
 async fn the_classic_walkthrough_with_alice_on_node_a_and_bob_on_node_b() {
     let redis = TestRedis::start();
     let (node_a, node_b) = two_nodes(&redis).await;
+    let features = node_a.state.hello().features;
+    assert!(!features.iter().any(|feature| feature == "presence" || feature == "resume_calls"), "{features:?}");
     let mut alice = node_a.login("alice").await;
     let mut bob = node_b.login("bob").await;
 
-    // The online list is cluster-wide.
+    // The online list is cluster-wide; presence is not pushed (yet), a subscription gets the
+    // snapshot only.
     alice.send_text(r#"{"type":"users"}"#).await;
     assert_eq!(alice.receive_json().await["users"], serde_json::json!(["bob"]));
+    bob.send_text(r#"{"type":"presence_subscribe"}"#).await;
+    assert_eq!(bob.receive_json().await["users"], serde_json::json!(["alice"]));
 
     connected_call(&mut alice, &mut bob).await;
     alice.send_text(&format!(r#"{{"type":"candidate","name":"bob","candidate":{CANDIDATE}}}"#)).await;

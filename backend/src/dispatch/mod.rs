@@ -211,7 +211,7 @@ impl Session {
             ClientMessage::Candidate { name, candidate } => self.candidate(name, candidate).await,
             ClientMessage::Leave { name, reason } => self.leave(name, reason).await,
             ClientMessage::Users => self.users().await,
-            ClientMessage::PresenceSubscribe => self.presence_subscribe(),
+            ClientMessage::PresenceSubscribe => self.presence_subscribe().await,
             ClientMessage::PresenceQuery { names } => self.presence_query(&names).await,
         };
         if let Err(error) = outcome {

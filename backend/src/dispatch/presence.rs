@@ -30,10 +30,17 @@ impl Session {
 
     /// Subscribes to presence: the snapshot now, a delta per sign-in and sign-out after. With
     /// `--presence-list none` the snapshot is empty and nothing follows.
-    pub(super) fn presence_subscribe(&mut self) -> Result<(), RequestError> {
+    pub(super) async fn presence_subscribe(&mut self) -> Result<(), RequestError> {
         let who = self.signed_in_name()?;
         if !self.global_list() {
             self.reply(&ServerMessage::Users { users: Vec::new() });
+            return Ok(());
+        }
+        if self.state.cluster.is_some() {
+            // Cluster mode does not push presence yet (`hello` does not offer it): the snapshot
+            // only, cluster-wide, and no deltas after it.
+            let users = self.state.directory.online_names(Some(&who), MAX_USERS_LISTED).await?;
+            self.reply(&ServerMessage::Users { users });
             return Ok(());
         }
         if self.subscribed {
