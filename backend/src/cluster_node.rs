@@ -31,6 +31,7 @@ use protocol::{LeaveReason, ServerMessage};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError, Weak};
+use std::time::Duration;
 use tokio::sync::mpsc;
 use tungstenite::Utf8Bytes;
 
@@ -44,6 +45,8 @@ pub struct ClusterNode {
     /// The names signed in on this node's connections (re-claimed after a lapsed lease). Never
     /// locked across an `.await`.
     signed_in: Mutex<HashMap<ConnectionId, Identity>>,
+    /// Names whose connection closed while Redis was out of reach: freed when it is back.
+    pending_releases: Mutex<Vec<(Identity, ConnectionRef)>>,
     /// Kept so the subscription (and its reconnection) lives as long as the node.
     _subscription: NodeSubscription,
 }
@@ -70,6 +73,7 @@ pub async fn start(config: &Config, url: &str) -> Result<Started, ClusterError> 
         leases: directory.leases().clone(),
         ready: AtomicBool::new(true),
         signed_in: Mutex::default(),
+        pending_releases: Mutex::default(),
         _subscription: subscription,
     };
     Ok(Started { node, directory: DirectoryBackend::Redis(Box::new(directory)), cluster, incoming })
@@ -81,7 +85,7 @@ impl Started {
         let Some(cluster) = &state.cluster else { return };
         let (sender, events) = mpsc::unbounded_channel();
         spawn_lease_keeper(cluster.leases.clone(), state.config.name_lease_ttl / 3, sender);
-        tokio::spawn(lease_events(state.downgrade(), events));
+        tokio::spawn(lease_events(state.downgrade(), events, state.config.name_lease_ttl / 3));
         tokio::spawn(deliver_incoming(state.downgrade(), incoming));
     }
 
@@ -104,6 +108,12 @@ impl ClusterNode {
     /// Connection `id` signed out (or closed).
     pub fn signed_out(&self, id: ConnectionId) {
         self.signed_in.lock().unwrap_or_else(PoisonError::into_inner).remove(&id);
+    }
+
+    /// `name`, held by the closed connection `holder`, could not be freed (Redis out of reach):
+    /// freed when Redis is back.
+    pub fn release_later(&self, name: Identity, holder: ConnectionRef) {
+        self.pending_releases.lock().unwrap_or_else(PoisonError::into_inner).push((name, holder));
     }
 
     /// Publishes `payload` for `to` (on another node), awaiting Redis's answer.
@@ -132,12 +142,22 @@ pub fn deliver_reserved_anywhere(state: &AppState, to: &ConnectionRef, kind: Nod
     });
 }
 
-async fn lease_events(state: Weak<SharedState>, mut events: mpsc::UnboundedReceiver<LeaseEvent>) {
+async fn lease_events(state: Weak<SharedState>, mut events: mpsc::UnboundedReceiver<LeaseEvent>, retry: Duration) {
+    // Names left to free are retried on every event and at least this often.
+    let mut retries = tokio::time::interval(retry);
+    retries.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let Some(shutdown) = state.upgrade().map(|state| state.shutdown.clone()) else { return };
         let event = tokio::select! {
             () = shutdown.cancelled() => return,
             event = events.recv() => event,
+            _ = retries.tick() => {
+                let Some(state) = state.upgrade().map(AppState) else { return };
+                if let Some(cluster) = &state.cluster {
+                    release_pending(&state, cluster).await;
+                }
+                continue;
+            }
         };
         let (Some(event), Some(state)) = (event, state.upgrade().map(AppState)) else { return };
         let Some(cluster) = &state.cluster else { return };
@@ -149,8 +169,12 @@ async fn lease_events(state: Weak<SharedState>, mut events: mpsc::UnboundedRecei
             LeaseEvent::Available => {
                 cluster.ready.store(true, Ordering::Relaxed);
                 tracing::info!("Redis is reachable again");
+                release_pending(&state, cluster).await;
             }
-            LeaseEvent::Lapsed => reclaim_names(&state, cluster).await,
+            LeaseEvent::Lapsed => {
+                reclaim_names(&state, cluster).await;
+                release_pending(&state, cluster).await;
+            }
             LeaseEvent::Swept { node, freed } => {
                 tracing::info!(%node, names = freed.len(), "a dead node's names freed");
                 for name in freed {
@@ -183,6 +207,33 @@ async fn reclaim_names(state: &AppState, cluster: &ClusterNode) {
             }
             Err(error) => {
                 tracing::warn!(%error, "re-claiming stopped: Redis is unreachable again");
+                return;
+            }
+        }
+    }
+}
+
+/// Frees the names of connections that closed while Redis was out of reach (their peers told
+/// `disconnected`); those still failing are kept for the next time.
+async fn release_pending(state: &AppState, cluster: &ClusterNode) {
+    if cluster.pending_releases.lock().unwrap_or_else(PoisonError::into_inner).is_empty() {
+        return;
+    }
+    let pending = std::mem::take(&mut *cluster.pending_releases.lock().unwrap_or_else(PoisonError::into_inner));
+    for (index, (name, holder)) in pending.iter().enumerate() {
+        match state.directory.release(name, *holder, None).await {
+            Ok(released) => {
+                // Freed now, or already (swept, or Redis restarted empty): no longer this node's.
+                tracing::info!(user = %name, "name freed after Redis came back");
+                state.metrics.users_online.dec();
+                let ended = released.and_then(|released| released.ended_call);
+                if let Some(peer) = ended.and_then(|ended| ended.peer_connection) {
+                    crate::dispatch::send_leave(state, &peer, name, LeaveReason::Disconnected);
+                }
+            }
+            Err(_) => {
+                let mut still = cluster.pending_releases.lock().unwrap_or_else(PoisonError::into_inner);
+                still.extend(pending[index..].iter().cloned());
                 return;
             }
         }

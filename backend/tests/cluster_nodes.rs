@@ -73,3 +73,33 @@ async fn a_resume_token_from_node_a_is_accepted_on_node_b_and_closes_the_old_con
     node_a.shut_down().await;
     node_b.shut_down().await;
 }
+
+#[tokio::test]
+async fn a_name_whose_connection_closed_while_redis_did_not_answer_is_freed_when_it_answers_again() {
+    let redis = TestRedis::start();
+    // The lease outlives the outage: only the retried release can free the name.
+    let config = || Config { name_lease_ttl: Duration::from_secs(6), ..node_config(&redis) };
+    let node_a = TestServer::start_with(config()).await;
+    let node_b = TestServer::start_with(config()).await;
+    let alice = node_a.login("alice").await;
+    // Redis keeps its data but answers nothing for 2.5 s (longer than a command's 2 s timeout).
+    let paused = std::process::Command::new("redis-cli")
+        .args(["-p", &redis.port().to_string(), "client", "pause", "2500", "ALL"])
+        .status()
+        .expect("redis-cli");
+    assert!(paused.success());
+    alice.close().await;
+    let mut freed = false;
+    for _ in 0..200 {
+        let mut again = node_b.connect().await;
+        again.send_text(r#"{"type":"login","name":"alice"}"#).await;
+        if again.receive_json().await["success"] == true {
+            freed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(freed, "alice's name was freed once Redis answered again");
+    node_a.shut_down().await;
+    node_b.shut_down().await;
+}

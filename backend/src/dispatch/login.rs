@@ -178,9 +178,12 @@ impl Session {
             .then(|| tokio::time::Instant::now().into_std() + self.state.config.call_resume_grace);
         let ended_call = match self.state.directory.release(&name, self.reference(), hold_until).await {
             Err(unavailable) => {
-                // Cluster mode with Redis out of reach: the name's lease lapses with this node's
-                // if it cannot be freed later (the lease keeper re-claims only live connections).
-                tracing::warn!(user = %name, %unavailable, "name not freed at once");
+                // Cluster mode with Redis out of reach: freed when Redis is back (the node's
+                // lease events retry it), so the name is not held by a closed connection.
+                tracing::warn!(user = %name, %unavailable, "name not freed at once: retried when Redis is back");
+                if let Some(cluster) = &self.state.cluster {
+                    cluster.release_later(name.clone(), self.reference());
+                }
                 None
             }
             Ok(Some(released)) if released.held => {
