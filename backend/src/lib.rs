@@ -243,6 +243,12 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
     state.metrics.connections.set(i64::try_from(state.connections.len()).unwrap_or(i64::MAX));
     state.metrics.tcp_connections.set(i64::try_from(state.connection_limiter.open_connections()).unwrap_or(i64::MAX));
     state.metrics.queued_bytes.set(i64::try_from(state.queue_limits.budget.used()).unwrap_or(i64::MAX));
+    if state.cluster.is_some() {
+        // Cluster-wide, one set size per live node in Redis; left as it was while unreachable.
+        if let Ok(count) = state.directory.online_count().await {
+            state.metrics.cluster_users_online.set(i64::try_from(count).unwrap_or(i64::MAX));
+        }
+    }
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], state.metrics.encode())
         .into_response()
 }

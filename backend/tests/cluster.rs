@@ -63,6 +63,11 @@ async fn the_classic_walkthrough_with_alice_on_node_a_and_bob_on_node_b() {
         assert_eq!(client.receive_error_code().await, "not_in_call");
     }
 
+    // Metrics are per node, but for the cluster-wide count.
+    let (_, metrics) = http_get(node_a.address, "/metrics", "").await;
+    assert_eq!(metric_value(&metrics, "duet_users_online"), 1.0, "{metrics}");
+    assert_eq!(metric_value(&metrics, "duet_cluster_users_online"), 2.0, "{metrics}");
+
     // bob's connection closing on node B frees his name for a sign-in on node A.
     bob.close().await;
     let mut again = None;
