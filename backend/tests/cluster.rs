@@ -108,6 +108,31 @@ async fn simultaneous_sign_ins_with_one_name_on_two_nodes_are_won_by_exactly_one
 }
 
 #[tokio::test]
+async fn three_nodes_sign_ins_race_for_one_name_and_calls_go_between_any_two() {
+    let redis = TestRedis::start();
+    let nodes = [
+        TestServer::start_with(node_config(&redis)).await,
+        TestServer::start_with(node_config(&redis)).await,
+        TestServer::start_with(node_config(&redis)).await,
+    ];
+    for round in 0..20 {
+        let name = format!("racer-{round}");
+        let replies = join_all(nodes.iter().map(|node| login_reply(node, &name))).await;
+        let winners = replies.iter().filter(|(_, reply)| reply["success"] == true).count();
+        assert_eq!(winners, 1, "round {round}");
+    }
+    let mut alice = nodes[0].login("alice").await;
+    let mut carol = nodes[2].login("carol").await;
+    alice.send_text(&format!(r#"{{"type":"offer","name":"carol","offer":{SDP_OFFER}}}"#)).await;
+    assert_eq!(carol.receive_json().await["name"], "alice");
+    carol.send_text(&format!(r#"{{"type":"answer","name":"alice","answer":{SDP_ANSWER}}}"#)).await;
+    assert_eq!(alice.receive_json().await["name"], "carol");
+    for node in nodes {
+        node.shut_down().await;
+    }
+}
+
+#[tokio::test]
 async fn busy_and_glare_across_nodes() {
     let redis = TestRedis::start();
     let (node_a, node_b) = two_nodes(&redis).await;
