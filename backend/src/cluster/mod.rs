@@ -1,4 +1,4 @@
-//! Cluster mode's building blocks on Redis, not wired into the server yet: name leases
+//! Cluster mode's building blocks on Redis (wired in by `directory_backend` and `cluster_node`): name leases
 //! (`leases.rs`), one delivery channel per node (`node_channel.rs`) and call records
 //! (`calls.rs`). Each is tested against a real `redis-server` that the test starts itself
 //! (`test_redis.rs`).
