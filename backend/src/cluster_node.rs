@@ -66,6 +66,9 @@ pub async fn start(config: &Config, url: &str) -> Result<Started, ClusterError> 
     let node = config.node_id.unwrap_or_else(NodeId::generate);
     let redis = crate::cluster::connect(url).await?;
     let directory = RedisDirectory::new(redis.clone(), node, config.name_lease_ttl);
+    if directory.leases().lease_is_live().await? {
+        return Err(ClusterError::NodeIdInUse(node));
+    }
     directory.leases().heartbeat().await?;
     let (subscription, incoming) = NodeSubscription::subscribe(url, node).await?;
     let cluster = ClusterNode {

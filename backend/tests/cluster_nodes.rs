@@ -103,3 +103,13 @@ async fn a_name_whose_connection_closed_while_redis_did_not_answer_is_freed_when
     node_a.shut_down().await;
     node_b.shut_down().await;
 }
+
+#[tokio::test]
+async fn a_second_node_with_the_same_node_id_is_refused_in_words() {
+    let redis = TestRedis::start();
+    let config = || Config { node_id: Some(backend::address::NodeId::from_raw(7)), ..node_config(&redis) };
+    let first = TestServer::start_with(config()).await;
+    let refused = backend::AppState::start(config()).await.expect_err("the id is taken");
+    assert!(refused.to_string().contains("--node-id"), "{refused}");
+    first.shut_down().await;
+}
