@@ -58,6 +58,9 @@ pub struct Started {
     pub directory: DirectoryBackend,
     pub cluster: ClusterNode,
     incoming: mpsc::UnboundedReceiver<Incoming>,
+    /// Names a previous process with this node id left behind, freed at start: their peers
+    /// are told `disconnected` once the server runs.
+    left_behind: Vec<crate::directory::FreedName>,
 }
 
 /// Connects to `--redis-url`: the directory, the publisher, this node's subscription and a
@@ -66,9 +69,17 @@ pub async fn start(config: &Config, url: &str) -> Result<Started, ClusterError> 
     let node = config.node_id.unwrap_or_else(NodeId::generate);
     let redis = crate::cluster::connect(url).await?;
     let directory = RedisDirectory::new(redis.clone(), node, config.name_lease_ttl);
-    if directory.leases().lease_is_live().await? {
-        return Err(ClusterError::NodeIdInUse(node));
+    // A node restarted with the same --node-id waits for its previous lease to expire (and
+    // frees the names it left); one still renewed after two TTLs belongs to another live node.
+    let waiting_since = tokio::time::Instant::now();
+    while directory.leases().lease_is_live().await? {
+        if waiting_since.elapsed() > config.name_lease_ttl * 2 {
+            return Err(ClusterError::NodeIdInUse(node));
+        }
+        tracing::info!(%node, "waiting for the previous lease of this node id to expire");
+        tokio::time::sleep(config.name_lease_ttl / 4).await;
     }
+    let left_behind = directory.leases().sweep_dead_node(node).await?;
     directory.leases().heartbeat().await?;
     let (subscription, incoming) = NodeSubscription::subscribe(url, node).await?;
     let cluster = ClusterNode {
@@ -79,21 +90,34 @@ pub async fn start(config: &Config, url: &str) -> Result<Started, ClusterError> 
         pending_releases: Mutex::default(),
         _subscription: subscription,
     };
-    Ok(Started { node, directory: DirectoryBackend::Redis(Box::new(directory)), cluster, incoming })
+    Ok(Started { node, directory: DirectoryBackend::Redis(Box::new(directory)), cluster, incoming, left_behind })
 }
 
 impl Started {
     /// Spawns the node's tasks for the assembled server state.
-    pub fn spawn_tasks(incoming: mpsc::UnboundedReceiver<Incoming>, state: &AppState) {
+    pub fn spawn_tasks(
+        incoming: mpsc::UnboundedReceiver<Incoming>,
+        left_behind: Vec<crate::directory::FreedName>,
+        state: &AppState,
+    ) {
         let Some(cluster) = &state.cluster else { return };
+        for name in left_behind {
+            let Some(peer) = name.ended_call.and_then(|ended| ended.peer_connection) else { continue };
+            crate::dispatch::send_leave(state, &peer, &Identity::new(name.display), LeaveReason::Disconnected);
+        }
         let (sender, events) = mpsc::unbounded_channel();
         spawn_lease_keeper(cluster.leases.clone(), state.config.name_lease_ttl / 3, sender);
         tokio::spawn(lease_events(state.downgrade(), events, state.config.name_lease_ttl / 3));
         tokio::spawn(deliver_incoming(state.downgrade(), incoming));
     }
 
-    pub fn into_parts(self) -> (NodeId, DirectoryBackend, ClusterNode, mpsc::UnboundedReceiver<Incoming>) {
-        (self.node, self.directory, self.cluster, self.incoming)
+    /// The node id, its directory and link, and what [`Started::spawn_tasks`] takes.
+    #[allow(clippy::type_complexity)]
+    pub fn into_parts(
+        self,
+    ) -> (NodeId, DirectoryBackend, ClusterNode, mpsc::UnboundedReceiver<Incoming>, Vec<crate::directory::FreedName>)
+    {
+        (self.node, self.directory, self.cluster, self.incoming, self.left_behind)
     }
 }
 

@@ -121,9 +121,9 @@ impl AppState {
     /// node of a cluster connected to Redis, with its tasks running (see [`cluster_node`]).
     pub async fn start(config: Config) -> Result<AppState, cluster::ClusterError> {
         let Some(url) = config.redis_url.clone() else { return Ok(AppState::new(config)) };
-        let (node, directory, cluster, incoming) = cluster_node::start(&config, &url).await?.into_parts();
+        let (node, directory, cluster, incoming, left_behind) = cluster_node::start(&config, &url).await?.into_parts();
         let state = AppState::assemble(config, node, directory, Some(cluster));
-        cluster_node::Started::spawn_tasks(incoming, &state);
+        cluster_node::Started::spawn_tasks(incoming, left_behind, &state);
         Ok(state)
     }
 

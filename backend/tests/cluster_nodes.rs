@@ -113,3 +113,23 @@ async fn a_second_node_with_the_same_node_id_is_refused_in_words() {
     assert!(refused.to_string().contains("--node-id"), "{refused}");
     first.shut_down().await;
 }
+
+#[tokio::test]
+async fn a_node_restarted_at_once_with_its_node_id_waits_for_its_old_lease_and_frees_what_it_left() {
+    let redis = TestRedis::start();
+    let url = redis.url();
+    let flags = ["--redis-url", url.as_str(), "--name-lease-ttl", "1500ms", "--node-id", "5"];
+    let (mut node_a, address_a) = start_server_binary(&flags);
+    let node_b = TestServer::start_with(node_config(&redis)).await;
+    let mut alice = login_at(address_a, "alice").await;
+    let mut bob = node_b.login("bob").await;
+    connected_call(&mut alice, &mut bob).await;
+
+    node_a.0.kill().expect("SIGKILL node A");
+    // Started again at once with the same id: it serves once the old lease has expired.
+    let (_node_a_again, address_a_again) = start_server_binary(&flags);
+    let leave = bob.receive_json().await;
+    assert_eq!((leave["name"].as_str(), leave["reason"].as_str()), (Some("alice"), Some("disconnected")), "{leave}");
+    login_at(address_a_again, "alice").await;
+    node_b.shut_down().await;
+}

@@ -38,8 +38,8 @@ pub enum ClusterError {
     #[error("this node's lease has lapsed; it must renew it before claiming names")]
     LeaseLapsed,
     /// Another live node heartbeats with this node's id (`--node-id` given twice): the two
-    /// would share names and a channel. Refused at start.
-    #[error("node id {0} is in use by a live node; give each node its own --node-id (or wait for the lease of a node that just stopped to expire)")]
+    /// would share names and a channel. Refused at start (after waiting two lease TTLs).
+    #[error("node id {0} is in use by a live node; give each node its own --node-id")]
     NodeIdInUse(NodeId),
     /// No subscriber received a frame published to this node's channel: the node is gone, or
     /// its subscriber is reconnecting. The frame is lost; its sender is told.
