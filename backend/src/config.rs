@@ -1,5 +1,6 @@
 //! Server configuration: command-line flags and environment variables, with documented defaults.
 
+use crate::address::NodeId;
 use crate::resume_token::ResumeSecret;
 use clap::Parser;
 use std::net::IpAddr;
@@ -182,6 +183,22 @@ pub struct Config {
     #[arg(long, env = "DUET_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
+    /// Cluster mode: the Redis server the nodes share names and calls through
+    /// (`redis://host:6379/0`). Without it the server runs alone, with everything in memory.
+    #[arg(long, env = "DUET_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+
+    /// Cluster mode: this node's id, 1 to 16 hex digits, unique among the nodes. Default: a
+    /// random one at every start.
+    #[arg(long, env = "DUET_NODE_ID", value_parser = parse_node_id)]
+    pub node_id: Option<NodeId>,
+
+    /// Cluster mode: how long a node's names outlive its last heartbeat (it heartbeats every
+    /// third of this); a node killed without warning frees its names, and its calls end, this
+    /// long after.
+    #[arg(long, env = "DUET_NAME_LEASE_TTL", default_value = "6s", value_parser = parse_positive_duration)]
+    pub name_lease_ttl: Duration,
+
     /// Folder with the built web app (`trunk build --release` writes `dist/`), served at `/`
     /// for plain HTTP requests. Default: `dist` when that folder exists.
     #[arg(long, env = "DUET_STATIC_DIR")]
@@ -245,6 +262,9 @@ impl Default for Config {
             presence_list: PresenceList::Global,
             log_format: LogFormat::Text,
             static_dir: None,
+            redis_url: None,
+            node_id: None,
+            name_lease_ttl: Duration::from_secs(6),
         }
     }
 }
@@ -262,6 +282,15 @@ fn parse_resume_secret(text: &str) -> Result<ResumeSecret, String> {
     ResumeSecret::parse(text).map_err(|error| error.to_string())
 }
 
+/// Parses `--node-id`: 1 to 16 hex digits, not all zero.
+fn parse_node_id(text: &str) -> Result<NodeId, String> {
+    let text = text.trim();
+    match u64::from_str_radix(text, 16) {
+        Ok(raw) if raw != 0 && text.len() <= 16 => Ok(NodeId::from_raw(raw)),
+        _ => Err(format!("`{text}` is not a node id; write 1 to 16 hex digits, e.g. 1 or 0a3f")),
+    }
+}
+
 /// Like [`parse_duration`], but zero is refused (a zero deadline would close every connection).
 pub fn parse_positive_duration(text: &str) -> Result<Duration, String> {
     match parse_duration(text)? {
@@ -271,115 +300,5 @@ pub fn parse_positive_duration(text: &str) -> Result<Duration, String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_parse_in_every_unit() {
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("45s"), Ok(Duration::from_secs(45)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
-        assert_eq!(parse_duration("12h"), Ok(Duration::from_secs(12 * 3600)));
-        assert!(parse_duration("soon").is_err());
-    }
-
-    #[test]
-    fn bare_numbers_are_seconds_and_the_rest_is_humantime() {
-        assert_eq!(parse_duration(" 7 "), Ok(Duration::from_secs(7)));
-        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
-        assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("5 s"), Ok(Duration::from_secs(5)));
-        assert!(parse_duration("-1s").is_err());
-        assert!(parse_duration("").is_err());
-        assert!(parse_duration("3 parsecs").is_err_and(|error| error.contains("3 parsecs")));
-    }
-
-    #[test]
-    fn trusted_proxies_repeat_and_comma_separate_and_refuse_names() {
-        let parsed =
-            Config::try_parse_from(["backend", "--trusted-proxy", "10.0.0.0/8,::1", "--trusted-proxy", "192.0.2.7"])
-                .expect("addresses and networks");
-        let expected: Vec<ipnet::IpNet> =
-            ["10.0.0.0/8", "::1/128", "192.0.2.7/32"].iter().map(|text| text.parse().expect("network")).collect();
-        assert_eq!(parsed.trusted_proxies, expected);
-        assert!(Config::try_parse_from(["backend", "--trusted-proxy", "proxy.example"]).is_err());
-        assert!(Config::try_parse_from(["backend", "--request-head-timeout", "0"]).is_err());
-        let parsed = Config::try_parse_from(["backend", "--request-head-timeout", "750ms"]).expect("duration");
-        assert_eq!(parsed.request_head_timeout, Duration::from_millis(750));
-    }
-
-    #[test]
-    fn command_line_defaults_match_default_impl() {
-        let parsed = Config::try_parse_from(["backend"]).expect("no flags parse");
-        let default = Config::default();
-        // Environment variables could override the command line; compare only when unset.
-        if std::env::var_os("PORT").is_none() {
-            assert_eq!(parsed.port, default.port);
-        }
-        assert_eq!(parsed.ring_timeout, default.ring_timeout);
-        assert_eq!(parsed.heartbeat_interval, default.heartbeat_interval);
-        assert_eq!(parsed.idle_timeout, default.idle_timeout);
-        assert_eq!(parsed.max_frame_bytes, default.max_frame_bytes);
-        assert_eq!(parsed.outbox_capacity, default.outbox_capacity);
-        assert_eq!(parsed.send_timeout, default.send_timeout);
-        assert_eq!(parsed.login_timeout, default.login_timeout);
-        assert_eq!(parsed.request_head_timeout, default.request_head_timeout);
-        assert_eq!(parsed.trusted_proxies, default.trusted_proxies);
-        assert_eq!(parsed.rate_limit, default.rate_limit);
-        assert_eq!(parsed.rate_burst, default.rate_burst);
-        assert_eq!(parsed.rate_limit_bytes, default.rate_limit_bytes);
-        assert_eq!(parsed.rate_burst_bytes, default.rate_burst_bytes);
-        assert_eq!(parsed.outbox_bytes, default.outbox_bytes);
-        assert_eq!(parsed.max_queued_bytes, default.max_queued_bytes);
-        assert_eq!(parsed.max_connections, default.max_connections);
-        assert_eq!(parsed.max_connections_per_ip, default.max_connections_per_ip);
-        assert_eq!(parsed.turn_ttl, default.turn_ttl);
-        assert_eq!(parsed.resume_secret_file, default.resume_secret_file);
-        assert_eq!(parsed.resume_token_ttl, default.resume_token_ttl);
-        assert_eq!(parsed.call_resume_grace, default.call_resume_grace);
-    }
-
-    #[test]
-    fn help_documents_every_option() {
-        let help = <Config as clap::CommandFactory>::command().render_long_help().to_string();
-        for flag in [
-            "--port",
-            "--bind",
-            "--ring-timeout",
-            "--heartbeat-interval",
-            "--idle-timeout",
-            "--max-frame-bytes",
-            "--outbox-capacity",
-            "--send-timeout",
-            "--stun-url",
-            "--max-connections",
-            "--max-connections-per-ip",
-            "--login-timeout",
-            "--request-head-timeout",
-            "--trusted-proxy",
-            "--rate-limit",
-            "--rate-burst",
-            "--rate-limit-bytes",
-            "--rate-burst-bytes",
-            "--outbox-bytes",
-            "--max-queued-bytes",
-            "--allowed-origin",
-            "--tls-cert",
-            "--tls-key",
-            "--tls-self-signed",
-            "--turn-url",
-            "--turn-secret",
-            "--turn-ttl",
-            "--log-format",
-            "--static-dir",
-            "--resume-secret",
-            "--resume-secret-file",
-            "--resume-token-ttl",
-            "--call-resume-grace",
-        ] {
-            assert!(help.contains(flag), "--help does not mention {flag}");
-        }
-        assert!(help.contains("[env: PORT="), "environment variables are shown");
-    }
-}
+#[path = "config_tests.rs"]
+mod tests;

@@ -4,10 +4,12 @@
 pub mod address;
 pub mod client_address;
 pub mod cluster;
+pub mod cluster_node;
 pub mod config;
 pub mod connection;
 pub mod delivery;
 pub mod directory;
+pub mod directory_backend;
 pub mod dispatch;
 pub mod frame_gate;
 pub mod ice;
@@ -31,7 +33,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use client_address::TrustedProxies;
-use directory::{Directory, MemoryDirectory};
+use directory_backend::DirectoryBackend;
 use limits::{AdmissionError, ConnectionLimiter, ConnectionPermit, OriginPolicy};
 use metrics::{Metrics, RefuseReason};
 use protocol::{
@@ -68,8 +70,10 @@ pub struct AppState(Arc<SharedState>);
 #[derive(Debug)]
 pub struct SharedState {
     pub config: Arc<Config>,
-    /// Names online and call state (plain data; in memory today).
-    pub directory: Arc<dyn Directory>,
+    /// Cluster mode (`--redis-url`): this node's link to the others; `None` alone.
+    pub cluster: Option<cluster_node::ClusterNode>,
+    /// Names online and call state (plain data: in memory, or on Redis in cluster mode).
+    pub directory: Arc<DirectoryBackend>,
     /// This node's connections, by id: where the directory's connection references lead.
     pub router: Arc<router::Router>,
     /// The connections subscribed to presence (`presence_subscribe`).
@@ -110,13 +114,32 @@ impl AppState {
     /// The server's state. Without `config.resume_secret`, tokens are signed with a random
     /// secret of this process (the binary loads or creates `--resume-secret-file` first).
     pub fn new(config: Config) -> AppState {
+        AppState::assemble(config, address::NodeId::generate(), DirectoryBackend::in_memory(), None)
+    }
+
+    /// The server's state: alone in memory without `--redis-url` (as [`AppState::new`]), or a
+    /// node of a cluster connected to Redis, with its tasks running (see [`cluster_node`]).
+    pub async fn start(config: Config) -> Result<AppState, cluster::ClusterError> {
+        let Some(url) = config.redis_url.clone() else { return Ok(AppState::new(config)) };
+        let (node, directory, cluster, incoming, left_behind) = cluster_node::start(&config, &url).await?.into_parts();
+        let state = AppState::assemble(config, node, directory, Some(cluster));
+        cluster_node::Started::spawn_tasks(incoming, left_behind, &state);
+        Ok(state)
+    }
+
+    fn assemble(
+        config: Config,
+        node: address::NodeId,
+        directory: DirectoryBackend,
+        cluster: Option<cluster_node::ClusterNode>,
+    ) -> AppState {
         let metrics = Arc::new(Metrics::new());
         let queue_budget = Arc::new(delivery::QueueBudget::new(config.max_queued_bytes));
-        let router = router::Router::new(address::NodeId::generate(), Arc::clone(queue_budget.local_queues()));
+        let router = router::Router::new(node, Arc::clone(queue_budget.local_queues()));
         let queue_limits =
             delivery::QueueLimits { frames: config.outbox_capacity, bytes: config.outbox_bytes, budget: queue_budget };
         let router = Arc::new(router);
-        let directory: Arc<dyn Directory> = Arc::new(MemoryDirectory::new());
+        let directory = Arc::new(directory);
         let shutdown = CancellationToken::new();
         let presence = presence::PresenceHub::new(Arc::clone(&router), Arc::clone(&directory), shutdown.clone());
         AppState(Arc::new(SharedState {
@@ -126,6 +149,7 @@ impl AppState {
             web_app: static_files::web_app(&config).map(Arc::new),
             resume_secret: config.resume_secret.clone().unwrap_or_else(resume_token::ResumeSecret::random),
             config: Arc::new(config),
+            cluster,
             directory,
             router,
             presence,
@@ -160,9 +184,15 @@ impl AppState {
                 call_resume_grace_secs: Some(config.call_resume_grace.as_secs()),
             },
             ice_servers,
-            features: match config.presence_list {
-                config::PresenceList::Global => vec![FEATURE_PRESENCE, FEATURE_PRESENCE_QUERY, FEATURE_RESUME_CALLS],
-                config::PresenceList::None => vec![FEATURE_PRESENCE_QUERY, FEATURE_RESUME_CALLS],
+            features: match (config.presence_list, self.cluster.is_some()) {
+                (config::PresenceList::Global, false) => {
+                    vec![FEATURE_PRESENCE, FEATURE_PRESENCE_QUERY, FEATURE_RESUME_CALLS]
+                }
+                (config::PresenceList::None, false) => vec![FEATURE_PRESENCE_QUERY, FEATURE_RESUME_CALLS],
+                // Cluster mode, for now: no pushed presence (the hub is per node) nor held calls
+                // (not in Redis yet); clients poll `users`, answered cluster-wide.
+                (config::PresenceList::Global, true) => Vec::new(),
+                (config::PresenceList::None, true) => vec![FEATURE_PRESENCE_QUERY],
             }
             .into_iter()
             .map(str::to_owned)
@@ -178,6 +208,7 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(root))
         .route("/ws", get(websocket_only))
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
         .fallback_service(static_files::service(state.web_app.clone()))
         .layer(axum::middleware::map_response(security_headers::add_to_every_response))
@@ -194,12 +225,30 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
+/// Readiness, for load balancers: alone always ready; a cluster node only while it reaches
+/// Redis (sign-ins are refused meanwhile). `/healthz` stays liveness.
+async fn readyz(State(state): State<AppState>) -> Response {
+    match &state.cluster {
+        Some(cluster) if !cluster.is_ready() => {
+            (StatusCode::SERVICE_UNAVAILABLE, "not ready: the shared directory (Redis) is unreachable\n")
+                .into_response()
+        }
+        _ => "ready\n".into_response(),
+    }
+}
+
 async fn metrics_text(State(state): State<AppState>) -> Response {
     // WebSockets only, as before accepted connections were counted too (those are
     // `duet_tcp_connections`).
     state.metrics.connections.set(i64::try_from(state.connections.len()).unwrap_or(i64::MAX));
     state.metrics.tcp_connections.set(i64::try_from(state.connection_limiter.open_connections()).unwrap_or(i64::MAX));
     state.metrics.queued_bytes.set(i64::try_from(state.queue_limits.budget.used()).unwrap_or(i64::MAX));
+    if state.cluster.is_some() {
+        // Cluster-wide, one set size per live node in Redis; left as it was while unreachable.
+        if let Ok(count) = state.directory.online_count().await {
+            state.metrics.cluster_users_online.set(i64::try_from(count).unwrap_or(i64::MAX));
+        }
+    }
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], state.metrics.encode())
         .into_response()
 }

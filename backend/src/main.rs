@@ -36,7 +36,11 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("could not listen on {address} (is another server using port {}?)", config.port))?;
     // The real address, also when --port 0 asked the system to pick one.
     let address = listener.local_addr().unwrap_or(address);
-    let state = AppState::new(config);
+    let cluster = config.redis_url.is_some();
+    let state = AppState::start(config).await.context("could not join the cluster through --redis-url")?;
+    if cluster {
+        tracing::info!(node = %state.router.node(), "cluster mode: names and calls shared through Redis");
+    }
     let (http, ws) = if tls.is_some() { ("https", "wss") } else { ("http", "ws") };
     tracing::info!(
         %address,

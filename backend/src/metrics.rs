@@ -96,6 +96,7 @@ pub struct Metrics {
     pub queued_bytes: Gauge,
     pub tcp_connections: Gauge,
     pub users_online: Gauge,
+    pub cluster_users_online: Gauge,
     pub calls_ringing: Gauge,
     pub calls_active: Gauge,
     /// Held or waiting calls restored (both sides back).
@@ -145,7 +146,12 @@ impl Metrics {
             "tcp_connections",
             "Open TCP connections counted against --max-connections (HTTP and WebSocket)",
         );
-        let users_online: Gauge = registered(&mut registry, "users_online", "Users logged in");
+        let users_online: Gauge = registered(&mut registry, "users_online", "Users logged in (on this node)");
+        let cluster_users_online: Gauge = registered(
+            &mut registry,
+            "cluster_users_online",
+            "Users logged in on every node of the cluster, read from Redis at scrape time (cluster mode only)",
+        );
         let calls_ringing: Gauge = registered(&mut registry, "calls_ringing", "Calls offered but not yet answered");
         let calls_active: Gauge = registered(&mut registry, "calls_active", "Answered calls in progress");
         let calls_resumed = registered(
@@ -183,6 +189,7 @@ impl Metrics {
             queued_bytes,
             tcp_connections,
             users_online,
+            cluster_users_online,
             calls_ringing,
             calls_active,
             calls_resumed,

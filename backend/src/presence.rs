@@ -24,7 +24,8 @@
 
 use crate::address::{ConnectionId, ConnectionRef};
 use crate::delivery::KickReason;
-use crate::directory::{Directory, Identity};
+use crate::directory::{Directory, Identity, MemoryDirectory};
+use crate::directory_backend::DirectoryBackend;
 use crate::router::{RouteError, Router};
 use protocol::{NameKey, ServerMessage, UserName};
 use std::collections::HashMap;
@@ -77,7 +78,7 @@ struct Changes {
 #[derive(Debug)]
 struct HubShared {
     router: Arc<Router>,
-    directory: Arc<dyn Directory>,
+    directory: Arc<DirectoryBackend>,
     subscribers: Mutex<HashMap<ConnectionId, Subscriber>>,
     /// Names whose presence changed since the last flush, by key.
     changed: Mutex<Changes>,
@@ -100,7 +101,7 @@ fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl PresenceHub {
-    pub fn new(router: Arc<Router>, directory: Arc<dyn Directory>, shutdown: CancellationToken) -> PresenceHub {
+    pub fn new(router: Arc<Router>, directory: Arc<DirectoryBackend>, shutdown: CancellationToken) -> PresenceHub {
         let shared = HubShared {
             router,
             directory,
@@ -124,7 +125,7 @@ impl PresenceHub {
         let mut subscribers = locked(&shared.subscribers);
         // Read before the snapshot: a change noted by now is already in the directory it reads.
         let since = locked(&shared.changed).last_number;
-        let users = shared.directory.online_names(Some(who), limit);
+        let users = shared.in_memory().map(|memory| memory.online_names(Some(who), limit)).unwrap_or_default();
         let snapshot = Utf8Bytes::from(ServerMessage::Users { users }.to_json());
         match shared.router.deliver(&subscriber, snapshot) {
             Ok(()) => {
@@ -197,6 +198,13 @@ async fn flush_batches(shared: Weak<HubShared>, shutdown: CancellationToken) {
 }
 
 impl HubShared {
+    /// The directory, read under the hub's lock: the in-memory one, whose answers never wait.
+    /// Cluster mode's presence (through Redis, without a lock across the round trip) is not
+    /// wired yet: there the hub reads nothing (empty snapshots, every change a `left`).
+    fn in_memory(&self) -> Option<&MemoryDirectory> {
+        self.directory.memory()
+    }
+
     fn flush(&self) -> Announced {
         let changed = std::mem::take(&mut locked(&self.changed).by_name);
         let mut announced = Announced::default();
@@ -208,7 +216,7 @@ impl HubShared {
         let mut states: Vec<NameState> = changed
             .iter()
             .map(|(key, (identity, number))| {
-                let online = self.directory.online_name(identity.display());
+                let online = self.in_memory().and_then(|memory| memory.online_name(identity.display()));
                 let joined = online.is_some();
                 let display = online.unwrap_or_else(|| identity.display().clone());
                 NameState { key: key.clone(), display, joined, number: *number }
@@ -273,7 +281,6 @@ mod tests {
     use super::*;
     use crate::address::NodeId;
     use crate::delivery::ConnectionHandle;
-    use crate::directory::MemoryDirectory;
 
     fn identity(name: &str) -> Identity {
         Identity::new(UserName::from_wire(name))
@@ -281,23 +288,27 @@ mod tests {
 
     struct Fixture {
         router: Arc<Router>,
-        directory: Arc<MemoryDirectory>,
+        directory: Arc<DirectoryBackend>,
         hub: PresenceHub,
     }
 
     fn fixture() -> Fixture {
         let router = Arc::new(Router::new(NodeId::from_raw(1), Arc::default()));
-        let directory = Arc::new(MemoryDirectory::new());
+        let directory = Arc::new(DirectoryBackend::in_memory());
         let hub = PresenceHub::new(Arc::clone(&router), directory.clone(), CancellationToken::new());
         Fixture { router, directory, hub }
     }
 
     impl Fixture {
+        fn memory(&self) -> &MemoryDirectory {
+            self.directory.memory().expect("in memory")
+        }
+
         fn subscribed(&self, name: &str, queue_frames: usize) -> ConnectionHandle {
             let handle = ConnectionHandle::detached(queue_frames);
             self.router.register(&handle);
             let reference = self.router.reference_to(handle.id());
-            self.directory.claim(&identity(name), reference, &crate::directory::ClaimRequest::Fresh).expect("signs in");
+            self.memory().claim(&identity(name), reference, &crate::directory::ClaimRequest::Fresh).expect("signs in");
             assert!(self.hub.subscribe(reference, &identity(name), 10));
             handle.take_queued();
             handle
@@ -305,7 +316,7 @@ mod tests {
 
         fn sign_in(&self, name: &str) -> ConnectionRef {
             let holder = self.router.reference_to(ConnectionHandle::detached(1).id());
-            self.directory.claim(&identity(name), holder, &crate::directory::ClaimRequest::Fresh).expect("signs in");
+            self.memory().claim(&identity(name), holder, &crate::directory::ClaimRequest::Fresh).expect("signs in");
             self.hub.note(&identity(name));
             holder
         }
@@ -338,7 +349,7 @@ mod tests {
         }
         // dave signed in and out within the window: he is announced as gone, never as online.
         let dave = fixture.sign_in("dave");
-        assert!(fixture.directory.release(&identity("dave"), dave, None).is_some());
+        assert!(fixture.memory().release(&identity("dave"), dave, None).is_some());
         fixture.hub.note(&identity("dave"));
         assert_eq!(fixture.hub.flush(), Announced { delivered: 1, closed_slow: 0 });
         let queued = reader.take_queued();

@@ -3,8 +3,10 @@
 //! nor break the directory's call-state symmetry.
 
 use backend::delivery::ConnectionHandle;
+use backend::directory::Directory;
 use backend::dispatch::Session;
 use backend::{AppState, Config};
+use futures_util::FutureExt;
 use proptest::prelude::*;
 use protocol::ClientMessage;
 use serde_json::{json, Value};
@@ -146,31 +148,31 @@ proptest! {
             let mut tokens = std::collections::HashMap::new();
             for step in steps {
                 match step {
-                    Step::Frame { session, text } => sessions[session].0.handle_text(&text),
+                    Step::Frame { session, text } => sessions[session].0.handle_text_now(&text),
                     Step::Reconnect { session } => {
-                        sessions[session].0.disconnect();
+                        sessions[session].0.disconnect().now_or_never().expect("in memory: never waits");
                         sessions[session] = connect();
                     }
                     Step::Resume { session, name, in_call_with } => {
                         // As the app does: the connection is lost, a new one signs in (the first
                         // time without a token).
-                        sessions[session].0.disconnect();
+                        sessions[session].0.disconnect().now_or_never().expect("in memory: never waits");
                         sessions[session] = connect();
                         let login = json!({
                             "type": "login", "name": name, "resume": tokens.get(name),
                             "inCallWith": in_call_with, "keepCallOnDisconnect": true,
                         });
-                        sessions[session].0.handle_text(&login.to_string());
+                        sessions[session].0.handle_text_now(&login.to_string());
                     }
                     Step::AliceCallsBob { caller, callee } => {
                         let offer = json!({"type": "offer", "name": "bob", "offer": {"type": "offer", "sdp": "v=0"}});
-                        sessions[caller].0.handle_text(&offer.to_string());
+                        sessions[caller].0.handle_text_now(&offer.to_string());
                         let answer = json!({"type": "answer", "name": "alice", "answer": {"type": "answer", "sdp": "v=0"}});
-                        sessions[callee].0.handle_text(&answer.to_string());
+                        sessions[callee].0.handle_text_now(&answer.to_string());
                     }
                     Step::GraceEnds => {
                         let later = std::time::Instant::now() + std::time::Duration::from_secs(3600);
-                        state.directory.expire_graces(later);
+                        state.directory.memory().expect("in memory").expire_graces(later);
                     }
                 }
                 for (_, handle) in &sessions {
@@ -181,7 +183,7 @@ proptest! {
                         }
                     }
                 }
-                if let Err(broken) = state.directory.check_consistency() {
+                if let Err(broken) = state.directory.memory().expect("in memory").check_consistency() {
                     return Err(TestCaseError::fail(broken));
                 }
             }

@@ -71,7 +71,7 @@ async fn a_peer_that_never_reads_is_disconnected_when_its_queue_fills_and_memory
     let leave = tokio::time::timeout(RECEIVE_TIMEOUT, watcher).await.expect("leave arrives").expect("watcher ok");
     assert_eq!(leave, r#"{"type":"leave","name":"bob","reason":"disconnected"}"#, "after {sent} frames");
     assert!(sent < 8 * 1024, "bob was never disconnected");
-    assert_eq!(server.state.directory.online_count(), 1, "bob's name was freed");
+    assert_eq!(server.state.directory.online_count().await.expect("in memory"), 1, "bob's name was freed");
     drop(never_reading_bob);
     server.shut_down().await;
 }
@@ -113,7 +113,7 @@ async fn resume_token_takes_the_name_over_from_a_stale_connection() {
 
     // The new connection is alice, and the old one's clean-up did not free the name.
     tokio::time::sleep(Duration::from_millis(50)).await;
-    assert_eq!(server.state.directory.online_count(), 2);
+    assert_eq!(server.state.directory.online_count().await.expect("in memory"), 2);
     connected_call(&mut alice_again, &mut bob).await;
     server.shut_down().await;
 }

@@ -134,7 +134,7 @@ async fn a_thousand_concurrent_sign_ins_with_look_alikes_of_alice_have_exactly_o
         clients.push(client);
     }
     assert_eq!(winners.len(), 1, "winners: {winners:?}");
-    assert_eq!(server.state.directory.online_count(), 1);
+    assert_eq!(server.state.directory.online_count().await.expect("in memory"), 1);
     drop(clients);
 }
 
@@ -174,5 +174,5 @@ async fn capital_i_drawn_like_lowercase_l_is_refused_while_alice_is_online_and_f
     }
     assert!(impostor.is_some(), "alice's shape is freed when she leaves");
     assert_refused(&server, "alice", "taken", "(\"aIice\")").await;
-    assert_eq!(server.state.directory.check_consistency(), Ok(()));
+    assert_eq!(server.state.directory.check_consistency().await, Ok(()));
 }

@@ -106,7 +106,7 @@ async fn queued_bytes_are_bounded_per_client_and_server_wide() {
     .expect("bob, with the most bytes queued, is closed when the server-wide budget is reached");
     assert_eq!(leave, r#"{"type":"leave","name":"bob","reason":"disconnected"}"#);
     carol.expect_silence(Duration::from_millis(300)).await;
-    assert_eq!(server.state.directory.online_count(), 3, "dave, with little queued, stays");
+    assert_eq!(server.state.directory.online_count().await.expect("in memory"), 3, "dave, with little queued, stays");
     assert!(queued_bytes(&server).await <= (256 + 9) as f64 * 1024.0);
     let (_, metrics) = http_get(server.address, "/metrics", "").await;
     assert_eq!(metric_value(&metrics, "duet_connections_closed_total{reason=\"slow_consumer\"}"), 1.0);

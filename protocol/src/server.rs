@@ -169,6 +169,9 @@ pub enum LoginFailure {
     /// The `resume` token is forged, expired, or for another name: sign in without it (and
     /// treat any call it was meant to resume as ended).
     ResumeRefused,
+    /// The server cannot reach its shared directory (cluster mode: Redis down or restarting):
+    /// nothing was claimed; try again shortly.
+    Unavailable,
     /// A reason this version does not know (sent by a newer server).
     #[serde(other)]
     Other,
@@ -244,6 +247,9 @@ pub enum ErrorCode {
     /// The peer of your call lost its connection and the server is waiting for it to come back
     /// (within the resume grace period): nothing can be relayed to it now; try again shortly.
     PeerUnavailable,
+    /// The server cannot reach its shared directory (cluster mode: Redis down or restarting):
+    /// the request did nothing; try again shortly.
+    Unavailable,
     /// A code this version does not know.
     #[serde(other)]
     Other,
@@ -265,6 +271,7 @@ impl ErrorCode {
             ErrorCode::AlreadyInCall => "already_in_call",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::PeerUnavailable => "peer_unavailable",
+            ErrorCode::Unavailable => "unavailable",
             ErrorCode::Other => "other",
         }
     }
@@ -352,6 +359,7 @@ impl ServerMessage {
                     "taken" => LoginFailure::Taken,
                     "invalid" => LoginFailure::Invalid,
                     "resume_refused" => LoginFailure::ResumeRefused,
+                    "unavailable" => LoginFailure::Unavailable,
                     _ => LoginFailure::Other,
                 }),
                 message: wire.message,

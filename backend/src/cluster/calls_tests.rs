@@ -26,7 +26,7 @@ async fn sign_in(directory: &RedisDirectory, name: &str, connection: u64) -> (Id
         .claim(&Identity::new(UserName::from_wire(name)), holder, &crate::directory::ClaimRequest::Fresh)
         .await
         .expect("redis");
-    (claimed.expect("a free name").0.identity, holder)
+    (claimed.expect("a free name").identity, holder)
 }
 
 fn target(name: &str) -> UserName {
@@ -148,7 +148,7 @@ async fn a_claim_of_a_dead_node_s_name_before_any_sweep_frees_it_and_names_the_p
     node_a.start_call(&alice, alice_at, &target("bob"), later()).await.expect("redis").expect("a call");
     // Node A dies; someone on node B signs in as alice as soon as the name is free.
     let killed = Instant::now();
-    let (claimed, freed) = loop {
+    let claimed = loop {
         node_b.leases().heartbeat().await.expect("heartbeat");
         let holder = ConnectionRef { node: node_b.leases().node(), connection: 2 };
         if let Ok(claimed) = node_b.claim(&alice, holder, &crate::directory::ClaimRequest::Fresh).await.expect("redis")
@@ -159,6 +159,7 @@ async fn a_claim_of_a_dead_node_s_name_before_any_sweep_frees_it_and_names_the_p
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert_eq!(claimed.replaced, None, "a new sign-in, not a resume");
+    let freed = claimed.stale_holders_freed;
     assert_eq!(freed.len(), 1);
     assert_eq!(freed[0].holder, alice_at);
     let ended = freed[0].ended_call.clone().expect("the dead alice's call ended");

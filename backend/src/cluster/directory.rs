@@ -1,7 +1,7 @@
 //! [`RedisDirectory`]: every `Directory` method's behaviour on Redis, as async fns, built from
 //! [`NameLeases`] (names) and [`CallRecords`] (calls). One per node: it claims names for
-//! connections of its own node. Not wired in: the `Directory` trait is synchronous; the
-//! conformance scenarios run against this in `cluster/conformance/` (an async copy).
+//! connections of its own node, reached through `DirectoryBackend::Redis`; the
+//! conformance suite (`directory/conformance/`) runs against it.
 //!
 //! The online list reads every name record (`{duet}:name:*`) in one script: fine for tests and
 //! small clusters; a cluster-wide list for many users wants a sorted set of display forms kept
@@ -9,7 +9,7 @@
 
 use super::calls::{CallRecords, CallResult};
 use super::keys::{self, script};
-use super::leases::{Claim, FreedName, NameLeases};
+use super::leases::{Claim, NameLeases};
 use super::reply::{array, text};
 use super::{ClusterError, ConnectionManager};
 use crate::address::{ConnectionRef, NodeId};
@@ -82,10 +82,10 @@ impl RedisDirectory {
         &self.calls
     }
 
-    /// See `Directory::claim`. `holder` must be a connection of this directory's node. Also
-    /// returns the stale holders (of dead nodes) that this claim freed: the peers of their
-    /// calls must be told `disconnected`, as for the names of a swept node (the sweep will not
-    /// see these any more). `Claimed` has no field for them yet.
+    /// See `Directory::claim`. `holder` must be a connection of this directory's node. The
+    /// stale holders (of dead nodes) that this claim freed are in
+    /// [`Claimed::stale_holders_freed`]: the peers of their calls must be told `disconnected`,
+    /// as for the names of a swept node (the sweep will not see these any more).
     ///
     /// Not yet in Redis: held calls (a takeover's `in_call_with` is not looked at, so its
     /// resumption is always `None`, and no waits are kept); see `MemoryDirectory` for the rules.
@@ -94,7 +94,7 @@ impl RedisDirectory {
         name: &Identity,
         holder: ConnectionRef,
         request: &ClaimRequest,
-    ) -> Result<Result<(Claimed, Vec<FreedName>), ClaimError>, ClusterError> {
+    ) -> Result<Result<Claimed, ClaimError>, ClusterError> {
         if holder.node != self.leases.node() {
             return Err(ClusterError::Corrupt(format!("{holder} is not on node {}", self.leases.node())));
         }
@@ -111,8 +111,9 @@ impl RedisDirectory {
                     ended_call: None,
                     resumption: Resumption::None,
                     ended_waits: Vec::new(),
+                    stale_holders_freed: freed,
                 };
-                Ok((claimed, freed))
+                Ok(claimed)
             }
             Claim::Taken { in_use } => Err(ClaimError::Taken { requested: name.display().clone(), in_use }),
             Claim::Replaced { display, previous, ended_call, .. } => {
@@ -124,8 +125,9 @@ impl RedisDirectory {
                     ended_call,
                     resumption: Resumption::None,
                     ended_waits: Vec::new(),
+                    stale_holders_freed: Vec::new(),
                 };
-                Ok((claimed, Vec::new()))
+                Ok(claimed)
             }
         })
     }

@@ -16,19 +16,23 @@ use super::keys::{self, script};
 use super::reply::{array, at, connection, ended_call, required, text};
 use super::{parse_node, ClusterError, ConnectionManager};
 use crate::address::{ConnectionId, ConnectionRef, NodeId};
+pub use crate::directory::FreedName;
 use crate::directory::{EndedCall, Identity};
-use protocol::{ResumeToken, UserName};
+use protocol::UserName;
 use redis::{Script, Value};
 use std::time::Duration;
 
 const CLAIM: &str = r#"
 if redis.call('EXISTS', KEYS[4]) == 0 then return {'lapsed'} end
 local key, shape, display, node, conn, mode = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local fresh_resume, resume = ARGV[7], ARGV[8]
-local held = redis.call('HMGET', KEYS[1], 'display', 'node', 'conn', 'call', 'resume')
-if held[1] and (mode == 'takeover' or (mode == 'resume' and held[5] == resume)) then
+local held = redis.call('HMGET', KEYS[1], 'display', 'node', 'conn', 'call')
+if held[1] and mode == 'reclaim' and held[2] == node and held[3] == conn then
+  redis.call('SADD', KEYS[3], key)
+  return {'won'}
+end
+if held[1] and mode == 'takeover' then
   redis.call('SREM', P .. 'node:' .. held[2] .. ':names', key)
-  redis.call('HSET', KEYS[1], 'node', node, 'conn', conn, 'resume', fresh_resume)
+  redis.call('HSET', KEYS[1], 'node', node, 'conn', conn)
   redis.call('HDEL', KEYS[1], 'call')
   redis.call('SADD', KEYS[3], key)
   local ended = false
@@ -44,7 +48,7 @@ end
 local stale_name, stale_shape = false, false
 if held[1] then stale_name = free_name(key) end
 if owner and owner ~= key then stale_shape = free_name(owner) end
-redis.call('HSET', KEYS[1], 'display', display, 'shape', shape, 'node', node, 'conn', conn, 'resume', fresh_resume)
+redis.call('HSET', KEYS[1], 'display', display, 'shape', shape, 'node', node, 'conn', conn)
 redis.call('SET', KEYS[2], key)
 redis.call('SADD', KEYS[3], key)
 return {'won', stale_name, stale_shape}
@@ -81,21 +85,13 @@ return freed
 pub enum Claim {
     /// The name is now held by the claimer. `freed`: stale records (of dead nodes) that held the
     /// name or its shape, freed by this claim; their calls' peers must be told.
-    Won { freed: Vec<FreedName>, resume: ResumeToken },
+    Won { freed: Vec<FreedName> },
     /// A live holder has this name or a look-alike; `in_use` is its display form.
     Taken { in_use: UserName },
     /// A takeover moved the name: `display` is the registered display form, `previous` the
-    /// holder to close, `ended_call` its call, ended.
-    /// `resume` (in `Won` and `Replaced`): a fresh token (32 hex digits) stored with the name.
-    Replaced { display: UserName, previous: ConnectionRef, ended_call: Option<EndedCall>, resume: ResumeToken },
-}
-
-/// A name freed because its node died (or by a claim of a stale name).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FreedName {
-    pub display: UserName,
-    pub holder: ConnectionRef,
-    pub ended_call: Option<EndedCall>,
+    /// holder to close, `ended_call` its call, ended. (Resume tokens are stateless and checked
+    /// by the session, `resume_token.rs`: nothing about them is stored here.)
+    Replaced { display: UserName, previous: ConnectionRef, ended_call: Option<EndedCall> },
 }
 
 /// Whether a heartbeat found the lease still live.
@@ -165,38 +161,22 @@ impl NameLeases {
     /// Claims `name` for connection `connection` of this node, unless a live holder has it or a
     /// look-alike (same key or same shape).
     pub async fn claim(&self, name: &Identity, connection: ConnectionId) -> Result<Claim, ClusterError> {
-        self.run_claim(name, connection, "claim", "").await
+        self.run_claim(name, connection, "claim").await
     }
 
     /// Moves `name` to `connection` of this node whoever holds it (the caller has checked a
     /// stateless resume token), returning the previous holder; a name nobody holds is claimed.
     pub async fn take_over(&self, name: &Identity, connection: ConnectionId) -> Result<Claim, ClusterError> {
-        self.run_claim(name, connection, "takeover", "").await
+        self.run_claim(name, connection, "takeover").await
     }
 
-    /// [`NameLeases::take_over`] if `resume` is the token handed out with the name's last claim
-    /// (the directory's stored tokens of today), else [`NameLeases::claim`].
-    pub async fn resume(
-        &self,
-        name: &Identity,
-        connection: ConnectionId,
-        resume: &ResumeToken,
-    ) -> Result<Claim, ClusterError> {
-        let token = resume.as_str();
-        if token.len() != 32 || !token.bytes().all(|byte| byte.is_ascii_hexdigit()) {
-            return self.claim(name, connection).await;
-        }
-        self.run_claim(name, connection, "resume", &token.to_ascii_lowercase()).await
+    /// After this node's lease lapsed: keeps `name` for `connection` if the record still names
+    /// it (nobody swept or claimed it meanwhile), else claims it as [`NameLeases::claim`] does.
+    pub async fn reclaim(&self, name: &Identity, connection: ConnectionId) -> Result<Claim, ClusterError> {
+        self.run_claim(name, connection, "reclaim").await
     }
 
-    async fn run_claim(
-        &self,
-        name: &Identity,
-        connection: ConnectionId,
-        mode: &str,
-        resume: &str,
-    ) -> Result<Claim, ClusterError> {
-        let fresh_resume = new_resume_token();
+    async fn run_claim(&self, name: &Identity, connection: ConnectionId, mode: &str) -> Result<Claim, ClusterError> {
         let reply: Value = self
             .claim
             .key(keys::name(name.key()))
@@ -209,8 +189,6 @@ impl NameLeases {
             .arg(self.node.to_string())
             .arg(connection)
             .arg(mode)
-            .arg(fresh_resume.as_str())
-            .arg(resume)
             .invoke_async(&mut self.redis.clone())
             .await?;
         let items = array(&reply)?;
@@ -222,13 +200,12 @@ impl NameLeases {
                 for stale in &items[1..] {
                     freed.extend(freed_name(stale)?);
                 }
-                Ok(Claim::Won { freed, resume: fresh_resume })
+                Ok(Claim::Won { freed })
             }
             "replaced" => Ok(Claim::Replaced {
                 display: UserName::from_wire(required(items, 1)?),
                 previous: connection_of(at(items, 2), at(items, 3))?,
                 ended_call: ended_call(at(items, 4))?,
-                resume: fresh_resume,
             }),
             other => Err(ClusterError::Corrupt(format!("claim answered {other:?}"))),
         }
@@ -279,13 +256,6 @@ impl NameLeases {
         }
         Ok(freed)
     }
-}
-
-fn new_resume_token() -> ResumeToken {
-    let mut bytes = [0u8; 16];
-    // As MemoryDirectory's: the OS random source does not fail on supported platforms.
-    let _ = getrandom::fill(&mut bytes);
-    ResumeToken::from_wire(format!("{:032x}", u128::from_le_bytes(bytes)))
 }
 
 fn connection_of(node: &Value, conn: &Value) -> Result<ConnectionRef, ClusterError> {

@@ -1,4 +1,4 @@
-//! Cluster mode's building blocks on Redis, not wired into the server yet: name leases
+//! Cluster mode's building blocks on Redis (wired in by `directory_backend` and `cluster_node`): name leases
 //! (`leases.rs`), one delivery channel per node (`node_channel.rs`) and call records
 //! (`calls.rs`). Each is tested against a real `redis-server` that the test starts itself
 //! (`test_redis.rs`).
@@ -10,8 +10,6 @@
 
 pub mod calls;
 mod calls_lua;
-#[cfg(test)]
-mod conformance;
 pub mod directory;
 mod keys;
 pub mod lease_keeper;
@@ -39,6 +37,10 @@ pub enum ClusterError {
     /// a heartbeat renews it and it has re-claimed what it still holds.
     #[error("this node's lease has lapsed; it must renew it before claiming names")]
     LeaseLapsed,
+    /// Another live node heartbeats with this node's id (`--node-id` given twice): the two
+    /// would share names and a channel. Refused at start (after waiting two lease TTLs).
+    #[error("node id {0} is in use by a live node; give each node its own --node-id")]
+    NodeIdInUse(NodeId),
     /// No subscriber received a frame published to this node's channel: the node is gone, or
     /// its subscriber is reconnecting. The frame is lost; its sender is told.
     #[error("node {0} is not reachable")]

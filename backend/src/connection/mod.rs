@@ -109,6 +109,7 @@ impl Connection {
         };
         let mut deadline_check = checking_deadlines(false);
         let mut checking_as_signed_in = false;
+        let may_wait = state.directory.may_wait();
         loop {
             let frame = tokio::select! {
                 biased;
@@ -170,7 +171,11 @@ impl Connection {
             } else {
                 self.refusing &= !data;
                 match message {
-                    Message::Text(text) => self.session.handle_text(text.as_str()),
+                    // In memory the dispatch is ready at once and runs on this stack; a
+                    // directory that may wait (Redis) is awaited in a box, so neither grows
+                    // every idle connection's future.
+                    Message::Text(text) if may_wait => Box::pin(self.session.handle_text(text.as_str())).await,
+                    Message::Text(text) => self.session.handle_text_now(text.as_str()),
                     Message::Binary(_) => self.session.reply_error(
                         ErrorCode::BinaryFrame,
                         "Binary frames are not supported; send JSON text frames.".to_owned(),
@@ -302,7 +307,7 @@ impl Connection {
     async fn finish(mut self, ending: Ending) {
         let state = self.session.state().clone();
         let id = self.handle.id();
-        if let Some((name, ended_call)) = self.session.disconnect() {
+        if let Some((name, ended_call)) = self.session.disconnect().await {
             tracing::info!(connection = id, user = %name, ?ending, "user left");
             if let Some(ended) = ended_call {
                 if let Some(peer_connection) = &ended.peer_connection {

@@ -19,7 +19,7 @@
 pub use crate::address::ConnectionId;
 use protocol::ServerMessage;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::sync::futures::Notified;
@@ -83,6 +83,9 @@ struct Outbox {
     kicked: Notify,
     /// The connection is gone: nothing more is accepted.
     closed: AtomicBool,
+    /// Frames queued in the reserve so far (`leave`, `call_resumed`: the server's news about
+    /// this connection's call), so a session can tell its cached relay target is still valid.
+    reserved_deliveries: AtomicU32,
 }
 
 impl Outbox {
@@ -244,6 +247,7 @@ impl ConnectionHandle {
             kick: OnceLock::new(),
             kicked: Notify::new(),
             closed: AtomicBool::new(false),
+            reserved_deliveries: AtomicU32::new(0),
         });
         limits.budget.queues.insert(id, &outbox);
         ConnectionHandle { id, outbox }
@@ -279,10 +283,17 @@ impl ConnectionHandle {
     /// [`RESERVED_SLOTS`]); a client that has filled even that does not read: it is closed.
     pub fn send_text_reserved(&self, text: Utf8Bytes) {
         // `leave` is small: only the frame count is reserved, the byte limit does not apply.
+        self.outbox.reserved_deliveries.fetch_add(1, Ordering::Release);
         let reserve = self.outbox.capacity + RESERVED_SLOTS;
         if let Err(PushError::Full(_)) = self.outbox.try_push_within(text, reserve, usize::MAX) {
             self.kick(KickReason::SlowConsumer);
         }
+    }
+
+    /// How many frames were queued in the reserve so far: changes whenever the server tells
+    /// this connection its call changed (see [`ConnectionHandle::send_text_reserved`]).
+    pub fn reserved_deliveries(&self) -> u32 {
+        self.outbox.reserved_deliveries.load(Ordering::Acquire)
     }
 
     /// Serializes and queues a message.

@@ -20,7 +20,8 @@
 //! restored only when both sides named each other. The directory never sees tokens: the session
 //! verifies them and the directory learns only "takeover allowed".
 //!
-//! Every implementation runs the same tests: `conformance/` (generic over `impl Directory`).
+//! Every implementation runs the same tests: `conformance/` (async scenarios over
+//! `crate::directory_backend::DirectoryBackend`, against memory and against Redis).
 
 #[cfg(test)]
 pub(crate) mod conformance;
@@ -150,6 +151,19 @@ pub struct Claimed {
     /// Others who waited for this name to come back into a call with them, not named by its
     /// `inCallWith`: their waits ended, each must be told `leave` `disconnected`.
     pub ended_waits: Vec<EndedWait>,
+    /// Cluster mode: holders on dead nodes (lease expired, not swept yet) of this name or of a
+    /// look-alike, freed by this claim; the peers of their calls must be told `disconnected`.
+    /// Always empty in memory.
+    pub stale_holders_freed: Vec<FreedName>,
+}
+
+/// A name freed because its holder's node died (swept, or freed by a claim of the name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FreedName {
+    pub display: UserName,
+    pub holder: ConnectionRef,
+    /// Its call, ended: the peer must be told `disconnected`.
+    pub ended_call: Option<EndedCall>,
 }
 
 /// What a takeover with `inCallWith` did to the call.
@@ -260,12 +274,23 @@ pub struct ExpiredRing {
     pub callee_connection: Option<ConnectionRef>,
 }
 
+/// The directory could not be asked: its store is out of reach (cluster mode: Redis down,
+/// restarting or too slow). Nothing changed; the session answers `unavailable`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DirectoryError {
+    #[error("The server cannot reach its shared directory right now; nothing was changed. Try again in a moment.")]
+    Unavailable,
+}
+
 /// Why a name could not be claimed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClaimError {
     /// Someone online has this name, or one that looks like it (same [`protocol::NameKey`]).
     #[error("{}", describe_taken(.requested, .in_use))]
     Taken { requested: UserName, in_use: UserName },
+    /// The directory's store is out of reach: nothing was claimed.
+    #[error(transparent)]
+    Unavailable(#[from] DirectoryError),
 }
 
 /// Words for a refused login: the name in use is shown (it is in the online list anyway) so the
@@ -297,4 +322,7 @@ pub enum CallError {
     NoCall,
     #[error("\"{}\" lost its connection; waiting for it to come back. Try again shortly.", quoted(.0.as_str()))]
     PeerUnavailable(UserName),
+    /// The directory's store is out of reach: nothing was done.
+    #[error(transparent)]
+    Unavailable(#[from] DirectoryError),
 }

@@ -4,8 +4,9 @@
 //! grace period). The directory learns only "takeover allowed": tokens never reach it.
 
 use super::{count_call_end, login_refused, send_leave, RequestError, Session};
+use crate::cluster::node_channel::NodeDelivery;
 use crate::delivery::KickReason;
-use crate::directory::{ClaimRequest, EndedCall, ExpiredGrace, Identity, Resumption};
+use crate::directory::{ClaimError, ClaimRequest, EndedCall, ExpiredGrace, Identity, Resumption};
 use crate::presence::Change;
 use crate::AppState;
 use protocol::{IceServer, LeaveReason, LoginFailure, ResumeToken, ServerMessage, UserName};
@@ -21,7 +22,7 @@ pub struct LoginRequest {
 }
 
 impl Session {
-    pub(super) fn login(&mut self, requested: &UserName, request: LoginRequest) -> Result<(), RequestError> {
+    pub(super) async fn login(&mut self, requested: &UserName, request: LoginRequest) -> Result<(), RequestError> {
         if let Some(current) = &self.name {
             return Err(RequestError::AlreadyLoggedIn(current.display().clone()));
         }
@@ -49,16 +50,21 @@ impl Session {
                 }
             },
         };
-        let claimed = match self.state.directory.claim(&Identity::new(name), self.reference(), &claim) {
+        let claimed = match self.state.directory.claim(&Identity::new(name), self.reference(), &claim).await {
             Ok(claimed) => claimed,
-            Err(taken) => {
-                self.reply(&login_refused(LoginFailure::Taken, taken.to_string()));
+            Err(refused) => {
+                let reason = match refused {
+                    ClaimError::Taken { .. } => LoginFailure::Taken,
+                    ClaimError::Unavailable(_) => LoginFailure::Unavailable,
+                };
+                self.reply(&login_refused(reason, refused.to_string()));
                 return Ok(());
             }
         };
         if let Some(replaced) = claimed.replaced {
             // The connection that held the name is closed (4001); it can no longer act on it.
-            let _ = self.state.router.kick(&replaced, KickReason::ReplacedByNewLogin);
+            let kick = NodeDelivery::Kick(KickReason::ReplacedByNewLogin);
+            crate::cluster_node::deliver_reserved_anywhere(&self.state, &replaced, kick, Utf8Bytes::default());
         }
         if claimed.newly_online {
             self.state.metrics.users_online.inc();
@@ -72,6 +78,9 @@ impl Session {
             "login"
         );
         self.name = Some(name.clone());
+        if let Some(cluster) = &self.state.cluster {
+            cluster.signed_in(self.id(), &name);
+        }
         self.keep_call_on_disconnect = request.keep_call_on_disconnect;
         let (resume, ice_servers) = self.fresh_credentials(&name);
         self.reply(&ServerMessage::Login {
@@ -84,6 +93,19 @@ impl Session {
         });
         if let Some(ended) = &claimed.ended_call {
             tell_call_ended(&self.state, ended, &name);
+        }
+        for stale in &claimed.stale_holders_freed {
+            // Cluster mode: the name (or a look-alike) was held on a node that died; its call
+            // ended with the claim, and the peer (on any node) is told as after a sweep.
+            tracing::info!(user = %stale.display, holder = %stale.holder, "a dead node's name freed by a sign-in");
+            if let Some(peer_connection) = stale.ended_call.as_ref().and_then(|ended| ended.peer_connection) {
+                send_leave(
+                    &self.state,
+                    &peer_connection,
+                    &Identity::new(stale.display.clone()),
+                    LeaveReason::Disconnected,
+                );
+            }
         }
         for ended_wait in &claimed.ended_waits {
             tracing::info!(waiter = %ended_wait.waiter, peer = %name, "call not resumed: the peer signed in without it");
@@ -99,7 +121,13 @@ impl Session {
                 tracing::info!(user = %name, %peer, "call resumed");
                 self.reply(&ServerMessage::CallResumed { name: peer.display().clone() });
                 let resumed = ServerMessage::CallResumed { name: name.display().clone() };
-                let _ = self.state.router.deliver_reserved(&peer_connection, Utf8Bytes::from(resumed.to_json()));
+                let resumed = Utf8Bytes::from(resumed.to_json());
+                crate::cluster_node::deliver_reserved_anywhere(
+                    &self.state,
+                    &peer_connection,
+                    NodeDelivery::Reserved,
+                    resumed,
+                );
             }
             Resumption::PeerAway { peer } | Resumption::Waiting { peer } => {
                 tracing::info!(user = %name, %peer, "waiting for the peer to come back");
@@ -147,18 +175,30 @@ impl Session {
     /// Frees this connection's name (if it still holds it) and ends its call, or, for a client
     /// that keeps its calls, holds a connected call (and the name) for the grace period. Returns
     /// the name and the call that ended, whose peer must be told.
-    pub fn disconnect(&mut self) -> Option<(Identity, Option<EndedCall>)> {
+    pub async fn disconnect(&mut self) -> Option<(Identity, Option<EndedCall>)> {
         let name = self.name.take()?;
+        if let Some(cluster) = &self.state.cluster {
+            cluster.signed_out(self.id());
+        }
         let hold_until = self
             .keep_call_on_disconnect
             .then(|| tokio::time::Instant::now().into_std() + self.state.config.call_resume_grace);
-        let ended_call = match self.state.directory.release(&name, self.reference(), hold_until) {
-            Some(released) if released.held => {
+        let ended_call = match self.state.directory.release(&name, self.reference(), hold_until).await {
+            Err(unavailable) => {
+                // Cluster mode with Redis out of reach: freed when Redis is back (the node's
+                // lease events retry it), so the name is not held by a closed connection.
+                tracing::warn!(user = %name, %unavailable, "name not freed at once: retried when Redis is back");
+                if let Some(cluster) = &self.state.cluster {
+                    cluster.release_later(name.clone(), self.reference());
+                }
+                None
+            }
+            Ok(Some(released)) if released.held => {
                 tracing::info!(user = %name, "connection lost mid-call: call held for the grace period");
                 self.state.ring_sweep.deadline_added(&self.state);
                 None
             }
-            Some(released) => {
+            Ok(Some(released)) => {
                 self.state.metrics.users_online.dec();
                 self.announce(&name, Change::Left);
                 if let Some(ended) = &released.ended_call {
@@ -169,7 +209,7 @@ impl Session {
                 }
                 released.ended_call
             }
-            None => None,
+            Ok(None) => None,
         };
         Some((name, ended_call))
     }

@@ -3,16 +3,18 @@
 //! where the result goes, counts what happened in the metrics, and hands frames to the router
 //! (`crate::router`) or, for replies, to its own connection. `login.rs` signs in and out
 //! (resume tokens, held calls); `ring_sweep.rs` ends calls that ring too long and holds that
-//! outlast their grace period. Everything here is synchronous (messages are queued, never awaited), so no
-//! lock can be held across an `.await`.
+//! outlast their grace period. The only awaits are the directory's answers (ready at once in
+//! memory; a Redis round trip in cluster mode): frames are queued, never awaited, and no lock is
+//! held across an `.await`.
 
 mod login;
 mod presence;
 mod ring_sweep;
 
 use crate::address::ConnectionRef;
+use crate::cluster::node_channel::NodeDelivery;
 use crate::delivery::{Backlog, ConnectionHandle};
-use crate::directory::{Answered, CallError, CallPhase, Identity, Offered};
+use crate::directory::{Answered, CallError, CallPhase, DirectoryError, Identity, Offered};
 use crate::metrics::{Metrics, RelayedType};
 use crate::router::RouteError;
 use crate::AppState;
@@ -38,6 +40,8 @@ pub enum RequestError {
     AlreadyLoggedIn(UserName),
     #[error(transparent)]
     Call(#[from] CallError),
+    #[error(transparent)]
+    Unavailable(#[from] DirectoryError),
 }
 
 impl RequestError {
@@ -49,6 +53,7 @@ impl RequestError {
             RequestError::Call(CallError::CannotCallSelf) => ErrorCode::CannotCallSelf,
             RequestError::Call(CallError::AlreadyInCall(_)) => ErrorCode::AlreadyInCall,
             RequestError::Call(CallError::PeerUnavailable(_)) => ErrorCode::PeerUnavailable,
+            RequestError::Call(CallError::Unavailable(_)) | RequestError::Unavailable(_) => ErrorCode::Unavailable,
             // `Busy` is answered with `leave`/`busy`, never as an error; kept total for safety.
             RequestError::Call(CallError::Busy(_) | CallError::NotInCall(_) | CallError::NoCall) => {
                 ErrorCode::NotInCall
@@ -71,6 +76,19 @@ pub struct Session {
     subscribed: bool,
     /// The client signed in with `keepCallOnDisconnect`: a lost connection holds its call.
     keep_call_on_disconnect: bool,
+    /// Cluster mode: where this connection's call peer is, so relaying a candidate costs no
+    /// Redis round trip (boxed: nothing per idle connection in memory, where it is not used).
+    relay_cache: Option<Box<RelayCache>>,
+}
+
+/// The relay target of the current call, as the directory last said, valid while no frame was
+/// queued in this connection's reserve since (every `leave` and `call_resumed` is: the call
+/// changed) and this session did not change its call itself (offer, answer, leave, login).
+#[derive(Debug)]
+struct RelayCache {
+    peer: protocol::NameKey,
+    connection: ConnectionRef,
+    reserved_deliveries: u32,
 }
 
 impl Session {
@@ -84,6 +102,7 @@ impl Session {
             backlog: Vec::new(),
             subscribed: false,
             keep_call_on_disconnect: false,
+            relay_cache: None,
         }
     }
 
@@ -125,23 +144,75 @@ impl Session {
         }
     }
 
+    /// Dispatches one text frame at once, on the caller's stack, for a directory that never
+    /// waits (in memory: see [`DirectoryBackend::may_wait`](crate::directory_backend::DirectoryBackend::may_wait)).
+    /// The connection loop uses it so that an idle connection's future does not grow by a
+    /// dispatch future; property tests drive sessions with it without a runtime.
+    ///
+    /// # Panics
+    /// If the directory made the dispatch wait (a directory that may wait must be awaited
+    /// through [`Self::handle_text`]).
+    pub fn handle_text_now(&mut self, text: &str) {
+        use futures_util::FutureExt;
+        assert!(self.handle_text(text).now_or_never().is_some(), "the in-memory directory never waits");
+    }
+
+    /// Delivers a relayed frame to `to`: into its queue on this node (as [`Self::queued`]), or
+    /// in cluster mode published to its node, awaited, so this sender's frames keep their
+    /// order; a publish that fails is answered to this sender with `unavailable` (never lost
+    /// silently). True when the frame was delivered (or kept in the backlog).
+    async fn relay(&mut self, to: &ConnectionRef, text: Utf8Bytes) -> bool {
+        if to.node == self.state.router.node() {
+            let delivery = self.state.router.deliver(to, text);
+            return self.queued(delivery);
+        }
+        let Some(cluster) = &self.state.cluster else { return false };
+        match cluster.publish(to, NodeDelivery::Frame, text.as_bytes()).await {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::info!(connection = self.id(), %to, %error, "relay to another node failed");
+                self.reply_error(ErrorCode::Unavailable, crate::cluster_node::unreachable_words());
+                false
+            }
+        }
+    }
+
+    /// Remembers (cluster mode only) that frames for `peer` go to `connection`; `seen` is the
+    /// connection's reserve count read before the directory was asked.
+    fn cache_relay_target(&mut self, peer: &UserName, connection: ConnectionRef, seen: u32) {
+        if self.state.directory.may_wait() {
+            self.relay_cache = Some(Box::new(RelayCache { peer: peer.key(), connection, reserved_deliveries: seen }));
+        }
+    }
+
+    /// The cached relay target for `peer`, if still valid.
+    fn cached_relay_target(&self, peer: &UserName) -> Option<ConnectionRef> {
+        let cache = self.relay_cache.as_deref()?;
+        let valid = cache.reserved_deliveries == self.connection.reserved_deliveries() && cache.peer == peer.key();
+        valid.then_some(cache.connection)
+    }
+
     /// Parses and dispatches one text frame; every failure becomes an `error` reply.
-    pub fn handle_text(&mut self, text: &str) {
+    pub async fn handle_text(&mut self, text: &str) {
         let message = match ClientMessage::from_json(text) {
             Ok(message) => message,
             Err(parse_error) => return self.reply_error(parse_error.error_code(), parse_error.to_string()),
         };
+        if !matches!(message, ClientMessage::Candidate { .. }) {
+            // Anything else may change this connection's call: ask the directory again.
+            self.relay_cache = None;
+        }
         let outcome = match message {
             ClientMessage::Login { name, resume, in_call_with, keep_call_on_disconnect } => {
-                self.login(&name, LoginRequest { resume, in_call_with, keep_call_on_disconnect })
+                self.login(&name, LoginRequest { resume, in_call_with, keep_call_on_disconnect }).await
             }
-            ClientMessage::Offer { name, offer } => self.offer(name, offer),
-            ClientMessage::Answer { name, answer } => self.answer(name, answer),
-            ClientMessage::Candidate { name, candidate } => self.candidate(name, candidate),
-            ClientMessage::Leave { name, reason } => self.leave(name, reason),
-            ClientMessage::Users => self.users(),
-            ClientMessage::PresenceSubscribe => self.presence_subscribe(),
-            ClientMessage::PresenceQuery { names } => self.presence_query(&names),
+            ClientMessage::Offer { name, offer } => self.offer(name, offer).await,
+            ClientMessage::Answer { name, answer } => self.answer(name, answer).await,
+            ClientMessage::Candidate { name, candidate } => self.candidate(name, candidate).await,
+            ClientMessage::Leave { name, reason } => self.leave(name, reason).await,
+            ClientMessage::Users => self.users().await,
+            ClientMessage::PresenceSubscribe => self.presence_subscribe().await,
+            ClientMessage::PresenceQuery { names } => self.presence_query(&names).await,
         };
         if let Err(error) = outcome {
             self.reply_error(error.code(), error.to_string());
@@ -176,18 +247,18 @@ impl Session {
         self.name.clone().ok_or(RequestError::NotLoggedIn)
     }
 
-    fn offer(&mut self, target: UserName, offer: SessionDescription) -> Result<(), RequestError> {
+    async fn offer(&mut self, target: UserName, offer: SessionDescription) -> Result<(), RequestError> {
         let caller = self.signed_in_name()?;
         let ring_deadline = tokio::time::Instant::now().into_std() + self.state.config.ring_timeout;
-        match self.state.directory.start_call(&caller, self.reference(), &target, ring_deadline) {
+        let seen = self.connection.reserved_deliveries();
+        match self.state.directory.start_call(&caller, self.reference(), &target, ring_deadline).await {
             Ok(started) => {
+                self.cache_relay_target(&target, started.callee_connection, seen);
                 if let Offered::NewCall(_) = started.outcome {
                     self.state.metrics.calls_ringing.inc();
                 }
                 let relayed = ServerMessage::Offer { offer, name: caller.display().clone() };
-                let delivery =
-                    self.state.router.deliver(&started.callee_connection, Utf8Bytes::from(relayed.to_json()));
-                if self.queued(delivery) {
+                if self.relay(&started.callee_connection, Utf8Bytes::from(relayed.to_json())).await {
                     self.state.metrics.relayed(RelayedType::Offer);
                 }
                 if let Offered::NewCall(call_id) = started.outcome {
@@ -206,36 +277,44 @@ impl Session {
         }
     }
 
-    fn answer(&mut self, target: UserName, answer: SessionDescription) -> Result<(), RequestError> {
+    async fn answer(&mut self, target: UserName, answer: SessionDescription) -> Result<(), RequestError> {
         let callee = self.signed_in_name()?;
-        let answered = self.state.directory.answer_call(&callee, self.reference(), &target)?;
+        let seen = self.connection.reserved_deliveries();
+        let answered = self.state.directory.answer_call(&callee, self.reference(), &target).await?;
+        self.cache_relay_target(&target, answered.caller_connection, seen);
         if let Answered::Connected(call_id) = answered.outcome {
             self.state.metrics.calls_ringing.dec();
             self.state.metrics.calls_active.inc();
             tracing::info!(caller = %answered.caller, %callee, call_id, "call answered");
         }
         let relayed = ServerMessage::Answer { answer, name: Some(callee.display().clone()) };
-        let delivery = self.state.router.deliver(&answered.caller_connection, Utf8Bytes::from(relayed.to_json()));
-        if self.queued(delivery) {
+        if self.relay(&answered.caller_connection, Utf8Bytes::from(relayed.to_json())).await {
             self.state.metrics.relayed(RelayedType::Answer);
         }
         Ok(())
     }
 
-    fn candidate(&mut self, peer: UserName, candidate: IceCandidate) -> Result<(), RequestError> {
+    async fn candidate(&mut self, peer: UserName, candidate: IceCandidate) -> Result<(), RequestError> {
         let sender = self.signed_in_name()?;
-        let target = self.state.directory.relay_target(&sender, self.reference(), &peer)?;
+        let target = match self.cached_relay_target(&peer) {
+            Some(target) => target,
+            None => {
+                let seen = self.connection.reserved_deliveries();
+                let target = self.state.directory.relay_target(&sender, self.reference(), &peer).await?;
+                self.cache_relay_target(&peer, target, seen);
+                target
+            }
+        };
         let relayed = ServerMessage::Candidate { candidate, name: Some(sender.display().clone()) };
-        let delivery = self.state.router.deliver(&target, Utf8Bytes::from(relayed.to_json()));
-        if self.queued(delivery) {
+        if self.relay(&target, Utf8Bytes::from(relayed.to_json())).await {
             self.state.metrics.relayed(RelayedType::Candidate);
         }
         Ok(())
     }
 
-    fn leave(&mut self, peer: Option<UserName>, reason: Option<LeaveReason>) -> Result<(), RequestError> {
+    async fn leave(&mut self, peer: Option<UserName>, reason: Option<LeaveReason>) -> Result<(), RequestError> {
         let user = self.signed_in_name()?;
-        let ended = self.state.directory.end_call(&user, self.reference(), peer.as_ref())?;
+        let ended = self.state.directory.end_call(&user, self.reference(), peer.as_ref()).await?;
         count_call_end(&self.state.metrics, ended.phase);
         // A client may only claim these reasons; the server alone says disconnected/timeout.
         let reason = match reason {
@@ -281,9 +360,10 @@ fn count_call_end(metrics: &Metrics, phase: CallPhase) {
 /// Tells `recipient` that its call with `departed` ended. Never waits: `leave` uses the queue's
 /// small reserve (see [`crate::router::Router::deliver_reserved`]), which keeps it in order and
 /// lets the ring sweep and clean-up send it too.
+/// In cluster mode a recipient on another node gets it through a spawned publish.
 pub fn send_leave(state: &AppState, recipient: &ConnectionRef, departed: &Identity, reason: LeaveReason) {
-    let leave = ServerMessage::Leave { name: Some(departed.display().clone()), reason: Some(reason) };
-    let _ = state.router.deliver_reserved(recipient, Utf8Bytes::from(leave.to_json()));
+    let leave = crate::cluster_node::leave_text(departed, reason);
+    crate::cluster_node::deliver_reserved_anywhere(state, recipient, NodeDelivery::Reserved, leave);
 }
 
 fn login_refused(reason: LoginFailure, message: String) -> ServerMessage {

@@ -17,11 +17,11 @@ impl Session {
         self.state.config.presence_list == PresenceList::Global
     }
 
-    pub(super) fn users(&mut self) -> Result<(), RequestError> {
+    pub(super) async fn users(&mut self) -> Result<(), RequestError> {
         // Who is online is for people who signed in (a classic client always signs in first).
         self.signed_in_name()?;
         let users = match self.global_list() {
-            true => self.state.directory.online_names(self.name.as_ref(), MAX_USERS_LISTED),
+            true => self.state.directory.online_names(self.name.as_ref(), MAX_USERS_LISTED).await?,
             false => Vec::new(),
         };
         self.reply(&ServerMessage::Users { users });
@@ -30,10 +30,17 @@ impl Session {
 
     /// Subscribes to presence: the snapshot now, a delta per sign-in and sign-out after. With
     /// `--presence-list none` the snapshot is empty and nothing follows.
-    pub(super) fn presence_subscribe(&mut self) -> Result<(), RequestError> {
+    pub(super) async fn presence_subscribe(&mut self) -> Result<(), RequestError> {
         let who = self.signed_in_name()?;
         if !self.global_list() {
             self.reply(&ServerMessage::Users { users: Vec::new() });
+            return Ok(());
+        }
+        if self.state.cluster.is_some() {
+            // Cluster mode does not push presence yet (`hello` does not offer it): the snapshot
+            // only, cluster-wide, and no deltas after it.
+            let users = self.state.directory.online_names(Some(&who), MAX_USERS_LISTED).await?;
+            self.reply(&ServerMessage::Users { users });
             return Ok(());
         }
         if self.subscribed {
@@ -46,13 +53,12 @@ impl Session {
     }
 
     /// Answers which of `names` are online, in their display forms, sorted, without duplicates.
-    pub(super) fn presence_query(&mut self, names: &[UserName]) -> Result<(), RequestError> {
+    pub(super) async fn presence_query(&mut self, names: &[UserName]) -> Result<(), RequestError> {
         self.signed_in_name()?;
-        let mut online: Vec<UserName> = names
-            .iter()
-            .take(MAX_PRESENCE_QUERY_NAMES)
-            .filter_map(|name| self.state.directory.online_name(name))
-            .collect();
+        let mut online: Vec<UserName> = Vec::new();
+        for name in names.iter().take(MAX_PRESENCE_QUERY_NAMES) {
+            online.extend(self.state.directory.online_name(name).await?);
+        }
         online.sort();
         online.dedup();
         self.reply(&ServerMessage::Presence { joined: None, left: None, online: Some(online) });

@@ -2,8 +2,8 @@
 //! `--ring-timeout`) and tells both parties `timeout`, and ends the held calls and waits past
 //! their grace deadline (`--call-resume-grace`, see `login.rs`). Deadlines are data in the
 //! directory's records, not a timer per call: the task sleeps until the earliest one
-//! ([`crate::directory::Directory::next_ring_deadline`],
-//! [`crate::directory::Directory::next_grace_deadline`]), and each new deadline wakes it to
+//! ([`crate::directory_backend::DirectoryBackend::next_ring_deadline`],
+//! [`crate::directory_backend::DirectoryBackend::next_grace_deadline`]), and each new deadline wakes it to
 //! look again. Started by the first call; it holds the server's state weakly and ends at shutdown, so
 //! it never keeps a server alive. Tokio's clock is used throughout, so paused-time tests see the
 //! timeout exactly.
@@ -15,6 +15,9 @@ use std::sync::{Arc, OnceLock, Weak};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+
+/// How soon the sweep asks again when the directory's store (Redis) was out of reach.
+const UNAVAILABLE_RETRY: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// The handle to the sweep task, kept in the server's state.
 #[derive(Debug, Default)]
@@ -38,11 +41,13 @@ impl RingSweep {
 
 async fn sweep(state: Weak<SharedState>, wake: Arc<Notify>, shutdown: CancellationToken) {
     loop {
-        let Some(next_deadline) = state.upgrade().map(|state| {
-            let (ring, grace) = (state.directory.next_ring_deadline(), state.directory.next_grace_deadline());
-            ring.into_iter().chain(grace).min()
-        }) else {
-            return;
+        let Some(directory) = state.upgrade().map(|state| Arc::clone(&state.directory)) else { return };
+        let (ring, grace) = (directory.next_ring_deadline().await, directory.next_grace_deadline().await);
+        drop(directory);
+        // An unreachable store (cluster mode) is asked again a moment later.
+        let next_deadline = match (ring, grace) {
+            (Ok(ring), Ok(grace)) => ring.into_iter().chain(grace).min(),
+            _ => Some(Instant::now().into_std() + UNAVAILABLE_RETRY),
         };
         let until_deadline = async {
             match next_deadline {
@@ -57,8 +62,10 @@ async fn sweep(state: Weak<SharedState>, wake: Arc<Notify>, shutdown: Cancellati
         }
         let Some(state) = state.upgrade().map(AppState) else { return };
         let now = Instant::now().into_std();
-        super::login::expired_graces(&state, state.directory.expire_graces(now));
-        for expired in state.directory.expire_rings(now) {
+        if let Ok(expired) = state.directory.expire_graces(now).await {
+            super::login::expired_graces(&state, expired);
+        }
+        for expired in state.directory.expire_rings(now).await.unwrap_or_default() {
             state.metrics.calls_ringing.dec();
             tracing::info!(caller = %expired.caller, callee = %expired.callee, reason = "timeout", "call ended");
             send_leave(&state, &expired.caller_connection, &expired.callee, LeaveReason::Timeout);

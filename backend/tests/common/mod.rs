@@ -41,7 +41,8 @@ impl TestServer {
     pub async fn start_with(config: Config) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let address = listener.local_addr().expect("local address");
-        let state = AppState::new(config);
+        // Alone in memory, or a cluster node with `redis_url` set.
+        let state = AppState::start(config).await.expect("the server starts");
         let (shutdown, shutdown_signal) = oneshot::channel::<()>();
         let task = tokio::spawn(backend::run(listener, state.clone(), async move {
             let _ = shutdown_signal.await;

@@ -1,21 +1,157 @@
-//! The conformance suite: one set of tests, written against the [`Directory`] trait, that every
-//! implementation runs (today [`super::MemoryDirectory`], in `memory/mod.rs`). Each test is a
-//! generic function over `&impl Directory`; `conformance_tests!(constructor)` turns the list
-//! into `#[test]`s for one implementation. Every test checks [`Directory::check_consistency`]
-//! (symmetric call state) after each transition.
+//! The conformance suite: one set of async scenarios that every directory runs, through the
+//! methods of [`DirectoryBackend`]: the in-memory one and the one on Redis (a real
+//! `redis-server` per test, started and killed by the test). Each scenario is an async
+//! function over `&TestDirectory` (the backend's methods, failing the test if the store is out
+//! of reach); `scenarios!` turns a list of them into `#[tokio::test]`s for one implementation.
+//! Every scenario checks `check_consistency` (symmetric call state) after each transition.
+//!
+//! Ring and grace deadlines are whole milliseconds (`whole_millis_now`), as Redis stores them,
+//! so a deadline read back equals the one given.
+//!
+//! Held calls (`held_calls.rs`, issue 10) run against the in-memory directory only: they are
+//! not in Redis yet (`RedisDirectory::claim` ignores `inCallWith`, `release` ignores the hold).
 
 pub(crate) mod calls;
 pub(crate) mod held_calls;
 pub(crate) mod names;
 
-use super::{ClaimRequest, ConnectionRef, Directory, Identity, NodeId};
+use super::{
+    CallAnswered, CallError, CallStarted, ClaimError, ClaimRequest, Claimed, ConnectionRef, EndedCall, ExpiredGrace,
+    ExpiredRing, Identity, NodeId, Released,
+};
+use crate::cluster::calls::whole_millis;
+use crate::cluster::directory::RedisDirectory;
+use crate::cluster::test_redis::TestRedis;
+use crate::directory_backend::DirectoryBackend;
 use protocol::UserName;
 use std::time::{Duration, Instant};
 
-/// `#[test]`s running the whole suite against the directory built by the given expression.
-macro_rules! conformance_tests {
-    ($make_directory:expr) => {
-        $crate::directory::conformance::conformance_tests!(@each $make_directory;
+/// The node every connection of these tests is on (any node: the directory only stores it).
+const NODE: NodeId = NodeId::from_raw(0x5eed);
+
+/// A directory under test, and the redis-server it lives on, if any.
+#[derive(Debug)]
+pub(crate) struct TestDirectory {
+    directory: DirectoryBackend,
+    _redis: Option<TestRedis>,
+}
+
+const REACHABLE: &str = "the directory's store is reachable in these tests";
+
+impl TestDirectory {
+    pub(crate) fn in_memory() -> TestDirectory {
+        TestDirectory { directory: DirectoryBackend::in_memory(), _redis: None }
+    }
+
+    /// A `RedisDirectory` of [`NODE`] on its own redis-server, its node lease live.
+    pub(crate) async fn on_redis() -> TestDirectory {
+        let redis = TestRedis::start();
+        let connection = crate::cluster::connect(&redis.url()).await.expect("redis");
+        let directory = RedisDirectory::new(connection, NODE, Duration::from_secs(60));
+        directory.leases().heartbeat().await.expect("heartbeat");
+        TestDirectory { directory: DirectoryBackend::Redis(Box::new(directory)), _redis: Some(redis) }
+    }
+
+    async fn claim(
+        &self,
+        name: &Identity,
+        holder: ConnectionRef,
+        request: &ClaimRequest,
+    ) -> Result<Claimed, ClaimError> {
+        self.directory.claim(name, holder, request).await
+    }
+
+    async fn release(&self, name: &Identity, holder: ConnectionRef, hold_until: Option<Instant>) -> Option<Released> {
+        self.directory.release(name, holder, hold_until).await.expect(REACHABLE)
+    }
+
+    async fn online_count(&self) -> usize {
+        self.directory.online_count().await.expect(REACHABLE)
+    }
+
+    async fn online_name(&self, name: &UserName) -> Option<UserName> {
+        self.directory.online_name(name).await.expect(REACHABLE)
+    }
+
+    async fn online_names(&self, except: Option<&Identity>, limit: usize) -> Vec<UserName> {
+        self.directory.online_names(except, limit).await.expect(REACHABLE)
+    }
+
+    async fn start_call(
+        &self,
+        caller: &Identity,
+        holder: ConnectionRef,
+        target: &UserName,
+        ring_deadline: Instant,
+    ) -> Result<CallStarted, CallError> {
+        self.directory.start_call(caller, holder, target, ring_deadline).await
+    }
+
+    async fn answer_call(
+        &self,
+        callee: &Identity,
+        holder: ConnectionRef,
+        target: &UserName,
+    ) -> Result<CallAnswered, CallError> {
+        self.directory.answer_call(callee, holder, target).await
+    }
+
+    async fn end_call(
+        &self,
+        user: &Identity,
+        holder: ConnectionRef,
+        expected_peer: Option<&UserName>,
+    ) -> Result<EndedCall, CallError> {
+        self.directory.end_call(user, holder, expected_peer).await
+    }
+
+    async fn relay_target(
+        &self,
+        sender: &Identity,
+        holder: ConnectionRef,
+        target: &UserName,
+    ) -> Result<ConnectionRef, CallError> {
+        self.directory.relay_target(sender, holder, target).await
+    }
+
+    async fn next_ring_deadline(&self) -> Option<Instant> {
+        self.directory.next_ring_deadline().await.expect(REACHABLE)
+    }
+
+    async fn expire_rings(&self, now: Instant) -> Vec<ExpiredRing> {
+        self.directory.expire_rings(now).await.expect(REACHABLE)
+    }
+
+    async fn next_grace_deadline(&self) -> Option<Instant> {
+        self.directory.next_grace_deadline().await.expect(REACHABLE)
+    }
+
+    async fn expire_graces(&self, now: Instant) -> Vec<ExpiredGrace> {
+        self.directory.expire_graces(now).await.expect(REACHABLE)
+    }
+
+    async fn check_consistency(&self) -> Result<(), String> {
+        self.directory.check_consistency().await
+    }
+}
+
+/// One `#[tokio::test]` per scenario, each on a fresh directory made by `$make`.
+macro_rules! scenarios {
+    ($make:expr; $($group:ident :: $test:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $test() {
+                let directory = $make;
+                super::$group::$test(&directory).await;
+            }
+        )*
+    };
+}
+
+/// The scenarios of names and calls, for both directories.
+macro_rules! names_and_calls {
+    ($make:expr) => {
+        scenarios!($make;
             names::claiming_a_free_name_signs_in_and_the_name_or_a_look_alike_is_then_refused,
             names::a_takeover_moves_the_name_to_a_new_connection_and_a_plain_claim_is_refused,
             names::a_name_is_freed_exactly_once_and_only_by_the_connection_that_holds_it,
@@ -33,6 +169,14 @@ macro_rules! conformance_tests {
             calls::disconnecting_mid_call_frees_the_peer,
             calls::a_resume_login_mid_call_ends_the_call_of_the_replaced_connection,
             calls::relaying_goes_only_between_the_two_parties_of_one_call,
+        );
+    };
+}
+
+/// The held-call scenarios (issue 10).
+macro_rules! held_calls {
+    ($make:expr) => {
+        scenarios!($make;
             held_calls::a_lost_connection_of_a_client_that_keeps_calls_holds_the_call_and_the_name,
             held_calls::ringing_calls_and_idle_users_are_not_held,
             held_calls::the_away_side_back_with_in_call_with_restores_the_call_for_both,
@@ -43,25 +187,25 @@ macro_rules! conformance_tests {
             held_calls::a_side_that_never_comes_back_is_expired_at_the_grace_deadline_and_its_name_freed,
             held_calls::a_wait_never_answered_expires_at_the_grace_deadline,
             held_calls::the_peer_leaving_during_the_hold_ends_the_call_and_frees_the_away_name,
-            held_calls::nobody_else_may_claim_an_away_name_and_relays_to_a_waited_for_peer_are_refused
+            held_calls::nobody_else_may_claim_an_away_name_and_relays_to_a_waited_for_peer_are_refused,
         );
     };
-    (@each $make_directory:expr; $($group:ident :: $test:ident),* $(,)?) => {
-        mod conformance {
-            use super::*;
-            $(
-                #[test]
-                fn $test() {
-                    $crate::directory::conformance::$group::$test(&$make_directory);
-                }
-            )*
-        }
-    };
 }
-pub(crate) use conformance_tests;
 
-/// The node every connection of these tests is on (any node: the directory only stores it).
-const NODE: NodeId = NodeId::from_raw(0x5eed);
+/// The whole suite against `MemoryDirectory`.
+mod in_memory {
+    use super::TestDirectory;
+
+    names_and_calls!(TestDirectory::in_memory());
+    held_calls!(TestDirectory::in_memory());
+}
+
+/// The suite against `RedisDirectory` on a real redis-server (held calls: not in Redis yet).
+mod on_redis {
+    use super::TestDirectory;
+
+    names_and_calls!(TestDirectory::on_redis().await);
+}
 
 /// Connection number `number` on [`NODE`].
 fn connection(number: u64) -> ConnectionRef {
@@ -78,20 +222,26 @@ fn identity(name: &str) -> Identity {
     Identity::new(UserName::from_wire(name))
 }
 
-fn assert_consistent(directory: &impl Directory) {
-    assert_eq!(directory.check_consistency(), Ok(()));
+async fn assert_consistent(directory: &TestDirectory) {
+    assert_eq!(directory.check_consistency().await, Ok(()));
+}
+
+/// Now, to the millisecond (what Redis stores).
+fn whole_millis_now() -> Instant {
+    whole_millis(Instant::now())
 }
 
 /// A ring deadline far enough ahead that nothing expires unless a test says so.
 fn later() -> Instant {
-    Instant::now() + Duration::from_secs(45)
+    whole_millis_now() + Duration::from_secs(45)
 }
 
 /// Signs `name` in on connection `number`; returns the identity and its connection.
-fn sign_in(directory: &impl Directory, name: &str, number: u64) -> (Identity, ConnectionRef) {
-    let claimed = directory.claim(&identity(name), connection(number), &ClaimRequest::Fresh).expect("a free name");
+async fn sign_in(directory: &TestDirectory, name: &str, number: u64) -> (Identity, ConnectionRef) {
+    let claimed =
+        directory.claim(&identity(name), connection(number), &ClaimRequest::Fresh).await.expect("a free name");
     assert!(claimed.newly_online && claimed.replaced.is_none() && claimed.ended_call.is_none());
-    assert_consistent(directory);
+    assert_consistent(directory).await;
     (claimed.identity, connection(number))
 }
 

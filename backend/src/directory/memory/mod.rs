@@ -203,10 +203,3 @@ impl Directory for MemoryDirectory {
         self.check_symmetry()
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    crate::directory::conformance::conformance_tests!(MemoryDirectory::new());
-}

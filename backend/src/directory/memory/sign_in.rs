@@ -79,7 +79,15 @@ impl MemoryDirectory {
             None => Resumption::None,
         };
         let ended_waits = self.end_waits_for(&identity, &mut schedule);
-        Ok(Claimed { identity, newly_online, replaced, ended_call, resumption, ended_waits })
+        Ok(Claimed {
+            identity,
+            newly_online,
+            replaced,
+            ended_call,
+            resumption,
+            ended_waits,
+            stale_holders_freed: Vec::new(),
+        })
     }
 
     /// `me` (just signed in) says it is in a call with `awaited`: back in its kept call, paired
