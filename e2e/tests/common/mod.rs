@@ -4,11 +4,13 @@
 //! `person`; a person in Firefox (its own geckodriver, the WebRTC prefs) and the `Browser` enum
 //! in `firefox`; the in-call probes (audio level, new frames, the peer's state in words) and two
 //! people signed in, in `in_call`; certificate pinning, DevTools commands and `/metrics` reading
-//! for the production set-ups in `certificates`, `devtools` and `metrics`.
+//! for the production set-ups in `certificates`, `devtools` and `metrics`; the real server binary,
+//! killed and started again, in `backend_binary`.
 
 // Each test file uses part of this module.
 #![allow(dead_code)]
 
+pub mod backend_binary;
 pub mod certificates;
 pub mod devtools;
 pub mod firefox;

@@ -199,7 +199,7 @@ impl Drop for TurnServerProcess {
 
 /// Waits until `child` (called `program` in failures) accepts TCP on 127.0.0.1:`port`, for at most
 /// 15 s; fails early if it exits. `more` adds to a failure message (say, the end of its log).
-async fn wait_until_listening(child: &mut Child, program: &str, port: u16, more: impl Fn() -> String) {
+pub(super) async fn wait_until_listening(child: &mut Child, program: &str, port: u16, more: impl Fn() -> String) {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         if tokio::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port)).await.is_ok() {
@@ -214,7 +214,7 @@ async fn wait_until_listening(child: &mut Child, program: &str, port: u16, more:
 }
 
 /// The last `count` lines of the text file at `path` (empty when it cannot be read).
-fn last_lines(path: &Path, count: usize) -> String {
+pub(super) fn last_lines(path: &Path, count: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(count)..].join("\n")
