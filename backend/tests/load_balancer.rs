@@ -17,11 +17,20 @@ use common::test_redis::TestRedis;
 use common::*;
 use haproxy::{Haproxy, STATE_DEADLINE};
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 const LEASE_TTL: &str = "1500ms";
 const WEB_APP_MARKER: &str = "duet web app served through the balancer";
+
+/// A folder removed when dropped, also when the test panics.
+struct TemporaryFolder(PathBuf);
+
+impl Drop for TemporaryFolder {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
 
 /// A node of the cluster: the real binary, trusting the balancer's forwarded addresses.
 fn start_node(redis: &TestRedis, web_app: &Path) -> (ServerProcess, SocketAddr) {
@@ -70,12 +79,12 @@ async fn sign_in_through(balancer: SocketAddr, name: &str) -> Result<Client, ser
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn haproxy_spreads_clients_over_two_nodes_and_its_readyz_check_takes_out_a_dead_or_redisless_node() {
     let mut redis = TestRedis::start();
-    let web_app = std::env::temp_dir().join(format!("duet-test-balanced-app-{}", std::process::id()));
-    std::fs::create_dir_all(&web_app).expect("a temporary web app folder");
-    std::fs::write(web_app.join("index.html"), format!("<!DOCTYPE html><title>{WEB_APP_MARKER}</title>\n"))
+    let web_app = TemporaryFolder(std::env::temp_dir().join(format!("duet-test-balanced-app-{}", std::process::id())));
+    std::fs::create_dir_all(&web_app.0).expect("a temporary web app folder");
+    std::fs::write(web_app.0.join("index.html"), format!("<!DOCTYPE html><title>{WEB_APP_MARKER}</title>\n"))
         .expect("write index.html");
-    let (mut node_a, address_a) = start_node(&redis, &web_app);
-    let (node_b, address_b) = start_node(&redis, &web_app);
+    let (mut node_a, address_a) = start_node(&redis, &web_app.0);
+    let (node_b, address_b) = start_node(&redis, &web_app.0);
     let nodes = [address_a, address_b];
     let balancer = Haproxy::start(&nodes);
     balancer.wait_for_states(&[("node1", "UP"), ("node2", "UP")]).await;
@@ -157,5 +166,4 @@ async fn haproxy_spreads_clients_over_two_nodes_and_its_readyz_check_takes_out_a
     assert_eq!((status, page.contains(WEB_APP_MARKER)), (200, true), "{page}");
     sign_in_through(balancer.address, "grace").await.expect("sign-ins work again through the balancer");
     assert!(open_websockets(survivor_address).await >= 1.0);
-    let _ = std::fs::remove_dir_all(&web_app);
 }
