@@ -40,12 +40,6 @@ const SENDERS_LIVE: &str = "const pc = window.__duetConnections[window.__duetCon
 const LOCAL_UFRAG: &str = "const pc = window.__duetConnections[window.__duetConnections.length - 1]; \
      const ufrag = pc.localDescription.sdp.split('\\r\\n').find(l => l.startsWith('a=ice-ufrag:')) || '';";
 
-async fn counter(person: &Person, attribute: &str) -> u64 {
-    let value =
-        person.run_script(&format!("return Number(document.querySelector('.app').dataset.{attribute});"), vec![]).await;
-    value.as_u64().unwrap_or(0)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offers_that_really_cross_keep_video_flowing_both_ways() {
     let people = two_people_signed_in(&[], &[]).await;
@@ -79,7 +73,7 @@ async fn offers_that_really_cross_keep_video_flowing_both_ways() {
             person.wait_for_new_remote_frames().await;
             person.wait_for("live audio and video senders", SENDERS_LIVE).await;
         }
-        collisions = (counter(alice, "offerCollisions").await, counter(bob, "offerCollisions").await);
+        collisions = (alice.app_counter("offerCollisions").await, bob.app_counter("offerCollisions").await);
         eprintln!("round {round}: media both ways; offers that collided so far (alice, bob): {collisions:?}");
     }
     assert!(collisions.0 + collisions.1 >= 1, "the offers never crossed in {round} rounds");

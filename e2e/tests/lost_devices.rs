@@ -7,19 +7,8 @@
 
 mod common;
 
+use common::two_browsers::WATCH_CONNECTIONS;
 use common::*;
-
-/// Keeps every peer connection the page makes, so the test can read its senders.
-const RECORD_PEER_CONNECTIONS: &str = r#"
-    window.__duetConnections = [];
-    const Original = window.RTCPeerConnection;
-    window.RTCPeerConnection = function (configuration) {
-        const connection = new Original(configuration);
-        window.__duetConnections.push(connection);
-        return connection;
-    };
-    window.RTCPeerConnection.prototype = Original.prototype;
-"#;
 
 /// A script returning the id of the live track of `kind` ("audio" or "video") the current call
 /// sends, or "".
@@ -54,7 +43,7 @@ async fn wait_for_a_new_sent_track(person: &Person, kind: &str, before: &str) {
 async fn a_camera_and_a_microphone_that_stop_by_themselves_are_replaced_without_a_click() {
     let people = two_people_signed_in(&[], &[]).await;
     let (alice, bob) = (&people.alice, &people.bob);
-    alice.run_script(RECORD_PEER_CONNECTIONS, vec![]).await;
+    alice.run_script(WATCH_CONNECTIONS, vec![]).await;
     people.alice_calls_bob().await;
     bob.wait_for_new_remote_frames().await;
 

@@ -30,12 +30,6 @@ const LOCAL_UFRAG: &str = "const pc = window.__duetConnections[window.__duetConn
      const line = pc.localDescription.sdp.split('\\r\\n').find(l => l.startsWith('a=ice-ufrag:')); \
      return line || '';";
 
-async fn counter(person: &Person, attribute: &str) -> u64 {
-    let value =
-        person.run_script(&format!("return Number(document.querySelector('.app').dataset.{attribute});"), vec![]).await;
-    value.as_u64().unwrap_or(0)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn both_sides_renegotiating_at_once_keeps_the_call_playing() {
     let people = two_people_signed_in(&[], &[]).await;
@@ -61,7 +55,7 @@ async fn both_sides_renegotiating_at_once_keeps_the_call_playing() {
     assert_eq!(bob.run_script(role, vec![]).await, json!("polite"));
 
     for round in 1..=ROUNDS {
-        let restarts_before = (counter(alice, "iceRestarts").await, counter(bob, "iceRestarts").await);
+        let restarts_before = (alice.app_counter("iceRestarts").await, bob.app_counter("iceRestarts").await);
         let ufrags_before = (alice.run_script(LOCAL_UFRAG, vec![]).await, bob.run_script(LOCAL_UFRAG, vec![]).await);
         // Both clicks at the same instant of the shared clock, a moment from now.
         let now = alice.run_script("return Date.now();", vec![]).await.as_f64().expect("a time");
@@ -89,7 +83,7 @@ async fn both_sides_renegotiating_at_once_keeps_the_call_playing() {
             let summary = person.page_summary().await;
             assert!(!summary.contains("busy"), "{}: never refused as busy: {summary}", person.name);
         }
-        let collisions = (counter(alice, "offerCollisions").await, counter(bob, "offerCollisions").await);
+        let collisions = (alice.app_counter("offerCollisions").await, bob.app_counter("offerCollisions").await);
         eprintln!("round {round}: media both ways; offers that collided (alice, bob): {collisions:?}");
     }
 

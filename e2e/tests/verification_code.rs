@@ -8,19 +8,8 @@
 
 mod common;
 
+use common::two_browsers::WATCH_CONNECTIONS;
 use common::*;
-
-/// Records every peer connection the page makes, to read its fingerprints later.
-const RECORD_CONNECTIONS: &str = r#"
-    window.__duetConnections = [];
-    const Original = window.RTCPeerConnection;
-    window.RTCPeerConnection = function (configuration) {
-        const connection = new Original(configuration);
-        window.__duetConnections.push(connection);
-        return connection;
-    };
-    window.RTCPeerConnection.prototype = Original.prototype;
-"#;
 
 /// The latest connection's local and remote fingerprint lines, "LOCAL|REMOTE".
 const LATEST_FINGERPRINTS: &str = r#"
@@ -53,7 +42,7 @@ async fn shown_code(person: &Person, peer: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_codes_match_on_both_screens_and_change_with_the_next_call() {
-    let people = two_people_signed_in_with_bob_preload(&[], &[], Some(RECORD_CONNECTIONS)).await;
+    let people = two_people_signed_in_with_bob_preload(&[], &[], Some(WATCH_CONNECTIONS)).await;
     let (alice, bob) = (&people.alice, &people.bob);
 
     people.alice_calls_bob().await;

@@ -104,6 +104,12 @@ impl Person {
             .unwrap_or_else(|error| panic!("{}: script failed: {error}\n{script}", self.name))
     }
 
+    /// A number the app publishes on its root element (`data-ATTRIBUTE`, camelCase), 0 if absent.
+    pub async fn app_counter(&self, attribute: &str) -> u64 {
+        let script = format!("return Number(document.querySelector('.app').dataset.{attribute});");
+        self.run_script(&script, vec![]).await.as_u64().unwrap_or(0)
+    }
+
     pub async fn page_summary(&self) -> String {
         match self.client.execute(PAGE_SUMMARY_SCRIPT, vec![]).await {
             Ok(value) => value.as_str().unwrap_or_default().to_owned(),
