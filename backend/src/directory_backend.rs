@@ -188,19 +188,19 @@ impl DirectoryBackend {
         }
     }
 
-    /// See [`Directory::next_grace_deadline`]. Not yet in Redis (no holds there: none).
+    /// See [`Directory::next_grace_deadline`].
     pub async fn next_grace_deadline(&self) -> Result<Option<Instant>, DirectoryError> {
         match self {
             DirectoryBackend::Memory(memory) => Ok(memory.next_grace_deadline()),
-            DirectoryBackend::Redis(_) => Ok(None),
+            DirectoryBackend::Redis(redis) => redis.next_grace_deadline().await.map_err(unavailable),
         }
     }
 
-    /// See [`Directory::expire_graces`]. Not yet in Redis (no holds there: nothing expires).
+    /// See [`Directory::expire_graces`].
     pub async fn expire_graces(&self, now: Instant) -> Result<Vec<ExpiredGrace>, DirectoryError> {
         match self {
             DirectoryBackend::Memory(memory) => Ok(memory.expire_graces(now)),
-            DirectoryBackend::Redis(_) => Ok(Vec::new()),
+            DirectoryBackend::Redis(redis) => redis.expire_graces(now).await.map_err(unavailable),
         }
     }
 

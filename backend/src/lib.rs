@@ -189,10 +189,10 @@ impl AppState {
                     vec![FEATURE_PRESENCE, FEATURE_PRESENCE_QUERY, FEATURE_RESUME_CALLS]
                 }
                 (config::PresenceList::None, false) => vec![FEATURE_PRESENCE_QUERY, FEATURE_RESUME_CALLS],
-                // Cluster mode, for now: no pushed presence (the hub is per node) nor held calls
-                // (not in Redis yet); clients poll `users`, answered cluster-wide.
-                (config::PresenceList::Global, true) => Vec::new(),
-                (config::PresenceList::None, true) => vec![FEATURE_PRESENCE_QUERY],
+                // Cluster mode, for now: no pushed presence (the hub is per node); clients poll
+                // `users`, answered cluster-wide. Held calls are in Redis (`cluster/leases_lua.rs`).
+                (config::PresenceList::Global, true) => vec![FEATURE_RESUME_CALLS],
+                (config::PresenceList::None, true) => vec![FEATURE_PRESENCE_QUERY, FEATURE_RESUME_CALLS],
             }
             .into_iter()
             .map(str::to_owned)

@@ -36,7 +36,8 @@ async fn the_classic_walkthrough_with_alice_on_node_a_and_bob_on_node_b() {
     let redis = TestRedis::start();
     let (node_a, node_b) = two_nodes(&redis).await;
     let features = node_a.state.hello().features;
-    assert!(!features.iter().any(|feature| feature == "presence" || feature == "resume_calls"), "{features:?}");
+    assert!(!features.iter().any(|feature| feature == "presence"), "{features:?}");
+    assert!(features.iter().any(|feature| feature == "resume_calls"), "held calls are in Redis: {features:?}");
     let mut alice = node_a.login("alice").await;
     let mut bob = node_b.login("bob").await;
 

@@ -14,13 +14,13 @@
 //! the `{duet}` hash tag, so a script's keys, including the call record and the peer's name
 //! record it discovers while running, are in one Redis Cluster slot.
 
-use super::calls_lua::{ANSWER, CHECK, END, EXPIRE, RELAY, START};
+use super::calls_lua::{ANSWER, CHECK, END, EXPIRE, EXPIRE_GRACES, RELAY, START};
 use super::keys::{self, script};
-use super::reply::{array, at, connection, required, text};
+use super::reply::{array, at, connection, ended_call, required, text};
 use super::{ClusterError, ConnectionManager};
 use crate::address::ConnectionRef;
 use crate::directory::{
-    Answered, CallAnswered, CallError, CallId, CallStarted, EndedCall, ExpiredRing, Identity, Offered,
+    Answered, CallAnswered, CallError, CallId, CallStarted, EndedCall, ExpiredGrace, ExpiredRing, Identity, Offered,
 };
 use protocol::{NameKey, UserName};
 use redis::{Script, Value};
@@ -40,6 +40,7 @@ pub struct CallRecords {
     end: Script,
     relay: Script,
     expire: Script,
+    expire_graces: Script,
     check: Script,
 }
 
@@ -52,6 +53,7 @@ impl CallRecords {
             end: script(END),
             relay: script(RELAY),
             expire: script(EXPIRE),
+            expire_graces: script(EXPIRE_GRACES),
             check: script(CHECK),
         }
     }
@@ -89,6 +91,7 @@ impl CallRecords {
             "not_found" => Err(not_found()),
             "busy" => Err(CallError::Busy(display(1)?)),
             "already" => Err(CallError::AlreadyInCall(display(1)?)),
+            "unavailable" => Err(CallError::PeerUnavailable(display(1)?)),
             "renegotiation" => Ok(CallStarted {
                 outcome: Offered::Renegotiation,
                 callee: Identity::new(display(1)?),
@@ -127,6 +130,7 @@ impl CallRecords {
         Ok(match required(items, 0)?.as_str() {
             "no_call" => Err(CallError::NoCall),
             "not_in_call" => Err(not_in_call()),
+            "unavailable" => Err(CallError::PeerUnavailable(display(1)?)),
             "connected" => Ok(CallAnswered {
                 outcome: Answered::Connected(call_id(&required(items, 1)?)?),
                 caller: Identity::new(display(2)?),
@@ -169,7 +173,7 @@ impl CallRecords {
                 peer: Identity::new(UserName::from_wire(required(items, 1)?)),
                 phase: super::reply::phase(&required(items, 2)?)?,
                 peer_connection: connection(at(items, 3), at(items, 4))?,
-                peer_name_freed: false,
+                peer_name_freed: text(at(items, 5))?.is_some(),
             }),
             other => return Err(ClusterError::Corrupt(format!("end answered {other:?}"))),
         })
@@ -198,6 +202,9 @@ impl CallRecords {
             return Ok(Err(not_in_call()));
         }
         let items = array(&reply)?;
+        if text(at(items, 0))?.as_deref() == Some("unavailable") {
+            return Ok(Err(CallError::PeerUnavailable(UserName::from_wire(required(items, 1)?))));
+        }
         Ok(Ok(held_by(at(items, 0), at(items, 1))?))
     }
 
@@ -232,6 +239,39 @@ impl CallRecords {
         Ok(expired)
     }
 
+    /// See `Directory::next_grace_deadline` (to the millisecond): the earliest hold's or wait's.
+    pub async fn next_grace_deadline(&self) -> Result<Option<Instant>, ClusterError> {
+        let first: Vec<(String, f64)> = redis::cmd("ZRANGE")
+            .arg(keys::graces())
+            .arg(0)
+            .arg(0)
+            .arg("WITHSCORES")
+            .query_async(&mut self.redis.clone())
+            .await?;
+        Ok(first.first().map(|(_, millis)| instant_of_unix_millis(*millis as i64)))
+    }
+
+    /// See `Directory::expire_graces`. Atomic: of several nodes sweeping, each expired hold
+    /// goes to one of them, which tells the peer.
+    pub async fn expire_graces(&self, now: Instant) -> Result<Vec<ExpiredGrace>, ClusterError> {
+        let reply: Value =
+            self.expire_graces.key(keys::graces()).arg(unix_millis(now)).invoke_async(&mut self.redis.clone()).await?;
+        let mut expired = Vec::new();
+        for grace in array(&reply)? {
+            let items = array(grace)?;
+            let name = Identity::new(UserName::from_wire(required(items, 1)?));
+            expired.push(match required(items, 0)?.as_str() {
+                "away" => ExpiredGrace::Away { name, ended_call: ended_call(at(items, 2))? },
+                _ => ExpiredGrace::Wait {
+                    waiter: name,
+                    waiter_connection: held_by(at(items, 2), at(items, 3))?,
+                    peer: Identity::new(UserName::from_wire(required(items, 4)?)),
+                },
+            });
+        }
+        Ok(expired)
+    }
+
     /// See `Directory::check_consistency`: reads every directory key (tests only).
     pub async fn check_consistency(&self) -> Result<Result<(), String>, ClusterError> {
         let reply: Value = self.check.prepare_invoke().invoke_async(&mut self.redis.clone()).await?;
@@ -252,7 +292,7 @@ fn call_id(text: &str) -> Result<CallId, ClusterError> {
 /// Redis (shared by nodes whose clocks agree, as NTP keeps them, to well under a ring timeout).
 static CLOCKS: LazyLock<(Instant, SystemTime)> = LazyLock::new(|| (Instant::now(), SystemTime::now()));
 
-fn unix_millis(instant: Instant) -> i64 {
+pub(crate) fn unix_millis(instant: Instant) -> i64 {
     let (anchor, wall) = *CLOCKS;
     let wall = match instant.checked_duration_since(anchor) {
         Some(after) => wall + after,

@@ -14,8 +14,8 @@ use super::reply::{array, text};
 use super::{ClusterError, ConnectionManager};
 use crate::address::{ConnectionRef, NodeId};
 use crate::directory::{
-    CallAnswered, CallStarted, ClaimError, ClaimRequest, Claimed, EndedCall, ExpiredRing, Identity, Released,
-    Resumption,
+    CallAnswered, CallStarted, ClaimError, ClaimRequest, Claimed, EndedCall, ExpiredGrace, ExpiredRing, Identity,
+    Released,
 };
 use protocol::UserName;
 use redis::{Script, Value};
@@ -87,8 +87,8 @@ impl RedisDirectory {
     /// [`Claimed::stale_holders_freed`]: the peers of their calls must be told `disconnected`,
     /// as for the names of a swept node (the sweep will not see these any more).
     ///
-    /// Not yet in Redis: held calls (a takeover's `in_call_with` is not looked at, so its
-    /// resumption is always `None`, and no waits are kept); see `MemoryDirectory` for the rules.
+    /// Held calls follow `MemoryDirectory`'s rules (`directory/memory/sign_in.rs`) in the claim
+    /// script: a takeover naming its peer keeps a connected call, or pairs with a wait, or waits.
     pub async fn claim(
         &self,
         name: &Identity,
@@ -99,32 +99,40 @@ impl RedisDirectory {
             return Err(ClusterError::Corrupt(format!("{holder} is not on node {}", self.leases.node())));
         }
         let claim = match request {
-            ClaimRequest::Takeover { .. } => self.leases.take_over(name, holder.connection).await?,
+            ClaimRequest::Takeover { in_call_with, grace_deadline } => {
+                // The peer it names must be someone who could sign in, and not itself.
+                let peer = in_call_with
+                    .as_ref()
+                    .and_then(|peer| UserName::parse_login(peer.as_str()).ok())
+                    .map(Identity::new)
+                    .filter(|peer| peer.key() != name.key());
+                self.leases.take_over_in_call(name, holder.connection, peer.as_ref(), *grace_deadline).await?
+            }
             ClaimRequest::Fresh => self.leases.claim(name, holder.connection).await?,
         };
         Ok(match claim {
-            Claim::Won { freed, .. } => {
+            Claim::Won { freed, resumption, ended_waits } => {
                 let claimed = Claimed {
                     identity: name.clone(),
                     newly_online: true,
                     replaced: None,
                     ended_call: None,
-                    resumption: Resumption::None,
-                    ended_waits: Vec::new(),
+                    resumption,
+                    ended_waits,
                     stale_holders_freed: freed,
                 };
                 Ok(claimed)
             }
             Claim::Taken { in_use } => Err(ClaimError::Taken { requested: name.display().clone(), in_use }),
-            Claim::Replaced { display, previous, ended_call, .. } => {
+            Claim::Replaced { display, previous, ended_call, resumption, ended_waits } => {
                 let identity = if &display == name.display() { name.clone() } else { Identity::new(display) };
                 let claimed = Claimed {
                     identity,
                     newly_online: false,
-                    replaced: Some(previous),
+                    replaced: previous,
                     ended_call,
-                    resumption: Resumption::None,
-                    ended_waits: Vec::new(),
+                    resumption,
+                    ended_waits,
                     stale_holders_freed: Vec::new(),
                 };
                 Ok(claimed)
@@ -132,15 +140,23 @@ impl RedisDirectory {
         })
     }
 
-    /// See `Directory::release`. Not yet in Redis: holding the call of a user in a connected
-    /// call until `_hold_until` (the name is freed and the call ended at once, as without it).
+    /// See `Directory::release`: with `hold_until`, a user in a connected call is kept away
+    /// (its name record's `away`, the deadline in `{duet}:graces`), its call held.
     pub async fn release(
         &self,
         name: &Identity,
         holder: ConnectionRef,
-        _hold_until: Option<std::time::Instant>,
+        hold_until: Option<Instant>,
     ) -> Result<Option<Released>, ClusterError> {
-        Ok(self.leases.release(name, holder).await?.map(|ended_call| Released { held: false, ended_call }))
+        self.leases.release_or_hold(name, holder, hold_until).await
+    }
+
+    pub async fn next_grace_deadline(&self) -> Result<Option<Instant>, ClusterError> {
+        self.calls.next_grace_deadline().await
+    }
+
+    pub async fn expire_graces(&self, now: Instant) -> Result<Vec<ExpiredGrace>, ClusterError> {
+        self.calls.expire_graces(now).await
     }
 
     /// Live holders' (key, display form) pairs.

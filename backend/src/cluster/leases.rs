@@ -12,86 +12,41 @@
 //! the record and returns the previous holder. A node whose own lease has lapsed claims nothing
 //! ([`ClusterError::LeaseLapsed`]) until a heartbeat renews it.
 
+use super::calls::unix_millis;
 use super::keys::{self, script};
+use super::leases_lua::{CLAIM, DEAD_NODES, RELEASE, SWEEP};
 use super::reply::{array, at, connection, ended_call, required, text};
 use super::{parse_node, ClusterError, ConnectionManager};
 use crate::address::{ConnectionId, ConnectionRef, NodeId};
 pub use crate::directory::FreedName;
-use crate::directory::{EndedCall, Identity};
+use crate::directory::{EndedCall, EndedWait, Identity, Released, Resumption};
 use protocol::UserName;
 use redis::{Script, Value};
 use std::time::Duration;
-
-const CLAIM: &str = r#"
-if redis.call('EXISTS', KEYS[4]) == 0 then return {'lapsed'} end
-local key, shape, display, node, conn, mode = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local held = redis.call('HMGET', KEYS[1], 'display', 'node', 'conn', 'call')
-if held[1] and mode == 'reclaim' and held[2] == node and held[3] == conn then
-  redis.call('SADD', KEYS[3], key)
-  return {'won'}
-end
-if held[1] and mode == 'takeover' then
-  redis.call('SREM', P .. 'node:' .. held[2] .. ':names', key)
-  redis.call('HSET', KEYS[1], 'node', node, 'conn', conn)
-  redis.call('HDEL', KEYS[1], 'call')
-  redis.call('SADD', KEYS[3], key)
-  local ended = false
-  if held[4] then ended = end_call(held[4], key) end
-  return {'replaced', held[1], held[2], held[3], ended}
-end
-if held[1] and live(held[2]) then return {'taken', held[1]} end
-local owner = redis.call('GET', KEYS[2])
-if owner and owner ~= key then
-  local other = redis.call('HMGET', P .. 'name:' .. owner, 'display', 'node')
-  if other[1] and live(other[2]) then return {'taken', other[1]} end
-end
-local stale_name, stale_shape = false, false
-if held[1] then stale_name = free_name(key) end
-if owner and owner ~= key then stale_shape = free_name(owner) end
-redis.call('HSET', KEYS[1], 'display', display, 'shape', shape, 'node', node, 'conn', conn)
-redis.call('SET', KEYS[2], key)
-redis.call('SADD', KEYS[3], key)
-return {'won', stale_name, stale_shape}
-"#;
-
-const RELEASE: &str = r#"
-local held = redis.call('HMGET', KEYS[1], 'node', 'conn')
-if held[1] ~= ARGV[2] or held[2] ~= ARGV[3] then return {0} end
-local freed = free_name(ARGV[1])
-return {1, freed[4]}
-"#;
-
-const DEAD_NODES: &str = r#"
-local dead = {}
-for _, node in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  if not live(node) then table.insert(dead, node) end
-end
-return dead
-"#;
-
-const SWEEP: &str = r#"
-if redis.call('EXISTS', KEYS[3]) == 1 then return {} end
-local freed = {}
-for _, key in ipairs(redis.call('SMEMBERS', KEYS[2])) do
-  if redis.call('HGET', P .. 'name:' .. key, 'node') == ARGV[1] then table.insert(freed, free_name(key)) end
-end
-redis.call('DEL', KEYS[2])
-redis.call('SREM', KEYS[1], ARGV[1])
-return freed
-"#;
+use std::time::Instant;
 
 /// What a claim did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
     /// The name is now held by the claimer. `freed`: stale records (of dead nodes) that held the
     /// name or its shape, freed by this claim; their calls' peers must be told.
-    Won { freed: Vec<FreedName> },
+    /// On a takeover naming a peer, `resumption` says whether it waits or was paired; `ended_waits`:
+    /// the waits of others for this name that it ended.
+    Won { freed: Vec<FreedName>, resumption: Resumption, ended_waits: Vec<EndedWait> },
     /// A live holder has this name or a look-alike; `in_use` is its display form.
     Taken { in_use: UserName },
     /// A takeover moved the name: `display` is the registered display form, `previous` the
-    /// holder to close, `ended_call` its call, ended. (Resume tokens are stateless and checked
-    /// by the session, `resume_token.rs`: nothing about them is stored here.)
-    Replaced { display: UserName, previous: ConnectionRef, ended_call: Option<EndedCall> },
+    /// holder to close (`None` if the name was away), `ended_call` its call, ended, unless the
+    /// takeover named its peer: then `resumption` says what became of the kept call. (Resume
+    /// tokens are stateless and checked by the session, `resume_token.rs`: nothing about them
+    /// is stored here.)
+    Replaced {
+        display: UserName,
+        previous: Option<ConnectionRef>,
+        ended_call: Option<EndedCall>,
+        resumption: Resumption,
+        ended_waits: Vec<EndedWait>,
+    },
 }
 
 /// Whether a heartbeat found the lease still live.
@@ -161,22 +116,41 @@ impl NameLeases {
     /// Claims `name` for connection `connection` of this node, unless a live holder has it or a
     /// look-alike (same key or same shape).
     pub async fn claim(&self, name: &Identity, connection: ConnectionId) -> Result<Claim, ClusterError> {
-        self.run_claim(name, connection, "claim").await
+        self.run_claim(name, connection, "claim", None).await
     }
 
     /// Moves `name` to `connection` of this node whoever holds it (the caller has checked a
     /// stateless resume token), returning the previous holder; a name nobody holds is claimed.
     pub async fn take_over(&self, name: &Identity, connection: ConnectionId) -> Result<Claim, ClusterError> {
-        self.run_claim(name, connection, "takeover").await
+        self.run_claim(name, connection, "takeover", None).await
+    }
+
+    /// [`NameLeases::take_over`] by a client that says it is still in a call with `in_call_with`:
+    /// its call is kept if that is its peer and the call was connected (held); otherwise it is
+    /// paired with that peer if it waits for this name, or waits for it until `grace_deadline`.
+    pub async fn take_over_in_call(
+        &self,
+        name: &Identity,
+        connection: ConnectionId,
+        in_call_with: Option<&Identity>,
+        grace_deadline: Instant,
+    ) -> Result<Claim, ClusterError> {
+        self.run_claim(name, connection, "takeover", in_call_with.map(|peer| (peer, grace_deadline))).await
     }
 
     /// After this node's lease lapsed: keeps `name` for `connection` if the record still names
     /// it (nobody swept or claimed it meanwhile), else claims it as [`NameLeases::claim`] does.
     pub async fn reclaim(&self, name: &Identity, connection: ConnectionId) -> Result<Claim, ClusterError> {
-        self.run_claim(name, connection, "reclaim").await
+        self.run_claim(name, connection, "reclaim", None).await
     }
 
-    async fn run_claim(&self, name: &Identity, connection: ConnectionId, mode: &str) -> Result<Claim, ClusterError> {
+    async fn run_claim(
+        &self,
+        name: &Identity,
+        connection: ConnectionId,
+        mode: &str,
+        in_call_with: Option<(&Identity, Instant)>,
+    ) -> Result<Claim, ClusterError> {
         let reply: Value = self
             .claim
             .key(keys::name(name.key()))
@@ -189,6 +163,9 @@ impl NameLeases {
             .arg(self.node.to_string())
             .arg(connection)
             .arg(mode)
+            .arg(in_call_with.map_or("", |(peer, _)| peer.key().as_str()))
+            .arg(in_call_with.map_or("", |(peer, _)| peer.display().as_str()))
+            .arg(in_call_with.map_or(0, |(_, grace)| unix_millis(grace)))
             .invoke_async(&mut self.redis.clone())
             .await?;
         let items = array(&reply)?;
@@ -197,15 +174,17 @@ impl NameLeases {
             "taken" => Ok(Claim::Taken { in_use: UserName::from_wire(required(items, 1)?) }),
             "won" => {
                 let mut freed = Vec::new();
-                for stale in &items[1..] {
+                for stale in [at(items, 1), at(items, 2)] {
                     freed.extend(freed_name(stale)?);
                 }
-                Ok(Claim::Won { freed })
+                Ok(Claim::Won { freed, resumption: resumption(at(items, 3))?, ended_waits: ended_waits(at(items, 4))? })
             }
             "replaced" => Ok(Claim::Replaced {
                 display: UserName::from_wire(required(items, 1)?),
-                previous: connection_of(at(items, 2), at(items, 3))?,
+                previous: super::reply::connection(at(items, 2), at(items, 3))?,
                 ended_call: ended_call(at(items, 4))?,
+                resumption: resumption(at(items, 5))?,
+                ended_waits: ended_waits(at(items, 6))?,
             }),
             other => Err(ClusterError::Corrupt(format!("claim answered {other:?}"))),
         }
@@ -217,19 +196,33 @@ impl NameLeases {
         name: &Identity,
         holder: ConnectionRef,
     ) -> Result<Option<Option<EndedCall>>, ClusterError> {
+        Ok(self.release_or_hold(name, holder, None).await?.map(|released| released.ended_call))
+    }
+
+    /// [`NameLeases::release`], or with `hold_until`, for a user in a connected call: keeps the
+    /// name away and its call held until then (see `Directory::release`).
+    pub async fn release_or_hold(
+        &self,
+        name: &Identity,
+        holder: ConnectionRef,
+        hold_until: Option<Instant>,
+    ) -> Result<Option<Released>, ClusterError> {
         let reply: Value = self
             .release
             .key(keys::name(name.key()))
+            .key(keys::graces())
             .arg(name.key().as_str())
             .arg(holder.node.to_string())
             .arg(holder.connection)
+            .arg(hold_until.map_or_else(String::new, |until| unix_millis(until).to_string()))
             .invoke_async(&mut self.redis.clone())
             .await?;
         let items = array(&reply)?;
-        if required(items, 0)? != "1" {
-            return Ok(None);
-        }
-        Ok(Some(ended_call(at(items, 1))?))
+        Ok(match required(items, 0)?.as_str() {
+            "1" => Some(Released { held: false, ended_call: ended_call(at(items, 1))? }),
+            "2" => Some(Released { held: true, ended_call: None }),
+            _ => None,
+        })
     }
 
     /// Nodes known to the cluster whose lease has expired (their names are stale).
@@ -260,6 +253,42 @@ impl NameLeases {
 
 fn connection_of(node: &Value, conn: &Value) -> Result<ConnectionRef, ClusterError> {
     connection(node, conn)?.ok_or_else(|| ClusterError::Corrupt("a name record without its holder".into()))
+}
+
+/// The claim's `resumed`: nil, `{'peer_away', display}`, `{'restored', display, node, conn}`
+/// (the held call), `{'paired', display, node, conn}` (two waits) or `{'waiting', display}`.
+fn resumption(value: &Value) -> Result<Resumption, ClusterError> {
+    if matches!(value, Value::Nil) {
+        return Ok(Resumption::None);
+    }
+    let items = array(value)?;
+    let peer = Identity::new(UserName::from_wire(required(items, 1)?));
+    Ok(match required(items, 0)?.as_str() {
+        "peer_away" => Resumption::PeerAway { peer },
+        "restored" | "paired" => Resumption::Restored {
+            peer,
+            peer_connection: connection_of(at(items, 2), at(items, 3))?,
+            new_pairing: required(items, 0)? == "paired",
+        },
+        "waiting" => Resumption::Waiting { peer },
+        other => return Err(ClusterError::Corrupt(format!("resumption {other:?}"))),
+    })
+}
+
+/// The result of the Lua `end_waits`.
+fn ended_waits(value: &Value) -> Result<Vec<EndedWait>, ClusterError> {
+    if matches!(value, Value::Nil) {
+        return Ok(Vec::new());
+    }
+    let mut ended = Vec::new();
+    for wait in array(value)? {
+        let items = array(wait)?;
+        ended.push(EndedWait {
+            waiter: Identity::new(UserName::from_wire(required(items, 0)?)),
+            waiter_connection: connection_of(at(items, 1), at(items, 2))?,
+        });
+    }
+    Ok(ended)
 }
 
 /// The result of the Lua `free_name`: `None` for nil.

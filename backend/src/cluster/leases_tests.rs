@@ -77,7 +77,7 @@ async fn a_takeover_moves_the_name_across_nodes_and_returns_the_previous_holder(
     let moved = node_b.take_over(&identity("ALICE"), 7).await.expect("redis");
     let previous = ConnectionRef { node: node_a.node(), connection: 1 };
     let Claim::Replaced { display, previous: replaced, ended_call, .. } = moved else { panic!("{moved:?}") };
-    assert_eq!((display.as_str(), replaced, ended_call), ("alice", previous, None));
+    assert_eq!((display.as_str(), replaced, ended_call), ("alice", Some(previous), None));
     assert_eq!(node_a.release(&identity("alice"), previous).await.expect("redis"), None, "no longer its holder");
     // Node A dying no longer frees it: it is node B's now.
     let new_holder = ConnectionRef { node: node_b.node(), connection: 7 };

@@ -14,6 +14,7 @@ pub mod directory;
 mod keys;
 pub mod lease_keeper;
 pub mod leases;
+mod leases_lua;
 pub mod node_channel;
 mod reply;
 #[cfg(test)]

@@ -54,6 +54,7 @@ pub(crate) fn phase(text: &str) -> Result<CallPhase, ClusterError> {
     match text {
         "ringing" => Ok(CallPhase::Ringing),
         "connected" => Ok(CallPhase::Connected),
+        "resuming" => Ok(CallPhase::Resuming),
         other => Err(ClusterError::Corrupt(format!("call phase {other:?}"))),
     }
 }
@@ -67,5 +68,6 @@ pub(crate) fn ended_call(value: &Value) -> Result<Option<EndedCall>, ClusterErro
     let peer = Identity::new(UserName::from_wire(required(items, 0)?));
     let phase = phase(&required(items, 1)?)?;
     let peer_connection = connection(at(items, 2), at(items, 3))?;
-    Ok(Some(EndedCall { peer, peer_connection, phase, peer_name_freed: false }))
+    let peer_name_freed = text(at(items, 4))?.is_some();
+    Ok(Some(EndedCall { peer, peer_connection, phase, peer_name_freed }))
 }

@@ -8,8 +8,7 @@
 //! Ring and grace deadlines are whole milliseconds (`whole_millis_now`), as Redis stores them,
 //! so a deadline read back equals the one given.
 //!
-//! Held calls (`held_calls.rs`, issue 10) run against the in-memory directory only: they are
-//! not in Redis yet (`RedisDirectory::claim` ignores `inCallWith`, `release` ignores the hold).
+//! Held calls (`held_calls.rs`, issue 10) run against both too.
 
 pub(crate) mod calls;
 pub(crate) mod held_calls;
@@ -200,11 +199,12 @@ mod in_memory {
     held_calls!(TestDirectory::in_memory());
 }
 
-/// The suite against `RedisDirectory` on a real redis-server (held calls: not in Redis yet).
+/// The whole suite against `RedisDirectory` on a real redis-server.
 mod on_redis {
     use super::TestDirectory;
 
     names_and_calls!(TestDirectory::on_redis().await);
+    held_calls!(TestDirectory::on_redis().await);
 }
 
 /// Connection number `number` on [`NODE`].
