@@ -210,13 +210,13 @@ impl CallRecords {
 
     /// See `Directory::next_ring_deadline` (to the millisecond).
     pub async fn next_ring_deadline(&self) -> Result<Option<Instant>, ClusterError> {
-        let first: Vec<(String, f64)> = redis::cmd("ZRANGE")
-            .arg(keys::rings())
-            .arg(0)
-            .arg(0)
-            .arg("WITHSCORES")
-            .query_async(&mut self.redis.clone())
-            .await?;
+        self.earliest_deadline(keys::rings()).await
+    }
+
+    /// The lowest score of the deadline set `key` (unix milliseconds), as an instant.
+    async fn earliest_deadline(&self, key: String) -> Result<Option<Instant>, ClusterError> {
+        let first: Vec<(String, f64)> =
+            redis::cmd("ZRANGE").arg(key).arg(0).arg(0).arg("WITHSCORES").query_async(&mut self.redis.clone()).await?;
         Ok(first.first().map(|(_, millis)| instant_of_unix_millis(*millis as i64)))
     }
 
@@ -241,14 +241,7 @@ impl CallRecords {
 
     /// See `Directory::next_grace_deadline` (to the millisecond): the earliest hold's or wait's.
     pub async fn next_grace_deadline(&self) -> Result<Option<Instant>, ClusterError> {
-        let first: Vec<(String, f64)> = redis::cmd("ZRANGE")
-            .arg(keys::graces())
-            .arg(0)
-            .arg(0)
-            .arg("WITHSCORES")
-            .query_async(&mut self.redis.clone())
-            .await?;
-        Ok(first.first().map(|(_, millis)| instant_of_unix_millis(*millis as i64)))
+        self.earliest_deadline(keys::graces()).await
     }
 
     /// See `Directory::expire_graces`. Atomic: of several nodes sweeping, each expired hold
