@@ -29,14 +29,6 @@ use std::time::Instant;
 use test_redis::TestRedis;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// A random 32-byte resume secret, hex: the one both nodes share.
-fn random_secret() -> String {
-    use std::io::Read;
-    let mut bytes = [0u8; 32];
-    std::fs::File::open("/dev/urandom").and_then(|mut file| file.read_exact(&mut bytes)).expect("random bytes");
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
 /// Open WebSockets on the node on 127.0.0.1:`port`, from its own `/metrics` (not through a page,
 /// whose origin may be the balancer).
 async fn open_websockets(port: u16) -> Option<f64> {
@@ -93,7 +85,7 @@ async fn alice_on_node_a_calls_bob_on_node_b_with_video_both_ways_directly_and_t
 
     let redis = TestRedis::start();
     let redis_url = redis.url();
-    let secret = random_secret();
+    let secret = common::processes::random_hex(32);
     let mut nodes = Vec::new();
     for (node_id, log_name) in [("a", "cluster-node-a.log"), ("b", "cluster-node-b.log")] {
         let flags = [

@@ -35,13 +35,6 @@ const RESUMED: &str = "return document.querySelector('.app').dataset.signaling =
      && !document.querySelector('.server-reconnecting') \
      && !!document.querySelector('.signed-in-as');";
 
-fn random_secret() -> String {
-    use std::io::Read;
-    let mut bytes = [0u8; 32];
-    std::fs::File::open("/dev/urandom").and_then(|mut file| file.read_exact(&mut bytes)).expect("random bytes");
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_keeps_playing_through_a_server_crash_and_resumes_on_the_restarted_server() {
     require_loopback_only_network();
@@ -49,7 +42,7 @@ async fn a_call_keeps_playing_through_a_server_crash_and_resumes_on_the_restarte
     let log_directory = target_directory().join("e2e-logs");
     std::fs::create_dir_all(&log_directory).expect("create the log directory");
     let port = free_port();
-    let secret = random_secret();
+    let secret = common::processes::random_hex(32);
     let flags = ["--resume-secret", secret.as_str(), "--call-resume-grace", "30s"];
     let server = BackendProcess::start(port, &dist, &flags, log_directory.join("server-restart-first.log")).await;
     let app_url = format!("http://127.0.0.1:{port}/");

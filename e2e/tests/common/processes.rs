@@ -114,7 +114,8 @@ pub struct TurnServerProcess {
 /// collide with the browsers' own sockets.
 const TURN_RELAY_PORTS: (u16, u16) = (61000, 61999);
 
-fn random_hex(bytes: usize) -> String {
+/// `bytes` random bytes from the OS, as hex (TURN and resume secrets).
+pub fn random_hex(bytes: usize) -> String {
     use std::io::Read;
     let mut buffer = vec![0u8; bytes];
     std::fs::File::open("/dev/urandom")
