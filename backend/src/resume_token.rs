@@ -74,11 +74,7 @@ impl ResumeSecret {
     /// Parses a secret given as hex or base64 (standard or URL-safe, padded or not).
     pub fn parse(text: &str) -> Result<ResumeSecret, SecretError> {
         let text = text.trim();
-        let hex = || -> Option<Vec<u8>> {
-            (text.len() % 2 == 0 && text.bytes().all(|byte| byte.is_ascii_hexdigit())).then(|| {
-                (0..text.len()).step_by(2).filter_map(|at| u8::from_str_radix(&text[at..at + 2], 16).ok()).collect()
-            })
-        };
+        let hex = || hex::decode(text).ok();
         let base64 = || {
             use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE};
             [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD]
@@ -99,7 +95,7 @@ impl ResumeSecret {
             Ok(text) => ResumeSecret::parse(&text),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
                 let secret = ResumeSecret::random();
-                let hex: String = secret.0.iter().map(|byte| format!("{byte:02x}")).collect();
+                let hex = hex::encode(&secret.0);
                 let mut options = std::fs::OpenOptions::new();
                 options.write(true).create_new(true);
                 #[cfg(unix)]

@@ -44,25 +44,16 @@ impl fmt::Debug for Nonce {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Commitment([u8; 32]);
 
-fn to_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
 /// 64 hex digits (either case) as 32 bytes; anything else is `None`.
 fn bytes_from_hex(text: &str) -> Option<[u8; 32]> {
-    if text.len() != 64 || !text.is_ascii() {
-        return None;
-    }
     let mut bytes = [0_u8; 32];
-    for (byte, pair) in bytes.iter_mut().zip(text.as_bytes().chunks(2)) {
-        *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
-    }
+    hex::decode_to_slice(text, &mut bytes).ok()?;
     Some(bytes)
 }
 
 impl Nonce {
     pub fn to_hex(&self) -> String {
-        to_hex(&self.0)
+        hex::encode(self.0)
     }
 
     pub fn from_hex(text: &str) -> Option<Nonce> {
@@ -85,7 +76,7 @@ impl Commitment {
     }
 
     pub fn to_hex(self) -> String {
-        to_hex(&self.0)
+        hex::encode(self.0)
     }
 
     pub fn from_hex(text: &str) -> Option<Commitment> {
