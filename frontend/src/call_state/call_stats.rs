@@ -62,10 +62,11 @@ impl AppModel {
     }
 
     /// Trouble with the other side's video worth saying, while it sends video (a camera turned
-    /// off or not yet told about is not trouble) and the call is connected.
+    /// off or not yet told about is not trouble) and the call is connected. Nothing while the
+    /// video already says "Reconnecting…": no frames then is the outage, said once.
     pub fn remote_video_trouble(&self) -> Option<VideoTrouble> {
         let sends_video = self.remote_media.is_some_and(|remote| !remote.video_hidden());
-        if !sends_video || !matches!(self.call, CallPhase::InCall { .. }) {
+        if !sends_video || !matches!(self.call, CallPhase::InCall { .. }) || self.shows_media_reconnecting() {
             return None;
         }
         video_trouble(&self.stats.history)

@@ -87,3 +87,16 @@ fn choppy_video_is_said_only_while_the_other_side_sends_video() {
     }
     assert_eq!(state.remote_video_trouble(), None, "smooth again");
 }
+
+#[test]
+fn no_choppy_video_line_under_reconnecting_during_an_outage() {
+    let (mut state, call_attempt) = alice_in_call_with_bob();
+    peer_says(&mut state, call_attempt, false);
+    for second in 1..=4 {
+        state.apply(Action::StatsSampled { call_attempt, sample: sample(second, 100, second * 10_000) });
+    }
+    assert_eq!(state.remote_video_trouble(), Some(VideoTrouble::LowFrameRate(0)), "frozen video is trouble");
+    state.apply(Action::PeerConnectionStateChanged { call_attempt, state: PeerConnectionState::Failed });
+    assert!(state.shows_media_reconnecting());
+    assert_eq!(state.remote_video_trouble(), None, "\"Reconnecting…\" already says it");
+}
