@@ -1,7 +1,8 @@
 //! The generator against two real cluster nodes (`backend::AppState::start` with `redis_url`, in
 //! this process) sharing a real `redis-server` the test starts on a free loopback port: with
-//! `--partner-url` each relay pair and each call has one party on each node, and
-//! `--extra-pid` reports redis-server's CPU beside the server's. Counts only, never timings.
+//! `--partner-url` each relay pair and each call has one party on each node, every second idle
+//! connection signs in on the partner, and `--extra-pid` reports redis-server's CPU beside the
+//! server's. Counts only, never timings.
 
 // The backend's own test harness for redis-server; this file uses part of it.
 #[allow(dead_code)]
@@ -10,6 +11,7 @@ mod test_redis;
 
 use loadgen::calls::CallOptions;
 use loadgen::extra::ExtraPid;
+use loadgen::idle::IdleOptions;
 use loadgen::relay::RelayOptions;
 use loadgen::target::Target;
 use loadgen::{Common, Mode};
@@ -111,6 +113,30 @@ async fn calls_with_a_partner_url_complete_across_two_nodes() {
     // 12 calls x 2 candidates from each side, each side's relayed by its own node.
     assert_eq!((node_a.relayed_candidates(), node_b.relayed_candidates()), (24, 24));
     assert!(report.pointer("/median/extra/redis/cpu_us_per_call").is_some_and(Value::is_number), "{report}");
+    node_a.stop().await;
+    node_b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_with_a_partner_url_sign_in_half_on_each_node() {
+    let redis = TestRedis::start();
+    let (node_a, node_b) = (start_node(&redis).await, start_node(&redis).await);
+    // The connections are held for `settle` before they close: long enough to be seen below.
+    let options = IdleOptions { count: 20, concurrency: 8, rounds: 1, settle: Duration::from_secs(3) };
+    let common = across(&node_a, &node_b, &redis);
+    let run = tokio::spawn(async move {
+        loadgen::run(&common, &Mode::Idle(options), Duration::from_secs(120)).await.expect("run completes")
+    });
+    let (mut most_on_a, mut most_on_b) = (0, 0);
+    while !run.is_finished() {
+        most_on_a = most_on_a.max(node_a.state.metrics.users_online.get());
+        most_on_b = most_on_b.max(node_b.state.metrics.users_online.get());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let report = run.await.expect("run task");
+    assert_eq!((report["connected"].as_u64(), report["failed"].as_u64()), (Some(20), Some(0)), "{report}");
+    assert_eq!((most_on_a, most_on_b), (10, 10), "signed in at once on node A and on node B");
+    assert!(report.pointer("/extra/redis/cpu_us_per_connect").is_some(), "{report}");
     node_a.stop().await;
     node_b.stop().await;
 }
