@@ -40,7 +40,7 @@ async fn one_call(
 ) -> anyhow::Result<Flavor> {
     let (caller, callee) = tokio::join!(
         Client::connect_and_login(&common.target, common.io_timeout, caller_name),
-        Client::connect_and_login(&common.target, common.io_timeout, callee_name),
+        Client::connect_and_login(common.partner_target(), common.io_timeout, callee_name),
     );
     let (mut caller, mut callee) = (caller?, callee?);
     let flavor = caller.flavor;
@@ -87,6 +87,8 @@ struct RunResult {
     latency: Option<Latency>,
     server_cpu: Option<Duration>,
     flavor: Option<Flavor>,
+    /// CPU of the `--extra-pid` processes over the run (`crate::extra`).
+    extra: Value,
 }
 
 async fn one_run(common: &Common, options: &CallOptions, prefix: &str) -> anyhow::Result<RunResult> {
@@ -96,7 +98,7 @@ async fn one_run(common: &Common, options: &CallOptions, prefix: &str) -> anyhow
         candidate: client::candidate_json(options.candidate_bytes, 1),
     });
     let next = Arc::new(AtomicUsize::new(0));
-    let cpu_before = common.server_cpu();
+    let (cpu_before, extra_before) = (common.server_cpu(), common.extra_cpu());
     let started = Instant::now();
     let mut workers = Vec::with_capacity(options.in_flight);
     for _ in 0..options.in_flight.max(1) {
@@ -133,7 +135,9 @@ async fn one_run(common: &Common, options: &CallOptions, prefix: &str) -> anyhow
     }
     let seconds = started.elapsed().as_secs_f64();
     let server_cpu = cpu_before.zip(common.server_cpu()).map(|(before, after)| after.saturating_sub(before));
+    let extra = common.extra_cpu_between(&extra_before, &common.extra_cpu(), seconds, micros.len() as u64, "call");
     Ok(RunResult {
+        extra,
         seconds,
         completed: micros.len(),
         errors,
@@ -170,6 +174,7 @@ pub async fn run(common: &Common, options: &CallOptions) -> anyhow::Result<Value
             "p99_ms": med(runs.iter().filter_map(|run| run.latency.map(|l| l.p99_ms)).collect()),
             "max_ms": med(runs.iter().filter_map(|run| run.latency.map(|l| l.max_ms)).collect()),
             "server_cpu_us_per_call": med(runs.iter().filter_map(cpu_per_call).collect()),
+            "extra": crate::extra::median_of(&runs.iter().map(|run| run.extra.clone()).collect::<Vec<_>>()),
         },
         "runs": runs.iter().map(|run| json!({
             "seconds": round3(run.seconds),
@@ -178,6 +183,7 @@ pub async fn run(common: &Common, options: &CallOptions) -> anyhow::Result<Value
             "calls_per_sec": round3(rate(run)),
             "latency": run.latency.map(Latency::to_json),
             "server_cpu_us_per_call": cpu_per_call(run).map(round3),
+            "extra": run.extra,
         })).collect::<Vec<_>>(),
         "errors": errors.len(),
         "first_error": errors.first(),

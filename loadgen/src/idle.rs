@@ -1,6 +1,7 @@
 //! Idle connections: connect and log in N clients (K at a time), hold them, read the server's
 //! resident memory, disconnect them all; R rounds of that (R = 1: the `connections` mode, R > 1:
-//! the `churn` leak check, which reports the server's memory after every round).
+//! the `churn` leak check, which reports the server's memory after every round). With
+//! `--partner-url`, every second connection goes to the partner (another node of a cluster).
 
 use crate::client::{Client, Flavor};
 use crate::stats::{median, round3};
@@ -31,6 +32,8 @@ struct Round {
     disconnect_seconds: f64,
     /// Server CPU time spent while the connections were opened and logged in.
     server_cpu_connect: Option<Duration>,
+    /// CPU of the `--extra-pid` processes while they were opened (`crate::extra`).
+    extra_connect: Value,
     rss_before_kib: Option<u64>,
     rss_held_kib: Option<u64>,
     rss_after_kib: Option<u64>,
@@ -54,6 +57,7 @@ impl Round {
         json!({
             "connected": self.connected,
             "server_cpu_us_per_connect": self.server_cpu_us_per_connect().map(round3),
+            "extra": self.extra_connect,
             "failed": self.failed,
             "connect_s": round3(self.connect_seconds),
             "connects_per_sec": round3(self.connect_rate()),
@@ -78,14 +82,16 @@ async fn one_round(
     let semaphore = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let (stop_sender, stop) = watch::channel(false);
     let dropped = Arc::new(AtomicUsize::new(0));
-    let cpu_before = common.server_cpu();
+    let (cpu_before, extra_before) = (common.server_cpu(), common.extra_cpu());
     let started = Instant::now();
     let mut connects = JoinSet::new();
     for index in 0..options.count {
         let (semaphore, common, name) = (semaphore.clone(), common.clone(), format!("{prefix}-{index}"));
         connects.spawn(async move {
             let _permit = semaphore.acquire_owned().await?;
-            Client::connect_and_login(&common.target, common.io_timeout, &name).await
+            // With --partner-url every second connection goes there (two nodes share the load).
+            let target = if index % 2 == 1 { common.partner_target() } else { &common.target };
+            Client::connect_and_login(target, common.io_timeout, &name).await
         });
     }
     let mut holders = JoinSet::new();
@@ -118,6 +124,8 @@ async fn one_round(
     }
     let connect_seconds = started.elapsed().as_secs_f64();
     let server_cpu_connect = cpu_before.zip(common.server_cpu()).map(|(before, after)| after.saturating_sub(before));
+    let extra_connect =
+        common.extra_cpu_between(&extra_before, &common.extra_cpu(), connect_seconds, connected as u64, "connect");
     tokio::time::sleep(options.settle).await;
     let rss_held_kib = common.server_rss_kib();
     let dropped_while_held = dropped.load(Ordering::Relaxed);
@@ -134,6 +142,7 @@ async fn one_round(
         dropped_while_held,
         disconnect_seconds,
         server_cpu_connect,
+        extra_connect,
         rss_before_kib,
         rss_held_kib,
         rss_after_kib: common.server_rss_kib(),
@@ -168,6 +177,7 @@ pub async fn run(common: &Common, options: &IdleOptions) -> anyhow::Result<Value
         "dropped_while_held": rounds.iter().map(|round| round.dropped_while_held).sum::<usize>(),
         "connects_per_sec": median(&rounds.iter().map(Round::connect_rate).collect::<Vec<_>>()).map(round3),
         "server_cpu_us_per_connect": median(&rounds.iter().filter_map(Round::server_cpu_us_per_connect).collect::<Vec<_>>()).map(round3),
+        "extra": crate::extra::median_of(&rounds.iter().map(|round| round.extra_connect.clone()).collect::<Vec<_>>()),
         "kib_per_connection": first.kib_per_connection().map(round3),
         "rss_before_kib": first.rss_before_kib,
         "rss_after_each_round_kib": after,

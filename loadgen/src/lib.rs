@@ -10,12 +10,17 @@
 //! - `flood`: N silent TCP connections and N half-sent request heads, held: how many the server
 //!   still holds at the end, and its memory.
 //!
+//! With `--partner-url` the second party of each pair or call (and every second idle connection)
+//! connects to another node of a cluster; `--extra-pid NAME=PID` reports more processes' CPU
+//! (the other node, redis-server) beside the server's (`extra`).
+//!
 //! Every run prints human-readable lines and then exactly one JSON line. Targets other than this
 //! machine (127.0.0.0/8, ::1, localhost) are refused before anything is sent, and every loop is
 //! bounded in count and time.
 
 pub mod calls;
 pub mod client;
+pub mod extra;
 pub mod flood;
 pub mod idle;
 pub mod relay;
@@ -60,6 +65,14 @@ pub struct Cli {
     /// PID of the server process, to read its CPU time and memory from /proc.
     #[arg(long, global = true)]
     pub server_pid: Option<u32>,
+    /// Another node of a cluster: the second party of each relay pair or call connects here
+    /// instead of --url, and every second connection of `connections`/`churn`. Loopback only.
+    #[arg(long, global = true)]
+    pub partner_url: Option<String>,
+    /// Another process whose CPU time is reported beside the server's, as NAME=PID (a second
+    /// node, redis-server); repeatable.
+    #[arg(long = "extra-pid", global = true, value_parser = extra::parse_extra_pid)]
+    pub extra_pids: Vec<extra::ExtraPid>,
     /// Hard limit for the whole run; the run is aborted past it.
     #[arg(long, global = true, default_value = "300s", value_parser = parse_duration)]
     pub timeout: Duration,
@@ -228,17 +241,32 @@ impl Cli {
         };
         Ok((target, mode))
     }
+
+    /// The checked `--partner-url`, if any (refused like --url unless loopback).
+    pub fn partner(&self) -> Result<Option<Target>, String> {
+        let Some(url) = &self.partner_url else { return Ok(None) };
+        Target::parse(url).map(Some).map_err(|error| format!("--partner-url: {error}"))
+    }
 }
 
-/// What every mode needs: the target, the server's PID, the I/O timeout. Cheap to clone.
+/// What every mode needs: the target (and where partners connect), the server's PID and the
+/// other measured processes, the I/O timeout. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Common {
     pub target: Arc<Target>,
+    /// `--partner-url`: where the second party of a relay pair or a call connects.
+    pub partner: Option<Arc<Target>>,
     pub server_pid: Option<u32>,
+    /// `--extra-pid`: processes whose CPU time is reported beside the server's.
+    pub extra_pids: Arc<[extra::ExtraPid]>,
     pub io_timeout: Duration,
 }
 
 impl Common {
+    /// Where the second party of a pair or a call connects: `--partner-url`, else `--url`.
+    pub fn partner_target(&self) -> &Arc<Target> {
+        self.partner.as_ref().unwrap_or(&self.target)
+    }
     pub fn server_cpu(&self) -> Option<Duration> {
         self.server_pid.and_then(stats::process_cpu)
     }
@@ -273,6 +301,7 @@ pub async fn run(common: &Common, mode: &Mode, timeout: Duration) -> anyhow::Res
     if let Value::Object(fields) = &mut report {
         fields.insert("url".to_owned(), json!(common.target.url));
         fields.insert("server_pid".to_owned(), json!(common.server_pid));
+        fields.insert("partner_url".to_owned(), json!(common.partner.as_ref().map(|partner| &partner.url)));
     }
     Ok(report)
 }
@@ -288,17 +317,17 @@ pub fn summary(report: &Value) -> String {
             get("/median/server_cpu_percent"), get("/median/generator_cpu_percent"), get("/median/rtt_p50_ms"),
             get("/median/rtt_p90_ms"), get("/median/rtt_p99_ms"), get("/median/rtt_max_ms"),
             report["windows"].as_array().map_or(0, Vec::len), get("/window_s"), get("/errors"),
-        ),
+        ) + &extra::summary_lines(report.pointer("/median/extra"), "message"),
         Some(mode @ ("connections" | "churn")) => format!(
             "{mode} against {flavor} server: {} of {} connected and logged in ({} failed, {} dropped while held)\n  {} connect+login/s (server CPU {} us each); server memory {} KiB per connection (VmRSS {} KiB before)\n  VmRSS after each round (KiB): {}; growth after round 1: {} KiB",
             get("/connected"), get("/count"), get("/failed"), get("/dropped_while_held"), get("/connects_per_sec"),
             get("/server_cpu_us_per_connect"), get("/kib_per_connection"), get("/rss_before_kib"), get("/rss_after_each_round_kib"), get("/rss_growth_after_round1_kib"),
-        ),
+        ) + &extra::summary_lines(report.pointer("/extra"), "connect"),
         Some("calls") => format!(
             "calls against {flavor} server: {} calls x {} runs, {} in flight\n  {} calls/s, per call p50 {} ms, p99 {} ms, max {} ms; server CPU {} us/call; errors: {}",
             get("/calls"), report["runs"].as_array().map_or(0, Vec::len), get("/in_flight"), get("/median/calls_per_sec"),
             get("/median/p50_ms"), get("/median/p99_ms"), get("/median/max_ms"), get("/median/server_cpu_us_per_call"), get("/errors"),
-        ),
+        ) + &extra::summary_lines(report.pointer("/median/extra"), "call"),
         Some("flood") => flood::summary(report),
         _ => report.to_string(),
     }
@@ -348,6 +377,28 @@ mod tests {
         assert_eq!(cli.url, "ws://localhost:9190/");
         let cli = Cli::try_parse_from(["loadgen", "--timeout", "2m", "calls"]).expect("flags before the mode");
         assert_eq!(cli.timeout, Duration::from_secs(120));
+    }
+
+    #[test]
+    fn partner_url_and_extra_pids_are_global_and_checked() {
+        let cli = Cli::try_parse_from([
+            "loadgen",
+            "relay",
+            "--partner-url",
+            "ws://127.0.0.1:9091/",
+            "--extra-pid",
+            "node_b=7",
+            "--extra-pid",
+            "redis=8",
+        ])
+        .expect("flags");
+        assert_eq!(cli.partner().expect("loopback").map(|partner| partner.address.port()), Some(9091));
+        let names: Vec<&str> = cli.extra_pids.iter().map(|extra| extra.name.as_str()).collect();
+        assert_eq!(names, ["node_b", "redis"]);
+        let cli = Cli::try_parse_from(["loadgen", "calls", "--partner-url", "ws://10.0.0.2:9091/"]).expect("parses");
+        assert!(cli.partner().is_err_and(|error| error.contains("--partner-url") && error.contains("refusing")));
+        assert!(Cli::try_parse_from(["loadgen", "relay"]).expect("parses").partner().is_ok_and(|p| p.is_none()));
+        assert!(Cli::try_parse_from(["loadgen", "relay", "--extra-pid", "redis"]).is_err());
     }
 
     #[test]

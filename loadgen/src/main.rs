@@ -15,6 +15,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let partner = match cli.partner() {
+        Ok(partner) => partner.map(Arc::new),
+        Err(message) => {
+            eprintln!("loadgen: {message}");
+            return ExitCode::from(2);
+        }
+    };
     // One thread: the generator is pinned to one core, and a single-threaded runtime is the
     // cheapest way to drive many sockets from it.
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
@@ -24,7 +31,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let common = Common { target: Arc::new(target), server_pid: cli.server_pid, io_timeout: cli.io_timeout };
+    let common = Common {
+        target: Arc::new(target),
+        partner,
+        server_pid: cli.server_pid,
+        extra_pids: cli.extra_pids.clone().into(),
+        io_timeout: cli.io_timeout,
+    };
     let outcome = runtime.block_on(loadgen::run(&common, &mode, cli.timeout));
     // Dropping the runtime ends whatever a timed-out run left behind.
     drop(runtime);

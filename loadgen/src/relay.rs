@@ -31,6 +31,8 @@ struct Window {
     server_cpu: Option<Duration>,
     generator_cpu: Option<Duration>,
     latency: Option<Latency>,
+    /// CPU of the `--extra-pid` processes over the window (`crate::extra`).
+    extra: Value,
 }
 
 impl Window {
@@ -50,6 +52,7 @@ impl Window {
             "server_cpu_percent": self.server_cpu.map(|cpu| round3(cpu.as_secs_f64() * 100.0 / self.seconds)),
             "generator_cpu_percent": self.generator_cpu.map(|cpu| round3(cpu.as_secs_f64() * 100.0 / self.seconds)),
             "rtt": self.latency.map(Latency::to_json),
+            "extra": self.extra,
         })
     }
 }
@@ -66,7 +69,8 @@ async fn set_up_pair(common: &Common, prefix: &str, index: usize) -> anyhow::Res
     let caller_name = format!("{prefix}a{index}");
     let callee_name = format!("{prefix}b{index}");
     let mut caller = Client::connect_and_login(&common.target, common.io_timeout, &caller_name).await?;
-    let mut callee = Client::connect_and_login(&common.target, common.io_timeout, &callee_name).await?;
+    // With --partner-url the callee is on another node: every candidate crosses between nodes.
+    let mut callee = Client::connect_and_login(common.partner_target(), common.io_timeout, &callee_name).await?;
     let sdp_offer = client::sdp_json("offer", 300);
     let sdp_answer = client::sdp_json("answer", 300);
     caller.send(client::offer_frame(&callee_name, &sdp_offer)).await?;
@@ -156,20 +160,22 @@ pub async fn run(common: &Common, options: &RelayOptions) -> anyhow::Result<Valu
     tokio::time::sleep(options.warmup).await;
     let mut windows = Vec::with_capacity(options.windows as usize);
     for number in 1..=options.windows {
-        let (count_before, cpu_before, own_before) =
-            (relayed.load(Ordering::Relaxed), common.server_cpu(), stats::own_cpu());
+        let (count_before, cpu_before, own_before, extra_before) =
+            (relayed.load(Ordering::Relaxed), common.server_cpu(), stats::own_cpu(), common.extra_cpu());
         let started = Instant::now();
         phase.store(number, Ordering::Relaxed);
         tokio::time::sleep(options.window).await;
         let seconds = started.elapsed().as_secs_f64();
-        let (count_after, cpu_after, own_after) =
-            (relayed.load(Ordering::Relaxed), common.server_cpu(), stats::own_cpu());
+        let (count_after, cpu_after, own_after, extra_after) =
+            (relayed.load(Ordering::Relaxed), common.server_cpu(), stats::own_cpu(), common.extra_cpu());
+        let relayed_in_window = count_after - count_before;
         windows.push(Window {
             seconds,
-            relayed: count_after - count_before,
+            relayed: relayed_in_window,
             server_cpu: cpu_before.zip(cpu_after).map(|(before, after)| after.saturating_sub(before)),
             generator_cpu: own_before.zip(own_after).map(|(before, after)| after.saturating_sub(before)),
             latency: None,
+            extra: common.extra_cpu_between(&extra_before, &extra_after, seconds, relayed_in_window, "message"),
         });
     }
     phase.store(stop_phase, Ordering::Relaxed);
@@ -201,6 +207,7 @@ pub async fn run(common: &Common, options: &RelayOptions) -> anyhow::Result<Valu
 
     let med =
         |value: fn(&Window) -> Option<f64>| median(&windows.iter().filter_map(value).collect::<Vec<f64>>()).map(round3);
+    let extra: Vec<Value> = windows.iter().map(|window| window.extra.clone()).collect();
     let summary = json!({
         "messages_per_sec": med(|w| Some(w.messages_per_second())),
         "server_cpu_us_per_message": med(Window::server_cpu_us_per_message),
@@ -210,6 +217,7 @@ pub async fn run(common: &Common, options: &RelayOptions) -> anyhow::Result<Valu
         "rtt_p90_ms": med(|w| w.latency.map(|l| l.p90_ms)),
         "rtt_p99_ms": med(|w| w.latency.map(|l| l.p99_ms)),
         "rtt_max_ms": med(|w| w.latency.map(|l| l.max_ms)),
+        "extra": crate::extra::median_of(&extra),
     });
     Ok(json!({
         "mode": "relay",

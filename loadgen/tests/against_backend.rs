@@ -38,8 +38,10 @@ impl Server {
     fn common(&self) -> Common {
         Common {
             target: Arc::new(Target::parse(&self.url).expect("loopback URL")),
+            partner: None,
             // The server runs in this process: its CPU and memory are ours.
             server_pid: Some(std::process::id()),
+            extra_pids: Arc::new([]),
             io_timeout: Duration::from_secs(10),
         }
     }
