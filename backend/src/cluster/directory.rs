@@ -274,3 +274,72 @@ impl RedisDirectory {
         self.calls.check_consistency().await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::connect;
+    use crate::cluster::test_redis::TestRedis;
+    use crate::directory::ClaimRequest;
+
+    const TTL: Duration = Duration::from_millis(600);
+
+    async fn node(url: &str, raw: u64) -> RedisDirectory {
+        let directory = RedisDirectory::new(connect(url).await.expect("redis"), NodeId::from_raw(raw), TTL);
+        directory.leases().heartbeat().await.expect("heartbeat");
+        directory
+    }
+
+    async fn sign_in(directory: &RedisDirectory, name: &str, connection: u64) {
+        let holder = ConnectionRef { node: directory.leases().node(), connection };
+        let identity = Identity::new(UserName::from_wire(name));
+        directory.claim(&identity, holder, &ClaimRequest::Fresh).await.expect("redis").expect("free");
+    }
+
+    async fn listed(directory: &RedisDirectory, except: Option<&str>, limit: usize) -> Vec<String> {
+        let except = except.map(|name| Identity::new(UserName::from_wire(name)));
+        let names = directory.online_names(except.as_ref(), limit).await.expect("redis");
+        names.iter().map(|name| name.as_str().to_owned()).collect()
+    }
+
+    async fn indexed(redis: &mut ConnectionManager) -> usize {
+        redis::cmd("ZCARD").arg(keys::online()).query_async(redis).await.expect("redis")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_online_list_is_an_index_without_keys_scans_that_skips_dead_nodes_and_loses_freed_names() {
+        let redis = TestRedis::start();
+        let mut admin = connect(&redis.url()).await.expect("redis");
+        // Scripts run with their caller's rights: with KEYS forbidden, a scan would fail.
+        let _: () =
+            redis::cmd("ACL").arg("SETUSER").arg("default").arg("-keys").query_async(&mut admin).await.expect("acl");
+        let scan = redis::cmd("KEYS").arg("*").query_async::<Vec<String>>(&mut admin).await;
+        assert!(scan.is_err(), "KEYS is forbidden");
+        let (node_a, node_b) = (node(&redis.url(), 0xa).await, node(&redis.url(), 0xb).await);
+        for (connection, name) in ["dave", "bob"].into_iter().enumerate() {
+            sign_in(&node_a, name, connection as u64).await;
+        }
+        for (connection, name) in ["carol", "alice"].into_iter().enumerate() {
+            sign_in(&node_b, name, connection as u64).await;
+        }
+        assert_eq!(listed(&node_b, None, 10).await, ["alice", "bob", "carol", "dave"]);
+        assert_eq!(listed(&node_b, Some("BOB"), 10).await, ["alice", "carol", "dave"], "the asker by key");
+        assert_eq!(listed(&node_b, Some("alice"), 2).await, ["bob", "carol"]);
+
+        // Node A stops heartbeating: its names leave the list at once, and the index once swept.
+        while node_a.leases().lease_is_live().await.expect("redis") {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        node_b.leases().heartbeat().await.expect("heartbeat");
+        assert_eq!(listed(&node_b, None, 10).await, ["alice", "carol"]);
+        assert_eq!(indexed(&mut admin).await, 4, "not swept yet");
+        let swept = node_b.leases().sweep_dead_node(node_a.leases().node()).await.expect("redis");
+        assert_eq!(swept.len(), 2);
+        assert_eq!(indexed(&mut admin).await, 2);
+        let carol = Identity::new(UserName::from_wire("carol"));
+        let holder = ConnectionRef { node: node_b.leases().node(), connection: 0 };
+        assert!(node_b.release(&carol, holder, None).await.expect("redis").is_some());
+        assert_eq!(indexed(&mut admin).await, 1);
+        assert_eq!(listed(&node_b, None, 10).await, ["alice"]);
+    }
+}
