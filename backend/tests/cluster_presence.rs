@@ -238,6 +238,49 @@ async fn gauges(nodes: [&TestServer; 2]) -> Vec<(f64, f64)> {
 }
 
 #[tokio::test]
+async fn a_candidate_to_a_peer_whose_call_is_held_on_the_same_node_is_answered_peer_unavailable_in_cluster_mode() {
+    let redis = TestRedis::start();
+    let node_a = TestServer::start_with(node_config(&redis)).await;
+    let (mut alice, _token) = login_keeping_calls(&node_a, "alice").await;
+    let mut bob = node_a.login("bob").await;
+    connected_call(&mut alice, &mut bob).await;
+    bob.send_text(&candidate_to("alice")).await;
+    assert_eq!(alice.receive_json().await["type"], "candidate");
+    drop(alice);
+    wait_until_peer_unavailable(&mut bob, "alice").await;
+    node_a.shut_down().await;
+}
+
+#[tokio::test]
+async fn after_redis_restarts_empty_subscribers_catch_up_with_who_is_online() {
+    let mut redis = TestRedis::start();
+    let node_a = TestServer::start_with(node_config(&redis)).await;
+    let node_b = TestServer::start_with(node_config(&redis)).await;
+    let _carol = node_b.login("carol").await;
+    let (mut alice, mut view) = watch(&node_a, "alice").await;
+    view.settle(&mut alice, &BTreeSet::from(["carol".to_owned()])).await;
+
+    redis.kill();
+    redis.restart();
+    // Sign-ins work again once node B has heartbeat; its names are re-claimed meanwhile.
+    let mut bob = None;
+    for _ in 0..400 {
+        let mut client = node_b.connect().await;
+        client.send_text(r#"{"type":"login","name":"bob"}"#).await;
+        if client.receive_json().await["success"] == true {
+            bob = Some(client);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _bob = bob.expect("sign-ins work again after Redis is back");
+    // alice's node resubscribed (a fresh snapshot) and heard carol re-claimed and bob.
+    view.settle(&mut alice, &BTreeSet::from(["bob".to_owned(), "carol".to_owned()])).await;
+    node_a.shut_down().await;
+    node_b.shut_down().await;
+}
+
+#[tokio::test]
 async fn every_node_reports_the_cluster_s_calls_ringing_and_active_never_a_negative_share() {
     let redis = TestRedis::start();
     let node_a = TestServer::start_with(node_config(&redis)).await;

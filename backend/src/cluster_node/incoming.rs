@@ -17,7 +17,9 @@ use tungstenite::Utf8Bytes;
 pub(super) async fn deliver_incoming(state: Weak<SharedState>, mut incoming: mpsc::Receiver<Incoming>) {
     // Presence notes are lost while the subscription is disconnected, or dropped when its queue
     // is full: then every subscriber gets a fresh snapshot.
-    let mut disconnected = false;
+    // After a disconnection both channels (this node's and presence) are subscribed again, each
+    // reported once: resynchronize at each, so the last one is after both are back.
+    let mut resubscriptions_pending = 0u8;
     let mut presence_dropped = 0;
     loop {
         let Some(shutdown) = state.upgrade().map(|state| state.shutdown.clone()) else { return };
@@ -44,14 +46,15 @@ pub(super) async fn deliver_incoming(state: Weak<SharedState>, mut incoming: mps
             }
             Incoming::Subscribed => {
                 tracing::info!("subscribed to this node's channel");
-                if std::mem::take(&mut disconnected) {
+                if resubscriptions_pending > 0 {
+                    resubscriptions_pending -= 1;
                     state.presence.resynchronize(crate::dispatch::MAX_USERS_LISTED).await;
                 }
                 continue;
             }
             Incoming::Disconnected => {
                 tracing::warn!("this node's channel is disconnected: frames for it fail at their senders");
-                disconnected = true;
+                resubscriptions_pending = 2;
                 continue;
             }
         };
