@@ -296,6 +296,9 @@ async fn every_node_reports_the_cluster_s_calls_ringing_and_active_never_a_negat
     bob.send_text(r#"{"type":"leave","name":"alice"}"#).await;
     assert_eq!(alice.receive_json().await["type"], "leave");
     assert_eq!(gauges([&node_a, &node_b]).await, [(0.0, 0.0), (0.0, 0.0)]);
+    // Nothing from the other node was dropped (the subscriber's queue is bounded).
+    let (_, metrics) = http_get(node_a.address, "/metrics", "").await;
+    assert_eq!(metric_value(&metrics, r#"duet_cluster_incoming_dropped_total{type="frames"}"#), 0.0, "{metrics}");
     node_a.shut_down().await;
     node_b.shut_down().await;
 }
