@@ -1,5 +1,7 @@
 //! Who is online: the `users` list, the presence subscription (snapshot, then deltas pushed by
-//! [`crate::presence::PresenceHub`]) and `presence_query`, within `--presence-list`.
+//! [`crate::presence::PresenceHub`]) and `presence_query`, within `--presence-list`. In cluster
+//! mode the snapshot is read from Redis (after taking the hub's change number) and every change
+//! is also published to the other nodes.
 
 use super::{RequestError, Session, MAX_USERS_LISTED};
 use crate::config::PresenceList;
