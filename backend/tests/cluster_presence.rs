@@ -5,9 +5,10 @@
 
 mod common;
 
+use backend::resume_token::ResumeSecret;
 use backend::Config;
 use common::resume::*;
-use common::server_binary::{login_at, start_server_binary};
+use common::server_binary::{login_at, start_server_binary, TEST_RESUME_SECRET};
 use common::test_redis::TestRedis;
 use common::*;
 use futures_util::future::join_all;
@@ -23,6 +24,8 @@ fn node_config(redis: &TestRedis) -> Config {
         redis_url: Some(redis.url()),
         name_lease_ttl: Duration::from_millis(1500),
         rate_limit: 0,
+        // One secret: a resume token from one node is accepted by another.
+        resume_secret: Some(ResumeSecret::parse(TEST_RESUME_SECRET).expect("the test secret")),
         ..Config::default()
     }
 }
@@ -145,7 +148,7 @@ async fn a_killed_node_s_names_are_announced_gone_on_every_surviving_node() {
 }
 
 #[tokio::test]
-async fn a_held_call_s_name_stays_online_across_nodes_until_its_grace_ends() {
+async fn a_held_call_s_name_is_announced_gone_across_nodes_when_its_grace_ends() {
     let redis = TestRedis::start();
     let config = || Config { call_resume_grace: Duration::from_secs(2), ..node_config(&redis) };
     let node_a = TestServer::start_with(config()).await;
@@ -157,13 +160,37 @@ async fn a_held_call_s_name_stays_online_across_nodes_until_its_grace_ends() {
     view.settle(&mut carol, &BTreeSet::from(["alice".to_owned(), "bob".to_owned()])).await;
     connected_call(&mut alice, &mut bob).await;
     drop(alice);
-    // Held: alice is unreachable but online; carol hears `left` only once the grace is over.
+    // Held, then the grace is over: carol hears `left` (her first news since the snapshot).
     wait_until_peer_unavailable(&mut bob, "alice").await;
-    assert!(view.0.contains("alice"));
     let gone = pushed(&mut carol).await;
     assert_eq!(gone, json!({"type": "presence", "left": ["alice"]}));
     let leave = next_but_errors(&mut bob).await;
     assert_eq!((leave["type"].as_str(), leave["reason"].as_str()), (Some("leave"), Some("disconnected")), "{leave}");
+    node_a.shut_down().await;
+    node_b.shut_down().await;
+}
+
+#[tokio::test]
+async fn a_held_call_s_name_stays_online_silently_across_nodes_and_its_return_elsewhere_is_no_news() {
+    let redis = TestRedis::start();
+    let node_a = TestServer::start_with(node_config(&redis)).await;
+    let node_b = TestServer::start_with(node_config(&redis)).await;
+    let mut carol = presence_watcher(&node_b, "carol").await;
+    let (mut alice, token) = login_keeping_calls(&node_a, "alice").await;
+    let mut bob = node_b.login("bob").await;
+    let mut view = View::default();
+    view.settle(&mut carol, &BTreeSet::from(["alice".to_owned(), "bob".to_owned()])).await;
+    connected_call(&mut alice, &mut bob).await;
+    drop(alice);
+    wait_until_peer_unavailable(&mut bob, "alice").await;
+    // alice comes back on node B, resuming the held call: a takeover, not a sign-in.
+    let mut alice_again = node_b.connect().await;
+    alice_again.send_text(&resume_login("alice", &token, Some("bob"))).await;
+    assert_eq!(alice_again.receive_json().await["success"], true);
+    assert_eq!(alice_again.receive_json().await, json!({"type": "call_resumed", "name": "bob"}));
+    // carol heard nothing meanwhile: her next frame is the answer to her question.
+    carol.send_text(r#"{"type":"users"}"#).await;
+    assert_eq!(pushed(&mut carol).await, json!({"type": "users", "users": ["alice", "bob"]}));
     node_a.shut_down().await;
     node_b.shut_down().await;
 }
