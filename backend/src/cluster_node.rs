@@ -174,15 +174,16 @@ impl ClusterNode {
         });
     }
 
-    /// Publishes a relayed frame for `to` (on another node) with its sender's return address,
-    /// awaiting Redis's answer.
+    /// Publishes a relayed frame for `to` (on another node) with its return address (`sender`
+    /// and the recipient's name as written), awaiting Redis's answer.
     pub async fn publish_relayed(
         &self,
         to: ConnectionRef,
-        return_address: &crate::cluster::node_channel::ReturnAddress,
+        sender: ConnectionRef,
+        recipient_name: &str,
         payload: &[u8],
     ) -> Result<(), ClusterError> {
-        self.publisher.publish_relayed(to, return_address, payload).await
+        self.publisher.publish_relayed(to, sender, recipient_name, payload).await
     }
 
     /// Publishes `payload` for `to` (on another node), awaiting Redis's answer.

@@ -177,20 +177,22 @@ impl NodePublisher {
         self.publish_message(node, message).await
     }
 
-    /// Publishes a relayed frame for `to` with its return address (see [`ReturnAddress`]).
+    /// Publishes a relayed frame for `to` with its return address (see [`ReturnAddress`]):
+    /// `sender`, and the recipient's name as it wrote it.
     pub async fn publish_relayed(
         &self,
         to: ConnectionRef,
-        return_address: &ReturnAddress,
+        sender: ConnectionRef,
+        recipient_name: &str,
         payload: &[u8],
     ) -> Result<(), ClusterError> {
-        let name = return_address.recipient_name.as_bytes();
+        let name = recipient_name.as_bytes();
         let name_length = u16::try_from(name.len()).map_err(|_| ClusterError::Corrupt("a name too long".into()))?;
         let mut message = Vec::with_capacity(27 + name.len() + payload.len());
         message.push(RELAYED_WITH_RETURN);
         message.extend_from_slice(&to.connection.to_be_bytes());
-        message.extend_from_slice(&return_address.sender.node.to_raw().to_be_bytes());
-        message.extend_from_slice(&return_address.sender.connection.to_be_bytes());
+        message.extend_from_slice(&sender.node.to_raw().to_be_bytes());
+        message.extend_from_slice(&sender.connection.to_be_bytes());
         message.extend_from_slice(&name_length.to_be_bytes());
         message.extend_from_slice(name);
         message.extend_from_slice(payload);

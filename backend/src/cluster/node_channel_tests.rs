@@ -158,7 +158,7 @@ async fn a_relayed_frame_carries_its_return_address_and_presence_notes_reach_eve
     let sender = ConnectionRef { node: NODE_A, connection: 12 };
     let return_address = ReturnAddress { sender, recipient_name: "Zoë".to_owned() };
     let to = ConnectionRef { node: NODE_B, connection: 34 };
-    publisher.publish_relayed(to, &return_address, b"{\"type\":\"candidate\"}").await.expect("published");
+    publisher.publish_relayed(to, sender, "Zoë", b"{\"type\":\"candidate\"}").await.expect("published");
     let expected = NodeFrame {
         kind: NodeDelivery::Frame,
         connection: 34,

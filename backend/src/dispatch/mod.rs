@@ -12,7 +12,7 @@ mod presence;
 mod ring_sweep;
 
 use crate::address::ConnectionRef;
-use crate::cluster::node_channel::{NodeDelivery, ReturnAddress};
+use crate::cluster::node_channel::NodeDelivery;
 use crate::delivery::{Backlog, ConnectionHandle};
 use crate::directory::{Answered, CallError, CallPhase, DirectoryError, Identity, Offered};
 use crate::metrics::{Metrics, RelayedType};
@@ -177,8 +177,7 @@ impl Session {
             return self.queued(delivery);
         }
         let Some(cluster) = &self.state.cluster else { return false };
-        let return_address = ReturnAddress { sender: self.reference(), recipient_name: recipient.as_str().to_owned() };
-        match cluster.publish_relayed(*to, &return_address, text.as_bytes()).await {
+        match cluster.publish_relayed(*to, self.reference(), recipient.as_str(), text.as_bytes()).await {
             Ok(()) => true,
             Err(error) => {
                 tracing::info!(connection = self.id(), %to, %error, "relay to another node failed");
