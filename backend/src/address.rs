@@ -35,6 +35,11 @@ impl NodeId {
     pub const fn from_raw(raw: u64) -> NodeId {
         NodeId(raw)
     }
+
+    /// The id as a number (as [`NodeId::from_raw`] takes it).
+    pub const fn to_raw(self) -> u64 {
+        self.0
+    }
 }
 
 impl fmt::Display for NodeId {

@@ -11,6 +11,14 @@
 //!   channel go to its connections through the router. A relayed frame that finds its
 //!   recipient's queue full closes that recipient as a slow consumer: the subscriber serves
 //!   every sender of the node and must not wait for one reader (nor reorder its frames).
+//!   Presence notes of the other nodes go to this node's presence hub (`presence.rs`); when
+//!   notes may have been lost (the subscription reconnected, or its bounded queue dropped
+//!   some), every presence subscriber gets a fresh snapshot.
+//!
+//! Presence: a name whose presence this node changed (sign-in, sign-out, an away name freed, a
+//! dead node's names swept, a stale holder freed by a sign-in) is published on the presence
+//! channel by a spawned task; every node re-reads its state from Redis, so a note heard twice,
+//! or late, is harmless.
 //!
 //! Sending: a session awaits each publish, so one sender's frames keep their order; a publish
 //! that fails (Redis down, the node gone) is answered to the sender with `unavailable`. The
@@ -20,17 +28,19 @@ use crate::address::{ConnectionId, ConnectionRef, NodeId};
 use crate::cluster::directory::RedisDirectory;
 use crate::cluster::lease_keeper::{spawn_lease_keeper, LeaseEvent};
 use crate::cluster::leases::{Claim, NameLeases};
-use crate::cluster::node_channel::{Incoming, NodeDelivery, NodePublisher, NodeSubscription};
+use crate::cluster::node_channel::{Incoming, IncomingDrops, NodeDelivery, NodePublisher, NodeSubscription};
 use crate::cluster::ClusterError;
 use crate::delivery::KickReason;
 use crate::directory::Identity;
 use crate::directory_backend::DirectoryBackend;
-use crate::router::RouteError;
+use crate::presence::Change;
+
+mod incoming;
 use crate::{AppState, Config, SharedState};
 use protocol::{LeaveReason, ServerMessage};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, PoisonError, Weak};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tungstenite::Utf8Bytes;
@@ -47,6 +57,8 @@ pub struct ClusterNode {
     signed_in: Mutex<HashMap<ConnectionId, Identity>>,
     /// Names whose connection closed while Redis was out of reach: freed when it is back.
     pending_releases: Mutex<Vec<(Identity, ConnectionRef)>>,
+    /// What the subscription dropped (its bounded queue was full).
+    drops: Arc<IncomingDrops>,
     /// Kept so the subscription (and its reconnection) lives as long as the node.
     _subscription: NodeSubscription,
 }
@@ -57,7 +69,7 @@ pub struct Started {
     pub node: NodeId,
     pub directory: DirectoryBackend,
     pub cluster: ClusterNode,
-    incoming: mpsc::UnboundedReceiver<Incoming>,
+    incoming: mpsc::Receiver<Incoming>,
     /// Names a previous process with this node id left behind, freed at start: their peers
     /// are told `disconnected` once the server runs.
     left_behind: Vec<crate::directory::FreedName>,
@@ -88,6 +100,7 @@ pub async fn start(config: &Config, url: &str) -> Result<Started, ClusterError> 
         ready: AtomicBool::new(true),
         signed_in: Mutex::default(),
         pending_releases: Mutex::default(),
+        drops: subscription.drops(),
         _subscription: subscription,
     };
     Ok(Started { node, directory: DirectoryBackend::Redis(Box::new(directory)), cluster, incoming, left_behind })
@@ -96,27 +109,27 @@ pub async fn start(config: &Config, url: &str) -> Result<Started, ClusterError> 
 impl Started {
     /// Spawns the node's tasks for the assembled server state.
     pub fn spawn_tasks(
-        incoming: mpsc::UnboundedReceiver<Incoming>,
+        incoming: mpsc::Receiver<Incoming>,
         left_behind: Vec<crate::directory::FreedName>,
         state: &AppState,
     ) {
         let Some(cluster) = &state.cluster else { return };
         for name in left_behind {
+            crate::dispatch::announce_change(state, &Identity::new(name.display.clone()), Change::Left);
             let Some(peer) = name.ended_call.and_then(|ended| ended.peer_connection) else { continue };
             crate::dispatch::send_leave(state, &peer, &Identity::new(name.display), LeaveReason::Disconnected);
         }
         let (sender, events) = mpsc::unbounded_channel();
         spawn_lease_keeper(cluster.leases.clone(), state.config.name_lease_ttl / 3, sender);
         tokio::spawn(lease_events(state.downgrade(), events, state.config.name_lease_ttl / 3));
-        tokio::spawn(deliver_incoming(state.downgrade(), incoming));
+        tokio::spawn(incoming::deliver_incoming(state.downgrade(), incoming));
     }
 
     /// The node id, its directory and link, and what [`Started::spawn_tasks`] takes.
     #[allow(clippy::type_complexity)]
     pub fn into_parts(
         self,
-    ) -> (NodeId, DirectoryBackend, ClusterNode, mpsc::UnboundedReceiver<Incoming>, Vec<crate::directory::FreedName>)
-    {
+    ) -> (NodeId, DirectoryBackend, ClusterNode, mpsc::Receiver<Incoming>, Vec<crate::directory::FreedName>) {
         (self.node, self.directory, self.cluster, self.incoming, self.left_behind)
     }
 }
@@ -141,6 +154,36 @@ impl ClusterNode {
     /// freed when Redis is back.
     pub fn release_later(&self, name: Identity, holder: ConnectionRef) {
         self.pending_releases.lock().unwrap_or_else(PoisonError::into_inner).push((name, holder));
+    }
+
+    /// How many incoming frames (first) and presence notes this node dropped (its subscription's
+    /// queue was full): `duet_cluster_incoming_dropped_total`.
+    pub fn incoming_dropped(&self) -> (u64, u64) {
+        (self.drops.frames(), self.drops.presence())
+    }
+
+    /// Tells every node that `name`'s presence changed here (a spawned publish; a failure is
+    /// logged: Redis is out of reach, and the other nodes resynchronize when they reconnect).
+    pub fn publish_presence(&self, node: NodeId, name: &Identity) {
+        let publisher = self.publisher.clone();
+        let display = name.display().as_str().to_owned();
+        tokio::spawn(async move {
+            if let Err(error) = publisher.publish_presence(node, &display).await {
+                tracing::warn!(%error, "a presence change was not published to the other nodes");
+            }
+        });
+    }
+
+    /// Publishes a relayed frame for `to` (on another node) with its return address (`sender`
+    /// and the recipient's name as written), awaiting Redis's answer.
+    pub async fn publish_relayed(
+        &self,
+        to: ConnectionRef,
+        sender: ConnectionRef,
+        recipient_name: &str,
+        payload: &[u8],
+    ) -> Result<(), ClusterError> {
+        self.publisher.publish_relayed(to, sender, recipient_name, payload).await
     }
 
     /// Publishes `payload` for `to` (on another node), awaiting Redis's answer.
@@ -205,8 +248,9 @@ async fn lease_events(state: Weak<SharedState>, mut events: mpsc::UnboundedRecei
             LeaseEvent::Swept { node, freed } => {
                 tracing::info!(%node, names = freed.len(), "a dead node's names freed");
                 for name in freed {
-                    let Some(peer) = name.ended_call.and_then(|ended| ended.peer_connection) else { continue };
                     let departed = Identity::new(name.display);
+                    crate::dispatch::announce_change(&state, &departed, Change::Left);
+                    let Some(peer) = name.ended_call.and_then(|ended| ended.peer_connection) else { continue };
                     crate::dispatch::send_leave(&state, &peer, &departed, LeaveReason::Disconnected);
                 }
             }
@@ -227,7 +271,11 @@ async fn reclaim_names(state: &AppState, cluster: &ClusterNode) {
     tracing::warn!(names = names.len(), "this node's lease lapsed: re-claiming its names");
     for (id, name) in names {
         match cluster.leases.reclaim(&name, id).await {
-            Ok(Claim::Won { .. } | Claim::Replaced { .. }) => {}
+            Ok(Claim::Won { .. }) => {
+                // Online again if a survivor had swept it meanwhile (the flush reads the state).
+                crate::dispatch::announce_change(state, &name, Change::Joined);
+            }
+            Ok(Claim::Replaced { .. }) => {}
             Ok(Claim::Taken { .. }) => {
                 tracing::warn!(user = %name, connection = id, "name lost while the lease had lapsed: connection closed");
                 let _ = state.router.kick(&state.router.reference_to(id), KickReason::ReplacedByNewLogin);
@@ -253,6 +301,7 @@ async fn release_pending(state: &AppState, cluster: &ClusterNode) {
                 // Freed now, or already (swept, or Redis restarted empty): no longer this node's.
                 tracing::info!(user = %name, "name freed after Redis came back");
                 state.metrics.users_online.dec();
+                crate::dispatch::announce_change(state, name, Change::Left);
                 let ended = released.and_then(|released| released.ended_call);
                 if let Some(peer) = ended.and_then(|ended| ended.peer_connection) {
                     crate::dispatch::send_leave(state, &peer, name, LeaveReason::Disconnected);
@@ -262,45 +311,6 @@ async fn release_pending(state: &AppState, cluster: &ClusterNode) {
                 let mut still = cluster.pending_releases.lock().unwrap_or_else(PoisonError::into_inner);
                 still.extend(pending[index..].iter().cloned());
                 return;
-            }
-        }
-    }
-}
-
-async fn deliver_incoming(state: Weak<SharedState>, mut incoming: mpsc::UnboundedReceiver<Incoming>) {
-    loop {
-        let Some(shutdown) = state.upgrade().map(|state| state.shutdown.clone()) else { return };
-        let next = tokio::select! {
-            () = shutdown.cancelled() => return,
-            next = incoming.recv() => next,
-        };
-        let (Some(next), Some(state)) = (next, state.upgrade()) else { return };
-        let frame = match next {
-            Incoming::Frame(frame) => frame,
-            Incoming::Subscribed => {
-                tracing::info!("subscribed to this node's channel");
-                continue;
-            }
-            Incoming::Disconnected => {
-                tracing::warn!("this node's channel is disconnected: frames for it fail at their senders");
-                continue;
-            }
-        };
-        let to = state.router.reference_to(frame.connection);
-        match frame.kind {
-            NodeDelivery::Kick(reason) => {
-                let _ = state.router.kick(&to, reason);
-            }
-            NodeDelivery::Reserved => {
-                if let Ok(text) = Utf8Bytes::try_from(frame.payload) {
-                    let _ = state.router.deliver_reserved(&to, text);
-                }
-            }
-            NodeDelivery::Frame => {
-                let Ok(text) = Utf8Bytes::try_from(frame.payload) else { continue };
-                if let Err(RouteError::QueueFull(_)) = state.router.deliver(&to, text) {
-                    let _ = state.router.kick(&to, KickReason::SlowConsumer);
-                }
             }
         }
     }

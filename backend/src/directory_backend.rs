@@ -101,11 +101,31 @@ impl DirectoryBackend {
         }
     }
 
+    /// Cluster mode: the calls ringing and connected in the whole cluster (for the metrics);
+    /// `None` in memory (the process counts its own).
+    pub async fn call_counts(&self) -> Option<Result<(usize, usize), DirectoryError>> {
+        match self {
+            DirectoryBackend::Memory(_) => None,
+            DirectoryBackend::Redis(redis) => Some(redis.call_counts().await.map_err(unavailable)),
+        }
+    }
+
     /// See [`Directory::online_name`].
     pub async fn online_name(&self, name: &UserName) -> Result<Option<UserName>, DirectoryError> {
         match self {
             DirectoryBackend::Memory(memory) => Ok(memory.online_name(name)),
             DirectoryBackend::Redis(redis) => redis.online_name(name).await.map_err(unavailable),
+        }
+    }
+
+    /// The display form of each of `names` that is online now (`None` for those offline), in
+    /// order: the final states a presence flush sends. One script in cluster mode.
+    pub async fn online_displays(&self, names: &[Identity]) -> Result<Vec<Option<UserName>>, DirectoryError> {
+        match self {
+            DirectoryBackend::Memory(memory) => {
+                Ok(names.iter().map(|name| memory.online_name(name.display())).collect())
+            }
+            DirectoryBackend::Redis(redis) => redis.online_displays(names).await.map_err(unavailable),
         }
     }
 

@@ -133,7 +133,7 @@ impl AppState {
         directory: DirectoryBackend,
         cluster: Option<cluster_node::ClusterNode>,
     ) -> AppState {
-        let metrics = Arc::new(Metrics::new());
+        let metrics = Arc::new(if cluster.is_some() { Metrics::for_cluster() } else { Metrics::new() });
         let queue_budget = Arc::new(delivery::QueueBudget::new(config.max_queued_bytes));
         let router = router::Router::new(node, Arc::clone(queue_budget.local_queues()));
         let queue_limits =
@@ -184,15 +184,11 @@ impl AppState {
                 call_resume_grace_secs: Some(config.call_resume_grace.as_secs()),
             },
             ice_servers,
-            features: match (config.presence_list, self.cluster.is_some()) {
-                (config::PresenceList::Global, false) => {
-                    vec![FEATURE_PRESENCE, FEATURE_PRESENCE_QUERY, FEATURE_RESUME_CALLS]
-                }
-                (config::PresenceList::None, false) => vec![FEATURE_PRESENCE_QUERY, FEATURE_RESUME_CALLS],
-                // Cluster mode, for now: no pushed presence (the hub is per node); clients poll
-                // `users`, answered cluster-wide. Held calls are in Redis (`cluster/leases_lua.rs`).
-                (config::PresenceList::Global, true) => vec![FEATURE_RESUME_CALLS],
-                (config::PresenceList::None, true) => vec![FEATURE_PRESENCE_QUERY, FEATURE_RESUME_CALLS],
+            // The same in cluster mode: presence is pushed cluster-wide (through Redis's presence
+            // channel, `cluster_node.rs`) and held calls are in Redis (`cluster/leases_lua.rs`).
+            features: match config.presence_list {
+                config::PresenceList::Global => vec![FEATURE_PRESENCE, FEATURE_PRESENCE_QUERY, FEATURE_RESUME_CALLS],
+                config::PresenceList::None => vec![FEATURE_PRESENCE_QUERY, FEATURE_RESUME_CALLS],
             }
             .into_iter()
             .map(str::to_owned)
@@ -243,10 +239,17 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
     state.metrics.connections.set(i64::try_from(state.connections.len()).unwrap_or(i64::MAX));
     state.metrics.tcp_connections.set(i64::try_from(state.connection_limiter.open_connections()).unwrap_or(i64::MAX));
     state.metrics.queued_bytes.set(i64::try_from(state.queue_limits.budget.used()).unwrap_or(i64::MAX));
-    if state.cluster.is_some() {
+    if let Some(cluster) = &state.cluster {
+        let (frames, presence) = cluster.incoming_dropped();
+        state.metrics.cluster_incoming_dropped(frames, presence);
         // Cluster-wide, one set size per live node in Redis; left as it was while unreachable.
         if let Ok(count) = state.directory.online_count().await {
             state.metrics.cluster_users_online.set(i64::try_from(count).unwrap_or(i64::MAX));
+        }
+        // The cluster's calls (per node they would not add up: a call's start, answer and end
+        // may each run on another node).
+        if let Some(Ok((ringing, active))) = state.directory.call_counts().await {
+            state.metrics.set_cluster_calls(ringing, active);
         }
     }
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], state.metrics.encode())

@@ -97,8 +97,14 @@ pub struct Metrics {
     pub tcp_connections: Gauge,
     pub users_online: Gauge,
     pub cluster_users_online: Gauge,
-    pub calls_ringing: Gauge,
-    pub calls_active: Gauge,
+    /// Per process: counted by the transitions. Cluster mode: the whole cluster's, set from
+    /// Redis at scrape time ([`Metrics::set_cluster_calls`]); transitions do not count them
+    /// (a call's start, answer and end may run on different nodes).
+    calls_ringing: Gauge,
+    calls_active: Gauge,
+    /// False in cluster mode (see `calls_ringing`).
+    calls_counted_here: bool,
+    cluster_incoming_dropped: Family<TypeLabel, Counter>,
     /// Held or waiting calls restored (both sides back).
     pub calls_resumed: Counter,
     /// Held calls and waits ended because a side did not come back within the grace period.
@@ -152,8 +158,21 @@ impl Metrics {
             "cluster_users_online",
             "Users logged in on every node of the cluster, read from Redis at scrape time (cluster mode only)",
         );
-        let calls_ringing: Gauge = registered(&mut registry, "calls_ringing", "Calls offered but not yet answered");
-        let calls_active: Gauge = registered(&mut registry, "calls_active", "Answered calls in progress");
+        let calls_ringing: Gauge = registered(
+            &mut registry,
+            "calls_ringing",
+            "Calls offered but not yet answered (cluster mode: in the whole cluster, read from Redis at scrape time)",
+        );
+        let calls_active: Gauge = registered(
+            &mut registry,
+            "calls_active",
+            "Answered calls in progress (cluster mode: in the whole cluster, read from Redis at scrape time)",
+        );
+        let cluster_incoming_dropped = registered(
+            &mut registry,
+            "cluster_incoming_dropped",
+            "Messages from other nodes dropped because this node's bounded queue was full, by type (cluster mode)",
+        );
         let calls_resumed = registered(
             &mut registry,
             "calls_resumed",
@@ -192,12 +211,63 @@ impl Metrics {
             cluster_users_online,
             calls_ringing,
             calls_active,
+            calls_counted_here: true,
+            cluster_incoming_dropped,
             calls_resumed,
             call_resume_expired,
             rate_limited,
             errors,
             closed,
             refused,
+        }
+    }
+
+    /// The metrics of a cluster node: the call gauges are the cluster's, set at scrape time.
+    pub fn for_cluster() -> Metrics {
+        Metrics { calls_counted_here: false, ..Metrics::new() }
+    }
+
+    /// A call started ringing (counted by a single process only).
+    pub fn call_ringing(&self) {
+        if self.calls_counted_here {
+            self.calls_ringing.inc();
+        }
+    }
+
+    /// A call was answered, or a held call paired again (`was_ringing`: it was counted ringing).
+    pub fn call_connected(&self, was_ringing: bool) {
+        if self.calls_counted_here {
+            if was_ringing {
+                self.calls_ringing.dec();
+            }
+            self.calls_active.inc();
+        }
+    }
+
+    /// A call ended, ringing or connected.
+    pub fn call_ended(&self, was_connected: bool) {
+        if self.calls_counted_here {
+            match was_connected {
+                true => self.calls_active.dec(),
+                false => self.calls_ringing.dec(),
+            };
+        }
+    }
+
+    /// Cluster mode, at scrape time: the cluster's calls ringing and connected, from Redis.
+    pub fn set_cluster_calls(&self, ringing: usize, active: usize) {
+        self.calls_ringing.set(i64::try_from(ringing).unwrap_or(i64::MAX));
+        self.calls_active.set(i64::try_from(active).unwrap_or(i64::MAX));
+    }
+
+    /// Cluster mode, at scrape time: what this node's subscription dropped so far.
+    pub fn cluster_incoming_dropped(&self, frames: u64, presence: u64) {
+        for (kind, total) in [("frames", frames), ("presence", presence)] {
+            let counter = self.cluster_incoming_dropped.get_or_create(&TypeLabel { r#type: kind });
+            let counted = counter.get();
+            if total > counted {
+                counter.inc_by(total - counted);
+            }
         }
     }
 

@@ -17,6 +17,19 @@
 //! subscription and flushed after it repeats what the snapshot said (harmless, see
 //! PROTOCOL.md); nobody is told about their own name.
 //!
+//! Cluster mode: the session that changed a name also publishes it on Redis's presence channel
+//! (`cluster_node.rs`), and every node notes the names it hears there, so subscribers on every
+//! node hear every sign-in and sign-out. The flush then reads the final states from Redis (one
+//! script for the whole batch, no lock held across it), and a subscription's snapshot is read
+//! from Redis *after* its `since` number is taken ([`PresenceHub::last_change_number`]): a
+//! change in Redis is noted (heard) only after it was written, so a change noted by then is in
+//! the snapshot, and one noted after is sent with its then-final state (at worst repeating the
+//! snapshot, which clients take as harmless). Deltas reach a subscriber only after its snapshot
+//! (both under the subscribers' lock), so no subscriber ends with a stale view. A Redis read
+//! that fails puts the batch back for the next window. Notes lost on the way (a node's channel
+//! dropped them, or was disconnected) are repaired by [`PresenceHub::resynchronize`]: a fresh
+//! snapshot for every subscriber.
+//!
 //! A slow subscriber never blocks nor kicks anybody else: a delta is offered to each queue
 //! without waiting; a subscriber whose queue is still full is closed as a slow consumer (4008,
 //! like any client that does not read) and dropped from the set, never silently skipped. Its
@@ -118,27 +131,55 @@ impl PresenceHub {
     }
 
     /// Subscribes `subscriber` (signed in as `who`) and queues its snapshot: up to `limit` names
-    /// online, without `who`. False when the snapshot could not be queued at once (the
-    /// connection is closed as a slow consumer, or is gone) and nothing was subscribed.
+    /// online, without `who`, read from the in-memory directory under the lock (a cluster node
+    /// reads its snapshot first: [`Self::subscribe_with_snapshot`]). False when the snapshot
+    /// could not be queued at once (the connection is closed as a slow consumer, or is gone) and
+    /// nothing was subscribed.
     pub fn subscribe(&self, subscriber: ConnectionRef, who: &Identity, limit: usize) -> bool {
         let shared = &self.shared;
         let mut subscribers = locked(&shared.subscribers);
         // Read before the snapshot: a change noted by now is already in the directory it reads.
-        let since = locked(&shared.changed).last_number;
+        let since = self.last_change_number();
         let users = shared.in_memory().map(|memory| memory.online_names(Some(who), limit)).unwrap_or_default();
-        let snapshot = Utf8Bytes::from(ServerMessage::Users { users }.to_json());
-        match shared.router.deliver(&subscriber, snapshot) {
-            Ok(()) => {
-                let subscribed = Subscriber { connection: subscriber, who: who.key().clone(), since };
-                subscribers.insert(subscriber.connection, subscribed);
-                true
-            }
-            Err(RouteError::QueueFull(_)) => {
-                subscribers.remove(&subscriber.connection);
-                let _ = shared.router.kick(&subscriber, KickReason::SlowConsumer);
-                false
-            }
-            Err(RouteError::NotConnected | RouteError::OtherNode(_)) => false,
+        shared.insert(&mut subscribers, subscriber, who, since, users)
+    }
+
+    /// The number of the latest change noted: take it before reading a snapshot from a directory
+    /// that may wait, and give it to [`Self::subscribe_with_snapshot`].
+    pub fn last_change_number(&self) -> u64 {
+        locked(&self.shared.changed).last_number
+    }
+
+    /// Subscribes `subscriber` with `users`, a snapshot read (after `since` was taken from
+    /// [`Self::last_change_number`]) from a directory that may wait; as [`Self::subscribe`].
+    pub fn subscribe_with_snapshot(
+        &self,
+        subscriber: ConnectionRef,
+        who: &Identity,
+        since: u64,
+        users: Vec<UserName>,
+    ) -> bool {
+        let mut subscribers = locked(&self.shared.subscribers);
+        self.shared.insert(&mut subscribers, subscriber, who, since, users)
+    }
+
+    /// Sends every subscriber a fresh snapshot (`users`, up to `limit` names, without its own),
+    /// read from the directory now: after presence notes were lost (a cluster node's channel
+    /// dropped or missed some). Subscribers whose queue is full are closed as slow consumers.
+    pub async fn resynchronize(&self, limit: usize) {
+        let since = self.last_change_number();
+        let Ok(online) = self.shared.directory.online_names(None, limit.saturating_add(1)).await else {
+            tracing::warn!("presence not resynchronized: the directory is unavailable");
+            return;
+        };
+        let mut subscribers = locked(&self.shared.subscribers);
+        let refreshed: Vec<(ConnectionRef, NameKey)> =
+            subscribers.values().map(|subscriber| (subscriber.connection, subscriber.who.clone())).collect();
+        for (connection, who) in refreshed {
+            let mut users: Vec<UserName> = online.iter().filter(|name| name.key() != who).cloned().collect();
+            users.truncate(limit);
+            subscribers.remove(&connection.connection);
+            self.shared.insert_key(&mut subscribers, connection, who, since, users);
         }
     }
 
@@ -190,7 +231,7 @@ async fn flush_batches(shared: Weak<HubShared>, shutdown: CancellationToken) {
             () = tokio::time::sleep(BATCH_WINDOW) => {}
         }
         let Some(shared) = shared.upgrade() else { return };
-        let announced = shared.flush();
+        let announced = shared.flush_now().await;
         if announced.closed_slow > 0 {
             tracing::warn!(closed = announced.closed_slow, "presence subscribers closed as slow consumers");
         }
@@ -199,29 +240,100 @@ async fn flush_batches(shared: Weak<HubShared>, shutdown: CancellationToken) {
 
 impl HubShared {
     /// The directory, read under the hub's lock: the in-memory one, whose answers never wait.
-    /// Cluster mode's presence (through Redis, without a lock across the round trip) is not
-    /// wired yet: there the hub reads nothing (empty snapshots, every change a `left`).
     fn in_memory(&self) -> Option<&MemoryDirectory> {
         self.directory.memory()
     }
 
-    fn flush(&self) -> Announced {
-        let changed = std::mem::take(&mut locked(&self.changed).by_name);
-        let mut announced = Announced::default();
-        let mut subscribers = locked(&self.subscribers);
-        if changed.is_empty() || subscribers.is_empty() {
-            return announced;
+    /// Queues `users` as `subscriber`'s snapshot and adds it to `subscribers` (see
+    /// [`PresenceHub::subscribe`]).
+    fn insert(
+        &self,
+        subscribers: &mut HashMap<ConnectionId, Subscriber>,
+        subscriber: ConnectionRef,
+        who: &Identity,
+        since: u64,
+        users: Vec<UserName>,
+    ) -> bool {
+        self.insert_key(subscribers, subscriber, who.key().clone(), since, users)
+    }
+
+    fn insert_key(
+        &self,
+        subscribers: &mut HashMap<ConnectionId, Subscriber>,
+        subscriber: ConnectionRef,
+        who: NameKey,
+        since: u64,
+        users: Vec<UserName>,
+    ) -> bool {
+        let snapshot = Utf8Bytes::from(ServerMessage::Users { users }.to_json());
+        match self.router.deliver(&subscriber, snapshot) {
+            Ok(()) => {
+                subscribers.insert(subscriber.connection, Subscriber { connection: subscriber, who, since });
+                true
+            }
+            Err(RouteError::QueueFull(_)) => {
+                subscribers.remove(&subscriber.connection);
+                let _ = self.router.kick(&subscriber, KickReason::SlowConsumer);
+                false
+            }
+            Err(RouteError::NotConnected | RouteError::OtherNode(_)) => false,
         }
-        // Each name's final state, read now: online is joined (in its current display form).
-        let mut states: Vec<NameState> = changed
+    }
+
+    /// The changes noted since the last flush, if any subscriber would hear them.
+    fn take_batch(&self) -> Option<HashMap<NameKey, (Identity, u64)>> {
+        let changed = std::mem::take(&mut locked(&self.changed).by_name);
+        (!changed.is_empty() && !locked(&self.subscribers).is_empty()).then_some(changed)
+    }
+
+    /// Flushes with the in-memory directory (never waits).
+    fn flush(&self) -> Announced {
+        let Some(changed) = self.take_batch() else { return Announced::default() };
+        let states = changed
             .iter()
             .map(|(key, (identity, number))| {
                 let online = self.in_memory().and_then(|memory| memory.online_name(identity.display()));
-                let joined = online.is_some();
-                let display = online.unwrap_or_else(|| identity.display().clone());
-                NameState { key: key.clone(), display, joined, number: *number }
+                NameState::new(key, identity, online, *number)
             })
             .collect();
+        self.deliver(&changed, states)
+    }
+
+    /// Flushes with whichever directory this node has: in cluster mode the batch's final states
+    /// are read from Redis first (no lock held); a failed read puts the batch back.
+    async fn flush_now(&self) -> Announced {
+        if self.in_memory().is_some() {
+            return self.flush();
+        }
+        let Some(changed) = self.take_batch() else { return Announced::default() };
+        let batch: Vec<(&NameKey, &(Identity, u64))> = changed.iter().collect();
+        let names: Vec<Identity> = batch.iter().map(|(_, (identity, _))| identity.clone()).collect();
+        match self.directory.online_displays(&names).await {
+            Ok(online) => {
+                let states = batch
+                    .iter()
+                    .zip(online)
+                    .map(|((key, (identity, number)), online)| NameState::new(key, identity, online, *number))
+                    .collect();
+                self.deliver(&changed, states)
+            }
+            Err(_) => {
+                let mut noted = locked(&self.changed);
+                for (key, (identity, number)) in changed {
+                    // A newer note of the same name keeps its (higher) number.
+                    noted.by_name.entry(key).or_insert((identity, number));
+                }
+                drop(noted);
+                self.wake.notify_one();
+                Announced::default()
+            }
+        }
+    }
+
+    /// Offers each subscriber the delta of `states` it has not seen (under the subscribers' lock).
+    fn deliver(&self, changed: &HashMap<NameKey, (Identity, u64)>, mut states: Vec<NameState>) -> Announced {
+        let mut announced = Announced::default();
+        let mut subscribers = locked(&self.subscribers);
         states.sort_by(|a, b| a.display.cmp(&b.display));
         let first_number = states.iter().map(|state| state.number).min().unwrap_or(0);
         let Some(common_delta) = delta(&states, |_| true) else { return announced };
@@ -261,6 +373,15 @@ struct NameState {
     number: u64,
 }
 
+impl NameState {
+    /// `online`: the name's display form if it is online now (joined, in that form).
+    fn new(key: &NameKey, identity: &Identity, online: Option<UserName>, number: u64) -> NameState {
+        let joined = online.is_some();
+        let display = online.unwrap_or_else(|| identity.display().clone());
+        NameState { key: key.clone(), display, joined, number }
+    }
+}
+
 /// The `presence` delta of the `states` that `include` keeps, if any.
 fn delta(states: &[NameState], include: impl Fn(&NameState) -> bool) -> Option<Utf8Bytes> {
     let names = |joined: bool| {
@@ -277,119 +398,5 @@ fn delta(states: &[NameState], include: impl Fn(&NameState) -> bool) -> Option<U
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::address::NodeId;
-    use crate::delivery::ConnectionHandle;
-
-    fn identity(name: &str) -> Identity {
-        Identity::new(UserName::from_wire(name))
-    }
-
-    struct Fixture {
-        router: Arc<Router>,
-        directory: Arc<DirectoryBackend>,
-        hub: PresenceHub,
-    }
-
-    fn fixture() -> Fixture {
-        let router = Arc::new(Router::new(NodeId::from_raw(1), Arc::default()));
-        let directory = Arc::new(DirectoryBackend::in_memory());
-        let hub = PresenceHub::new(Arc::clone(&router), directory.clone(), CancellationToken::new());
-        Fixture { router, directory, hub }
-    }
-
-    impl Fixture {
-        fn memory(&self) -> &MemoryDirectory {
-            self.directory.memory().expect("in memory")
-        }
-
-        fn subscribed(&self, name: &str, queue_frames: usize) -> ConnectionHandle {
-            let handle = ConnectionHandle::detached(queue_frames);
-            self.router.register(&handle);
-            let reference = self.router.reference_to(handle.id());
-            self.memory().claim(&identity(name), reference, &crate::directory::ClaimRequest::Fresh).expect("signs in");
-            assert!(self.hub.subscribe(reference, &identity(name), 10));
-            handle.take_queued();
-            handle
-        }
-
-        fn sign_in(&self, name: &str) -> ConnectionRef {
-            let holder = self.router.reference_to(ConnectionHandle::detached(1).id());
-            self.memory().claim(&identity(name), holder, &crate::directory::ClaimRequest::Fresh).expect("signs in");
-            self.hub.note(&identity(name));
-            holder
-        }
-    }
-
-    #[test]
-    fn a_full_subscriber_is_closed_as_slow_and_never_blocks_the_others() {
-        let fixture = fixture();
-        let reader = fixture.subscribed("reader", 8);
-        let slow = fixture.subscribed("slow", 1);
-        slow.take_queued();
-        fixture.sign_in("carol");
-        assert_eq!(fixture.hub.flush(), Announced { delivered: 2, closed_slow: 0 });
-        fixture.sign_in("bob");
-        assert_eq!(fixture.hub.flush(), Announced { delivered: 1, closed_slow: 1 });
-        assert_eq!(
-            reader.take_queued(),
-            [r#"{"type":"presence","joined":["carol"]}"#, r#"{"type":"presence","joined":["bob"]}"#]
-        );
-        assert_eq!(slow.kicked(), Some(KickReason::SlowConsumer));
-        assert_eq!(fixture.hub.subscriber_count(), 1);
-    }
-
-    #[test]
-    fn a_burst_of_sign_ins_and_outs_is_one_delta_per_subscriber_in_the_final_state() {
-        let fixture = fixture();
-        let reader = fixture.subscribed("reader", 2);
-        for index in 0..500 {
-            fixture.sign_in(&format!("user{index:03}"));
-        }
-        // dave signed in and out within the window: he is announced as gone, never as online.
-        let dave = fixture.sign_in("dave");
-        assert!(fixture.memory().release(&identity("dave"), dave, None).is_some());
-        fixture.hub.note(&identity("dave"));
-        assert_eq!(fixture.hub.flush(), Announced { delivered: 1, closed_slow: 0 });
-        let queued = reader.take_queued();
-        assert_eq!(queued.len(), 1, "one delta for the whole burst");
-        let delta: serde_json::Value = serde_json::from_str(&queued[0]).expect("JSON");
-        assert_eq!(delta["joined"].as_array().map(Vec::len), Some(500));
-        assert_eq!(delta["joined"][0], "user000", "sorted");
-        assert_eq!(delta["left"], serde_json::json!(["dave"]));
-        assert_eq!(fixture.hub.flush(), Announced::default(), "nothing noted since");
-    }
-
-    #[test]
-    fn nobody_is_told_about_their_own_sign_in() {
-        let fixture = fixture();
-        let alice = fixture.subscribed("alice", 8);
-        fixture.hub.note(&identity("alice"));
-        assert_eq!(fixture.hub.flush(), Announced::default());
-        fixture.hub.note(&identity("alice"));
-        fixture.sign_in("bob");
-        fixture.hub.flush();
-        assert_eq!(alice.take_queued(), [r#"{"type":"presence","joined":["bob"]}"#]);
-    }
-
-    #[test]
-    fn a_change_already_in_the_snapshot_is_not_repeated_but_a_later_one_is_sent() {
-        let fixture = fixture();
-        fixture.sign_in("carol");
-        let alice = fixture.subscribed("alice", 8);
-        fixture.sign_in("bob");
-        fixture.hub.flush();
-        assert_eq!(alice.take_queued(), [r#"{"type":"presence","joined":["bob"]}"#]);
-    }
-
-    #[test]
-    fn a_change_superseded_within_the_window_announces_the_final_state() {
-        let fixture = fixture();
-        let reader = fixture.subscribed("reader", 8);
-        // bob's sign-in was noted but he is gone again by the flush: `left`, not a stale `joined`.
-        fixture.hub.note(&identity("bob"));
-        fixture.hub.flush();
-        assert_eq!(reader.take_queued(), [r#"{"type":"presence","left":["bob"]}"#]);
-    }
-}
+#[path = "presence_tests.rs"]
+mod tests;

@@ -107,6 +107,15 @@ impl Router {
         })
     }
 
+    /// Tells `to`'s session that its call's relay target changed (see
+    /// [`ConnectionHandle::relay_target_changed`]), queueing nothing.
+    pub fn relay_target_changed(&self, to: &ConnectionRef) -> Result<(), RouteError> {
+        self.with_local(to, |handle| {
+            handle.relay_target_changed();
+            Ok(())
+        })
+    }
+
     /// Asks `to` to close (the first reason given wins).
     pub fn kick(&self, to: &ConnectionRef, reason: KickReason) -> Result<(), RouteError> {
         self.with_local(to, |handle| {

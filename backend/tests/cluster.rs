@@ -36,13 +36,13 @@ async fn the_classic_walkthrough_with_alice_on_node_a_and_bob_on_node_b() {
     let redis = TestRedis::start();
     let (node_a, node_b) = two_nodes(&redis).await;
     let features = node_a.state.hello().features;
-    assert!(!features.iter().any(|feature| feature == "presence"), "{features:?}");
+    assert!(features.iter().any(|feature| feature == "presence"), "pushed cluster-wide: {features:?}");
     assert!(features.iter().any(|feature| feature == "resume_calls"), "held calls are in Redis: {features:?}");
     let mut alice = node_a.login("alice").await;
     let mut bob = node_b.login("bob").await;
 
-    // The online list is cluster-wide; presence is not pushed (yet), a subscription gets the
-    // snapshot only.
+    // The online list is cluster-wide, and so is the presence snapshot (deltas:
+    // `tests/cluster_presence.rs`).
     alice.send_text(r#"{"type":"users"}"#).await;
     assert_eq!(alice.receive_json().await["users"], serde_json::json!(["bob"]));
     bob.send_text(r#"{"type":"presence_subscribe"}"#).await;
@@ -64,7 +64,8 @@ async fn the_classic_walkthrough_with_alice_on_node_a_and_bob_on_node_b() {
         assert_eq!(client.receive_error_code().await, "not_in_call");
     }
 
-    // Metrics are per node, but for the cluster-wide count.
+    // Metrics are per node, but for the cluster-wide counts (users here; calls:
+    // `tests/cluster_presence.rs`).
     let (_, metrics) = http_get(node_a.address, "/metrics", "").await;
     assert_eq!(metric_value(&metrics, "duet_users_online"), 1.0, "{metrics}");
     assert_eq!(metric_value(&metrics, "duet_cluster_users_online"), 2.0, "{metrics}");

@@ -49,8 +49,8 @@ async fn alice_on_node_a_calls_bob_on_node_b_and_her_candidates_reach_his_connec
     while received < 1000 {
         let event = tokio::time::timeout(Duration::from_secs(20), incoming_b.recv()).await.expect("in time");
         match event.expect("subscribed") {
-            Incoming::Subscribed => continue,
-            Incoming::Frame(NodeFrame { kind, connection, payload }) => {
+            Incoming::Subscribed | Incoming::Presence(_) => continue,
+            Incoming::Frame(NodeFrame { kind, connection, payload, .. }) => {
                 assert_eq!(kind, NodeDelivery::Frame);
                 assert_eq!(connection, bob_at.connection);
                 let expected = format!(r#"{{"type":"candidate","to":"bob","candidate":{received}}}"#);

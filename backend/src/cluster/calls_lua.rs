@@ -49,6 +49,7 @@ if call[5] == 'ringing' and call[2] == ARGV[1] and call[1] == ARGV[2] then
   local caller = redis.call('HMGET', P .. 'name:' .. call[1], 'node', 'conn', 'call')
   if caller[3] ~= me[3] then return {'not_in_call'} end
   redis.call('HSET', record, 'phase', 'connected')
+  redis.call('SADD', P .. 'connected', me[3])
   redis.call('ZREM', KEYS[2], me[3])
   return {'connected', me[3], call[3], caller[1], caller[2]}
 end
@@ -163,6 +164,7 @@ for _, record in ipairs(redis.call('KEYS', P .. 'name:*')) do
     end
   elseif grace then return me[1] .. ' has a grace deadline but is not away' end
   if redis.call('GET', P .. 'shape:' .. me[2]) ~= key then return me[1] .. ' does not hold its shape' end
+  if not redis.call('ZSCORE', P .. 'online', me[1] .. '\0' .. key) then return me[1] .. ' not in the online list' end
   if redis.call('SISMEMBER', P .. 'node:' .. me[3] .. ':names', key) == 0 then return me[1] .. ' not in its node set' end
   if me[4] then
     local call = redis.call('HMGET', P .. 'call:' .. me[4], 'caller', 'callee', 'phase')
@@ -172,6 +174,8 @@ for _, record in ipairs(redis.call('KEYS', P .. 'name:*')) do
     if redis.call('HGET', P .. 'name:' .. peer, 'call') ~= me[4] then return me[1] .. ' is not named back' end
     local ringing = redis.call('ZSCORE', P .. 'rings', me[4]) ~= false
     if ringing ~= (call[3] == 'ringing') then return me[1] .. ': ring index disagrees with the phase' end
+    local connected = redis.call('SISMEMBER', P .. 'connected', me[4]) == 1
+    if connected ~= (call[3] == 'connected') then return me[1] .. ': connected set disagrees with the phase' end
   end
 end
 for _, waits in ipairs(redis.call('KEYS', P .. 'waits:*')) do
@@ -187,6 +191,15 @@ for _, key in ipairs(redis.call('ZRANGE', P .. 'graces', 0, -1)) do
 end
 for _, id in ipairs(redis.call('ZRANGE', P .. 'rings', 0, -1)) do
   if redis.call('HGET', P .. 'call:' .. id, 'phase') ~= 'ringing' then return 'call ' .. id .. ' rings without ringing' end
+end
+for _, id in ipairs(redis.call('SMEMBERS', P .. 'connected')) do
+  if redis.call('HGET', P .. 'call:' .. id, 'phase') ~= 'connected' then return 'call ' .. id .. ' listed as connected' end
+end
+for _, entry in ipairs(redis.call('ZRANGE', P .. 'online', 0, -1)) do
+  local display, key = string.match(entry, '^(.*)%z(.*)$')
+  if not key or redis.call('HGET', P .. 'name:' .. key, 'display') ~= display then
+    return 'online list entry ' .. entry .. ' without its name record'
+  end
 end
 return ''
 "#;

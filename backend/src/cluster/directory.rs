@@ -3,14 +3,14 @@
 //! connections of its own node, reached through `DirectoryBackend::Redis`; the
 //! conformance suite (`directory/conformance/`) runs against it.
 //!
-//! The online list reads every name record (`{duet}:name:*`) in one script: fine for tests and
-//! small clusters; a cluster-wide list for many users wants a sorted set of display forms kept
-//! by the claim and free scripts. The count and the lookup of one name are cheap.
+//! The online list reads the index `{duet}:online` (a sorted set of `DISPLAY\0KEY`, kept by the
+//! claim script and `free_name`), in display order, skipping the names of dead nodes not swept
+//! yet: O(the names returned), not O(the keyspace). The count and the lookup of one name are
+//! cheap; the call counts of the metrics are two set sizes.
 
 use super::calls::{CallRecords, CallResult};
 use super::keys::{self, script};
 use super::leases::{Claim, NameLeases};
-use super::reply::{array, text};
 use super::{ClusterError, ConnectionManager};
 use crate::address::{ConnectionRef, NodeId};
 use crate::directory::{
@@ -18,18 +18,24 @@ use crate::directory::{
     Released,
 };
 use protocol::UserName;
-use redis::{Script, Value};
+use redis::Script;
 use std::time::{Duration, Instant};
 
-/// Display forms of live holders: `{key, display}` pairs.
+/// Display forms of live holders, in display order, without the key ARGV[1]: at most ARGV[2],
+/// read from the index KEYS[1] in pages (names of dead nodes not swept yet are skipped).
 const ONLINE: &str = r#"
-local online = {}
-for _, record in ipairs(redis.call('KEYS', P .. 'name:*')) do
-  local held = redis.call('HMGET', record, 'display', 'node')
-  if held[1] and live(held[2]) then
-    table.insert(online, string.sub(record, string.len(P .. 'name:') + 1))
-    table.insert(online, held[1])
+local online, limit, start, page = {}, tonumber(ARGV[2]), 0, 256
+while #online < limit do
+  local entries = redis.call('ZRANGE', KEYS[1], start, start + page - 1)
+  for _, entry in ipairs(entries) do
+    local display, key = string.match(entry, '^(.*)%z(.*)$')
+    if key and key ~= ARGV[1] and live(redis.call('HGET', P .. 'name:' .. key, 'node')) then
+      table.insert(online, display)
+      if #online >= limit then break end
+    end
   end
+  if #entries < page then break end
+  start = start + page
 end
 return online
 "#;
@@ -50,6 +56,16 @@ if held[1] and live(held[2]) then return held[1] end
 return false
 "#;
 
+/// For each KEYS[i] (a name record): the display form held by a live node, or false.
+const NAMES: &str = r#"
+local displays = {}
+for index, record in ipairs(KEYS) do
+  local held = redis.call('HMGET', record, 'display', 'node')
+  displays[index] = (held[1] and live(held[2])) and held[1] or false
+end
+return displays
+"#;
+
 /// The shared directory as one node sees it.
 #[derive(Debug, Clone)]
 pub struct RedisDirectory {
@@ -59,6 +75,7 @@ pub struct RedisDirectory {
     online: Script,
     count: Script,
     name: Script,
+    names: Script,
 }
 
 impl RedisDirectory {
@@ -71,6 +88,7 @@ impl RedisDirectory {
             online: script(ONLINE),
             count: script(COUNT),
             name: script(NAME),
+            names: script(NAMES),
         }
     }
 
@@ -159,18 +177,6 @@ impl RedisDirectory {
         self.calls.expire_graces(now).await
     }
 
-    /// Live holders' (key, display form) pairs.
-    async fn online(&self) -> Result<Vec<(String, UserName)>, ClusterError> {
-        let reply: Value = self.online.prepare_invoke().invoke_async(&mut self.redis.clone()).await?;
-        let items = array(&reply)?;
-        let mut online = Vec::with_capacity(items.len() / 2);
-        for pair in items.chunks_exact(2) {
-            let (Some(key), Some(display)) = (text(&pair[0])?, text(&pair[1])?) else { continue };
-            online.push((key, UserName::from_wire(display)));
-        }
-        Ok(online)
-    }
-
     /// See `Directory::online_count`: cluster-wide, one set size per live node (cheap enough
     /// for `duet_users_online` at scrape time).
     pub async fn online_count(&self) -> Result<usize, ClusterError> {
@@ -185,19 +191,38 @@ impl RedisDirectory {
         Ok(display.map(UserName::from_wire))
     }
 
-    /// See `Directory::online_names`.
+    /// The display form of each of `names` held by a live node (`None`: offline), in order: one
+    /// script for a presence flush's whole batch.
+    pub async fn online_displays(&self, names: &[Identity]) -> Result<Vec<Option<UserName>>, ClusterError> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut invocation = self.names.prepare_invoke();
+        for name in names {
+            invocation.key(keys::name(name.key()));
+        }
+        let displays: Vec<Option<String>> = invocation.invoke_async(&mut self.redis.clone()).await?;
+        Ok(displays.into_iter().map(|display| display.map(UserName::from_wire)).collect())
+    }
+
+    /// See `Directory::online_names`: from the index, in display order (byte order of the
+    /// display forms, as `UserName`'s `Ord`).
     pub async fn online_names(&self, except: Option<&Identity>, limit: usize) -> Result<Vec<UserName>, ClusterError> {
-        let except = except.map(|except| except.key().as_str());
-        let mut names: Vec<UserName> = self
-            .online()
-            .await?
-            .into_iter()
-            .filter(|(key, _)| Some(key.as_str()) != except)
-            .map(|(_, display)| display)
-            .collect();
-        names.sort();
-        names.truncate(limit);
-        Ok(names)
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let except = except.map_or("", |except| except.key().as_str());
+        let names: Vec<String> =
+            self.online.key(keys::online()).arg(except).arg(limit).invoke_async(&mut self.redis.clone()).await?;
+        Ok(names.into_iter().map(UserName::from_wire).collect())
+    }
+
+    /// Calls ringing and calls connected in the whole cluster (`duet_calls_ringing` and
+    /// `duet_calls_active` in cluster mode, at scrape time): two set sizes.
+    pub async fn call_counts(&self) -> Result<(usize, usize), ClusterError> {
+        let counts: (usize, usize) =
+            redis::pipe().zcard(keys::rings()).scard(keys::connected()).query_async(&mut self.redis.clone()).await?;
+        Ok(counts)
     }
 
     pub async fn start_call(
@@ -247,5 +272,74 @@ impl RedisDirectory {
 
     pub async fn check_consistency(&self) -> Result<Result<(), String>, ClusterError> {
         self.calls.check_consistency().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::connect;
+    use crate::cluster::test_redis::TestRedis;
+    use crate::directory::ClaimRequest;
+
+    const TTL: Duration = Duration::from_millis(600);
+
+    async fn node(url: &str, raw: u64) -> RedisDirectory {
+        let directory = RedisDirectory::new(connect(url).await.expect("redis"), NodeId::from_raw(raw), TTL);
+        directory.leases().heartbeat().await.expect("heartbeat");
+        directory
+    }
+
+    async fn sign_in(directory: &RedisDirectory, name: &str, connection: u64) {
+        let holder = ConnectionRef { node: directory.leases().node(), connection };
+        let identity = Identity::new(UserName::from_wire(name));
+        directory.claim(&identity, holder, &ClaimRequest::Fresh).await.expect("redis").expect("free");
+    }
+
+    async fn listed(directory: &RedisDirectory, except: Option<&str>, limit: usize) -> Vec<String> {
+        let except = except.map(|name| Identity::new(UserName::from_wire(name)));
+        let names = directory.online_names(except.as_ref(), limit).await.expect("redis");
+        names.iter().map(|name| name.as_str().to_owned()).collect()
+    }
+
+    async fn indexed(redis: &mut ConnectionManager) -> usize {
+        redis::cmd("ZCARD").arg(keys::online()).query_async(redis).await.expect("redis")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_online_list_is_an_index_without_keys_scans_that_skips_dead_nodes_and_loses_freed_names() {
+        let redis = TestRedis::start();
+        let mut admin = connect(&redis.url()).await.expect("redis");
+        // Scripts run with their caller's rights: with KEYS forbidden, a scan would fail.
+        let _: () =
+            redis::cmd("ACL").arg("SETUSER").arg("default").arg("-keys").query_async(&mut admin).await.expect("acl");
+        let scan = redis::cmd("KEYS").arg("*").query_async::<Vec<String>>(&mut admin).await;
+        assert!(scan.is_err(), "KEYS is forbidden");
+        let (node_a, node_b) = (node(&redis.url(), 0xa).await, node(&redis.url(), 0xb).await);
+        for (connection, name) in ["dave", "bob"].into_iter().enumerate() {
+            sign_in(&node_a, name, connection as u64).await;
+        }
+        for (connection, name) in ["carol", "alice"].into_iter().enumerate() {
+            sign_in(&node_b, name, connection as u64).await;
+        }
+        assert_eq!(listed(&node_b, None, 10).await, ["alice", "bob", "carol", "dave"]);
+        assert_eq!(listed(&node_b, Some("BOB"), 10).await, ["alice", "carol", "dave"], "the asker by key");
+        assert_eq!(listed(&node_b, Some("alice"), 2).await, ["bob", "carol"]);
+
+        // Node A stops heartbeating: its names leave the list at once, and the index once swept.
+        while node_a.leases().lease_is_live().await.expect("redis") {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        node_b.leases().heartbeat().await.expect("heartbeat");
+        assert_eq!(listed(&node_b, None, 10).await, ["alice", "carol"]);
+        assert_eq!(indexed(&mut admin).await, 4, "not swept yet");
+        let swept = node_b.leases().sweep_dead_node(node_a.leases().node()).await.expect("redis");
+        assert_eq!(swept.len(), 2);
+        assert_eq!(indexed(&mut admin).await, 2);
+        let carol = Identity::new(UserName::from_wire("carol"));
+        let holder = ConnectionRef { node: node_b.leases().node(), connection: 0 };
+        assert!(node_b.release(&carol, holder, None).await.expect("redis").is_some());
+        assert_eq!(indexed(&mut admin).await, 1);
+        assert_eq!(listed(&node_b, None, 10).await, ["alice"]);
     }
 }

@@ -16,6 +16,9 @@
 //! | `{duet}:next_call`           | string | the last call id handed out (INCR)                   |
 //! | `{duet}:rings`               | zset   | call ids still ringing, scored by deadline (ms)      |
 //! | `{duet}:graces`              | zset   | name keys away or waiting, scored by deadline (ms)   |
+//! | `{duet}:online`              | zset   | `DISPLAY\0KEY` of every name record, score 0 (so in  |
+//! |                              |        | display order): the online list, O(result)           |
+//! | `{duet}:connected`           | set    | ids of the calls in phase `connected` (a metric)     |
 
 use crate::address::NodeId;
 use protocol::NameKey;
@@ -55,6 +58,14 @@ pub(crate) fn rings() -> String {
     format!("{PREFIX}rings")
 }
 
+pub(crate) fn online() -> String {
+    format!("{PREFIX}online")
+}
+
+pub(crate) fn connected() -> String {
+    format!("{PREFIX}connected")
+}
+
 /// Lua shared by the scripts of `leases.rs` and `calls.rs` (prepended to each): liveness of a
 /// node, ending a call for the peer of a user, freeing a name record with its indexes.
 ///
@@ -63,7 +74,7 @@ pub(crate) fn rings() -> String {
 /// `{peer display, phase, peer node or false, peer conn or false, peer name freed}` (the peer's
 /// connection only when its pointer was this call and it is connected; a peer *away*, its call
 /// held, loses its name too, as nothing is left to hold), or `false` when the call record is gone.
-/// `free_name(key)` deletes the name record, its shape and its node-set entry, ends its call,
+/// `free_name(key)` deletes the name record, its shape, its node-set and online-list entries, ends its call,
 /// and returns `{display, node, conn, ended call or false}`, or `false` if there was none.
 ///
 /// Held calls (issue 10): `resume(key, display, awaited, awaited display, grace)` pairs `key`
@@ -81,6 +92,7 @@ local function end_call(id, key)
   local call = redis.call('HMGET', record, 'caller', 'callee', 'caller_display', 'callee_display', 'phase')
   redis.call('DEL', record)
   redis.call('ZREM', P .. 'rings', id)
+  redis.call('SREM', P .. 'connected', id)
   if not call[1] then return false end
   local peer, peer_display = call[1], call[3]
   if peer == key then peer, peer_display = call[2], call[4] end
@@ -105,6 +117,7 @@ free_name = function(key)
   if redis.call('GET', P .. 'shape:' .. held[2]) == key then redis.call('DEL', P .. 'shape:' .. held[2]) end
   redis.call('SREM', P .. 'node:' .. held[3] .. ':names', key)
   redis.call('ZREM', P .. 'graces', key)
+  redis.call('ZREM', P .. 'online', held[1] .. '\0' .. key)
   redis.call('DEL', record)
   local ended = false
   if held[5] then ended = end_call(held[5], key) end
@@ -124,6 +137,7 @@ local function resume(key, display, awaited, awaited_display, grace)
     local id = tostring(redis.call('INCR', P .. 'next_call'))
     redis.call('HSET', P .. 'call:' .. id, 'caller', awaited, 'callee', key, 'caller_display', other[1],
       'callee_display', display, 'phase', 'connected')
+    redis.call('SADD', P .. 'connected', id)
     redis.call('HSET', peer_record, 'call', id)
     redis.call('HSET', P .. 'name:' .. key, 'call', id)
     return {'paired', other[1], other[2], other[3]}

@@ -60,6 +60,7 @@ local stale_name, stale_shape = false, false
 if held[1] then stale_name = free_name(key) end
 if owner and owner ~= key then stale_shape = free_name(owner) end
 redis.call('HSET', KEYS[1], 'display', display, 'shape', shape, 'node', node, 'conn', conn)
+redis.call('ZADD', P .. 'online', 0, display .. '\0' .. key)
 redis.call('SET', KEYS[2], key)
 redis.call('SADD', KEYS[3], key)
 local resumed = false

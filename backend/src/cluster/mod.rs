@@ -6,7 +6,8 @@
 //! Key layout (`keys.rs`): every directory key carries the hash tag `{duet}`, so each script's
 //! keys are in one Redis Cluster slot (a claim checks a name's key and its shape, which hash
 //! anywhere; a call touches two users). The price: on Redis Cluster the directory lives on one
-//! shard. Frames do not go through keys but through one pub/sub channel per node.
+//! shard. Frames do not go through keys but through one pub/sub channel per node, and presence
+//! changes through one channel all nodes share (`node_channel.rs`).
 
 pub mod calls;
 mod calls_lua;

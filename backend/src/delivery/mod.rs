@@ -296,6 +296,13 @@ impl ConnectionHandle {
         self.outbox.reserved_deliveries.load(Ordering::Acquire)
     }
 
+    /// Counts as a reserved delivery without queueing anything: the session's cached relay
+    /// target (valid while [`ConnectionHandle::reserved_deliveries`] is unchanged) is dropped.
+    /// For a relay that found its target's connection gone (cluster mode).
+    pub fn relay_target_changed(&self) {
+        self.outbox.reserved_deliveries.fetch_add(1, Ordering::Release);
+    }
+
     /// Serializes and queues a message.
     pub fn send(&self, message: &ServerMessage) -> Result<(), DeliveryError> {
         self.send_text(Utf8Bytes::from(message.to_json()))

@@ -98,6 +98,8 @@ impl Session {
             // Cluster mode: the name (or a look-alike) was held on a node that died; its call
             // ended with the claim, and the peer (on any node) is told as after a sweep.
             tracing::info!(user = %stale.display, holder = %stale.holder, "a dead node's name freed by a sign-in");
+            // Gone, unless it is the name just claimed (the flush reads the final state).
+            self.announce(&Identity::new(stale.display.clone()), Change::Left);
             if let Some(peer_connection) = stale.ended_call.as_ref().and_then(|ended| ended.peer_connection) {
                 send_leave(
                     &self.state,
@@ -115,7 +117,7 @@ impl Session {
             Resumption::None => {}
             Resumption::Restored { peer, peer_connection, new_pairing } => {
                 if new_pairing {
-                    self.state.metrics.calls_active.inc();
+                    self.state.metrics.call_connected(false);
                 }
                 self.state.metrics.calls_resumed.inc();
                 tracing::info!(user = %name, %peer, "call resumed");

@@ -19,6 +19,7 @@ use crate::metrics::{Metrics, RelayedType};
 use crate::router::RouteError;
 use crate::AppState;
 pub use login::{credentials_refresh_interval, LoginRequest};
+pub use presence::announce_change;
 use protocol::{
     ClientMessage, ErrorCode, IceCandidate, LeaveReason, LoginFailure, ServerMessage, SessionDescription, UserName,
 };
@@ -157,17 +158,26 @@ impl Session {
         assert!(self.handle_text(text).now_or_never().is_some(), "the in-memory directory never waits");
     }
 
-    /// Delivers a relayed frame to `to`: into its queue on this node (as [`Self::queued`]), or
-    /// in cluster mode published to its node, awaited, so this sender's frames keep their
-    /// order; a publish that fails is answered to this sender with `unavailable` (never lost
-    /// silently). True when the frame was delivered (or kept in the backlog).
-    async fn relay(&mut self, to: &ConnectionRef, text: Utf8Bytes) -> bool {
+    /// Delivers a relayed frame to `to` (the connection of `recipient`, as the client named
+    /// it): into its queue on this node (as [`Self::queued`]), or in cluster mode published to
+    /// its node, awaited, so this sender's frames keep their order; a publish that fails is
+    /// answered to this sender with `unavailable` (never lost silently). In cluster mode a
+    /// connection found gone (the relay cache's target closed, its call held) is answered
+    /// `peer_unavailable`, here or by the other node's bounce ([`relay_bounced`]). True when
+    /// the frame was delivered (or kept in the backlog).
+    async fn relay(&mut self, to: &ConnectionRef, recipient: &UserName, text: Utf8Bytes) -> bool {
         if to.node == self.state.router.node() {
             let delivery = self.state.router.deliver(to, text);
+            if matches!(delivery, Err(RouteError::NotConnected)) && self.state.directory.may_wait() {
+                self.relay_cache = None;
+                let unavailable = RequestError::from(CallError::PeerUnavailable(recipient.clone()));
+                self.reply_error(unavailable.code(), unavailable.to_string());
+                return false;
+            }
             return self.queued(delivery);
         }
         let Some(cluster) = &self.state.cluster else { return false };
-        match cluster.publish(to, NodeDelivery::Frame, text.as_bytes()).await {
+        match cluster.publish_relayed(*to, self.reference(), recipient.as_str(), text.as_bytes()).await {
             Ok(()) => true,
             Err(error) => {
                 tracing::info!(connection = self.id(), %to, %error, "relay to another node failed");
@@ -255,10 +265,10 @@ impl Session {
             Ok(started) => {
                 self.cache_relay_target(&target, started.callee_connection, seen);
                 if let Offered::NewCall(_) = started.outcome {
-                    self.state.metrics.calls_ringing.inc();
+                    self.state.metrics.call_ringing();
                 }
                 let relayed = ServerMessage::Offer { offer, name: caller.display().clone() };
-                if self.relay(&started.callee_connection, Utf8Bytes::from(relayed.to_json())).await {
+                if self.relay(&started.callee_connection, &target, Utf8Bytes::from(relayed.to_json())).await {
                     self.state.metrics.relayed(RelayedType::Offer);
                 }
                 if let Offered::NewCall(call_id) = started.outcome {
@@ -283,12 +293,11 @@ impl Session {
         let answered = self.state.directory.answer_call(&callee, self.reference(), &target).await?;
         self.cache_relay_target(&target, answered.caller_connection, seen);
         if let Answered::Connected(call_id) = answered.outcome {
-            self.state.metrics.calls_ringing.dec();
-            self.state.metrics.calls_active.inc();
+            self.state.metrics.call_connected(true);
             tracing::info!(caller = %answered.caller, %callee, call_id, "call answered");
         }
         let relayed = ServerMessage::Answer { answer, name: Some(callee.display().clone()) };
-        if self.relay(&answered.caller_connection, Utf8Bytes::from(relayed.to_json())).await {
+        if self.relay(&answered.caller_connection, &target, Utf8Bytes::from(relayed.to_json())).await {
             self.state.metrics.relayed(RelayedType::Answer);
         }
         Ok(())
@@ -306,7 +315,7 @@ impl Session {
             }
         };
         let relayed = ServerMessage::Candidate { candidate, name: Some(sender.display().clone()) };
-        if self.relay(&target, Utf8Bytes::from(relayed.to_json())).await {
+        if self.relay(&target, &peer, Utf8Bytes::from(relayed.to_json())).await {
             self.state.metrics.relayed(RelayedType::Candidate);
         }
         Ok(())
@@ -350,11 +359,11 @@ impl Drop for Session {
 /// A call ended: one fewer ringing or active in the gauges.
 fn count_call_end(metrics: &Metrics, phase: CallPhase) {
     match phase {
-        CallPhase::Ringing => metrics.calls_ringing.dec(),
-        CallPhase::Connected => metrics.calls_active.dec(),
+        CallPhase::Ringing => metrics.call_ended(false),
+        CallPhase::Connected => metrics.call_ended(true),
         // A wait for the other side is not a call (yet).
-        CallPhase::Resuming => 0,
-    };
+        CallPhase::Resuming => {}
+    }
 }
 
 /// Tells `recipient` that its call with `departed` ended. Never waits: `leave` uses the queue's
@@ -364,6 +373,21 @@ fn count_call_end(metrics: &Metrics, phase: CallPhase) {
 pub fn send_leave(state: &AppState, recipient: &ConnectionRef, departed: &Identity, reason: LeaveReason) {
     let leave = crate::cluster_node::leave_text(departed, reason);
     crate::cluster_node::deliver_reserved_anywhere(state, recipient, NodeDelivery::Reserved, leave);
+}
+
+/// Cluster mode: a frame this node's connection `sender` relayed to `recipient` found the
+/// recipient's connection gone (closed; its call held for a resume): the sender's relay cache
+/// is dropped (its next frame asks the directory again) and it is told `peer_unavailable`, as
+/// one server answers a relay to an away peer. The error goes into the sender's queue if there
+/// is room (it is an answer, not a call change: never in the reserve).
+pub fn relay_bounced(state: &AppState, sender: &ConnectionRef, recipient: &UserName) {
+    if state.router.relay_target_changed(sender).is_err() {
+        return;
+    }
+    let unavailable = RequestError::from(CallError::PeerUnavailable(recipient.clone()));
+    state.metrics.error(unavailable.code());
+    let error = ServerMessage::error(unavailable.code(), unavailable.to_string());
+    let _ = state.router.deliver(sender, Utf8Bytes::from(error.to_json()));
 }
 
 fn login_refused(reason: LoginFailure, message: String) -> ServerMessage {

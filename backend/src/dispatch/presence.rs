@@ -1,5 +1,7 @@
 //! Who is online: the `users` list, the presence subscription (snapshot, then deltas pushed by
-//! [`crate::presence::PresenceHub`]) and `presence_query`, within `--presence-list`.
+//! [`crate::presence::PresenceHub`]) and `presence_query`, within `--presence-list`. In cluster
+//! mode the snapshot is read from Redis (after taking the hub's change number) and every change
+//! is also published to the other nodes.
 
 use super::{RequestError, Session, MAX_USERS_LISTED};
 use crate::config::PresenceList;
@@ -36,18 +38,19 @@ impl Session {
             self.reply(&ServerMessage::Users { users: Vec::new() });
             return Ok(());
         }
-        if self.state.cluster.is_some() {
-            // Cluster mode does not push presence yet (`hello` does not offer it): the snapshot
-            // only, cluster-wide, and no deltas after it.
-            let users = self.state.directory.online_names(Some(&who), MAX_USERS_LISTED).await?;
-            self.reply(&ServerMessage::Users { users });
-            return Ok(());
-        }
         if self.subscribed {
             // A repeated subscription resynchronizes: unsubscribe, then a fresh snapshot.
             self.state.presence.unsubscribe(self.id());
+            self.subscribed = false;
         }
         let state = &self.state;
+        if state.directory.may_wait() {
+            // Cluster mode: the number first, then the snapshot from Redis (see `presence.rs`).
+            let since = state.presence.last_change_number();
+            let users = state.directory.online_names(Some(&who), MAX_USERS_LISTED).await?;
+            self.subscribed = self.state.presence.subscribe_with_snapshot(self.reference(), &who, since, users);
+            return Ok(());
+        }
         self.subscribed = state.presence.subscribe(self.reference(), &who, MAX_USERS_LISTED);
         Ok(())
     }
@@ -74,10 +77,14 @@ impl Session {
 }
 
 /// Pushes a sign-in or sign-out of `name` to the presence subscribers (never to `name` itself:
-/// the hub leaves every subscriber's own name out).
-pub(super) fn announce_change(state: &AppState, name: &Identity, change: Change) {
+/// the hub leaves every subscriber's own name out): this node's at once, and in cluster mode
+/// every other node's through Redis's presence channel.
+pub fn announce_change(state: &AppState, name: &Identity, change: Change) {
     if state.config.presence_list != PresenceList::Global || state.shutdown.is_cancelled() {
         return;
     }
     state.presence.announce(name, change);
+    if let Some(cluster) = &state.cluster {
+        cluster.publish_presence(state.router.node(), name);
+    }
 }

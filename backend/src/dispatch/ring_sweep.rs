@@ -66,7 +66,7 @@ async fn sweep(state: Weak<SharedState>, wake: Arc<Notify>, shutdown: Cancellati
             super::login::expired_graces(&state, expired);
         }
         for expired in state.directory.expire_rings(now).await.unwrap_or_default() {
-            state.metrics.calls_ringing.dec();
+            state.metrics.call_ended(false);
             tracing::info!(caller = %expired.caller, callee = %expired.callee, reason = "timeout", "call ended");
             send_leave(&state, &expired.caller_connection, &expired.callee, LeaveReason::Timeout);
             if let Some(callee_connection) = &expired.callee_connection {
