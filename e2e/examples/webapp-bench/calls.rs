@@ -3,21 +3,98 @@
 //! playing; the caller calls by typing the name, and the time from the callee's Accept click to
 //! each side's first remote frame is read in the pages (`accept_with_frame_watchers`, the method
 //! of e2e/tests/browser_call.rs). The app is driven through `call_and_accept`, the minimal page
-//! through the same accessible names.
+//! through the same accessible names. A pre-load script also notes when each WebRTC step of the
+//! call happened in each page (same script for both pages), to show where the time goes.
 
+use crate::common::devtools::run_before_page_scripts;
 use crate::common::*;
 use crate::{Page, Pages};
 use serde_json::{json, Value};
 
+/// Installed before any page script in both pages: `window.__webbenchSteps` gets the wall-clock
+/// time (`performance.timeOrigin + performance.now()`, like the frame watchers) of the first
+/// occurrence of each step: the RTCPeerConnection created (a subclass of the global constructor,
+/// which both pages call), each offer/answer method called and resolved (the prototype's methods
+/// wrapped), ICE and the connection reaching `connected`, the remote track, and the `answer`
+/// frame sent or received on the page's WebSocket. Strings and numbers only.
+const RECORD_STEPS: &str = r#"
+    (() => {
+        const steps = (window.__webbenchSteps = {});
+        const mark = (name) => {
+            if (!(name in steps)) steps[name] = performance.timeOrigin + performance.now();
+        };
+        const Original = window.RTCPeerConnection;
+        for (const method of ['createOffer', 'createAnswer', 'setLocalDescription', 'setRemoteDescription']) {
+            const original = Original.prototype[method];
+            Original.prototype[method] = function (...args) {
+                mark(method + '_called');
+                const result = original.apply(this, args);
+                Promise.resolve(result).then(() => mark(method + '_done'), () => {});
+                return result;
+            };
+        }
+        window.RTCPeerConnection = class extends Original {
+            constructor(...args) {
+                super(...args);
+                mark('peer_connection_created');
+                this.addEventListener('iceconnectionstatechange', () => {
+                    if (['connected', 'completed'].includes(this.iceConnectionState)) mark('ice_connected');
+                });
+                this.addEventListener('connectionstatechange', () => {
+                    if (this.connectionState === 'connected') mark('connected');
+                });
+                this.addEventListener('track', () => mark('remote_track'));
+            }
+        };
+        const isAnswer = (data) => typeof data === 'string' && data.startsWith('{"type":"answer"');
+        const send = WebSocket.prototype.send;
+        WebSocket.prototype.send = function (data) {
+            if (isAnswer(data)) mark('answer_sent');
+            return send.call(this, data);
+        };
+        window.WebSocket = new Proxy(WebSocket, {
+            construct(target, args, newTarget) {
+                const socket = Reflect.construct(target, args, newTarget);
+                socket.addEventListener('message', (event) => {
+                    if (isAnswer(event.data)) mark('answer_received');
+                });
+                return socket;
+            },
+        });
+    })();
+"#;
+
+/// The steps one page recorded, in milliseconds after the Accept click.
+const READ_STEPS: &str = "return JSON.stringify(window.__webbenchSteps || {});";
+
+/// One measured call: the two first-frame times and each side's steps after Accept.
+#[derive(Debug)]
+pub struct Call {
+    pub timing: CallSetUpTiming,
+    pub caller_steps: Value,
+    pub callee_steps: Value,
+}
+
+/// `person`'s recorded steps as milliseconds after `accepted_at` (negative: before Accept).
+async fn steps_after(person: &Person, accepted_at: f64) -> Value {
+    let text = person.run_script(READ_STEPS, vec![]).await;
+    let steps: serde_json::Map<String, Value> = serde_json::from_str(text.as_str().unwrap_or("{}")).unwrap_or_default();
+    steps
+        .into_iter()
+        .filter_map(|(step, at)| Some((step, json!(at.as_f64()? - accepted_at))))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
 /// Every call of each page, in order.
 #[derive(Debug, Default)]
 pub struct Timings {
-    app: Vec<CallSetUpTiming>,
-    minimal: Vec<CallSetUpTiming>,
+    app: Vec<Call>,
+    minimal: Vec<Call>,
 }
 
 impl Timings {
-    pub fn push(&mut self, page: Page, timing: CallSetUpTiming) {
+    pub fn push(&mut self, page: Page, timing: Call) {
         match page {
             Page::App => self.app.push(timing),
             Page::Minimal => self.minimal.push(timing),
@@ -25,10 +102,17 @@ impl Timings {
     }
 
     pub fn to_json(&self) -> Value {
-        let list = |timings: &[CallSetUpTiming]| {
-            timings
+        let list = |calls: &[Call]| {
+            calls
                 .iter()
-                .map(|timing| json!({ "caller_ms": timing.caller_millis, "callee_ms": timing.callee_millis }))
+                .map(|call| {
+                    json!({
+                        "caller_ms": call.timing.caller_millis,
+                        "callee_ms": call.timing.callee_millis,
+                        "caller_steps_ms": call.caller_steps,
+                        "callee_steps_ms": call.callee_steps,
+                    })
+                })
                 .collect::<Vec<_>>()
         };
         json!({ "app": list(&self.app), "minimal": list(&self.minimal) })
@@ -41,6 +125,7 @@ const PREVIEW_PLAYS: &str =
 
 async fn open_signed_in(pages: &Pages, page: Page, name: &'static str) -> Person {
     let person = open_browser(pages.chromedriver_port, name, MediaSetup::FakeCameraAndMicrophone).await;
+    run_before_page_scripts(&person, RECORD_STEPS).await;
     let url = page.url(pages);
     person.client.goto(url).await.unwrap_or_else(|error| panic!("{name}: could not open {url}: {error}"));
     person.sign_in(name).await;
@@ -59,7 +144,7 @@ async fn open_signed_in(pages: &Pages, page: Page, name: &'static str) -> Person
 }
 
 /// One call on `page` between two fresh browsers, closed afterwards.
-pub async fn measure(pages: &Pages, page: Page, round: usize) -> CallSetUpTiming {
+pub async fn measure(pages: &Pages, page: Page, round: usize) -> Call {
     let leak = |role: &str| -> &'static str { Box::leak(format!("{}-{role}-{round}", page.label()).into_boxed_str()) };
     let caller = open_signed_in(pages, page, leak("caller")).await;
     let callee = open_signed_in(pages, page, leak("callee")).await;
@@ -72,9 +157,16 @@ pub async fn measure(pages: &Pages, page: Page, round: usize) -> CallSetUpTiming
         }
         Page::Minimal => minimal_call(&caller, &callee).await,
     };
+    // The Accept click's time, as `accept_with_frame_watchers` recorded it in the callee's page.
+    let accepted_at = callee.run_script("return window.__duetAcceptClickedAt;", vec![]).await.as_f64().unwrap_or(0.0);
+    let call = Call {
+        timing,
+        caller_steps: steps_after(&caller, accepted_at).await,
+        callee_steps: steps_after(&callee, accepted_at).await,
+    };
     caller.close().await;
     callee.close().await;
-    timing
+    call
 }
 
 /// The minimal page's call: "Name to call", "Call", the incoming call naming the caller,
