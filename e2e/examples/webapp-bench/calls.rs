@@ -8,7 +8,7 @@
 
 use crate::common::devtools::run_before_page_scripts;
 use crate::common::*;
-use crate::{Page, Pages};
+use crate::{profile, Page, Pages};
 use serde_json::{json, Value};
 
 /// Installed before any page script in both pages: `window.__webbenchSteps` gets the wall-clock
@@ -73,6 +73,8 @@ pub struct Call {
     pub timing: CallSetUpTiming,
     pub caller_steps: Value,
     pub callee_steps: Value,
+    /// With `--profile`: each side's CPU profile summary (`profile.rs`).
+    pub profiles: Value,
 }
 
 /// `person`'s recorded steps as milliseconds after `accepted_at` (negative: before Accept).
@@ -111,6 +113,7 @@ impl Timings {
                         "callee_ms": call.timing.callee_millis,
                         "caller_steps_ms": call.caller_steps,
                         "callee_steps_ms": call.callee_steps,
+                        "profiles": call.profiles,
                     })
                 })
                 .collect::<Vec<_>>()
@@ -148,14 +151,26 @@ pub async fn measure(pages: &Pages, page: Page, round: usize) -> Call {
     let leak = |role: &str| -> &'static str { Box::leak(format!("{}-{role}-{round}", page.label()).into_boxed_str()) };
     let caller = open_signed_in(pages, page, leak("caller")).await;
     let callee = open_signed_in(pages, page, leak("callee")).await;
+    let mut profiles = Value::Null;
     let timing = match page {
-        Page::App => {
-            let timing = call_and_accept(&caller, &callee, false).await;
-            caller.click_button("Hang up").await;
-            callee.wait_for_phase("idle").await;
+        _ if pages.profile => {
+            let (timing, summaries) = profiled_call(page, &caller, &callee).await;
+            profiles = summaries;
             timing
         }
-        Page::Minimal => minimal_call(&caller, &callee).await,
+        Page::App => {
+            let timing = call_and_accept(&caller, &callee, false).await;
+            hang_up(page, &caller, &callee).await;
+            timing
+        }
+        Page::Minimal => {
+            caller.type_into_labelled_input("Name to call", callee.name).await;
+            caller.click_button("Call").await;
+            wait_for_the_incoming_call(page, &caller, &callee).await;
+            let timing = accept_and_time(&caller, &callee).await;
+            hang_up(page, &caller, &callee).await;
+            timing
+        }
     };
     // The Accept click's time, as `accept_with_frame_watchers` recorded it in the callee's page.
     let accepted_at = callee.run_script("return window.__duetAcceptClickedAt;", vec![]).await.as_f64().unwrap_or(0.0);
@@ -163,33 +178,63 @@ pub async fn measure(pages: &Pages, page: Page, round: usize) -> Call {
         timing,
         caller_steps: steps_after(&caller, accepted_at).await,
         callee_steps: steps_after(&callee, accepted_at).await,
+        profiles,
     };
     caller.close().await;
     callee.close().await;
     call
 }
 
-/// The minimal page's call: "Name to call", "Call", the incoming call naming the caller,
-/// "Accept", both first frames, "Hang up".
-async fn minimal_call(caller: &Person, callee: &Person) -> CallSetUpTiming {
-    caller.type_into_labelled_input("Name to call", callee.name).await;
-    caller.click_button("Call").await;
-    callee
-        .wait_for(
-            "the incoming call naming the caller",
-            &format!(
+/// The callee's page shows the incoming call: the app's `ringing` phase, or the minimal page's
+/// incoming-call panel naming the caller.
+async fn wait_for_the_incoming_call(page: Page, caller: &Person, callee: &Person) {
+    match page {
+        Page::App => callee.wait_for_phase("ringing").await,
+        Page::Minimal => {
+            let panel_shown = format!(
                 "const panel = document.querySelector('[aria-label=\"Incoming call\"]'); \
                  return !!panel && !panel.hidden && panel.textContent.includes({});",
                 json!(caller.name)
-            ),
-        )
-        .await;
+            );
+            callee.wait_for("the incoming call naming the caller", &panel_shown).await;
+        }
+    }
+}
+
+/// Accept, then both first remote frames, in milliseconds after the Accept click.
+async fn accept_and_time(caller: &Person, callee: &Person) -> CallSetUpTiming {
     let accepted_at = accept_with_frame_watchers(caller, callee).await;
-    let timing = CallSetUpTiming {
+    CallSetUpTiming {
         caller_millis: caller.first_remote_frame_at().await - accepted_at,
         callee_millis: callee.first_remote_frame_at().await - accepted_at,
-    };
+    }
+}
+
+/// The caller hangs up; waits until the callee's page has ended the call too.
+async fn hang_up(page: Page, caller: &Person, callee: &Person) {
     caller.click_button("Hang up").await;
-    callee.wait_for("the call to end", "return document.getElementById('status').textContent.includes('ended');").await;
-    timing
+    match page {
+        Page::App => callee.wait_for_phase("idle").await,
+        Page::Minimal => {
+            let ended = "return document.getElementById('status').textContent.includes('ended');";
+            callee.wait_for("the call to end", ended).await;
+        }
+    }
+}
+
+/// `--profile`: the same call on either page, with both pages CPU-profiled from just before
+/// Accept until both first frames were read.
+async fn profiled_call(page: Page, caller: &Person, callee: &Person) -> (CallSetUpTiming, Value) {
+    caller.type_into_labelled_input("Name to call", callee.name).await;
+    caller.click_button("Call").await;
+    wait_for_the_incoming_call(page, caller, callee).await;
+    profile::start(caller).await;
+    profile::start(callee).await;
+    let timing = accept_and_time(caller, callee).await;
+    let profiles = json!({
+        "caller": profile::stop_and_summarize(caller).await,
+        "callee": profile::stop_and_summarize(callee).await,
+    });
+    hang_up(page, caller, callee).await;
+    (timing, profiles)
 }

@@ -8,6 +8,7 @@
 //! about speed.
 //!
 //!   cargo run --release -p e2e --example webapp-bench -- --calls 5 --loads 10
+//!   cargo run --release -p e2e --example webapp-bench -- --calls 3 --loads 0 --profile   # where the time goes
 //!
 //! - Page loads (`--loads` per page, app and minimal alternating): navigation start to the
 //!   sign-in form being usable (an input labelled "Your name" and a "Sign in" button, both
@@ -23,6 +24,7 @@ mod common;
 
 mod calls;
 mod page_loads;
+mod profile;
 
 use common::*;
 use serde_json::json;
@@ -34,6 +36,8 @@ pub struct Pages {
     pub app_url: String,
     pub minimal_url: String,
     pub chromedriver_port: u16,
+    /// `--profile`: CPU-profile both pages of every call (`profile.rs`); slows them down.
+    pub profile: bool,
 }
 
 /// Which page a measurement is of.
@@ -85,7 +89,9 @@ async fn start_server(static_dir: PathBuf) -> ServerHandle {
 async fn main() {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
     if arguments.iter().any(|argument| argument == "--help" || argument == "-h") {
-        println!("webapp-bench [--calls N] [--loads N]: prints one JSON object (see the file's doc comment)");
+        println!(
+            "webapp-bench [--calls N] [--loads N] [--profile]: prints one JSON object (see the file's doc comment)"
+        );
         return;
     }
     let call_count = count_argument(&arguments, "--calls", 5);
@@ -108,6 +114,7 @@ async fn main() {
         app_url: format!("http://{}/", app_server.address),
         minimal_url: format!("http://{}/", minimal_server.address),
         chromedriver_port: chromedriver.port,
+        profile: arguments.iter().any(|argument| argument == "--profile"),
     };
 
     let started = std::time::Instant::now();
