@@ -96,10 +96,10 @@ pub struct Timings {
 }
 
 impl Timings {
-    pub fn push(&mut self, page: Page, timing: Call) {
+    pub fn push(&mut self, page: Page, call: Call) {
         match page {
-            Page::App => self.app.push(timing),
-            Page::Minimal => self.minimal.push(timing),
+            Page::App => self.app.push(call),
+            Page::Minimal => self.minimal.push(call),
         }
     }
 

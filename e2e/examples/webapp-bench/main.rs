@@ -129,9 +129,9 @@ async fn main() {
     let mut call_timings = calls::Timings::default();
     for round in 0..call_count {
         for page in [Page::App, Page::Minimal] {
-            let timing = calls::measure(&pages, page, round).await;
-            eprintln!("call {} {}: {timing:?}", round + 1, page.label());
-            call_timings.push(page, timing);
+            let call = calls::measure(&pages, page, round).await;
+            eprintln!("call {} {}: {:?}", round + 1, page.label(), call.timing);
+            call_timings.push(page, call);
         }
     }
     let report = json!({
