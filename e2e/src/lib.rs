@@ -1,6 +1,7 @@
-//! Only tests live in this crate: tests/browser_call.rs (sign-in, calls and every unhappy
-//! ending), tests/secure_and_relayed_calls.rs (https:// + wss:// with the self-signed mode, and
-//! a relay-only call through coturn, with /metrics checked during a call),
+//! Only tests (and the bench program `examples/webapp-bench/`, which shares their harness) live
+//! in this crate: tests/browser_call.rs (sign-in, calls and every unhappy ending),
+//! tests/secure_and_relayed_calls.rs (https:// + wss:// with the self-signed mode, and a
+//! relay-only call through coturn, with /metrics checked during a call),
 //! tests/cross_browser_calls.rs (Chromium and Firefox calling each other both ways and Firefox
 //! calling Firefox, decline and drops across the two, the in-call controls across the two),
 //! tests/cross_browser_trust.rs (the verification code and the call statistics between Chromium

@@ -6,8 +6,9 @@
 //! a person without camera or microphone making a receive-only call (phone-sized window); a
 //! person refusing camera access; busy; cancel; decline; no answer (ring timeout); calling an
 //! offline name; the signaling address from `?signaling=`; an idle signed-out connection closed
-//! by the server; a server restart with reconnect and sign-back-in. Saves screenshots under `target/e2e-screenshots/` and writes the
-//! Accept-to-first-remote-frame measurements into BENCHMARKS.md.
+//! by the server; a server restart with reconnect and sign-back-in. Saves screenshots under
+//! `target/e2e-screenshots/` and the Accept-to-first-remote-frame times under
+//! `target/e2e-measurements/` (BENCHMARKS.md has them from `scripts/bench-webapp`).
 //!
 //! Must run in a network namespace with only the loopback interface (`scripts/test` does that),
 //! so that no WebRTC packet can leave 127.0.0.1.
@@ -49,103 +50,28 @@ fn median(values: &mut [f64]) -> f64 {
     }
 }
 
-const BENCHMARK_HEADING: &str = "## Browser call set-up: Accept to first remote frame";
-
-/// Writes the measurements to `target/e2e-measurements/browser-call-setup.md` on every run, and,
-/// with `DUET_RECORD_BENCHMARKS=1`, also replaces (or appends) this test's section of
-/// BENCHMARKS.md, leaving every other section and the sigbench block untouched: an ordinary test
-/// run never modifies a tracked file.
-fn write_benchmark_section(timings: &[CallSetUpTiming]) {
-    let record_in_benchmarks = std::env::var_os("DUET_RECORD_BENCHMARKS").is_some_and(|value| value == "1");
-    let path = if record_in_benchmarks {
-        repository_root().join("BENCHMARKS.md")
-    } else {
-        let folder = repository_root().join("target").join("e2e-measurements");
-        std::fs::create_dir_all(&folder).expect("create target/e2e-measurements");
-        folder.join("browser-call-setup.md")
-    };
-    let existing = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n".to_owned());
+/// Writes the measurements to `target/e2e-measurements/browser-call-setup.md` (never to a tracked
+/// file). BENCHMARKS.md gets the same measurement from `scripts/bench-webapp`, next to a minimal
+/// page's and on fresh browsers.
+fn write_measurements(timings: &[CallSetUpTiming]) {
+    let folder = repository_root().join("target").join("e2e-measurements");
+    std::fs::create_dir_all(&folder).expect("create target/e2e-measurements");
+    let path = folder.join("browser-call-setup.md");
     let mut caller: Vec<f64> = timings.iter().map(|timing| timing.caller_millis).collect();
     let mut callee: Vec<f64> = timings.iter().map(|timing| timing.callee_millis).collect();
-    let mut section = String::new();
-    section.push_str(BENCHMARK_HEADING);
-    section.push_str("\n\n");
-    section.push_str(
-        "Measured by `DUET_RECORD_BENCHMARKS=1 scripts/test` (e2e/tests/browser_call.rs; every other run writes \
-         target/e2e-measurements/ instead): two headless Chromium \
-         processes on one machine (2 cores), loopback only, fake camera 640x480, no STUN/TURN. Time from the \
-         `click` event of **Accept** in the callee's page to the first remote video frame on each side \
-         (`requestVideoFrameCallback`, or `videoWidth > 0` polled every 5 ms; timestamps are \
-         `performance.timeOrigin + performance.now()` in each page, so both browsers share one clock). \
-         The callee creates its RTCPeerConnection only on Accept, so this includes creating it, applying \
-         the offer and queued candidates, answering, ICE, DTLS and the first decoded frame. \
-         A measurement, not an assertion; it varies with what else the machine runs.\n\n\
-         Reference (`../shared/toolchain.md`, same machine kind, a minimal page): caller's `createOffer` to the \
-         callee's first remote frame, median 170-207 ms over 5 runs. That span starts earlier than ours (it \
-         includes the offer's trip through the server) but has no user click, no Yew app and no queued \
-         candidates.\n\n",
+    let mut text = String::from(
+        "# Browser call set-up: Accept to first remote frame\n\n\
+         Written by e2e/tests/browser_call.rs: calls in the same two tabs, from the `click` event of **Accept** \
+         in the callee's page to the first remote video frame on each side. A measurement, not an assertion; \
+         `scripts/bench-webapp` measures it properly (BENCHMARKS.md).\n\n\
+         | call | caller (ms) | callee (ms) |\n| --- | --- | --- |\n",
     );
-    section.push_str("| call | caller (ms) | callee (ms) |\n| --- | --- | --- |\n");
     for (index, timing) in timings.iter().enumerate() {
-        section.push_str(&format!("| {} | {:.0} | {:.0} |\n", index + 1, timing.caller_millis, timing.callee_millis));
+        text.push_str(&format!("| {} | {:.0} | {:.0} |\n", index + 1, timing.caller_millis, timing.callee_millis));
     }
-    section.push_str(&format!("| median | {:.0} | {:.0} |\n\n", median(&mut caller), median(&mut callee)));
-
-    let updated = replace_benchmark_section(&existing, &section);
-    std::fs::write(&path, updated.trim_end().to_owned() + "\n")
-        .unwrap_or_else(|error| panic!("write {}: {error}", path.display()));
+    text.push_str(&format!("| median | {:.0} | {:.0} |\n", median(&mut caller), median(&mut callee)));
+    std::fs::write(&path, text).unwrap_or_else(|error| panic!("write {}: {error}", path.display()));
     eprintln!("browser call set-up measurements written to {}", path.display());
-}
-
-/// `existing` with this test's section replaced by `section` (or appended when absent).
-fn replace_benchmark_section(existing: &str, section: &str) -> String {
-    match existing.find(BENCHMARK_HEADING) {
-        Some(start) => {
-            let after_heading = start + BENCHMARK_HEADING.len();
-            let rest = &existing[after_heading..];
-            let end = [rest.find("\n## "), rest.find("\n<!-- sigbench:begin")]
-                .into_iter()
-                .flatten()
-                .min()
-                .map_or(existing.len(), |offset| after_heading + offset + 1);
-            format!("{}{}{}", &existing[..start], section, &existing[end..])
-        }
-        None => {
-            let separator = if existing.ends_with("\n\n") {
-                ""
-            } else if existing.ends_with('\n') {
-                "\n"
-            } else {
-                "\n\n"
-            };
-            format!("{existing}{separator}{section}")
-        }
-    }
-}
-
-#[test]
-fn benchmark_section_is_replaced_without_touching_other_sections_or_sigbench_markers() {
-    let existing = format!(
-        "# Benchmarks\n\n{BENCHMARK_HEADING}\n\nold numbers\n\n<!-- sigbench:begin -->\n## Signaling\n\nkept\n<!-- sigbench:end -->\n\n## Later\n\nalso kept\n"
-    );
-    let updated = replace_benchmark_section(&existing, &format!("{BENCHMARK_HEADING}\n\nnew numbers\n\n"));
-    assert!(!updated.contains("old numbers"), "{updated}");
-    assert!(updated.contains("new numbers"), "{updated}");
-    assert!(updated.contains("<!-- sigbench:begin -->\n## Signaling\n\nkept\n<!-- sigbench:end -->"), "{updated}");
-    assert!(updated.contains("## Later\n\nalso kept"), "{updated}");
-    assert_eq!(updated.matches(BENCHMARK_HEADING).count(), 1, "{updated}");
-}
-
-#[test]
-fn benchmark_section_is_appended_when_absent() {
-    let updated = replace_benchmark_section(
-        "# Benchmarks\n\n<!-- sigbench:begin -->\n<!-- sigbench:end -->\n",
-        &format!("{BENCHMARK_HEADING}\n\nx\n"),
-    );
-    assert!(
-        updated.starts_with("# Benchmarks\n\n<!-- sigbench:begin -->\n<!-- sigbench:end -->\n\n## Browser"),
-        "{updated}"
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -388,7 +314,7 @@ async fn browsers_sign_in_call_hang_up_and_see_every_unhappy_ending_in_words() {
             timing.callee_millis
         );
     }
-    write_benchmark_section(&timings);
+    write_measurements(&timings);
 
     alice.close().await;
     bob.close().await;

@@ -72,3 +72,12 @@ pub async fn run_before_page_scripts(person: &Person, source: &str) {
         .await
         .unwrap_or_else(|error| panic!("{}: installing a pre-load script failed: {error}", person.name));
 }
+
+/// Any DevTools command in `person`'s page; its result (`Profiler.stop` gives the CPU profile).
+pub async fn devtools_command(person: &Person, method: &'static str, params: Value) -> Value {
+    person
+        .client
+        .issue_cmd(DevToolsCommand { method, params })
+        .await
+        .unwrap_or_else(|error| panic!("{}: DevTools {method} failed: {error}", person.name))
+}

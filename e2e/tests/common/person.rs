@@ -345,6 +345,20 @@ pub async fn call_and_accept(caller: &Person, callee: &Person, by_clicking_the_n
             &format!("return document.title === {};", json!(format!("{} is calling you · Duet", caller.name))),
         )
         .await;
+    let accepted_at = accept_with_frame_watchers(caller, callee).await;
+    caller.wait_until_remote_video_plays().await;
+    callee.wait_until_remote_video_plays().await;
+    CallSetUpTiming {
+        caller_millis: caller.first_remote_frame_at().await - accepted_at,
+        callee_millis: callee.first_remote_frame_at().await - accepted_at,
+    }
+}
+
+/// Starts watching both pages for their first remote frame, then clicks `callee`'s **Accept**;
+/// returns the click's wall-clock time as the callee's page saw it (the `click` event), to be
+/// subtracted from [`Person::first_remote_frame_at`]. Needs only the accessible names (the Accept
+/// button, the video labelled "Remote video"), so the bench's minimal page is timed the same way.
+pub async fn accept_with_frame_watchers(caller: &Person, callee: &Person) -> f64 {
     caller.watch_for_first_remote_frame().await;
     callee.watch_for_first_remote_frame().await;
     // The click's own time, taken in the callee's page when the click event is dispatched.
@@ -360,15 +374,9 @@ pub async fn call_and_accept(caller: &Person, callee: &Person, by_clicking_the_n
         )
         .await;
     callee.click_button("Accept").await;
-    let accepted_at = callee
+    callee
         .wait_for("the Accept click to be recorded", "return window.__duetAcceptClickedAt;")
         .await
         .as_f64()
-        .expect("a timestamp");
-    caller.wait_until_remote_video_plays().await;
-    callee.wait_until_remote_video_plays().await;
-    CallSetUpTiming {
-        caller_millis: caller.first_remote_frame_at().await - accepted_at,
-        callee_millis: callee.first_remote_frame_at().await - accepted_at,
-    }
+        .expect("a timestamp")
 }
