@@ -1,8 +1,8 @@
-//! Idle connections: connect and log in N clients (K at a time), hold them, read the server's
+//! Idle connections: connect and sign in N clients (through the server's adapter) (K at a time), hold them, read the server's
 //! resident memory, disconnect them all; R rounds of that (R = 1: the `connections` mode, R > 1:
 //! the `churn` leak check, which reports the server's memory after every round).
 
-use crate::client::{Client, Flavor};
+use crate::adapters;
 use crate::stats::{median, round3};
 use crate::{run_id, Common};
 use anyhow::Context;
@@ -35,6 +35,9 @@ struct Round {
     rss_held_kib: Option<u64>,
     rss_after_kib: Option<u64>,
     first_error: Option<String>,
+    /// When the generator began closing the connections (seconds since the Unix epoch): what
+    /// the server wrote before that was for connecting and signing in (bench's syscall count).
+    disconnect_started_unix_s: f64,
 }
 
 impl Round {
@@ -64,6 +67,7 @@ impl Round {
             "rss_after_kib": self.rss_after_kib,
             "kib_per_connection": self.kib_per_connection().map(round3),
             "first_error": self.first_error,
+            "disconnect_started_unix_s": self.disconnect_started_unix_s,
         })
     }
 }
@@ -72,7 +76,7 @@ async fn one_round(
     common: &Common,
     options: &IdleOptions,
     prefix: &str,
-    flavor: &mut Option<Flavor>,
+    flavor: &mut Option<&'static str>,
 ) -> anyhow::Result<Round> {
     let rss_before_kib = common.server_rss_kib();
     let semaphore = Arc::new(Semaphore::new(options.concurrency.max(1)));
@@ -85,7 +89,7 @@ async fn one_round(
         let (semaphore, common, name) = (semaphore.clone(), common.clone(), format!("{prefix}-{index}"));
         connects.spawn(async move {
             let _permit = semaphore.acquire_owned().await?;
-            Client::connect_and_login(&common.target, common.io_timeout, &name).await
+            adapters::sign_in(&common, &name).await
         });
     }
     let mut holders = JoinSet::new();
@@ -94,7 +98,7 @@ async fn one_round(
         match joined.context("connect task")? {
             Ok(mut client) => {
                 connected += 1;
-                flavor.get_or_insert(client.flavor);
+                flavor.get_or_insert(client.flavor(common.server));
                 let (mut stop, dropped) = (stop.clone(), dropped.clone());
                 // Keeps reading so the server's pings are answered; closes when told to.
                 holders.spawn(async move {
@@ -122,6 +126,7 @@ async fn one_round(
     let rss_held_kib = common.server_rss_kib();
     let dropped_while_held = dropped.load(Ordering::Relaxed);
 
+    let disconnect_started_unix_s = unix_seconds();
     let disconnect_started = Instant::now();
     let _ = stop_sender.send(true);
     while holders.join_next().await.is_some() {}
@@ -138,6 +143,7 @@ async fn one_round(
         rss_held_kib,
         rss_after_kib: common.server_rss_kib(),
         first_error,
+        disconnect_started_unix_s,
     })
 }
 
@@ -159,7 +165,8 @@ pub async fn run(common: &Common, options: &IdleOptions) -> anyhow::Result<Value
     };
     Ok(json!({
         "mode": if options.rounds > 1 { "churn" } else { "connections" },
-        "flavor": flavor.map(Flavor::as_str),
+        "flavor": flavor,
+        "server_kind": common.server.as_str(),
         "count": options.count,
         "concurrency": options.concurrency,
         "rounds": options.rounds,
@@ -175,4 +182,8 @@ pub async fn run(common: &Common, options: &IdleOptions) -> anyhow::Result<Value
         "per_round": rounds.iter().map(Round::to_json).collect::<Vec<_>>(),
         "first_error": rounds.iter().find_map(|round| round.first_error.clone()),
     }))
+}
+
+fn unix_seconds() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |elapsed| elapsed.as_secs_f64())
 }

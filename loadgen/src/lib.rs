@@ -10,15 +10,22 @@
 //! - `flood`: N silent TCP connections and N half-sent request heads, held: how many the server
 //!   still holds at the end, and its memory.
 //!
+//! - `relay-server`: the do-nothing relays (axum WebSocket, raw TCP) the bench measures as floors.
+//!
+//! `--server` picks the protocol adapter (`adapters/`): ours and the classic server (`duet`, the
+//! default), PeerJS, matchbox, y-webrtc, and the two floors; every workload runs over each.
+//!
 //! Every run prints human-readable lines and then exactly one JSON line. Targets other than this
 //! machine (127.0.0.0/8, ::1, localhost) are refused before anything is sent, and every loop is
 //! bounded in count and time.
 
+pub mod adapters;
 pub mod calls;
 pub mod client;
 pub mod flood;
 pub mod idle;
 pub mod relay;
+pub mod relay_server;
 pub mod stats;
 pub mod target;
 
@@ -48,6 +55,8 @@ pub mod caps {
     pub const MAX_IO_TIMEOUT: Duration = Duration::from_secs(60);
     pub const MAX_HEAD_BYTES: usize = 1024 * 1024;
     pub const MAX_HOLD: Duration = Duration::from_secs(600);
+    /// Round trips per second per pair (`relay --rate`).
+    pub const MAX_RATE: f64 = 10_000.0;
 }
 
 /// Load generator for Duet's signaling server and the classic server. Loopback targets only.
@@ -69,6 +78,9 @@ pub struct Cli {
     /// Free text copied into the JSON line (e.g. which server this is).
     #[arg(long, global = true)]
     pub label: Option<String>,
+    /// The server's protocol (which adapter speaks to it).
+    #[arg(long, global = true, value_enum, default_value_t = adapters::ServerKind::Duet)]
+    pub server: adapters::ServerKind,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -86,6 +98,8 @@ pub enum Command {
     /// N silent TCP connections and N half-sent request heads, held: how many the server still
     /// holds at the end, and its memory (the floods before the WebSocket upgrade).
     Flood(flood::FloodArgs),
+    /// Serve a do-nothing relay (the floor the bench compares with) until stopped.
+    RelayServer(relay_server::RelayServerArgs),
 }
 
 #[derive(Debug, Args)]
@@ -108,6 +122,10 @@ pub struct RelayArgs {
     /// Connections set up at once.
     #[arg(long, default_value_t = 100)]
     pub concurrency: usize,
+    /// Fixed offered load: each pair's caller starts a round trip this many times per second
+    /// (one in flight; a late reply delays the next). Without it, the loop is closed.
+    #[arg(long)]
+    pub rate: Option<f64>,
 }
 
 #[derive(Debug, Args)]
@@ -185,6 +203,9 @@ impl Cli {
                 within("warmup", args.warmup, Duration::ZERO, caps::MAX_WINDOW)?;
                 within("candidate-bytes", args.candidate_bytes, 0, caps::MAX_PAYLOAD_BYTES)?;
                 within("concurrency", args.concurrency, 1, caps::MAX_CONCURRENCY)?;
+                if let Some(rate) = args.rate {
+                    within("rate", rate, 0.1, caps::MAX_RATE)?;
+                }
                 Mode::Relay(relay::RelayOptions {
                     pairs: args.pairs,
                     warmup: args.warmup,
@@ -192,6 +213,7 @@ impl Cli {
                     windows: args.windows,
                     candidate_bytes: args.candidate_bytes,
                     concurrency: args.concurrency,
+                    rate: args.rate,
                 })
             }
             Command::Connections(args) | Command::Churn(args) => {
@@ -209,6 +231,9 @@ impl Cli {
                 })
             }
             Command::Calls(args) => {
+                if !self.server.has_calls() {
+                    return Err(format!("--server {} has no notion of calls", self.server));
+                }
                 within("calls", args.calls, 1, caps::MAX_CALLS)?;
                 within("in-flight", args.in_flight, 1, caps::MAX_IN_FLIGHT)?;
                 within("runs", args.runs, 1, caps::MAX_RUNS)?;
@@ -225,6 +250,7 @@ impl Cli {
                 })
             }
             Command::Flood(args) => Mode::Flood(args.validate(self.timeout)?),
+            Command::RelayServer(_) => return Err("relay-server is not a load run".to_owned()),
         };
         Ok((target, mode))
     }
@@ -234,6 +260,8 @@ impl Cli {
 #[derive(Debug, Clone)]
 pub struct Common {
     pub target: Arc<Target>,
+    /// Which protocol adapter speaks to the server.
+    pub server: adapters::ServerKind,
     pub server_pid: Option<u32>,
     pub io_timeout: Duration,
 }

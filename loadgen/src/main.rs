@@ -8,6 +8,9 @@ use std::sync::Arc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let loadgen::Command::RelayServer(args) = &cli.command {
+        return relay_server(args);
+    }
     let (target, mode) = match cli.validate() {
         Ok(checked) => checked,
         Err(message) => {
@@ -24,7 +27,8 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let common = Common { target: Arc::new(target), server_pid: cli.server_pid, io_timeout: cli.io_timeout };
+    let common =
+        Common { target: Arc::new(target), server: cli.server, server_pid: cli.server_pid, io_timeout: cli.io_timeout };
     let outcome = runtime.block_on(loadgen::run(&common, &mode, cli.timeout));
     // Dropping the runtime ends whatever a timed-out run left behind.
     drop(runtime);
@@ -40,6 +44,24 @@ fn main() -> ExitCode {
         }
         Err(error) => {
             eprintln!("loadgen: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Serves a do-nothing relay on the runtime our server's `#[tokio::main]` builds.
+fn relay_server(args: &loadgen::relay_server::RelayServerArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("loadgen: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(loadgen::relay_server::run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("loadgen relay-server: {error:#}");
             ExitCode::FAILURE
         }
     }
