@@ -140,6 +140,8 @@ pub async fn run(common: &Common, options: &RelayOptions) -> anyhow::Result<Valu
                 }
             }
             .await;
+            // A send to a partner that closed at the end of the run is the end, not a failure.
+            let outcome = if *stopped.borrow() { Ok(()) } else { outcome };
             caller.close().await;
             (samples, outcome)
         }));
@@ -169,6 +171,8 @@ pub async fn run(common: &Common, options: &RelayOptions) -> anyhow::Result<Valu
                 }
             }
             .await;
+            // A send to a partner that closed at the end of the run is the end, not a failure.
+            let outcome = if *stopped.borrow() { Ok(()) } else { outcome };
             callee.close().await;
             outcome
         }));
