@@ -56,3 +56,17 @@ pub async fn run(args: &RelayServerArgs) -> anyhow::Result<()> {
         RelayKind::Tcp => tcp_relay::serve(listener).await,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn relays_listen_on_loopback_only() {
+        for bind in ["0.0.0.0", "10.0.0.1", "example.org"] {
+            assert!(listen(bind, 0).is_err_and(|error| error.to_string().contains("refusing")), "{bind}");
+        }
+        let listener = listen("127.0.0.1", 0).expect("loopback");
+        assert!(listener.local_addr().expect("address").ip().is_loopback());
+    }
+}
