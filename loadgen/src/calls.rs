@@ -1,4 +1,5 @@
-//! Call set-up: C calls, K in flight. Each call: two new connections log in, offer, answer, N
+//! Call set-up: C calls, K in flight, on ours, the classic server or PeerJS (the servers with
+//! offers, answers and hang-ups; peerjs.rs has its sequence). Each call: two new connections log in, offer, answer, N
 //! candidates each way, leave, close; timed from the first connect to both connections closed.
 //!
 //! The classic server crashes when a peer that hung up disconnects after the other side
@@ -6,6 +7,7 @@
 //! closes first, and the callee closes only after the server told it about the caller's close
 //! (the classic server sends a second `leave` then; ours sends none, the call is already over).
 
+use crate::adapters::{peerjs, ServerKind};
 use crate::client::{self, Client, Flavor, Kind};
 use crate::stats::{median, round3, Latency};
 use crate::{run_id, Common};
@@ -38,6 +40,11 @@ async fn one_call(
     caller_name: &str,
     callee_name: &str,
 ) -> anyhow::Result<Flavor> {
+    if common.server == ServerKind::Peerjs {
+        let (offer, answer, candidate) = (&payloads.offer, &payloads.answer, &payloads.candidate);
+        peerjs::one_call(common, (caller_name, callee_name), (offer, answer, candidate), options.candidates).await?;
+        return Ok(Flavor::Duet);
+    }
     let (caller, callee) = tokio::join!(
         Client::connect_and_login(&common.target, common.io_timeout, caller_name),
         Client::connect_and_login(common.partner_target(), common.io_timeout, callee_name),
@@ -163,7 +170,11 @@ pub async fn run(common: &Common, options: &CallOptions) -> anyhow::Result<Value
     let errors: Vec<&String> = runs.iter().flat_map(|run| run.errors.iter()).collect();
     Ok(json!({
         "mode": "calls",
-        "flavor": runs.iter().find_map(|run| run.flavor).map(Flavor::as_str),
+        "flavor": match common.server {
+            ServerKind::Duet => runs.iter().find_map(|run| run.flavor).map(Flavor::as_str),
+            other => Some(other.as_str()),
+        },
+        "server_kind": common.server.as_str(),
         "calls": options.calls,
         "in_flight": options.in_flight,
         "candidates_each_way": options.candidates,

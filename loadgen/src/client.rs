@@ -69,7 +69,7 @@ pub fn classify(text: &str) -> Kind {
 }
 
 /// A JSON string literal (names are generated ASCII, but escape anyway).
-fn json_string(text: &str) -> String {
+pub fn json_string(text: &str) -> String {
     serde_json::Value::String(text.to_owned()).to_string()
 }
 
@@ -122,6 +122,20 @@ pub fn leave_frame(to: &str) -> Utf8Bytes {
     Utf8Bytes::from(format!(r#"{{"type":"leave","name":{}}}"#, json_string(to)))
 }
 
+/// A TCP connection to the target (from its next source address), with Nagle off.
+pub async fn connect_tcp(target: &Target, io_timeout: Duration) -> anyhow::Result<TcpStream> {
+    let socket = if target.address.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+    if let Some(source) = target.next_source() {
+        socket.bind((source, 0).into()).with_context(|| format!("bind {source}"))?;
+    }
+    let stream = timeout(io_timeout, socket.connect(target.address))
+        .await
+        .map_err(|_| anyhow!("TCP connect timed out"))?
+        .context("TCP connect")?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
 /// A connected, greeted WebSocket client.
 #[derive(Debug)]
 pub struct Client {
@@ -134,23 +148,21 @@ impl Client {
     /// Opens a TCP connection (from the target's next source address), upgrades it, and reads
     /// the greeting to tell which server this is.
     pub async fn connect(target: &Target, io_timeout: Duration) -> anyhow::Result<Client> {
-        let socket = if target.address.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
-        if let Some(source) = target.next_source() {
-            socket.bind((source, 0).into()).with_context(|| format!("bind {source}"))?;
-        }
-        let stream = timeout(io_timeout, socket.connect(target.address))
-            .await
-            .map_err(|_| anyhow!("TCP connect timed out"))?
-            .context("TCP connect")?;
-        stream.set_nodelay(true)?;
-        let (ws, _response) = timeout(io_timeout, tokio_tungstenite::client_async(target.url.as_str(), stream))
-            .await
-            .map_err(|_| anyhow!("WebSocket handshake timed out"))?
-            .context("WebSocket handshake")?;
-        let mut client = Client { ws, flavor: Flavor::Duet, io_timeout };
+        let mut client = Client::open(target, io_timeout, &target.url).await?;
         let greeting = client.recv().await.context("waiting for the greeting")?;
         client.flavor = if classify(&greeting) == Kind::Hello { Flavor::Duet } else { Flavor::Classic };
         Ok(client)
+    }
+
+    /// Opens a TCP connection (from the target's next source address) and upgrades it with a
+    /// request for `url` (the target's own URL, or another path on the same server); reads nothing.
+    pub async fn open(target: &Target, io_timeout: Duration, url: &str) -> anyhow::Result<Client> {
+        let stream = connect_tcp(target, io_timeout).await?;
+        let (ws, _response) = timeout(io_timeout, tokio_tungstenite::client_async(url, stream))
+            .await
+            .map_err(|_| anyhow!("WebSocket handshake timed out"))?
+            .context("WebSocket handshake")?;
+        Ok(Client { ws, flavor: Flavor::Duet, io_timeout })
     }
 
     /// Connects and logs in as `name`.

@@ -120,6 +120,7 @@ mod tests {
         Common {
             target: Arc::new(Target::parse("ws://127.0.0.1:9/").expect("target")),
             partner: None,
+            server: crate::adapters::ServerKind::Duet,
             server_pid: None,
             extra_pids: extra_pids.into(),
             io_timeout: Duration::from_secs(1),

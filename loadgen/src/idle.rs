@@ -1,9 +1,9 @@
-//! Idle connections: connect and log in N clients (K at a time), hold them, read the server's
+//! Idle connections: connect and sign in N clients (through the server's adapter) (K at a time), hold them, read the server's
 //! resident memory, disconnect them all; R rounds of that (R = 1: the `connections` mode, R > 1:
 //! the `churn` leak check, which reports the server's memory after every round). With
 //! `--partner-url`, every second connection goes to the partner (another node of a cluster).
 
-use crate::client::{Client, Flavor};
+use crate::adapters;
 use crate::stats::{median, round3};
 use crate::{run_id, Common};
 use anyhow::Context;
@@ -38,6 +38,9 @@ struct Round {
     rss_held_kib: Option<u64>,
     rss_after_kib: Option<u64>,
     first_error: Option<String>,
+    /// When the generator began closing the connections (seconds since the Unix epoch): what
+    /// the server wrote before that was for connecting and signing in (bench's syscall count).
+    disconnect_started_unix_s: f64,
 }
 
 impl Round {
@@ -68,6 +71,7 @@ impl Round {
             "rss_after_kib": self.rss_after_kib,
             "kib_per_connection": self.kib_per_connection().map(round3),
             "first_error": self.first_error,
+            "disconnect_started_unix_s": self.disconnect_started_unix_s,
         })
     }
 }
@@ -76,7 +80,7 @@ async fn one_round(
     common: &Common,
     options: &IdleOptions,
     prefix: &str,
-    flavor: &mut Option<Flavor>,
+    flavor: &mut Option<&'static str>,
 ) -> anyhow::Result<Round> {
     let rss_before_kib = common.server_rss_kib();
     let semaphore = Arc::new(Semaphore::new(options.concurrency.max(1)));
@@ -90,8 +94,8 @@ async fn one_round(
         connects.spawn(async move {
             let _permit = semaphore.acquire_owned().await?;
             // With --partner-url every second connection goes there (two nodes share the load).
-            let target = if index % 2 == 1 { common.partner_target() } else { &common.target };
-            Client::connect_and_login(target, common.io_timeout, &name).await
+            let common = if index % 2 == 1 { common.at_partner() } else { common };
+            adapters::sign_in(&common, &name).await
         });
     }
     let mut holders = JoinSet::new();
@@ -100,7 +104,7 @@ async fn one_round(
         match joined.context("connect task")? {
             Ok(mut client) => {
                 connected += 1;
-                flavor.get_or_insert(client.flavor);
+                flavor.get_or_insert(client.flavor(common.server));
                 let (mut stop, dropped) = (stop.clone(), dropped.clone());
                 // Keeps reading so the server's pings are answered; closes when told to.
                 holders.spawn(async move {
@@ -130,6 +134,7 @@ async fn one_round(
     let rss_held_kib = common.server_rss_kib();
     let dropped_while_held = dropped.load(Ordering::Relaxed);
 
+    let disconnect_started_unix_s = unix_seconds();
     let disconnect_started = Instant::now();
     let _ = stop_sender.send(true);
     while holders.join_next().await.is_some() {}
@@ -147,6 +152,7 @@ async fn one_round(
         rss_held_kib,
         rss_after_kib: common.server_rss_kib(),
         first_error,
+        disconnect_started_unix_s,
     })
 }
 
@@ -168,7 +174,8 @@ pub async fn run(common: &Common, options: &IdleOptions) -> anyhow::Result<Value
     };
     Ok(json!({
         "mode": if options.rounds > 1 { "churn" } else { "connections" },
-        "flavor": flavor.map(Flavor::as_str),
+        "flavor": flavor,
+        "server_kind": common.server.as_str(),
         "count": options.count,
         "concurrency": options.concurrency,
         "rounds": options.rounds,
@@ -185,4 +192,8 @@ pub async fn run(common: &Common, options: &IdleOptions) -> anyhow::Result<Value
         "per_round": rounds.iter().map(Round::to_json).collect::<Vec<_>>(),
         "first_error": rounds.iter().find_map(|round| round.first_error.clone()),
     }))
+}
+
+fn unix_seconds() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |elapsed| elapsed.as_secs_f64())
 }

@@ -10,6 +10,11 @@
 //! - `flood`: N silent TCP connections and N half-sent request heads, held: how many the server
 //!   still holds at the end, and its memory.
 //!
+//! - `relay-server`: the do-nothing relays (axum WebSocket, raw TCP) the bench measures as floors.
+//!
+//! `--server` picks the protocol adapter (`adapters/`): ours and the classic server (`duet`, the
+//! default), PeerJS, matchbox, y-webrtc, and the two floors; every workload runs over each.
+//!
 //! With `--partner-url` the second party of each pair or call (and every second idle connection)
 //! connects to another node of a cluster; `--extra-pid NAME=PID` reports more processes' CPU
 //! (the other node, redis-server) beside the server's (`extra`).
@@ -18,12 +23,14 @@
 //! machine (127.0.0.0/8, ::1, localhost) are refused before anything is sent, and every loop is
 //! bounded in count and time.
 
+pub mod adapters;
 pub mod calls;
 pub mod client;
 pub mod extra;
 pub mod flood;
 pub mod idle;
 pub mod relay;
+pub mod relay_server;
 pub mod stats;
 pub mod target;
 
@@ -53,6 +60,8 @@ pub mod caps {
     pub const MAX_IO_TIMEOUT: Duration = Duration::from_secs(60);
     pub const MAX_HEAD_BYTES: usize = 1024 * 1024;
     pub const MAX_HOLD: Duration = Duration::from_secs(600);
+    /// Round trips per second per pair (`relay --rate`).
+    pub const MAX_RATE: f64 = 10_000.0;
 }
 
 /// Load generator for Duet's signaling server and the classic server. Loopback targets only.
@@ -82,6 +91,9 @@ pub struct Cli {
     /// Free text copied into the JSON line (e.g. which server this is).
     #[arg(long, global = true)]
     pub label: Option<String>,
+    /// The server's protocol (which adapter speaks to it).
+    #[arg(long, global = true, value_enum, default_value_t = adapters::ServerKind::Duet)]
+    pub server: adapters::ServerKind,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -99,6 +111,8 @@ pub enum Command {
     /// N silent TCP connections and N half-sent request heads, held: how many the server still
     /// holds at the end, and its memory (the floods before the WebSocket upgrade).
     Flood(flood::FloodArgs),
+    /// Serve a do-nothing relay (the floor the bench compares with) until stopped.
+    RelayServer(relay_server::RelayServerArgs),
 }
 
 #[derive(Debug, Args)]
@@ -121,6 +135,10 @@ pub struct RelayArgs {
     /// Connections set up at once.
     #[arg(long, default_value_t = 100)]
     pub concurrency: usize,
+    /// Fixed offered load: each pair's caller starts a round trip this many times per second
+    /// (one in flight; a late reply delays the next). Without it, the loop is closed.
+    #[arg(long)]
+    pub rate: Option<f64>,
 }
 
 #[derive(Debug, Args)]
@@ -198,6 +216,9 @@ impl Cli {
                 within("warmup", args.warmup, Duration::ZERO, caps::MAX_WINDOW)?;
                 within("candidate-bytes", args.candidate_bytes, 0, caps::MAX_PAYLOAD_BYTES)?;
                 within("concurrency", args.concurrency, 1, caps::MAX_CONCURRENCY)?;
+                if let Some(rate) = args.rate {
+                    within("rate", rate, 0.1, caps::MAX_RATE)?;
+                }
                 Mode::Relay(relay::RelayOptions {
                     pairs: args.pairs,
                     warmup: args.warmup,
@@ -205,6 +226,7 @@ impl Cli {
                     windows: args.windows,
                     candidate_bytes: args.candidate_bytes,
                     concurrency: args.concurrency,
+                    rate: args.rate,
                 })
             }
             Command::Connections(args) | Command::Churn(args) => {
@@ -222,6 +244,9 @@ impl Cli {
                 })
             }
             Command::Calls(args) => {
+                if !self.server.has_calls() {
+                    return Err(format!("--server {} has no notion of calls", self.server));
+                }
                 within("calls", args.calls, 1, caps::MAX_CALLS)?;
                 within("in-flight", args.in_flight, 1, caps::MAX_IN_FLIGHT)?;
                 within("runs", args.runs, 1, caps::MAX_RUNS)?;
@@ -238,6 +263,7 @@ impl Cli {
                 })
             }
             Command::Flood(args) => Mode::Flood(args.validate(self.timeout)?),
+            Command::RelayServer(_) => return Err("relay-server is not a load run".to_owned()),
         };
         Ok((target, mode))
     }
@@ -256,6 +282,8 @@ pub struct Common {
     pub target: Arc<Target>,
     /// `--partner-url`: where the second party of a relay pair or a call connects.
     pub partner: Option<Arc<Target>>,
+    /// Which protocol adapter speaks to the server.
+    pub server: adapters::ServerKind,
     pub server_pid: Option<u32>,
     /// `--extra-pid`: processes whose CPU time is reported beside the server's.
     pub extra_pids: Arc<[extra::ExtraPid]>,
@@ -266,6 +294,10 @@ impl Common {
     /// Where the second party of a pair or a call connects: `--partner-url`, else `--url`.
     pub fn partner_target(&self) -> &Arc<Target> {
         self.partner.as_ref().unwrap_or(&self.target)
+    }
+    /// The same settings aimed at the partner (`--partner-url`, or the target itself without it).
+    pub fn at_partner(&self) -> Common {
+        Common { target: self.partner_target().clone(), ..self.clone() }
     }
     pub fn server_cpu(&self) -> Option<Duration> {
         self.server_pid.and_then(stats::process_cpu)
@@ -334,119 +366,4 @@ pub fn summary(report: &Value) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(args: &[&str]) -> Result<(Target, Mode), String> {
-        let cli = Cli::try_parse_from(std::iter::once("loadgen").chain(args.iter().copied()))
-            .map_err(|error| error.to_string())?;
-        cli.validate()
-    }
-
-    #[test]
-    fn defaults_parse() {
-        let (target, mode) = parse(&["relay"]).expect("defaults");
-        assert_eq!(target.address, "127.0.0.1:9090".parse().expect("address"));
-        let Mode::Relay(options) = mode else { panic!("relay expected") };
-        assert_eq!((options.pairs, options.windows, options.candidate_bytes), (100, 3, 257));
-        assert_eq!(options.window, Duration::from_secs(5));
-        let Ok((_, Mode::Idle(churn))) = parse(&["churn", "--count", "500"]) else { panic!("churn expected") };
-        assert_eq!((churn.count, churn.rounds), (500, 10));
-        let Ok((_, Mode::Idle(connections))) = parse(&["connections"]) else { panic!("connections expected") };
-        assert_eq!(connections.rounds, 1);
-        let Ok((_, Mode::Calls(calls))) = parse(&["calls", "--calls", "50", "--in-flight", "5"]) else {
-            panic!("calls expected")
-        };
-        assert_eq!((calls.calls, calls.in_flight, calls.candidates, calls.runs), (50, 5, 4, 3));
-    }
-
-    #[test]
-    fn global_flags_go_before_or_after_the_mode() {
-        let cli = Cli::try_parse_from([
-            "loadgen",
-            "relay",
-            "--url",
-            "ws://localhost:9190/",
-            "--server-pid",
-            "42",
-            "--window",
-            "250ms",
-        ])
-        .expect("flags after the mode");
-        assert_eq!(cli.server_pid, Some(42));
-        assert_eq!(cli.url, "ws://localhost:9190/");
-        let cli = Cli::try_parse_from(["loadgen", "--timeout", "2m", "calls"]).expect("flags before the mode");
-        assert_eq!(cli.timeout, Duration::from_secs(120));
-    }
-
-    #[test]
-    fn partner_url_and_extra_pids_are_global_and_checked() {
-        let cli = Cli::try_parse_from([
-            "loadgen",
-            "relay",
-            "--partner-url",
-            "ws://127.0.0.1:9091/",
-            "--extra-pid",
-            "node_b=7",
-            "--extra-pid",
-            "redis=8",
-        ])
-        .expect("flags");
-        assert_eq!(cli.partner().expect("loopback").map(|partner| partner.address.port()), Some(9091));
-        let names: Vec<&str> = cli.extra_pids.iter().map(|extra| extra.name.as_str()).collect();
-        assert_eq!(names, ["node_b", "redis"]);
-        let cli = Cli::try_parse_from(["loadgen", "calls", "--partner-url", "ws://10.0.0.2:9091/"]).expect("parses");
-        assert!(cli.partner().is_err_and(|error| error.contains("--partner-url") && error.contains("refusing")));
-        assert!(Cli::try_parse_from(["loadgen", "relay"]).expect("parses").partner().is_ok_and(|p| p.is_none()));
-        assert!(Cli::try_parse_from(["loadgen", "relay", "--extra-pid", "redis"]).is_err());
-    }
-
-    #[test]
-    fn bounds_and_targets_are_enforced() {
-        assert!(parse(&["relay", "--url", "ws://10.0.0.1:9090/"]).is_err_and(|error| error.contains("refusing")));
-        assert!(parse(&["connections", "--count", "20000"]).is_err_and(|error| error.contains("--count")));
-        assert!(parse(&["connections", "--count", "0"]).is_err());
-        assert!(parse(&["relay", "--pairs", "5001"]).is_err_and(|error| error.contains("--pairs")));
-        assert!(parse(&["relay", "--window", "61s"]).is_err_and(|error| error.contains("--window")));
-        assert!(parse(&["churn", "--rounds", "51"]).is_err_and(|error| error.contains("--rounds")));
-        assert!(parse(&["calls", "--in-flight", "1001"]).is_err());
-        assert!(parse(&["calls", "--timeout", "31m"]).is_err_and(|error| error.contains("--timeout")));
-        assert!(parse(&["relay", "--window", "soon"]).is_err());
-        assert!(parse(&["relay", "--no-such-flag"]).is_err());
-        assert!(parse(&[]).is_err(), "a mode is required");
-        assert!(parse(&["flood", "--silent", "19901"]).is_err_and(|error| error.contains("--silent")));
-        assert!(parse(&["flood", "--silent", "10000", "--half-heads", "10000"]).is_err());
-        assert!(parse(&["flood", "--silent", "0"]).is_err(), "something to flood with");
-        assert!(parse(&["flood", "--head-bytes", "2000000"]).is_err_and(|error| error.contains("--head-bytes")));
-        assert!(parse(&["flood", "--hold", "5m"]).is_err_and(|error| error.contains("--timeout")));
-        let Ok((_, Mode::Flood(flood))) = parse(&["flood", "--half-heads", "500", "--head-bytes", "307200"]) else {
-            panic!("flood expected")
-        };
-        assert_eq!((flood.silent, flood.half_heads, flood.head_bytes), (100, 500, 307_200));
-        assert_eq!(flood.hold, Duration::from_secs(10));
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
-        assert!(parse_duration("-1s").is_err());
-    }
-
-    #[test]
-    fn bare_numbers_are_seconds_and_the_rest_is_humantime() {
-        assert_eq!(parse_duration(" 3 "), Ok(Duration::from_secs(3)));
-        assert_eq!(parse_duration("1m 30s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("600s"), Ok(Duration::from_secs(600)));
-        assert!(parse_duration("").is_err());
-        assert!(parse_duration("soon").is_err_and(|error| error.contains("soon")));
-    }
-
-    #[test]
-    fn run_ids_differ_between_modes() {
-        assert_ne!(run_id("r"), run_id("c"));
-        assert!(run_id("r").len() < 30);
-    }
-}
+mod cli_tests;

@@ -8,6 +8,9 @@ use std::sync::Arc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let loadgen::Command::RelayServer(args) = &cli.command {
+        return relay_server(args);
+    }
     let (target, mode) = match cli.validate() {
         Ok(checked) => checked,
         Err(message) => {
@@ -34,6 +37,7 @@ fn main() -> ExitCode {
     let common = Common {
         target: Arc::new(target),
         partner,
+        server: cli.server,
         server_pid: cli.server_pid,
         extra_pids: cli.extra_pids.clone().into(),
         io_timeout: cli.io_timeout,
@@ -53,6 +57,24 @@ fn main() -> ExitCode {
         }
         Err(error) => {
             eprintln!("loadgen: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Serves a do-nothing relay on the runtime our server's `#[tokio::main]` builds.
+fn relay_server(args: &loadgen::relay_server::RelayServerArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("loadgen: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(loadgen::relay_server::run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("loadgen relay-server: {error:#}");
             ExitCode::FAILURE
         }
     }

@@ -1,8 +1,10 @@
-//! Relay: P pairs, each in a call, ping-pong one candidate at a time (closed loop). Measures
+//! Relay: P pairs, each in a call, ping-pong one candidate at a time (closed loop, or paced at a
+//! fixed rate per pair with `--rate`), over any server's adapter. Measures
 //! relayed messages per second, round trips, and the server's CPU time per relayed message, in
 //! W windows after a warm-up; the report gives every window and their medians.
 
-use crate::client::{self, candidate_frame, Client, Flavor, Kind};
+use crate::adapters::{self, Incoming, Pair};
+use crate::client;
 use crate::stats::{self, median, round3, Latency};
 use crate::{run_id, Common};
 use anyhow::{bail, Context};
@@ -10,7 +12,7 @@ use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::Semaphore;
+use tokio::sync::{watch, Semaphore};
 
 #[derive(Debug, Clone)]
 pub struct RelayOptions {
@@ -21,6 +23,8 @@ pub struct RelayOptions {
     pub candidate_bytes: usize,
     /// Connections set up at once.
     pub concurrency: usize,
+    /// Round trips per second per pair (fixed offered load); `None`: closed loop.
+    pub rate: Option<f64>,
 }
 
 /// One measurement window.
@@ -57,41 +61,25 @@ impl Window {
     }
 }
 
-struct Pair {
-    caller: Client,
-    callee: Client,
-    caller_name: String,
-    callee_name: String,
-}
-
-/// Two logged-in clients in a call (offer answered), ready to trickle candidates.
-async fn set_up_pair(common: &Common, prefix: &str, index: usize) -> anyhow::Result<Pair> {
-    let caller_name = format!("{prefix}a{index}");
-    let callee_name = format!("{prefix}b{index}");
-    let mut caller = Client::connect_and_login(&common.target, common.io_timeout, &caller_name).await?;
-    // With --partner-url the callee is on another node: every candidate crosses between nodes.
-    let mut callee = Client::connect_and_login(common.partner_target(), common.io_timeout, &callee_name).await?;
-    let sdp_offer = client::sdp_json("offer", 300);
-    let sdp_answer = client::sdp_json("answer", 300);
-    caller.send(client::offer_frame(&callee_name, &sdp_offer)).await?;
-    callee.expect(Kind::Offer).await.context("callee waiting for the offer")?;
-    callee.send(client::answer_frame(&caller_name, &sdp_answer)).await?;
-    caller.expect(Kind::Answer).await.context("caller waiting for the answer")?;
-    Ok(Pair { caller, callee, caller_name, callee_name })
-}
-
 pub async fn run(common: &Common, options: &RelayOptions) -> anyhow::Result<Value> {
     let prefix = run_id("r");
-    let semaphore = Arc::new(Semaphore::new(options.concurrency.max(1)));
+    // The do-nothing relays pair connections by arrival: one pair at a time.
+    let concurrency = if common.server.pairs_by_arrival() { 1 } else { options.concurrency.max(1) };
+    let semaphore = Arc::new(Semaphore::new(concurrency));
     let setup_started = Instant::now();
     let mut setups = Vec::with_capacity(options.pairs);
     for index in 0..options.pairs {
         let semaphore = semaphore.clone();
         let common = common.clone();
         let prefix = prefix.clone();
+        let seed = u32::try_from(index).unwrap_or(0);
+        let (to_callee, to_caller) = (
+            client::candidate_json(options.candidate_bytes, seed),
+            client::candidate_json(options.candidate_bytes, seed + 1),
+        );
         setups.push(tokio::spawn(async move {
             let _permit = semaphore.acquire_owned().await?;
-            set_up_pair(&common, &prefix, index).await
+            adapters::set_up_pair(&common, &prefix, index, &to_callee, &to_caller).await
         }));
     }
     let mut pairs = Vec::with_capacity(options.pairs);
@@ -99,31 +87,54 @@ pub async fn run(common: &Common, options: &RelayOptions) -> anyhow::Result<Valu
         pairs.push(setup.await.context("pair set-up task")?.context("setting up a pair")?);
     }
     let setup_seconds = setup_started.elapsed().as_secs_f64();
-    let flavor = pairs.first().map_or(Flavor::Duet, |pair| pair.caller.flavor);
+    let kind = common.server;
+    let flavor = pairs.first().map_or(kind.as_str(), |pair| pair.caller.flavor(kind));
 
     // Phase 0: warm-up; 1..=windows: measured; windows + 1: stop.
     let phase = Arc::new(AtomicU32::new(0));
+    let (stop_sender, stop) = watch::channel(false);
     let relayed = Arc::new(AtomicU64::new(0));
     let stop_phase = options.windows + 1;
+    let interval = options.rate.map(|rate| Duration::from_secs_f64(1.0 / rate));
     let mut callers = Vec::with_capacity(pairs.len());
     let mut callees = Vec::with_capacity(pairs.len());
     for (index, pair) in pairs.into_iter().enumerate() {
-        let Pair { mut caller, mut callee, caller_name, callee_name } = pair;
-        let seed = u32::try_from(index).unwrap_or(0);
-        let to_callee = candidate_frame(&callee_name, &client::candidate_json(options.candidate_bytes, seed));
-        let to_caller = candidate_frame(&caller_name, &client::candidate_json(options.candidate_bytes, seed + 1));
-        let (phase, relayed_by_caller) = (phase.clone(), relayed.clone());
+        let Pair { mut caller, mut callee, to_callee, to_caller } = pair;
+        let (phase, relayed_by_caller, mut stopped) = (phase.clone(), relayed.clone(), stop.clone());
+        // Paced callers start spread over one interval, not all at once.
+        let offset = interval.map(|interval| interval.mul_f64(index as f64 / options.pairs as f64));
         callers.push(tokio::spawn(async move {
             let mut samples: Vec<(u32, u64)> = Vec::new();
             let outcome: anyhow::Result<()> = async {
+                let mut next = tokio::time::Instant::now() + offset.unwrap_or_default();
                 loop {
+                    if let Some(interval) = interval {
+                        tokio::select! {
+                            _ = stopped.changed() => return Ok(()),
+                            () = tokio::time::sleep_until(next) => {}
+                        }
+                        // Late: start from now rather than catching up in a burst.
+                        next = (next + interval).max(tokio::time::Instant::now());
+                    }
                     let current = phase.load(Ordering::Relaxed);
                     if current >= stop_phase {
                         return Ok(());
                     }
                     let sent = Instant::now();
-                    caller.send(to_callee.clone()).await?;
-                    caller.expect(Kind::Candidate).await?;
+                    caller.send(&to_callee).await?;
+                    let incoming = tokio::select! {
+                        biased;
+                        _ = stopped.changed() => return Ok(()),
+                        incoming = caller.recv(kind) => match incoming {
+                            Ok(incoming) => incoming,
+                            // The partner closed at the end of the run (the floors then reset).
+                            Err(_) if *stopped.borrow() => return Ok(()),
+                            Err(error) => return Err(error),
+                        },
+                    };
+                    if incoming != Incoming::Relayed {
+                        bail!("caller got {incoming:?} during the relay");
+                    }
                     relayed_by_caller.fetch_add(1, Ordering::Relaxed);
                     let micros = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
                     if samples.len() < MAX_SAMPLES_PER_PAIR {
@@ -132,26 +143,39 @@ pub async fn run(common: &Common, options: &RelayOptions) -> anyhow::Result<Valu
                 }
             }
             .await;
+            // A send to a partner that closed at the end of the run is the end, not a failure.
+            let outcome = if *stopped.borrow() { Ok(()) } else { outcome };
             caller.close().await;
             (samples, outcome)
         }));
-        let relayed_by_callee = relayed.clone();
+        let (relayed_by_callee, mut stopped) = (relayed.clone(), stop.clone());
         callees.push(tokio::spawn(async move {
             let outcome: anyhow::Result<()> = async {
                 loop {
-                    match callee.recv_kind().await {
-                        Ok(Kind::Candidate) => {
+                    let incoming = tokio::select! {
+                        biased;
+                        _ = stopped.changed() => return Ok(()),
+                        incoming = callee.recv(kind) => match incoming {
+                            Ok(incoming) => incoming,
+                            // The partner closed at the end of the run (the floors then reset).
+                            Err(_) if *stopped.borrow() => return Ok(()),
+                            Err(error) => return Err(error),
+                        },
+                    };
+                    match incoming {
+                        Incoming::Relayed => {
                             relayed_by_callee.fetch_add(1, Ordering::Relaxed);
-                            callee.send(to_caller.clone()).await?;
+                            callee.send(&to_caller).await?;
                         }
                         // The caller hung up (the server tells us); we are done.
-                        Ok(Kind::Leave) => return Ok(()),
-                        Ok(other) => bail!("callee got {other:?} during the relay"),
-                        Err(error) => return Err(error),
+                        Incoming::PeerLeft => return Ok(()),
+                        Incoming::Other => bail!("callee got an unexpected message during the relay"),
                     }
                 }
             }
             .await;
+            // A send to a partner that closed at the end of the run is the end, not a failure.
+            let outcome = if *stopped.borrow() { Ok(()) } else { outcome };
             callee.close().await;
             outcome
         }));
@@ -178,6 +202,8 @@ pub async fn run(common: &Common, options: &RelayOptions) -> anyhow::Result<Valu
             extra: common.extra_cpu_between(&extra_before, &extra_after, seconds, relayed_in_window, "message"),
         });
     }
+    // Stop first: whatever closes after this is the end of the run, not a failure.
+    let _ = stop_sender.send(true);
     phase.store(stop_phase, Ordering::Relaxed);
 
     let mut errors = Vec::new();
@@ -221,8 +247,10 @@ pub async fn run(common: &Common, options: &RelayOptions) -> anyhow::Result<Valu
     });
     Ok(json!({
         "mode": "relay",
-        "flavor": flavor.as_str(),
+        "flavor": flavor,
+        "server_kind": kind.as_str(),
         "pairs": options.pairs,
+        "rate_per_pair": options.rate,
         "candidate_bytes": options.candidate_bytes,
         "warmup_s": options.warmup.as_secs_f64(),
         "window_s": options.window.as_secs_f64(),

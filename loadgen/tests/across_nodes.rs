@@ -9,6 +9,7 @@
 #[path = "../../backend/src/cluster/test_redis.rs"]
 mod test_redis;
 
+use loadgen::adapters::ServerKind;
 use loadgen::calls::CallOptions;
 use loadgen::extra::ExtraPid;
 use loadgen::idle::IdleOptions;
@@ -62,6 +63,7 @@ fn across(node_a: &Node, node_b: &Node, redis: &TestRedis) -> Common {
     Common {
         target: Arc::new(Target::parse(&node_a.url).expect("loopback URL")),
         partner: Some(Arc::new(Target::parse(&node_b.url).expect("loopback URL"))),
+        server: ServerKind::Duet,
         // Both nodes run in this process: its CPU is theirs.
         server_pid: Some(std::process::id()),
         extra_pids: Arc::new([ExtraPid { name: "redis".to_owned(), pid: redis.pid().expect("redis runs") }]),
@@ -80,6 +82,7 @@ async fn relay_with_a_partner_url_puts_each_pair_across_two_nodes_and_measures_r
         windows: 2,
         candidate_bytes: 257,
         concurrency: 3,
+        rate: None,
     };
     let report = loadgen::run(&across(&node_a, &node_b, &redis), &Mode::Relay(options), Duration::from_secs(120))
         .await

@@ -1,6 +1,7 @@
 //! Short real runs of every mode against the real server (`backend::run` on 127.0.0.1:0, in this
 //! process). Counts and consistency are checked, never timings.
 
+use loadgen::adapters::ServerKind;
 use loadgen::calls::CallOptions;
 use loadgen::flood::FloodOptions;
 use loadgen::idle::IdleOptions;
@@ -39,6 +40,7 @@ impl Server {
         Common {
             target: Arc::new(Target::parse(&self.url).expect("loopback URL")),
             partner: None,
+            server: ServerKind::Duet,
             // The server runs in this process: its CPU and memory are ours.
             server_pid: Some(std::process::id()),
             extra_pids: Arc::new([]),
@@ -72,6 +74,7 @@ async fn relay_counts_every_relayed_candidate() {
         windows: 2,
         candidate_bytes: 257,
         concurrency: 4,
+        rate: None,
     };
     let report = run(&server, Mode::Relay(options)).await;
     assert_eq!(report["mode"], "relay");
