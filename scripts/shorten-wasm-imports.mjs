@@ -1,6 +1,7 @@
 // Gives the web app's wasm imports short names, in the wasm and in wasm-bindgen's JS glue alike,
-// then updates the integrity hashes index.html holds for the two files. Run by
-// scripts/build-frontend on dist/ after trunk: `node scripts/shorten-wasm-imports.mjs dist`.
+// then names both files by a hash of their new content and updates index.html (names, integrity
+// hashes). Run by scripts/build-frontend on dist/ after trunk:
+// `node scripts/shorten-wasm-imports.mjs dist`.
 //
 // wasm-bindgen names every import `__wbg_<function>_<16 hex digits>`; the 240 or so names are
 // written twice (the wasm's import section, the glue's import object), about 8 KB each, and the
@@ -8,7 +9,7 @@
 // Anything unexpected in the glue stops the build instead of shipping a bundle that cannot start:
 // every renamed import must be exactly one `name:` key of the import object, written nowhere else.
 import { createHash } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const dist = process.argv[2] ?? "dist";
@@ -124,16 +125,35 @@ while (at < wasm.length) {
 }
 if (renamed === 0) fail(`no import of ${importModule} in ${wasmName}`);
 const newWasm = Buffer.concat(parts);
-writeFileSync(join(dist, wasmName), newWasm);
-writeFileSync(join(dist, jsName), js);
 
-// --- index.html: the integrity of the preloaded glue and wasm ---------------------------------
+// --- New names and index.html ---------------------------------------------------------------
+// Trunk's `<name>-<hash>` comes from cargo's wasm, before this step: the same name could then
+// stand for the glue and wasm of before and after it, and the server lets browsers cache hashed
+// files for good. So both files get a hash of their final content instead (16 hex digits, the
+// shape `backend/src/static_files.rs` recognises), and index.html their names and integrity.
+const jsBytes = Buffer.from(js, "utf8");
+const oldBase = jsName.replace(/\.js$/, "");
+if (wasmName !== `${oldBase}_bg.wasm` || !/-[0-9a-f]{1,16}$/.test(oldBase)) {
+    fail(`unexpected file names ${jsName}, ${wasmName}`);
+}
+const contentHash = createHash("sha256").update(jsBytes).update(newWasm).digest("hex").slice(0, 16);
+const newBase = oldBase.replace(/-[0-9a-f]+$/, `-${contentHash}`);
+const newJsName = `${newBase}.js`;
+const newWasmName = `${newBase}_bg.wasm`;
+if (index.split(oldBase).length - 1 !== 4) fail(`${indexPath} does not name ${oldBase} exactly four times`);
+writeFileSync(join(dist, newWasmName), newWasm);
+writeFileSync(join(dist, newJsName), jsBytes);
+if (newBase !== oldBase) {
+    unlinkSync(join(dist, wasmName));
+    unlinkSync(join(dist, jsName));
+}
+
 const integrity = (bytes) => `sha384-${createHash("sha384").update(bytes).digest("base64")}`;
-let newIndex = index;
-for (const [file, bytes] of [[jsName, Buffer.from(js, "utf8")], [wasmName, newWasm]]) {
+let newIndex = index.split(oldBase).join(newBase);
+for (const [file, bytes] of [[newJsName, jsBytes], [newWasmName, newWasm]]) {
     const link = new RegExp(`(href="\\./${file.replace(/[.]/g, "\\.")}"[^>]*integrity=")sha384-[^"]+"`, "g");
     if ((newIndex.match(link) ?? []).length !== 1) fail(`no single integrity attribute for ${file} in ${indexPath}`);
     newIndex = newIndex.replace(link, `$1${integrity(bytes)}"`);
 }
 writeFileSync(indexPath, newIndex);
-console.error(`shorten-wasm-imports: ${renamed} imports renamed (${wasm.length} -> ${newWasm.length} wasm bytes)`);
+console.error(`shorten-wasm-imports: ${renamed} imports renamed (${wasm.length} -> ${newWasm.length} wasm bytes), ${newBase}`);
