@@ -12,6 +12,7 @@ mod peer_message;
 mod shortcuts;
 mod signaling_url;
 mod stats;
+mod text_case;
 mod verification;
 
 #[cfg(target_arch = "wasm32")]

@@ -1,6 +1,7 @@
 //! The call we are in: [`CallPhase`], the [`CallAttempt`] that tells calls apart, and the
 //! [`PeerConnectionState`] the browser reports for the call's peer connection.
 
+use crate::text_case::lowercase;
 use protocol::{IceCandidate, SessionDescription, UserName};
 
 /// Identifies one call attempt, so late browser events of an earlier call are ignored.
@@ -126,7 +127,7 @@ pub enum CallPhase {
 /// the app), and names everyone by the form they registered; the app only needs to recognise
 /// that `Bob` as typed and `bob` as registered are one person, so it ignores case.
 pub fn same_person(first: &UserName, second: &UserName) -> bool {
-    first.as_str() == second.as_str() || first.as_str().to_lowercase() == second.as_str().to_lowercase()
+    first.as_str() == second.as_str() || lowercase(first.as_str()) == lowercase(second.as_str())
 }
 
 impl CallPhase {

@@ -14,6 +14,7 @@
 //! glue's timer follows it).
 
 use super::{same_person, AppModel, CallPhase, Effect, OnlineListSource, SignalingConnection};
+use crate::text_case::lowercase;
 use protocol::{ClientMessage, UserName};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
@@ -132,7 +133,7 @@ impl RecentCalls {
     /// The localStorage key of `owner`'s list: one per person (case-insensitive, as names are),
     /// so two people sharing a browser do not see each other's list.
     pub fn storage_key(owner: &UserName) -> String {
-        format!("duet.recent.{}", owner.as_str().to_lowercase())
+        format!("duet.recent.{}", lowercase(owner.as_str()))
     }
 
     /// The list as stored (empty text for an empty list: the glue removes the key).

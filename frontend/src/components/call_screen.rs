@@ -26,7 +26,7 @@ use yew::prelude::*;
 
 /// The first letter of a name, upper-case, for an avatar.
 fn initial(name: &impl std::fmt::Display) -> String {
-    name.to_string().chars().next().unwrap_or('?').to_uppercase().to_string()
+    crate::text_case::initial(&name.to_string())
 }
 
 #[derive(Properties, PartialEq)]

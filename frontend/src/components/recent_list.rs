@@ -4,6 +4,7 @@
 
 use super::chat_panel::time_of_day;
 use crate::call_state::{Action, PresenceStatus, RecentCall};
+use crate::text_case::{initial, lowercase};
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
@@ -59,12 +60,12 @@ pub(super) fn recent_list(props: &RecentListProps) -> Html {
                             PresenceStatus::Unknown => "unknown",
                         };
                         html! {
-                            <li key={name.to_lowercase()} class="recent-call" data-recent-user={name.clone()}
+                            <li key={lowercase(&name)} class="recent-call" data-recent-user={name.clone()}
                                 data-status={status_class} data-event={entry.event.word()}>
                                 <button class="person" {onclick} aria-label={format!("Call {name}")}
                                         aria-describedby={details.clone()}>
                                     <span class="avatar" aria-hidden="true">
-                                        {name.chars().next().map(|first| first.to_uppercase().to_string()).unwrap_or_default()}
+                                        {if name.is_empty() { String::new() } else { initial(&name) }}
                                         <span class={classes!("presence-dot", status_class)}></span>
                                     </span>
                                     <span class="person-name"><bdi>{name.clone()}</bdi></span>

@@ -51,7 +51,7 @@ fn device_select(settings: &Settings, kind: DeviceKind, label: &str, dispatch: &
 
 /// One labelled switch of the microphone's processing.
 fn audio_switch(switch: AudioSwitch, on: bool, label: &str, dispatch: &Callback<Action>) -> Html {
-    let id = format!("switch-{switch:?}").to_lowercase();
+    let id = format!("switch-{switch:?}").to_ascii_lowercase();
     let onchange = {
         let dispatch = dispatch.clone();
         Callback::from(move |event: Event| {
