@@ -15,7 +15,7 @@
 
 use crate::limits::{open_files_limit, AdmissionError, ConnectionPermit};
 use crate::metrics::RefuseReason;
-use crate::upgrade_write::{HoldUpgradeResponse, UpgradeWrite};
+use crate::upgrade_write::{HoldUpgradeResponse, UpgradeSignal, UpgradeWrite};
 use crate::{AppState, ClientAddress, SHUTDOWN_DRAIN_TIMEOUT};
 use axum::extract::ConnectInfo;
 use axum::http::{header, Request, StatusCode};
@@ -72,8 +72,8 @@ pub struct ConnectionContext {
     /// Set for a connection over a limit: everything but `/healthz` gets this as a 503.
     refusal: Option<AdmissionError>,
     head_received: AtomicBool,
-    /// Shared with the socket's [`UpgradeWrite`]: set when the WebSocket upgrade is accepted.
-    hold_upgrade_response: Arc<HoldUpgradeResponse>,
+    /// Read by the socket's [`UpgradeWrite`]: set when the WebSocket upgrade is accepted.
+    hold_upgrade_response: HoldUpgradeResponse,
 }
 
 impl ConnectionContext {
@@ -98,6 +98,12 @@ impl ConnectionContext {
     /// so both leave in one socket write (see [`crate::upgrade_write`]).
     pub fn hold_upgrade_response(&self) {
         self.hold_upgrade_response.hold();
+    }
+}
+
+impl UpgradeSignal for ConnectionContext {
+    fn hold_signal(&self) -> &HoldUpgradeResponse {
+        &self.hold_upgrade_response
     }
 }
 
@@ -192,7 +198,7 @@ pub(crate) async fn serve(
             permit: Mutex::new(permit),
             refusal,
             head_received: AtomicBool::new(false),
-            hold_upgrade_response: Arc::default(),
+            hold_upgrade_response: HoldUpgradeResponse::default(),
         });
         http_connections.spawn(serve_connection(Arc::clone(&server), stream, context, accepted_at, overflow_slot));
     }
@@ -299,7 +305,7 @@ async fn serve_after_first_bytes(
     context: &Arc<ConnectionContext>,
     deadline: Instant,
 ) {
-    let hold = Arc::clone(&context.hold_upgrade_response);
+    let hold = Arc::clone(context);
     match &server.transport {
         Transport::Plain => serve_http(server, TokioIo::new(UpgradeWrite::new(stream, hold)), context, deadline).await,
         Transport::Tls(acceptor) => {

@@ -33,17 +33,29 @@ impl HoldUpgradeResponse {
     }
 }
 
+/// What holds a connection's [`HoldUpgradeResponse`] (serve.rs: the connection's context, so
+/// that a socket costs no allocation of its own for it before its first byte).
+pub trait UpgradeSignal: Send + Sync + 'static {
+    fn hold_signal(&self) -> &HoldUpgradeResponse;
+}
+
+impl UpgradeSignal for HoldUpgradeResponse {
+    fn hold_signal(&self) -> &HoldUpgradeResponse {
+        self
+    }
+}
+
 /// A connection's socket under hyper (see the module documentation).
 #[derive(Debug)]
-pub struct UpgradeWrite<Io> {
+pub struct UpgradeWrite<Io, Signal = HoldUpgradeResponse> {
     inner: Io,
-    state: State,
+    state: State<Signal>,
 }
 
 #[derive(Debug)]
-enum State {
+enum State<Signal> {
     /// HTTP: writes pass through until the upgrade is accepted.
-    Http(Arc<HoldUpgradeResponse>),
+    Http(Arc<Signal>),
     /// The 101 is held: flushing does not send it; the next write joins it.
     Holding(Vec<u8>),
     /// The 101 and the first frame, accepted but not yet all written from `.1` on.
@@ -52,18 +64,18 @@ enum State {
     Direct,
 }
 
-impl<Io> UpgradeWrite<Io> {
-    pub fn new(inner: Io, hold: Arc<HoldUpgradeResponse>) -> UpgradeWrite<Io> {
-        UpgradeWrite { inner, state: State::Http(hold) }
+impl<Io, Signal: UpgradeSignal> UpgradeWrite<Io, Signal> {
+    pub fn new(inner: Io, signal: Arc<Signal>) -> UpgradeWrite<Io, Signal> {
+        UpgradeWrite { inner, state: State::Http(signal) }
     }
 
     /// Whether `head` is hyper's 101 answer to an accepted upgrade, to be held back.
     fn holds(&self, head: &[u8]) -> bool {
-        matches!(&self.state, State::Http(hold) if hold.is_set() && head.starts_with(SWITCHING_PROTOCOLS))
+        matches!(&self.state, State::Http(signal) if signal.hold_signal().is_set() && head.starts_with(SWITCHING_PROTOCOLS))
     }
 }
 
-impl<Io: AsyncWrite + Unpin> UpgradeWrite<Io> {
+impl<Io: AsyncWrite + Unpin, Signal> UpgradeWrite<Io, Signal> {
     /// Writes out what `Sending` holds; `Direct` once it is all out.
     fn poll_send_held(&mut self, context: &mut Context<'_>) -> Poll<io::Result<()>> {
         if let State::Holding(held) = &mut self.state {
@@ -83,7 +95,7 @@ impl<Io: AsyncWrite + Unpin> UpgradeWrite<Io> {
     }
 }
 
-impl<Io: AsyncRead + Unpin> AsyncRead for UpgradeWrite<Io> {
+impl<Io: AsyncRead + Unpin, Signal> AsyncRead for UpgradeWrite<Io, Signal> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         context: &mut Context<'_>,
@@ -93,7 +105,7 @@ impl<Io: AsyncRead + Unpin> AsyncRead for UpgradeWrite<Io> {
     }
 }
 
-impl<Io: AsyncWrite + Unpin> AsyncWrite for UpgradeWrite<Io> {
+impl<Io: AsyncWrite + Unpin, Signal: UpgradeSignal> AsyncWrite for UpgradeWrite<Io, Signal> {
     fn poll_write(mut self: Pin<&mut Self>, context: &mut Context<'_>, bytes: &[u8]) -> Poll<io::Result<usize>> {
         let this = &mut *self;
         let holds = this.holds(bytes);
