@@ -2,7 +2,7 @@
 //! canonical key order (`{"type":"candidate","name":"…","candidate":…}`, how the app and the
 //! classic clients write it) is recognised by its bytes, its payload validated as raw JSON
 //! without building anything, and the relayed frame spliced from the payload's bytes and the
-//! sender's name, escaped once at sign-in. The result is byte for byte what
+//! sender's name. The result is byte for byte what
 //! [`crate::ServerMessage::Candidate`] serializes to; anything else (other key orders, escapes
 //! in the name, extra fields) takes the general parser.
 
@@ -38,21 +38,25 @@ impl<'a> CandidateFrame<'a> {
     }
 }
 
-/// A name as a JSON string literal (quotes included), to pass to [`relayed_candidate`].
-pub fn json_string_literal(name: &str) -> String {
-    serde_json::to_string(name).unwrap_or_else(|error| unreachable!("a string always serializes: {error}"))
-}
-
 /// The server's `candidate` frame for `candidate` (valid JSON, as [`CandidateFrame`] or
-/// [`crate::IceCandidate::as_json`] hold it) from the sender whose name is `sender_json`
-/// ([`json_string_literal`]): `{"type":"candidate","candidate":…,"name":"…"}`.
-pub fn relayed_candidate(candidate: &str, sender_json: &str) -> String {
-    let length = SERVER_PREFIX.len() + candidate.len() + SERVER_NAME_KEY.len() + sender_json.len() + 1;
+/// [`crate::IceCandidate::as_json`] hold it) from `sender`:
+/// `{"type":"candidate","candidate":…,"name":"…"}`. A name that needs no escapes (nearly all)
+/// is copied as it is; others are escaped as serde_json does.
+pub fn relayed_candidate(candidate: &str, sender: &str) -> String {
+    let length = SERVER_PREFIX.len() + candidate.len() + SERVER_NAME_KEY.len() + sender.len() + 3;
     let mut frame = String::with_capacity(length);
     frame.push_str(SERVER_PREFIX);
     frame.push_str(candidate);
     frame.push_str(SERVER_NAME_KEY);
-    frame.push_str(sender_json);
+    if sender.bytes().any(|byte| byte == b'"' || byte == b'\\' || byte < 0x20) {
+        let escaped =
+            serde_json::to_string(sender).unwrap_or_else(|error| unreachable!("a string serializes: {error}"));
+        frame.push_str(&escaped);
+    } else {
+        frame.push('"');
+        frame.push_str(sender);
+        frame.push('"');
+    }
     frame.push('}');
     frame
 }
@@ -109,7 +113,7 @@ mod tests {
                     name: Some(UserName::from_wire(sender)),
                 }
                 .to_json();
-                assert_eq!(relayed_candidate(candidate, &json_string_literal(sender)), serialized);
+                assert_eq!(relayed_candidate(candidate, sender), serialized);
             }
         }
     }

@@ -23,7 +23,7 @@ mod payload;
 mod quoted;
 mod server;
 
-pub use candidate_frame::{json_string_literal, relayed_candidate, CandidateFrame};
+pub use candidate_frame::{relayed_candidate, CandidateFrame};
 pub use client::{ClientMessage, ParseError};
 #[cfg(feature = "confusables")]
 pub use names::NameKey;

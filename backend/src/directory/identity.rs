@@ -16,8 +16,6 @@ struct IdentityParts {
     display: UserName,
     key: NameKey,
     shape: NameKey,
-    /// `display` as a JSON string literal, escaped once for every relayed candidate.
-    display_json: String,
 }
 
 impl Identity {
@@ -25,18 +23,12 @@ impl Identity {
     pub fn new(display: UserName) -> Identity {
         let key = display.key();
         let shape = NameKey::shape_of(display.as_str());
-        let display_json = protocol::json_string_literal(display.as_str());
-        Identity(Arc::new(IdentityParts { display, key, shape, display_json }))
+        Identity(Arc::new(IdentityParts { display, key, shape }))
     }
 
     /// The name as registered: NFC, trimmed, as typed. What every message and list shows.
     pub fn display(&self) -> &UserName {
         &self.0.display
-    }
-
-    /// [`Self::display`] as a JSON string literal (quotes and escapes included).
-    pub fn display_json(&self) -> &str {
-        &self.0.display_json
     }
 
     pub fn key(&self) -> &NameKey {

@@ -314,7 +314,7 @@ impl Session {
                 target
             }
         };
-        let relayed = protocol::relayed_candidate(candidate, sender.display_json());
+        let relayed = protocol::relayed_candidate(candidate, sender.display().as_str());
         if self.relay(&target, Utf8Bytes::from(relayed)).await {
             self.state.metrics.relayed(RelayedType::Candidate);
         }
