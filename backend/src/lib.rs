@@ -23,6 +23,7 @@ pub mod security_headers;
 pub mod serve;
 pub mod static_files;
 pub mod tls;
+pub mod upgrade_write;
 pub mod websocket;
 
 pub use config::Config;

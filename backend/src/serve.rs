@@ -15,6 +15,7 @@
 
 use crate::limits::{open_files_limit, AdmissionError, ConnectionPermit};
 use crate::metrics::RefuseReason;
+use crate::upgrade_write::{HoldUpgradeResponse, UpgradeSignal, UpgradeWrite};
 use crate::{AppState, ClientAddress, SHUTDOWN_DRAIN_TIMEOUT};
 use axum::extract::ConnectInfo;
 use axum::http::{header, Request, StatusCode};
@@ -71,6 +72,8 @@ pub struct ConnectionContext {
     /// Set for a connection over a limit: everything but `/healthz` gets this as a 503.
     refusal: Option<AdmissionError>,
     head_received: AtomicBool,
+    /// Read by the socket's [`UpgradeWrite`]: set when the WebSocket upgrade is accepted.
+    hold_upgrade_response: HoldUpgradeResponse,
 }
 
 impl ConnectionContext {
@@ -89,6 +92,18 @@ impl ConnectionContext {
             }
         }
         Ok(slot.take())
+    }
+
+    /// Holds the 101 that answers an accepted WebSocket upgrade back until the first frame,
+    /// so both leave in one socket write (see [`crate::upgrade_write`]).
+    pub fn hold_upgrade_response(&self) {
+        self.hold_upgrade_response.hold();
+    }
+}
+
+impl UpgradeSignal for ConnectionContext {
+    fn hold_signal(&self) -> &HoldUpgradeResponse {
+        &self.hold_upgrade_response
     }
 }
 
@@ -183,6 +198,7 @@ pub(crate) async fn serve(
             permit: Mutex::new(permit),
             refusal,
             head_received: AtomicBool::new(false),
+            hold_upgrade_response: HoldUpgradeResponse::default(),
         });
         http_connections.spawn(serve_connection(Arc::clone(&server), stream, context, accepted_at, overflow_slot));
     }
@@ -289,15 +305,18 @@ async fn serve_after_first_bytes(
     context: &Arc<ConnectionContext>,
     deadline: Instant,
 ) {
+    let hold = Arc::clone(context);
     match &server.transport {
-        Transport::Plain => serve_http(server, TokioIo::new(stream), context, deadline).await,
+        Transport::Plain => serve_http(server, TokioIo::new(UpgradeWrite::new(stream, hold)), context, deadline).await,
         Transport::Tls(acceptor) => {
             let handshake = tokio::select! {
                 () = server.graceful.cancelled() => return,
                 handshake = tokio::time::timeout_at(deadline, acceptor.accept(stream)) => handshake,
             };
             match handshake {
-                Ok(Ok(tls_stream)) => serve_http(server, TokioIo::new(tls_stream), context, deadline).await,
+                Ok(Ok(tls_stream)) => {
+                    serve_http(server, TokioIo::new(UpgradeWrite::new(tls_stream, hold)), context, deadline).await
+                }
                 Ok(Err(error)) => tracing::debug!(peer = %context.peer, %error, "TLS handshake failed"),
                 Err(_) => {
                     head_deadline_missed(server, context, "TLS handshake not finished within the request-head deadline")

@@ -1,6 +1,8 @@
-//! Serves the built web app (`dist/`): correct content types, gzip when the client accepts it,
-//! `index.html` never cached, content-hashed assets cached for a year, the security headers of
-//! [`crate::security_headers`] on every answer.
+//! Serves the built web app (`dist/`): correct content types, the precompressed brotli (`.br`)
+//! or gzip (`.gz`) copy that `scripts/build-frontend` writes when the client accepts it (brotli
+//! first), `Vary: Accept-Encoding`, `index.html` never cached, content-hashed assets (and their
+//! compressed copies) cached for a year, the security headers of [`crate::security_headers`] on
+//! every answer.
 //!
 //! Paths are checked before a file is opened: a name longer than a file system allows is 404
 //! (not an I/O error), an over-long path is 414, and a file whose real location (after symlinks)
@@ -20,7 +22,7 @@ use tower_http::services::ServeDir;
 pub const MAX_STATIC_PATH_BYTES: usize = 2048;
 
 /// Longest path segment looked up, in bytes: a file system's 255-byte name limit, less the `.gz`
-/// the precompressed variant adds. Longer segments cannot name a file here: 404.
+/// or `.br` a precompressed variant adds. Longer segments cannot name a file here: 404.
 pub const MAX_STATIC_SEGMENT_BYTES: usize = 255 - ".gz".len();
 
 /// The built web app: its folder and the security policy its pages are served with.
@@ -77,11 +79,19 @@ async fn serve_from(web_app: &WebApp, request: Request) -> Response {
             StaticRefusal::NotFound.into_response()
         }
         Ok(_) => {
-            let serve_dir = ServeDir::new(&web_app.folder).precompressed_gzip().append_index_html_on_directories(true);
+            // Brotli and gzip copies; with equal q-values tower-http prefers brotli.
+            let serve_dir = ServeDir::new(&web_app.folder)
+                .precompressed_br()
+                .precompressed_gzip()
+                .append_index_html_on_directories(true);
             let mut response = match serve_dir.oneshot(request).await {
                 Ok(response) => response.map(axum::body::Body::new),
                 Err(infallible) => match infallible {},
             };
+            if response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED {
+                // The body depends on Accept-Encoding: caches must keep one copy per encoding.
+                response.headers_mut().insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+            }
             if response.status().is_success() {
                 let cache = if is_content_hashed(&path) { "public, max-age=31536000, immutable" } else { "no-cache" };
                 response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
@@ -136,14 +146,22 @@ pub fn checked_relative_path(url_path: &str) -> Result<PathBuf, StaticRefusal> {
     Ok(relative)
 }
 
-/// Whether every file [`ServeDir`] may open for `relative` (the file, its `.gz`, and for a
-/// folder its `index.html` and `index.html.gz`) is really inside `folder` once symlinks are
+/// Whether every file [`ServeDir`] may open for `relative` (the file, its `.br` and `.gz`, and
+/// for a folder its `index.html` and that file's `.br` and `.gz`) is really inside `folder` once symlinks are
 /// followed. A candidate that does not exist is fine (it will be 404); a broken link is not.
 async fn stays_inside_folder(folder: &Path, relative: &Path) -> bool {
     let Ok(real_folder) = tokio::fs::canonicalize(folder).await else { return false };
     let requested = folder.join(relative);
     let index = requested.join("index.html");
-    for candidate in [with_gz_suffix(&requested), requested, with_gz_suffix(&index), index] {
+    let candidates = [
+        with_suffix(&requested, ".br"),
+        with_suffix(&requested, ".gz"),
+        requested,
+        with_suffix(&index, ".br"),
+        with_suffix(&index, ".gz"),
+        index,
+    ];
+    for candidate in candidates {
         if tokio::fs::symlink_metadata(&candidate).await.is_err() {
             continue;
         }
@@ -155,9 +173,9 @@ async fn stays_inside_folder(folder: &Path, relative: &Path) -> bool {
     true
 }
 
-fn with_gz_suffix(path: &Path) -> PathBuf {
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
-    name.push(".gz");
+    name.push(suffix);
     PathBuf::from(name)
 }
 

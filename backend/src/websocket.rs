@@ -4,6 +4,7 @@
 
 use crate::frame_gate::FrameGate;
 use crate::limits::RateLimiter;
+use crate::serve::ConnectionContext;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -13,6 +14,7 @@ use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
 use sha1::{Digest, Sha1};
 use std::future::Future;
+use std::sync::Arc;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::WebSocketStream;
 
@@ -24,6 +26,8 @@ pub type Socket = WebSocketStream<FrameGate<TokioIo<Upgraded>>>;
 pub struct UpgradeRequest {
     key: HeaderValue,
     on_upgrade: OnUpgrade,
+    /// The TCP connection, when served by [`crate::serve`]: its 101 leaves with `hello`.
+    connection: Option<Arc<ConnectionContext>>,
 }
 
 /// Why a request is not a WebSocket upgrade (answered like axum's extractor would).
@@ -72,7 +76,8 @@ impl<S: Send + Sync> FromRequestParts<S> for UpgradeRequest {
         }
         let key = parts.headers.get(header::SEC_WEBSOCKET_KEY).ok_or(NotAnUpgrade::KeyHeader)?.clone();
         let on_upgrade = parts.extensions.remove::<OnUpgrade>().ok_or(NotAnUpgrade::NotUpgradable)?;
-        Ok(UpgradeRequest { key, on_upgrade })
+        let connection = parts.extensions.get::<Arc<ConnectionContext>>().cloned();
+        Ok(UpgradeRequest { key, on_upgrade, connection })
     }
 }
 
@@ -90,7 +95,11 @@ impl UpgradeRequest {
         Serve: FnOnce(Socket) -> Served + Send + 'static,
         Served: Future<Output = ()> + Send + 'static,
     {
-        let UpgradeRequest { key, on_upgrade } = self;
+        let UpgradeRequest { key, on_upgrade, connection } = self;
+        if let Some(connection) = connection {
+            // The 101 waits for the connection's first frame (`hello`): one socket write.
+            connection.hold_upgrade_response();
+        }
         tokio::spawn(async move {
             let upgraded = match on_upgrade.await {
                 Ok(upgraded) => upgraded,

@@ -127,3 +127,30 @@ async fn plain_http_get_on_root_explains_itself_without_a_built_app() {
     assert!(response.starts_with("HTTP/1.1 404"), "{response}");
     server.shut_down().await;
 }
+
+/// Canonical candidate frames take the server's fast path (spliced bytes), others the general
+/// parser: both relay the payload byte for byte, with the sender's name, the same way.
+#[tokio::test]
+async fn candidates_are_relayed_byte_for_byte_in_whatever_form_they_are_written() {
+    let server = TestServer::start().await;
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    connected_call(&mut alice, &mut bob).await;
+    let spaced = r#"{"sdpMid" :"0", "candidate":"a\"b"}"#;
+    for (sent, candidate) in [
+        (format!(r#"{{"type":"candidate","name":"bob","candidate":{CANDIDATE}}}"#), CANDIDATE),
+        (format!(r#"{{"type":"candidate","name":"bob","candidate":{spaced}}}"#), spaced),
+        (r#"{"type":"candidate","name":"bob","candidate":null}"#.to_owned(), "null"),
+        (format!(r#"{{"type":"candidate","candidate":{CANDIDATE},"name":"bob"}}"#), CANDIDATE),
+        (format!(r#"{{ "type": "candidate", "name": "b\u006fb", "candidate": {spaced} }}"#), spaced),
+    ] {
+        alice.send_text(&sent).await;
+        let relayed = format!(r#"{{"type":"candidate","candidate":{candidate},"name":"alice"}}"#);
+        assert_eq!(bob.receive_text().await, relayed, "sent {sent}");
+    }
+    // Canonical in form but not JSON: refused like any invalid frame, nothing relayed.
+    alice.send_text(r#"{"type":"candidate","name":"bob","candidate":{"broken":}"#).await;
+    assert_eq!(alice.receive_error_code().await, "invalid_json");
+    bob.expect_silence(std::time::Duration::from_millis(200)).await;
+    server.shut_down().await;
+}

@@ -1,6 +1,7 @@
-//! The web app's files over plain HTTP: security headers on every answer, over-long names and
-//! paths answered 404 / 414 (not 500), symlinks out of the folder not followed, and refusals
-//! that never repeat the request back.
+//! The web app's files over plain HTTP: security headers on every answer, precompressed brotli
+//! and gzip copies with `Vary` and the same caching, over-long names and paths answered 404 / 414
+//! (not 500), symlinks out of the folder not followed, and refusals that never repeat the
+//! request back.
 
 mod common;
 
@@ -162,6 +163,9 @@ async fn symlinks_out_of_the_web_app_folder_are_not_followed() {
     // Only the precompressed variant points outside: clients accepting gzip would get it.
     write(&dist.join("secret.txt"), "inside\n");
     symlink(outside.path().join("secret.txt.gz"), dist.join("secret.txt.gz")).expect("gz symlink");
+    // The same with brotli.
+    write(&dist.join("other.txt"), "inside\n");
+    symlink(outside.path().join("secret.txt.gz"), dist.join("other.txt.br")).expect("br symlink");
     // A link that stays inside the folder is still followed.
     symlink(dist.join("index.html"), dist.join("alias.html")).expect("inside symlink");
 
@@ -170,6 +174,7 @@ async fn symlinks_out_of_the_web_app_folder_are_not_followed() {
         ("/outside/secret.txt", ""),
         ("/outside/", ""),
         ("/secret.txt", "Accept-Encoding: gzip\r\n"),
+        ("/other.txt", "Accept-Encoding: br\r\n"),
     ] {
         let answer = get(&server, path, extra_headers).await;
         assert_eq!(answer.status, 404, "{path}: {}", answer.body);
@@ -178,5 +183,58 @@ async fn symlinks_out_of_the_web_app_folder_are_not_followed() {
     let inside = get(&server, "/alias.html", "").await;
     assert_eq!(inside.status, 200, "{}", inside.body);
     assert!(inside.body.contains("duet-allowed-signaling-origins"), "{}", inside.body);
+    server.shut_down().await;
+}
+
+/// A `dist/` whose asset and index page have brotli and gzip copies (their bodies are marked, not
+/// really compressed: the server sends the bytes as they are).
+async fn serve_precompressed_web_app() -> (TestServer, tempfile::TempDir) {
+    let (server, dist) = serve_temporary_web_app().await;
+    write(&dist.path().join("app-0123456789abcdef.js.br"), "BROTLI BYTES");
+    write(&dist.path().join("app-0123456789abcdef.js.gz"), "GZIP BYTES");
+    write(&dist.path().join("index.html.br"), "BROTLI INDEX");
+    write(&dist.path().join("index.html.gz"), "GZIP INDEX");
+    (server, dist)
+}
+
+#[tokio::test]
+async fn hashed_assets_are_served_brotli_first_then_gzip_then_identity_all_cached_and_varying() {
+    let (server, _dist) = serve_precompressed_web_app().await;
+    for (accept, encoding, body) in [
+        ("Accept-Encoding: gzip, deflate, br\r\n", Some("br"), "BROTLI BYTES"),
+        ("Accept-Encoding: br\r\n", Some("br"), "BROTLI BYTES"),
+        ("Accept-Encoding: gzip\r\n", Some("gzip"), "GZIP BYTES"),
+        // The client's preference wins over ours.
+        ("Accept-Encoding: br;q=0.5, gzip\r\n", Some("gzip"), "GZIP BYTES"),
+        ("", None, "console.log('app');\n"),
+        ("Accept-Encoding: identity\r\n", None, "console.log('app');\n"),
+    ] {
+        let answer = get(&server, "/app-0123456789abcdef.js", accept).await;
+        assert_eq!(answer.status, 200, "{accept:?}: {}", answer.body);
+        assert_eq!(answer.header("content-encoding"), encoding, "{accept:?}");
+        assert_eq!(answer.body, body, "{accept:?}");
+        assert_eq!(answer.header("vary"), Some("accept-encoding"), "{accept:?}");
+        assert_eq!(answer.header("cache-control"), Some("public, max-age=31536000, immutable"), "{accept:?}");
+        assert!(answer.header("content-type").is_some_and(|kind| kind.contains("javascript")), "{accept:?}");
+    }
+    server.shut_down().await;
+}
+
+#[tokio::test]
+async fn the_index_page_is_precompressed_too_and_never_cached() {
+    let (server, _dist) = serve_precompressed_web_app().await;
+    for (accept, encoding, body) in [
+        ("Accept-Encoding: gzip, br\r\n", Some("br"), "BROTLI INDEX"),
+        ("Accept-Encoding: gzip\r\n", Some("gzip"), "GZIP INDEX"),
+        ("", None, INDEX_HTML),
+    ] {
+        let answer = get(&server, "/", accept).await;
+        assert_eq!(answer.status, 200, "{accept:?}: {}", answer.body);
+        assert_eq!(answer.header("content-encoding"), encoding, "{accept:?}");
+        assert_eq!(answer.body, body, "{accept:?}");
+        assert_eq!(answer.header("vary"), Some("accept-encoding"), "{accept:?}");
+        assert_eq!(answer.header("cache-control"), Some("no-cache"), "{accept:?}");
+        assert!(answer.header("content-type").is_some_and(|kind| kind.starts_with("text/html")), "{accept:?}");
+    }
     server.shut_down().await;
 }

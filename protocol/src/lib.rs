@@ -15,6 +15,7 @@
 //! [`ClientMessage::from_json`] / [`ServerMessage::from_json`] (also used by their `Deserialize`
 //! impls) because serde's internally tagged enums cannot carry raw JSON values.
 
+mod candidate_frame;
 mod client;
 pub mod close_codes;
 mod names;
@@ -22,6 +23,7 @@ mod payload;
 mod quoted;
 mod server;
 
+pub use candidate_frame::{relayed_candidate, CandidateFrame};
 pub use client::{ClientMessage, ParseError};
 #[cfg(feature = "confusables")]
 pub use names::NameKey;

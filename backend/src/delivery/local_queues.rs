@@ -9,9 +9,12 @@ use std::sync::{Arc, Weak};
 
 /// The queues of this process's connections; an entry is added when a queue is made and
 /// removed when its connection closes.
+///
+/// Hashed with foldhash, not SipHash: the ids are the server's own sequence numbers, so no
+/// client can choose colliding keys (BENCHMARKS.md, "Server levers (issue 15)").
 #[derive(Debug, Default)]
 pub struct LocalQueues {
-    queues: DashMap<ConnectionId, Weak<Outbox>>,
+    queues: DashMap<ConnectionId, Weak<Outbox>, foldhash::fast::RandomState>,
 }
 
 impl LocalQueues {

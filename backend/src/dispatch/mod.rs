@@ -21,7 +21,7 @@ use crate::AppState;
 pub use login::{credentials_refresh_interval, LoginRequest};
 pub use presence::announce_change;
 use protocol::{
-    ClientMessage, ErrorCode, IceCandidate, LeaveReason, LoginFailure, ServerMessage, SessionDescription, UserName,
+    CandidateFrame, ClientMessage, ErrorCode, LeaveReason, LoginFailure, ServerMessage, SessionDescription, UserName,
 };
 pub use ring_sweep::RingSweep;
 use tungstenite::Utf8Bytes;
@@ -204,6 +204,14 @@ impl Session {
 
     /// Parses and dispatches one text frame; every failure becomes an `error` reply.
     pub async fn handle_text(&mut self, text: &str) {
+        // The most frequent frame, in the form clients write it: relayed without a parse tree.
+        if let Some(frame) = CandidateFrame::parse(text) {
+            let peer = UserName::from_wire(frame.name);
+            if let Err(error) = self.candidate(peer, frame.candidate).await {
+                self.reply_error(error.code(), error.to_string());
+            }
+            return;
+        }
         let message = match ClientMessage::from_json(text) {
             Ok(message) => message,
             Err(parse_error) => return self.reply_error(parse_error.error_code(), parse_error.to_string()),
@@ -218,7 +226,7 @@ impl Session {
             }
             ClientMessage::Offer { name, offer } => self.offer(name, offer).await,
             ClientMessage::Answer { name, answer } => self.answer(name, answer).await,
-            ClientMessage::Candidate { name, candidate } => self.candidate(name, candidate).await,
+            ClientMessage::Candidate { name, candidate } => self.candidate(name, candidate.as_json()).await,
             ClientMessage::Leave { name, reason } => self.leave(name, reason).await,
             ClientMessage::Users => self.users().await,
             ClientMessage::PresenceSubscribe => self.presence_subscribe().await,
@@ -303,7 +311,8 @@ impl Session {
         Ok(())
     }
 
-    async fn candidate(&mut self, peer: UserName, candidate: IceCandidate) -> Result<(), RequestError> {
+    /// Relays `candidate` (valid JSON) to `peer`, spliced into the relayed frame as it came.
+    async fn candidate(&mut self, peer: UserName, candidate: &str) -> Result<(), RequestError> {
         let sender = self.signed_in_name()?;
         let target = match self.cached_relay_target(&peer) {
             Some(target) => target,
@@ -314,8 +323,8 @@ impl Session {
                 target
             }
         };
-        let relayed = ServerMessage::Candidate { candidate, name: Some(sender.display().clone()) };
-        if self.relay(&target, &peer, Utf8Bytes::from(relayed.to_json())).await {
+        let relayed = protocol::relayed_candidate(candidate, sender.display().as_str());
+        if self.relay(&target, &peer, Utf8Bytes::from(relayed)).await {
             self.state.metrics.relayed(RelayedType::Candidate);
         }
         Ok(())

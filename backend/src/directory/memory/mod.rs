@@ -72,12 +72,17 @@ impl Schedule {
     }
 }
 
+/// The hasher of the maps keyed by names: foldhash seeded at random per process (a client
+/// chooses its name, so the seed must not be guessable), cheaper than SipHash on the relay
+/// path (BENCHMARKS.md, "Server levers (issue 15)").
+type NameHasher = foldhash::quality::RandomState;
+
 /// The directory of users online and their calls, in this process's memory.
 #[derive(Debug, Default)]
 pub struct MemoryDirectory {
-    users: DashMap<NameKey, UserEntry>,
+    users: DashMap<NameKey, UserEntry, NameHasher>,
     /// Shape of each online name (see [`NameKey::shape_of`]) to the name that holds it.
-    shapes: DashMap<NameKey, Identity>,
+    shapes: DashMap<NameKey, Identity, NameHasher>,
     transitions: Mutex<Schedule>,
     next_call_id: AtomicU64,
 }
