@@ -48,30 +48,40 @@ fn deadline_check_interval(config: &crate::Config, signed_in: bool) -> Duration 
 
 /// Runs one upgraded WebSocket until it closes. Never panics outward, never returns an error:
 /// every failure ends this connection only.
-pub async fn serve_connection(socket: Socket, state: AppState, remote: SocketAddr, permit: ConnectionPermit) {
+///
+/// Not an `async fn`: the connection is set up here, and the future returned owns only the
+/// [`Connection`] and the permit. An `async fn` would keep its arguments (the socket among them)
+/// in slots of their own beside the `Connection` they move into, for the connection's whole life.
+pub fn serve_connection(
+    socket: Socket,
+    state: AppState,
+    remote: SocketAddr,
+    permit: ConnectionPermit,
+) -> impl std::future::Future<Output = ()> + Send {
     let handle = ConnectionHandle::new(&state.queue_limits);
     // Reachable through the router (by the directory's reference) until the session ends.
     state.router.register(&handle);
-    let id = handle.id();
-    tracing::info!(connection = id, %remote, "connection opened");
+    tracing::info!(connection = handle.id(), %remote, "connection opened");
+    let _ = handle.send(&ServerMessage::Hello(state.hello()));
+    let now = Instant::now();
     let mut connection = Connection {
         socket,
-        session: Session::registered(state.clone(), handle.clone()),
+        // The session holds the only copy of the state: another one kept across the await
+        // would cost every idle connection its size.
+        session: Session::registered(state, handle.clone()),
         handle,
-        connected_at: Instant::now(),
-        last_seen: Instant::now(),
-        last_ping: Instant::now(),
-        credentials_due: Instant::now(),
+        connected_at: now,
+        last_seen: now,
+        last_ping: now,
+        credentials_due: now,
         refusing: false,
     };
-    let _ = connection.handle.send(&ServerMessage::Hello(state.hello()));
-    // The session holds its own copy; keeping this one across the await would cost every
-    // idle connection its size.
-    drop(state);
-    let ending = connection.run().await;
-    // The cold path lives in its own boxed future, so it adds nothing to every idle connection.
-    Box::pin(connection.finish(ending)).await;
-    drop(permit);
+    async move {
+        let ending = connection.run().await;
+        // The cold path lives in its own boxed future, so it adds nothing to every idle connection.
+        Box::pin(connection.finish(ending)).await;
+        drop(permit);
+    }
 }
 
 /// Why a write to the client did not complete.
