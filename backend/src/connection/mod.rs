@@ -128,7 +128,9 @@ impl Connection {
                     if let Some(reason) = self.handle.kicked() {
                         return Ending::Kicked(reason);
                     }
-                    if let Err(failure) = self.write_queued(config.send_timeout).await {
+                    // Boxed: the write's timer and its waits on a kick or on shutdown would
+                    // otherwise sit in every idle connection's future (560 bytes of 896).
+                    if let Err(failure) = Box::pin(self.write_queued(config.send_timeout)).await {
                         return failure.into();
                     }
                     continue;
