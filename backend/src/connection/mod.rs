@@ -374,8 +374,30 @@ async fn discard_until_closed(socket: &mut (impl AsyncRead + Unpin)) {
 
 #[cfg(test)]
 mod tests {
-    use super::deadline_check_interval;
+    use super::{deadline_check_interval, serve_connection, Connection};
+    use crate::limits::ConnectionPermit;
+    use std::mem::size_of;
     use std::time::Duration;
+
+    /// The size of what `function` returns (a future's, without running it).
+    fn returned_size<Arguments, Returned>(_: impl FnOnce(Arguments) -> Returned) -> usize {
+        size_of::<Returned>()
+    }
+
+    #[test]
+    fn an_idle_connection_future_holds_its_parts_once_and_no_write_in_progress() {
+        // Every idle connection's task is this future: it must not keep the socket twice (an
+        // async fn keeps its arguments beside what they move into) nor the write path's timer
+        // and waits (boxed while writing).
+        let run = returned_size(Connection::run);
+        let write = returned_size(|(connection, patience): (&'static mut Connection, Duration)| {
+            connection.write_queued(patience)
+        });
+        assert!(run < write, "the run loop's future ({run} bytes) holds the write path ({write} bytes)");
+        let served = returned_size(|(socket, state, remote, permit)| serve_connection(socket, state, remote, permit));
+        let parts = size_of::<Connection>() + size_of::<ConnectionPermit>() + run;
+        assert!(served <= parts + 32, "the served future ({served} bytes) holds more than its parts ({parts} bytes)");
+    }
 
     #[test]
     fn deadlines_are_checked_at_a_quarter_of_the_shortest_that_applies() {
