@@ -10,6 +10,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
+use futures_util::future::{Either, FutureExt as _};
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
 use sha1::{Digest, Sha1};
@@ -100,18 +101,14 @@ impl UpgradeRequest {
             // The 101 waits for the connection's first frame (`hello`): one socket write.
             connection.hold_upgrade_response();
         }
-        tokio::spawn(async move {
-            let upgraded = match on_upgrade.await {
-                Ok(upgraded) => upgraded,
-                Err(error) => {
-                    tracing::debug!(%error, "WebSocket upgrade failed");
-                    return;
-                }
-            };
-            let gate = FrameGate::new(TokioIo::new(upgraded), limiter);
-            let socket = WebSocketStream::from_raw_socket(gate, Role::Server, Some(config)).await;
-            serve(socket).await;
+        // Two phases in one enum (`Then`): the upgrade, then `serve`'s future in the same place.
+        // One `async` block for both would keep the upgrade's parts and the `serve` closure in
+        // slots of their own beside the served future, for the connection's whole life.
+        let task = upgraded_socket(on_upgrade, config, limiter).then(move |socket| match socket {
+            Some(socket) => Either::Left(serve(socket)),
+            None => Either::Right(std::future::ready(())),
         });
+        tokio::spawn(task);
         (
             StatusCode::SWITCHING_PROTOCOLS,
             [
@@ -122,6 +119,19 @@ impl UpgradeRequest {
         )
             .into_response()
     }
+}
+
+/// The socket once the connection is upgraded, or `None` if the upgrade fails.
+async fn upgraded_socket(on_upgrade: OnUpgrade, config: WebSocketConfig, limiter: RateLimiter) -> Option<Socket> {
+    let upgraded = match on_upgrade.await {
+        Ok(upgraded) => upgraded,
+        Err(error) => {
+            tracing::debug!(%error, "WebSocket upgrade failed");
+            return None;
+        }
+    };
+    let gate = FrameGate::new(TokioIo::new(upgraded), limiter);
+    Some(WebSocketStream::from_raw_socket(gate, Role::Server, Some(config)).await)
 }
 
 /// `Sec-WebSocket-Accept` for a `Sec-WebSocket-Key` (RFC 6455 section 4.2.2).

@@ -48,30 +48,40 @@ fn deadline_check_interval(config: &crate::Config, signed_in: bool) -> Duration 
 
 /// Runs one upgraded WebSocket until it closes. Never panics outward, never returns an error:
 /// every failure ends this connection only.
-pub async fn serve_connection(socket: Socket, state: AppState, remote: SocketAddr, permit: ConnectionPermit) {
+///
+/// Not an `async fn`: the connection is set up here, and the future returned owns only the
+/// [`Connection`] and the permit. An `async fn` would keep its arguments (the socket among them)
+/// in slots of their own beside the `Connection` they move into, for the connection's whole life.
+pub fn serve_connection(
+    socket: Socket,
+    state: AppState,
+    remote: SocketAddr,
+    permit: ConnectionPermit,
+) -> impl std::future::Future<Output = ()> + Send {
     let handle = ConnectionHandle::new(&state.queue_limits);
     // Reachable through the router (by the directory's reference) until the session ends.
     state.router.register(&handle);
-    let id = handle.id();
-    tracing::info!(connection = id, %remote, "connection opened");
+    tracing::info!(connection = handle.id(), %remote, "connection opened");
+    let _ = handle.send(&ServerMessage::Hello(state.hello()));
+    let now = Instant::now();
     let mut connection = Connection {
         socket,
-        session: Session::registered(state.clone(), handle.clone()),
+        // The session holds the only copy of the state: another one kept across the await
+        // would cost every idle connection its size.
+        session: Session::registered(state, handle.clone()),
         handle,
-        connected_at: Instant::now(),
-        last_seen: Instant::now(),
-        last_ping: Instant::now(),
-        credentials_due: Instant::now(),
+        connected_at: now,
+        last_seen: now,
+        last_ping: now,
+        credentials_due: now,
         refusing: false,
     };
-    let _ = connection.handle.send(&ServerMessage::Hello(state.hello()));
-    // The session holds its own copy; keeping this one across the await would cost every
-    // idle connection its size.
-    drop(state);
-    let ending = connection.run().await;
-    // The cold path lives in its own boxed future, so it adds nothing to every idle connection.
-    Box::pin(connection.finish(ending)).await;
-    drop(permit);
+    async move {
+        let ending = connection.run().await;
+        // The cold path lives in its own boxed future, so it adds nothing to every idle connection.
+        Box::pin(connection.finish(ending)).await;
+        drop(permit);
+    }
 }
 
 /// Why a write to the client did not complete.
@@ -118,7 +128,9 @@ impl Connection {
                     if let Some(reason) = self.handle.kicked() {
                         return Ending::Kicked(reason);
                     }
-                    if let Err(failure) = self.write_queued(config.send_timeout).await {
+                    // Boxed: the write's timer and its waits on a kick or on shutdown would
+                    // otherwise sit in every idle connection's future (560 bytes of 896).
+                    if let Err(failure) = Box::pin(self.write_queued(config.send_timeout)).await {
                         return failure.into();
                     }
                     continue;
@@ -362,8 +374,30 @@ async fn discard_until_closed(socket: &mut (impl AsyncRead + Unpin)) {
 
 #[cfg(test)]
 mod tests {
-    use super::deadline_check_interval;
+    use super::{deadline_check_interval, serve_connection, Connection};
+    use crate::limits::ConnectionPermit;
+    use std::mem::size_of;
     use std::time::Duration;
+
+    /// The size of what `function` returns (a future's, without running it).
+    fn returned_size<Arguments, Returned>(_: impl FnOnce(Arguments) -> Returned) -> usize {
+        size_of::<Returned>()
+    }
+
+    #[test]
+    fn an_idle_connection_future_holds_its_parts_once_and_no_write_in_progress() {
+        // Every idle connection's task is this future: it must not keep the socket twice (an
+        // async fn keeps its arguments beside what they move into) nor the write path's timer
+        // and waits (boxed while writing).
+        let run = returned_size(Connection::run);
+        let write = returned_size(|(connection, patience): (&'static mut Connection, Duration)| {
+            connection.write_queued(patience)
+        });
+        assert!(run < write, "the run loop's future ({run} bytes) holds the write path ({write} bytes)");
+        let served = returned_size(|(socket, state, remote, permit)| serve_connection(socket, state, remote, permit));
+        let parts = size_of::<Connection>() + size_of::<ConnectionPermit>() + run;
+        assert!(served <= parts + 32, "the served future ({served} bytes) holds more than its parts ({parts} bytes)");
+    }
 
     #[test]
     fn deadlines_are_checked_at_a_quarter_of_the_shortest_that_applies() {
