@@ -170,6 +170,9 @@ impl Controller {
                 model.set_clock_millis(recent_effects::now_millis());
                 model.apply(action)
             };
+            // Before the effects: a tone stops (its `AudioContext` closes) before the call that
+            // stopped it starts its WebRTC work, which a closing audio context slows down.
+            self.ring_alerts.borrow_mut().follow(&self.model.borrow());
             for effect in effects {
                 self.carry_out(effect);
             }
@@ -201,7 +204,6 @@ impl Controller {
                 document.set_title(&title);
             }
         }
-        self.ring_alerts.borrow_mut().follow(&self.model.borrow());
         let remote_stream = self.peer.borrow().as_ref().and_then(PeerSession::remote_stream);
         self.publish_snapshot.set(Rc::new(ViewSnapshot {
             model: self.model.borrow().clone(),
