@@ -41,7 +41,8 @@ pub struct ViewSnapshot {
     pub model: AppModel,
     pub local_stream: Option<MediaStream>,
     pub remote_stream: Option<MediaStream>,
-    /// Bumped whenever a remote track arrives, so the remote video re-attaches its stream.
+    /// Bumped whenever remote tracks arrive (once for those of one task: `peer.rs`), so the remote
+    /// video re-attaches its stream.
     pub remote_media_version: u32,
     /// Where we connect, or why the configured address is unusable.
     pub signaling_url: Result<String, SignalingUrlError>,
