@@ -172,7 +172,8 @@ impl Controller {
                 model.apply(action)
             };
             // Before the effects: a tone stops (its `AudioContext` closes) before the call that
-            // stopped it starts its WebRTC work, which a closing audio context slows down.
+            // stopped it starts its WebRTC work (a live audio context slowed the caller's
+            // setRemoteDescription in the web app bench: BENCHMARKS.md, the web app's notes).
             self.ring_alerts.borrow_mut().follow(&self.model.borrow());
             for effect in effects {
                 self.carry_out(effect);
