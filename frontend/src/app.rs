@@ -41,7 +41,8 @@ pub struct ViewSnapshot {
     pub model: AppModel,
     pub local_stream: Option<MediaStream>,
     pub remote_stream: Option<MediaStream>,
-    /// Bumped whenever a remote track arrives, so the remote video re-attaches its stream.
+    /// Bumped whenever remote tracks arrive (once for those of one task: `peer.rs`), so the remote
+    /// video re-attaches its stream.
     pub remote_media_version: u32,
     /// Where we connect, or why the configured address is unusable.
     pub signaling_url: Result<String, SignalingUrlError>,
@@ -170,6 +171,10 @@ impl Controller {
                 model.set_clock_millis(recent_effects::now_millis());
                 model.apply(action)
             };
+            // Before the effects: a tone stops (its `AudioContext` closes) before the call that
+            // stopped it starts its WebRTC work (a live audio context slowed the caller's
+            // setRemoteDescription in the web app bench: BENCHMARKS.md, the web app's notes).
+            self.ring_alerts.borrow_mut().follow(&self.model.borrow());
             for effect in effects {
                 self.carry_out(effect);
             }
@@ -201,7 +206,6 @@ impl Controller {
                 document.set_title(&title);
             }
         }
-        self.ring_alerts.borrow_mut().follow(&self.model.borrow());
         let remote_stream = self.peer.borrow().as_ref().and_then(PeerSession::remote_stream);
         self.publish_snapshot.set(Rc::new(ViewSnapshot {
             model: self.model.borrow().clone(),

@@ -4,9 +4,10 @@
 //! runs offer/answer and every later renegotiation by perfect negotiation (`peer/negotiation.rs`:
 //! ICE restarts, glare inside a call), applies remote candidates in order, and reports everything back as
 //! [`Action`]s. Remote tracks are collected into one stream of ours, whatever streams the peer
-//! named. Dropping a [`PeerSession`] detaches and drops every event closure, closes the data
-//! channel, stops the remote tracks and closes the connection, so the next call in the same tab
-//! starts from nothing.
+//! named; the view hears of new ones once per task (both tracks of a description at once, so it
+//! attaches the stream once). Dropping a [`PeerSession`] detaches and drops every event closure,
+//! closes the data channel, stops the remote tracks and closes the connection, so the next call
+//! in the same tab starts from nothing.
 //!
 //! SDP and candidates travel as the opaque JSON the protocol carries; their bodies are never
 //! logged or shown.
@@ -31,6 +32,7 @@ use crate::media::stop_every_track;
 use crate::signaling::Dispatch;
 use crate::stats_sampler::{report_entries, StatsSampler};
 use crate::transceivers::replace_outgoing_track;
+use gloo_timers::callback::Timeout;
 use js_sys::{Reflect, JSON};
 use negotiation::Negotiation;
 use protocol::{IceCandidate, IceServer};
@@ -88,6 +90,32 @@ pub struct PeerSession {
     negotiation: Rc<Negotiation>,
     /// Reads `getStats()` every second once the call is connected (stopped on drop).
     stats_sampler: RefCell<Option<StatsSampler>>,
+    /// The pending "remote media changed" call (cancelled on drop).
+    remote_media_notice: RemoteMediaNotice,
+}
+
+/// Calls `on_remote_media_changed` once for all the `track` events of one task: the browser
+/// fires the audio and the video track's events together when a description is applied, and
+/// each call makes the view re-attach the remote stream to its `<video>` (a new media player
+/// each time, on the call's critical path); once, after both, the stream has both tracks.
+#[derive(Clone, Default)]
+struct RemoteMediaNotice {
+    pending: Rc<Cell<bool>>,
+    timer: Rc<RefCell<Option<Timeout>>>,
+}
+
+impl RemoteMediaNotice {
+    fn after_this_task(&self, on_remote_media_changed: &Rc<dyn Fn()>) {
+        if self.pending.replace(true) {
+            return;
+        }
+        let (pending, on_remote_media_changed) = (Rc::clone(&self.pending), Rc::clone(on_remote_media_changed));
+        // Replacing drops the previous timeout, which has run already (`pending` was false).
+        self.timer.replace(Some(Timeout::new(0, move || {
+            pending.set(false);
+            on_remote_media_changed();
+        })));
+    }
 }
 
 impl std::fmt::Debug for PeerSession {
@@ -146,16 +174,18 @@ impl PeerSession {
         };
         connection.set_onicecandidate(Some(on_ice_candidate.as_ref().unchecked_ref()));
 
+        let remote_media_notice = RemoteMediaNotice::default();
         let on_track = {
             // `Clone::clone`: `MediaStream::clone` would be the JavaScript method, a new stream.
             let remote_stream = Clone::clone(&remote_stream);
             let has_remote_tracks = has_remote_tracks.clone();
+            let notice = remote_media_notice.clone();
             Closure::<dyn FnMut(RtcTrackEvent)>::new(move |event: RtcTrackEvent| {
                 // The receiver's track stays the same for the whole call, whatever the peer
                 // sends on it later (camera, screen, nothing): one stream holds them all.
                 remote_stream.add_track(&event.track());
                 has_remote_tracks.set(true);
-                on_remote_media_changed();
+                notice.after_this_task(&on_remote_media_changed);
             })
         };
         connection.set_ontrack(Some(on_track.as_ref().unchecked_ref()));
@@ -189,6 +219,7 @@ impl PeerSession {
             on_negotiation_needed,
             negotiation,
             stats_sampler: RefCell::new(None),
+            remote_media_notice,
         })
     }
 
@@ -270,6 +301,7 @@ impl Drop for PeerSession {
         self.connection.set_onconnectionstatechange(None);
         self.connection.set_onnegotiationneeded(None);
         self.stats_sampler.take();
+        self.remote_media_notice.timer.take();
         stop_every_track(&self.remote_stream);
         self.connection.close();
         // The closures (`on_ice_candidate`, `on_track`, `on_connection_state_change`) and the

@@ -1,4 +1,5 @@
-//! Browser glue for what rings: [`RingAlerts::follow`] runs after every action and makes the
+//! Browser glue for what rings: [`RingAlerts::follow`] runs after every action (before its
+//! effects, so a tone stops before the call that stopped it starts its WebRTC work) and makes the
 //! browser match the model's `tone()` and `ringing_notification()`: a tone generated with
 //! WebAudio (two sine oscillators through a gain whose cadence is scheduled up front; the
 //! `AudioContext` is closed when the tone stops, so nothing keeps playing), and a system
@@ -114,8 +115,9 @@ impl RingAlerts {
             if let Some((_, shown)) = self.notification.take() {
                 shown.close();
             }
-            let allowed = notifications_supported() && Notification::permission() == NotificationPermission::Granted;
-            if let (Some(title), true, true) = (wanted, allowed, page_hidden()) {
+            // Only when one would be shown: reading the permission asks the browser process.
+            let allowed = || notifications_supported() && Notification::permission() == NotificationPermission::Granted;
+            if let Some(title) = wanted.filter(|_| page_hidden() && allowed()) {
                 let options = NotificationOptions::new();
                 options.set_body("Open Duet to answer.");
                 options.set_tag("duet-call");

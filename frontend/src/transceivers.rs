@@ -40,12 +40,15 @@ fn transceivers(connection: &RtcPeerConnection) -> Vec<(String, RtcRtpTransceive
 }
 
 /// Callee side, after the caller's offer is applied: every transceiver it created becomes
-/// sendrecv, with our track of its kind (or none yet). Resolves once the tracks are set.
-pub async fn answer_with_sendrecv_transceivers(
+/// sendrecv (at once), with our track of its kind (or none yet). Every `replaceTrack` is started
+/// at once, none waits for another (the answer need not wait for them either: its SDP does not
+/// depend on the senders' tracks); the returned future resolves once they are all done.
+pub fn answer_with_sendrecv_transceivers(
     connection: &RtcPeerConnection,
     audio: Option<MediaStreamTrack>,
     video: Option<MediaStreamTrack>,
-) {
+) -> impl std::future::Future<Output = ()> {
+    let mut replacements = Vec::new();
     for (kind, transceiver) in transceivers(connection) {
         transceiver.set_direction(RtcRtpTransceiverDirection::Sendrecv);
         let track = match kind.as_str() {
@@ -54,8 +57,13 @@ pub async fn answer_with_sendrecv_transceivers(
             _ => None,
         };
         if track.is_some() {
+            replacements.push(JsFuture::from(transceiver.sender().replace_track(track)));
+        }
+    }
+    async move {
+        for replaced in replacements {
             // A refused replaceTrack leaves the sender without a track: the call goes on.
-            let _ = JsFuture::from(transceiver.sender().replace_track(track)).await;
+            let _ = replaced.await;
         }
     }
 }

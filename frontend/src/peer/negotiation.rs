@@ -149,8 +149,9 @@ impl PeerSession {
     }
 
     /// Callee side, the call's first offer: apply it, then every candidate that waited for it,
-    /// in this order; make the transceivers sendrecv with our tracks (either possibly none);
-    /// answer, and report [`Action::LocalAnswerCreated`].
+    /// in this order; make the transceivers sendrecv with our tracks (either possibly none;
+    /// `replaceTrack` runs alongside the answer's creation, not before it); answer, and report
+    /// [`Action::LocalAnswerCreated`] once the tracks are set too.
     pub fn answer_offer(
         &self,
         offer: &SessionDescription,
@@ -171,14 +172,16 @@ impl PeerSession {
                     .await
                     .map_err(|error| browser_error(PeerOperation::ApplyCallersOffer, &error))?;
                 let (audio, video) = local_tracks;
-                answer_with_sendrecv_transceivers(&connection, audio, video).await;
-                set_local_description(
+                let tracks_set = answer_with_sendrecv_transceivers(&connection, audio, video);
+                let answer = set_local_description(
                     &connection,
                     connection.create_answer(),
                     PeerOperation::CreateAnswer,
                     PeerOperation::SetLocalAnswer,
                 )
-                .await
+                .await;
+                tracks_set.await;
+                answer
             }
             .await;
             negotiation.established.set(answer.is_ok());
