@@ -165,7 +165,7 @@ lines = [
     *timings,
     "",
     f"Bytes transferred on the first visit (resource timing, headers included; the app's files go out "
-    f"gzipped): app {ms(load_median('app', 'cold', 'transferred_bytes'))}, minimal page "
+    f"precompressed, brotli when the browser accepts it): app {ms(load_median('app', 'cold', 'transferred_bytes'))}, minimal page "
     f"{ms(load_median('minimal', 'cold', 'transferred_bytes'))}.",
     "",
     f"Target: Accept to first remote frame within 1.2x of the minimal page, both sides: {met(calls_ok)}.",
