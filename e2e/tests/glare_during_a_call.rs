@@ -13,7 +13,7 @@
 
 mod common;
 
-use common::two_browsers::WATCH_CONNECTIONS;
+use common::two_browsers::{LOCAL_UFRAG, WATCH_CONNECTIONS};
 use common::*;
 use serde_json::json;
 
@@ -35,10 +35,6 @@ const SETTLED: &str = "const pc = window.__duetConnections[window.__duetConnecti
 const SENDERS_LIVE: &str = "const pc = window.__duetConnections[window.__duetConnections.length - 1]; \
      const live = kind => pc.getSenders().some(s => s.track && s.track.kind === kind && s.track.readyState === 'live'); \
      return live('audio') && live('video');";
-
-/// Defines `pc` and `ufrag`, this side's current ICE username fragment (the line, not the SDP).
-const LOCAL_UFRAG: &str = "const pc = window.__duetConnections[window.__duetConnections.length - 1]; \
-     const ufrag = pc.localDescription.sdp.split('\\r\\n').find(l => l.startsWith('a=ice-ufrag:')) || '';";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offers_that_really_cross_keep_video_flowing_both_ways() {

@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::two_browsers::WATCH_CONNECTIONS;
+use common::two_browsers::{LOCAL_UFRAG, WATCH_CONNECTIONS};
 use common::*;
 use serde_json::json;
 
@@ -24,11 +24,6 @@ const CLICK_RESTART_AT: &str = r#"
         if (button) button.click();
     }, Math.max(0, target - Date.now()));
 "#;
-
-/// This side's current ICE username fragment (a string: the connection itself never leaves the page).
-const LOCAL_UFRAG: &str = "const pc = window.__duetConnections[window.__duetConnections.length - 1]; \
-     const line = pc.localDescription.sdp.split('\\r\\n').find(l => l.startsWith('a=ice-ufrag:')); \
-     return line || '';";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn both_sides_renegotiating_at_once_keeps_the_call_playing() {
@@ -56,7 +51,9 @@ async fn both_sides_renegotiating_at_once_keeps_the_call_playing() {
 
     for round in 1..=ROUNDS {
         let restarts_before = (alice.app_counter("iceRestarts").await, bob.app_counter("iceRestarts").await);
-        let ufrags_before = (alice.run_script(LOCAL_UFRAG, vec![]).await, bob.run_script(LOCAL_UFRAG, vec![]).await);
+        let current_ufrag = format!("{LOCAL_UFRAG} return ufrag;");
+        let ufrags_before =
+            (alice.run_script(&current_ufrag, vec![]).await, bob.run_script(&current_ufrag, vec![]).await);
         // Both clicks at the same instant of the shared clock, a moment from now.
         let now = alice.run_script("return Date.now();", vec![]).await.as_f64().expect("a time");
         let target = now + 1_500.0;
@@ -67,7 +64,7 @@ async fn both_sides_renegotiating_at_once_keeps_the_call_playing() {
             person.wait_for("the restart to be counted", &counted).await;
         }
         for (person, before) in [(alice, &ufrags_before.0), (bob, &ufrags_before.1)] {
-            let changed = format!("{LOCAL_UFRAG_CHANGED_PREFIX}return line !== {before};");
+            let changed = format!("{LOCAL_UFRAG} return ufrag !== {before};");
             person.wait_for("new ICE credentials (a real renegotiation)", &changed).await;
         }
         // The call goes on with media both ways.
@@ -91,7 +88,3 @@ async fn both_sides_renegotiating_at_once_keeps_the_call_playing() {
     bob.wait_for_notice("alice hung up").await;
     people.close().await;
 }
-
-/// [`LOCAL_UFRAG`]'s lookup, for comparing with an earlier value.
-const LOCAL_UFRAG_CHANGED_PREFIX: &str = "const pc = window.__duetConnections[window.__duetConnections.length - 1]; \
-     const line = pc.localDescription.sdp.split('\\r\\n').find(l => l.startsWith('a=ice-ufrag:')) || ''; ";

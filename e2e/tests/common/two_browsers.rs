@@ -5,6 +5,11 @@
 use super::*;
 use std::path::PathBuf;
 
+/// Defines `pc` (the page's newest connection, seen through [`WATCH_CONNECTIONS`]) and `ufrag`,
+/// this side's current ICE username fragment line (`''` if none); follow it with a `return`.
+pub const LOCAL_UFRAG: &str = "const pc = window.__duetConnections[window.__duetConnections.length - 1]; \
+     const ufrag = pc.localDescription.sdp.split('\\r\\n').find(l => l.startsWith('a=ice-ufrag:')) || '';";
+
 /// Keeps every RTCPeerConnection the app creates from now on in `window.__duetConnections`, for
 /// `getStats` (the app's glue calls the global constructor, so replacing it after load works in
 /// both browsers; no pre-load hook needed).
