@@ -14,8 +14,8 @@ use super::leases::{Claim, NameLeases};
 use super::{ClusterError, ConnectionManager};
 use crate::address::{ConnectionRef, NodeId};
 use crate::directory::{
-    CallAnswered, CallStarted, ClaimError, ClaimRequest, Claimed, EndedCall, ExpiredGrace, ExpiredRing, Identity,
-    Released,
+    takeover_peer, CallAnswered, CallStarted, ClaimError, ClaimRequest, Claimed, EndedCall, ExpiredGrace, ExpiredRing,
+    Identity, Released,
 };
 use protocol::UserName;
 use redis::Script;
@@ -118,12 +118,7 @@ impl RedisDirectory {
         }
         let claim = match request {
             ClaimRequest::Takeover { in_call_with, grace_deadline } => {
-                // The peer it names must be someone who could sign in, and not itself.
-                let peer = in_call_with
-                    .as_ref()
-                    .and_then(|peer| UserName::parse_login(peer.as_str()).ok())
-                    .map(Identity::new)
-                    .filter(|peer| peer.key() != name.key());
+                let peer = takeover_peer(name, in_call_with.as_ref());
                 self.leases.take_over_in_call(name, holder.connection, peer.as_ref(), *grace_deadline).await?
             }
             ClaimRequest::Fresh => self.leases.claim(name, holder.connection).await?,

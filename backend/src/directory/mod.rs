@@ -132,6 +132,15 @@ pub enum ClaimRequest {
     },
 }
 
+/// The peer a takeover of `name` says it is still in a call with, if that names someone who
+/// could sign in and not `name` itself (the same rule for every directory).
+pub fn takeover_peer(name: &Identity, in_call_with: Option<&UserName>) -> Option<Identity> {
+    in_call_with
+        .and_then(|peer| UserName::parse_login(peer.as_str()).ok())
+        .map(Identity::new)
+        .filter(|peer| peer.key() != name.key())
+}
+
 /// A successful claim.
 #[derive(Debug)]
 pub struct Claimed {

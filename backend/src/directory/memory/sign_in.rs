@@ -10,9 +10,9 @@
 use super::calls::CallState;
 use super::{MemoryDirectory, Schedule, UserEntry};
 use crate::directory::{
-    ClaimError, ClaimRequest, Claimed, ConnectionRef, EndedWait, ExpiredGrace, Identity, Released, Resumption,
+    takeover_peer, ClaimError, ClaimRequest, Claimed, ConnectionRef, EndedWait, ExpiredGrace, Identity, Released,
+    Resumption,
 };
-use protocol::UserName;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
@@ -33,12 +33,7 @@ impl MemoryDirectory {
         let (takeover, awaited) = match request {
             ClaimRequest::Fresh => (false, None),
             ClaimRequest::Takeover { in_call_with, grace_deadline } => {
-                // The peer it names must be someone who could sign in, and not itself.
-                let peer = in_call_with
-                    .as_ref()
-                    .and_then(|peer| UserName::parse_login(peer.as_str()).ok())
-                    .map(Identity::new)
-                    .filter(|peer| peer.key() != name.key());
+                let peer = takeover_peer(name, in_call_with.as_ref());
                 (true, peer.map(|peer| (peer, *grace_deadline)))
             }
         };
