@@ -11,11 +11,13 @@ pub mod delivery;
 pub mod directory;
 pub mod directory_backend;
 pub mod dispatch;
+pub mod first_read;
 pub mod frame_gate;
 pub mod ice;
 pub mod limits;
 pub mod log_limit;
 pub mod metrics;
+pub mod nodelay;
 pub mod presence;
 pub mod resume_token;
 pub mod router;
@@ -101,6 +103,8 @@ pub struct SharedState {
     pub shutdown: CancellationToken,
     /// The upgraded WebSocket connections.
     connections: TaskTracker,
+    /// `hello` as sent, serialised once: the configuration does not change while serving.
+    hello_frame: tungstenite::Utf8Bytes,
 }
 
 impl std::ops::Deref for AppState {
@@ -143,7 +147,9 @@ impl AppState {
         let directory = Arc::new(directory);
         let shutdown = CancellationToken::new();
         let presence = presence::PresenceHub::new(Arc::clone(&router), Arc::clone(&directory), shutdown.clone());
+        let hello_frame = tungstenite::Utf8Bytes::from(protocol::ServerMessage::Hello(hello(&config)).to_json());
         AppState(Arc::new(SharedState {
+            hello_frame,
             origin_policy: OriginPolicy::new(&config.allowed_origins),
             max_connections: limits::effective_connection_limit(config.max_connections, limits::open_files_limit()),
             trusted_proxies: TrustedProxies::new(&config.trusted_proxies),
@@ -171,30 +177,40 @@ impl AppState {
 
     /// The greeting every connection receives first.
     pub fn hello(&self) -> Hello {
-        let config = &self.config;
-        let ice_servers = ice::stun_servers(&config.stun_urls);
-        Hello {
-            server: SERVER_NAME.to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            protocol: PROTOCOL_VERSION,
-            limits: Limits {
-                max_frame_bytes: config.max_frame_bytes,
-                max_name_chars: MAX_NAME_CHARS,
-                ring_timeout_secs: config.ring_timeout.as_secs(),
-                idle_timeout_secs: config.idle_timeout.as_secs(),
-                call_resume_grace_secs: Some(config.call_resume_grace.as_secs()),
-            },
-            ice_servers,
-            // The same in cluster mode: presence is pushed cluster-wide (through Redis's presence
-            // channel, `cluster_node.rs`) and held calls are in Redis (`cluster/leases_lua.rs`).
-            features: match config.presence_list {
-                config::PresenceList::Global => vec![FEATURE_PRESENCE, FEATURE_PRESENCE_QUERY, FEATURE_RESUME_CALLS],
-                config::PresenceList::None => vec![FEATURE_PRESENCE_QUERY, FEATURE_RESUME_CALLS],
-            }
-            .into_iter()
-            .map(str::to_owned)
-            .collect(),
+        hello(&self.config)
+    }
+
+    /// [`AppState::hello`] as the frame every connection receives first (shared bytes, not
+    /// built and serialised per connection).
+    pub fn hello_frame(&self) -> tungstenite::Utf8Bytes {
+        self.hello_frame.clone()
+    }
+}
+
+/// The greeting for a server with `config`.
+fn hello(config: &Config) -> Hello {
+    let ice_servers = ice::stun_servers(&config.stun_urls);
+    Hello {
+        server: SERVER_NAME.to_owned(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        protocol: PROTOCOL_VERSION,
+        limits: Limits {
+            max_frame_bytes: config.max_frame_bytes,
+            max_name_chars: MAX_NAME_CHARS,
+            ring_timeout_secs: config.ring_timeout.as_secs(),
+            idle_timeout_secs: config.idle_timeout.as_secs(),
+            call_resume_grace_secs: Some(config.call_resume_grace.as_secs()),
+        },
+        ice_servers,
+        // The same in cluster mode: presence is pushed cluster-wide (through Redis's presence
+        // channel, `cluster_node.rs`) and held calls are in Redis (`cluster/leases_lua.rs`).
+        features: match config.presence_list {
+            config::PresenceList::Global => vec![FEATURE_PRESENCE, FEATURE_PRESENCE_QUERY, FEATURE_RESUME_CALLS],
+            config::PresenceList::None => vec![FEATURE_PRESENCE_QUERY, FEATURE_RESUME_CALLS],
         }
+        .into_iter()
+        .map(str::to_owned)
+        .collect(),
     }
 }
 
@@ -349,7 +365,7 @@ pub async fn run(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    serve::serve(listener, Transport::Plain, state, shutdown).await
+    on_a_worker(serve::serve(listener, Transport::Plain, state, shutdown)).await
 }
 
 /// Like [`run`], over TLS (https:// and wss://) with the given server configuration. The TLS
@@ -360,5 +376,19 @@ pub async fn run_tls(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    serve::serve(listener, Transport::Tls(tokio_rustls::TlsAcceptor::from(tls)), state, shutdown).await
+    on_a_worker(serve::serve(listener, Transport::Tls(tokio_rustls::TlsAcceptor::from(tls)), state, shutdown)).await
+}
+
+/// Runs the accept loop as a task of its own instead of in the caller's future. Under
+/// `#[tokio::main]` the caller is `block_on`'s thread, not one of the runtime's workers: every
+/// connection task it spawned was handed over to a worker and the worker woken (an eventfd
+/// write and a thread switch per connection; BENCHMARKS.md, "Server levers (issue 15)"). From a
+/// worker, spawned tasks go to its own queue. Dropping the returned future stops the loop, as
+/// dropping the loop itself did.
+async fn on_a_worker(serving: impl Future<Output = std::io::Result<()>> + Send + 'static) -> std::io::Result<()> {
+    match tokio_util::task::AbortOnDropHandle::new(tokio::spawn(serving)).await {
+        Ok(result) => result,
+        Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+        Err(error) => Err(std::io::Error::other(error)),
+    }
 }

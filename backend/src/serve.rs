@@ -13,8 +13,10 @@
 //! - shutdown asks every connection to finish, and after [`SHUTDOWN_DRAIN_TIMEOUT`] drops
 //!   whatever is left, so one half-sent request cannot keep the process alive.
 
+use crate::first_read::{first_read, Prefixed};
 use crate::limits::{open_files_limit, AdmissionError, ConnectionPermit};
 use crate::metrics::RefuseReason;
+use crate::nodelay::AcceptedNodelay;
 use crate::upgrade_write::{HoldUpgradeResponse, UpgradeSignal, UpgradeWrite};
 use crate::{AppState, ClientAddress, SHUTDOWN_DRAIN_TIMEOUT};
 use axum::extract::ConnectInfo;
@@ -149,6 +151,7 @@ pub(crate) async fn serve(
     });
     let http_connections = TaskTracker::new();
     let overflow = Arc::new(Semaphore::new(OVERFLOW_CONNECTIONS));
+    let mut nodelay = AcceptedNodelay::from_listener(&listener);
     let mut last_accept_error_log: Option<Instant> = None;
     let mut last_refusal_log: Option<Instant> = None;
     tokio::pin!(shutdown);
@@ -168,9 +171,7 @@ pub(crate) async fn serve(
                 }
             },
         };
-        if let Err(error) = stream.set_nodelay(true) {
-            tracing::debug!(%error, "could not set TCP_NODELAY");
-        }
+        nodelay.apply(&stream);
         let accepted_at = Instant::now();
         let (permit, refusal, overflow_slot) = match admit(&server.state, peer) {
             Ok(permit) => (Some(permit), None, None),
@@ -258,7 +259,7 @@ fn http_builder(head_timeout: Duration, keep_alive: bool) -> http1::Builder {
 /// misses its deadline.
 async fn serve_connection(
     server: Arc<Server>,
-    stream: TcpStream,
+    mut stream: TcpStream,
     context: Arc<ConnectionContext>,
     accepted_at: Instant,
     overflow_slot: Option<OwnedSemaphorePermit>,
@@ -271,16 +272,14 @@ async fn serve_connection(
     let deadline = accepted_at + head_timeout;
     // Nothing is set up for a connection before it sends something: hyper allocates its read
     // and write buffers (16 KiB) and rustls its state at once, which a flood of silent sockets
-    // would multiply.
-    // (`readable()` is not enough: a new socket counts as ready until a read says otherwise.)
-    let mut first_byte = [0u8; 1];
+    // would multiply. What the first read got is handed to hyper (or rustls) first.
     let first_bytes = tokio::select! {
         () = server.graceful.cancelled() => None,
-        peeked = tokio::time::timeout_at(deadline, stream.peek(&mut first_byte)) => Some(peeked),
+        read = tokio::time::timeout_at(deadline, first_read(&mut stream)) => Some(read),
     };
-    match first_bytes {
-        // Also at the end of the stream (0 bytes): hyper sees the connection close.
-        Some(Ok(Ok(_))) => {}
+    let first_bytes = match first_bytes {
+        // Also at the end of the stream (nothing read): hyper sees the connection close.
+        Some(Ok(Ok(first_bytes))) => first_bytes,
         Some(Ok(Err(error))) => {
             tracing::debug!(peer = %context.peer, %error, "connection failed before its request");
             return;
@@ -290,8 +289,9 @@ async fn serve_connection(
             return;
         }
         None => return,
-    }
+    };
     // Boxed: a connection that sends nothing holds only this small future.
+    let stream = Prefixed::new(first_bytes, stream);
     Box::pin(serve_after_first_bytes(&server, stream, &context, deadline)).await;
     // Unless its WebSocket took it, the connection's place is free from here.
     drop(context.permit.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take());
@@ -301,7 +301,7 @@ async fn serve_connection(
 /// TLS handshake (if any) and HTTP requests, once the connection has sent its first bytes.
 async fn serve_after_first_bytes(
     server: &Arc<Server>,
-    stream: TcpStream,
+    stream: Prefixed<TcpStream>,
     context: &Arc<ConnectionContext>,
     deadline: Instant,
 ) {

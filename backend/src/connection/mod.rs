@@ -15,7 +15,7 @@ use crate::websocket::Socket;
 use crate::AppState;
 use ending::{ending_of_error, Ending};
 use futures_util::{SinkExt, StreamExt};
-use protocol::{ErrorCode, LeaveReason, ServerMessage};
+use protocol::{ErrorCode, LeaveReason};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
@@ -62,7 +62,7 @@ pub fn serve_connection(
     // Reachable through the router (by the directory's reference) until the session ends.
     state.router.register(&handle);
     tracing::info!(connection = handle.id(), %remote, "connection opened");
-    let _ = handle.send(&ServerMessage::Hello(state.hello()));
+    let _ = handle.send_text(state.hello_frame());
     let now = Instant::now();
     let mut connection = Connection {
         socket,
