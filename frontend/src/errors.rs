@@ -90,8 +90,6 @@ pub struct BrowserException {
 pub enum PeerError {
     /// The diagnostic `?ice-transport-policy=` setting is unusable.
     IceTransportPolicy(IceTransportPolicyError),
-    /// The ICE servers could not be encoded as JSON (serde_json's words).
-    IceServersNotEncodable(String),
     /// A payload handed to the browser (the peer's SDP or candidate) is not JSON.
     PayloadNotJson,
     /// A browser WebRTC operation failed.
@@ -226,7 +224,6 @@ impl fmt::Display for PeerError {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             PeerError::IceTransportPolicy(error) => error.fmt(formatter),
-            PeerError::IceServersNotEncodable(detail) => formatter.write_str(detail),
             PeerError::PayloadNotJson => formatter.write_str("the peer sent a payload that is not JSON"),
             PeerError::Browser { operation, exception } => write!(formatter, "{operation} failed ({exception})"),
             PeerError::NoLocalDescription => formatter.write_str("the browser produced no local description"),

@@ -10,6 +10,7 @@
 //!   `relay`) and `data-selected-remote-candidate-type` (the peer's side) on the remote `<video>`.
 
 use crate::errors::IceTransportPolicyError;
+use crate::stats::StatsEntry;
 
 /// The query parameter that sets `RTCConfiguration.iceTransportPolicy`.
 pub const ICE_TRANSPORT_POLICY_QUERY_PARAMETER: &str = "ice-transport-policy";
@@ -51,19 +52,19 @@ pub struct SelectedCandidatePair {
     pub remote_type: String,
 }
 
-fn string_field<'a>(entry: &'a serde_json::Value, field: &str) -> Option<&'a str> {
-    entry.get(field).and_then(serde_json::Value::as_str)
+fn string_field<'a>(entry: &'a StatsEntry, field: &str) -> Option<&'a str> {
+    entry.text(field)
 }
 
-fn entry_of_type<'a>(stats: &'a [serde_json::Value], kind: &str, id: &str) -> Option<&'a serde_json::Value> {
+fn entry_of_type<'a>(stats: &'a [StatsEntry], kind: &str, id: &str) -> Option<&'a StatsEntry> {
     stats.iter().find(|entry| string_field(entry, "type") == Some(kind) && string_field(entry, "id") == Some(id))
 }
 
-/// The selected pair among `getStats()` entries (each the JSON of one `RTCStats` dictionary):
+/// The selected pair among `getStats()` entries (each one `RTCStats` dictionary):
 /// the pair a `transport` entry names in `selectedCandidatePairId`, or else (browsers without
 /// that field) a nominated `candidate-pair` whose state is `succeeded`. `None` while there is
 /// none, or when its candidates are missing from the report.
-pub fn selected_candidate_pair(stats: &[serde_json::Value]) -> Option<SelectedCandidatePair> {
+pub fn selected_candidate_pair(stats: &[StatsEntry]) -> Option<SelectedCandidatePair> {
     let pair = selected_pair_entry(stats)?;
     let local = entry_of_type(stats, "local-candidate", string_field(pair, "localCandidateId")?)?;
     let remote = entry_of_type(stats, "remote-candidate", string_field(pair, "remoteCandidateId")?)?;
@@ -75,7 +76,7 @@ pub fn selected_candidate_pair(stats: &[serde_json::Value]) -> Option<SelectedCa
 
 /// The selected `candidate-pair` entry itself (see [`selected_candidate_pair`]); the call
 /// statistics read its round-trip time and available bitrate.
-pub fn selected_pair_entry(stats: &[serde_json::Value]) -> Option<&serde_json::Value> {
+pub fn selected_pair_entry(stats: &[StatsEntry]) -> Option<&StatsEntry> {
     let by_transport = stats
         .iter()
         .filter(|entry| string_field(entry, "type") == Some("transport"))
@@ -84,7 +85,7 @@ pub fn selected_pair_entry(stats: &[serde_json::Value]) -> Option<&serde_json::V
     by_transport.or_else(|| {
         stats.iter().find(|entry| {
             string_field(entry, "type") == Some("candidate-pair")
-                && entry.get("nominated").and_then(serde_json::Value::as_bool) == Some(true)
+                && entry.flag("nominated") == Some(true)
                 && string_field(entry, "state") == Some("succeeded")
         })
     })
@@ -93,6 +94,7 @@ pub fn selected_pair_entry(stats: &[serde_json::Value]) -> Option<&serde_json::V
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::entries_from_json;
     use serde_json::json;
 
     #[test]
@@ -133,7 +135,7 @@ mod tests {
             json!({ "type": "candidate-pair", "id": "P2", "localCandidateId": "L2", "remoteCandidateId": "R2", "nominated": true, "state": "succeeded" }),
             json!({ "type": "transport", "id": "T1", "selectedCandidatePairId": "P2" }),
         ];
-        let selected = selected_candidate_pair(&stats).expect("a selected pair");
+        let selected = selected_candidate_pair(&entries_from_json(&stats)).expect("a selected pair");
         assert_eq!(selected, SelectedCandidatePair { local_type: "relay".to_owned(), remote_type: "relay".to_owned() });
     }
 
@@ -146,7 +148,7 @@ mod tests {
             json!({ "type": "candidate-pair", "id": "P0", "localCandidateId": "L1", "remoteCandidateId": "R2", "nominated": false, "state": "succeeded" }),
             json!({ "type": "candidate-pair", "id": "P1", "localCandidateId": "L1", "remoteCandidateId": "R1", "nominated": true, "state": "succeeded" }),
         ];
-        let selected = selected_candidate_pair(&stats).expect("a selected pair");
+        let selected = selected_candidate_pair(&entries_from_json(&stats)).expect("a selected pair");
         assert_eq!((selected.local_type.as_str(), selected.remote_type.as_str()), ("srflx", "relay"));
     }
 
@@ -158,12 +160,12 @@ mod tests {
             json!({ "type": "candidate-pair", "id": "P1", "localCandidateId": "L1", "remoteCandidateId": "R1", "nominated": true, "state": "in-progress" }),
             json!({ "type": "transport", "id": "T1" }),
         ];
-        assert_eq!(selected_candidate_pair(&in_progress), None);
+        assert_eq!(selected_candidate_pair(&entries_from_json(&in_progress)), None);
         let dangling = vec![
             json!({ "type": "candidate-pair", "id": "P1", "localCandidateId": "L9", "remoteCandidateId": "R9" }),
             json!({ "type": "transport", "id": "T1", "selectedCandidatePairId": "P1" }),
         ];
-        assert_eq!(selected_candidate_pair(&dangling), None);
-        assert_eq!(selected_candidate_pair(&[]), None);
+        assert_eq!(selected_candidate_pair(&entries_from_json(&dangling)), None);
+        assert_eq!(selected_candidate_pair(&entries_from_json(&[])), None);
     }
 }

@@ -139,8 +139,7 @@ impl PeerSession {
     ) -> Result<PeerSession, PeerError> {
         let ice_transport_policy = ice_transport_policy.clone().map_err(PeerError::IceTransportPolicy)?;
         let configuration = RtcConfiguration::new();
-        let ice_servers_json =
-            serde_json::to_string(ice_servers).map_err(|error| PeerError::IceServersNotEncodable(error.to_string()))?;
+        let ice_servers_json = IceServer::list_to_json(ice_servers);
         // Our own JSON, so it always parses; were it not to, the words would be those of a bad
         // payload, as they always were.
         configuration.set_ice_servers(&parse_json(&ice_servers_json)?);
@@ -257,8 +256,7 @@ impl PeerSession {
     /// own configuration, only `iceServers` replaced: the `iceTransportPolicy` stays), so an ICE
     /// restart after a TURN credential refresh still finds the relay.
     pub fn update_ice_servers(&self, ice_servers: &[IceServer]) {
-        let Ok(json) = serde_json::to_string(ice_servers) else { return };
-        let Ok(servers) = parse_json(&json) else { return };
+        let Ok(servers) = parse_json(&IceServer::list_to_json(ice_servers)) else { return };
         let configuration = self.connection.get_configuration();
         configuration.set_ice_servers(&servers);
         // Refused only for a configuration the browser cannot take: the old servers stay.

@@ -8,7 +8,8 @@
 //! [`decode`] refuses other versions, unknown types, oversized frames and over-long chat text
 //! instead of failing anything, and chat text is only ever rendered as text.
 
-use serde_json::{Map, Value};
+use protocol::json;
+use std::borrow::Cow;
 
 /// The version this app speaks; a message with another `v` is ignored.
 pub const PEER_MESSAGE_VERSION: u32 = 1;
@@ -52,14 +53,22 @@ pub enum PeerMessageError {
     ChatTooLong,
 }
 
-// Encoded and decoded by hand over `serde_json::Value` rather than by serde's derive: a derived
-// internally tagged enum flattened next to `v` costs the web app's wasm about 4 KB gzip
-// (serde's buffered content and a second deserializer); the wire form is the same.
+// Encoded and decoded by hand with `protocol::json` (the app's wasm has no serde_json); the
+// wire form is what serde_json wrote before, which the tests check.
 
 /// `"text"` as a JSON string (quotes and escapes).
 fn json_string(text: &str) -> String {
-    // Serialising a string cannot fail.
-    serde_json::to_string(text).unwrap_or_default()
+    json::quoted_string(text)
+}
+
+/// A frame's object members: each key once (the last copy wins, as in a JSON object read into
+/// a map).
+struct FrameObject<'a>(json::Members<'a>);
+
+impl<'a> FrameObject<'a> {
+    fn get(&self, key: &str) -> Option<&'a str> {
+        self.0.iter().rev().find(|(name, _)| name == key).map(|(_, value)| *value)
+    }
 }
 
 impl PeerMessage {
@@ -79,12 +88,12 @@ impl PeerMessage {
 
     /// The message in a frame's object (its `v` already checked): `type` names the variant,
     /// whose fields must be there with their types; other fields are ignored.
-    fn from_object(object: &Map<String, Value>) -> Result<PeerMessage, PeerMessageError> {
+    fn from_object(object: &FrameObject<'_>) -> Result<PeerMessage, PeerMessageError> {
         let unreadable = |what: &str| PeerMessageError::Unreadable(what.to_owned());
-        let flag = |field: &str| object.get(field).and_then(Value::as_bool).ok_or_else(|| unreadable(field));
-        let text =
-            |field: &str| object.get(field).and_then(Value::as_str).map(str::to_owned).ok_or_else(|| unreadable(field));
-        match object.get("type").and_then(Value::as_str) {
+        let string = |field: &str| object.get(field).and_then(|value| json::string(value).ok().flatten());
+        let flag = |field: &str| object.get(field).and_then(json::boolean).ok_or_else(|| unreadable(field));
+        let text = |field: &str| string(field).map(Cow::into_owned).ok_or_else(|| unreadable(field));
+        match string("type").as_deref() {
             Some("media_state") => Ok(PeerMessage::MediaState {
                 muted: flag("muted")?,
                 camera_off: flag("camera_off")?,
@@ -104,16 +113,18 @@ pub fn decode(text: &str) -> Result<PeerMessage, PeerMessageError> {
     if text.len() > MAX_FRAME_BYTES {
         return Err(PeerMessageError::TooLarge);
     }
-    let frame: Value = serde_json::from_str(text).map_err(|error| PeerMessageError::Unreadable(error.to_string()))?;
-    let Some(object) = frame.as_object() else {
+    let unreadable = |error: json::SyntaxError| PeerMessageError::Unreadable(error.to_string());
+    let frame = json::value(text).map_err(unreadable)?;
+    let Some(members) = json::members(frame).map_err(unreadable)? else {
         return Err(PeerMessageError::Unreadable("not a JSON object".to_owned()));
     };
-    match object.get("v").and_then(Value::as_u64) {
+    let object = FrameObject(members);
+    match object.get("v").and_then(json::unsigned) {
         Some(v) if v == u64::from(PEER_MESSAGE_VERSION) => {}
         Some(v) => return Err(PeerMessageError::UnsupportedVersion(u32::try_from(v).unwrap_or(u32::MAX))),
         None => return Err(PeerMessageError::Unreadable("no version field".to_owned())),
     }
-    let message = PeerMessage::from_object(object)?;
+    let message = PeerMessage::from_object(&object)?;
     if let PeerMessage::Chat { text } = &message {
         if text.chars().count() > MAX_CHAT_CHARS {
             return Err(PeerMessageError::ChatTooLong);

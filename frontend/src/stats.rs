@@ -11,12 +11,18 @@
 //! not give is `None`, never 0.
 
 pub mod chart;
+mod entry;
 mod quality;
 mod report;
 
 // Used by the components and the glue (wasm only) and the tests.
 #[cfg_attr(not(any(target_arch = "wasm32", test)), allow(unused_imports))]
 pub use chart::chart_points;
+#[cfg(test)]
+pub use entry::entries_from_json;
+pub use entry::StatsEntry;
+#[cfg_attr(not(target_arch = "wasm32"), allow(unused_imports))]
+pub use entry::StatsField;
 pub use quality::{quality, video_trouble, Quality, VideoTrouble};
 #[cfg_attr(not(any(target_arch = "wasm32", test)), allow(unused_imports))]
 pub use report::sample_from_entries;

@@ -1,16 +1,16 @@
 //! Browser glue for the call statistics: [`StatsSampler`] reads the call's `getStats()` once a
 //! second and dispatches each report as [`Action::StatsSampled`]. Only the entries the app uses
-//! cross into Rust, each as the JSON text of its `RTCStats` dictionary ([`report_entries`]; no
-//! stats object is kept); `stats.rs` does the rest. Dropping the sampler (with the call's
+//! cross into Rust, each as the text, number and true/false fields of its `RTCStats` dictionary
+//! ([`report_entries`], no JSON text in between; no stats object is kept); `stats.rs` does the rest. Dropping the sampler (with the call's
 //! `PeerSession`) stops the interval; a report still in flight then belongs to an ended call
 //! attempt and is dropped by the reducer.
 
 use crate::call_state::{Action, CallAttempt};
 use crate::signaling::Dispatch;
-use crate::stats::sample_from_entries;
+use crate::stats::{sample_from_entries, StatsEntry, StatsField};
 use gloo_timers::callback::Interval;
-use js_sys::{Reflect, JSON};
-use wasm_bindgen::JsValue;
+use js_sys::{Array, Object, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::RtcPeerConnection;
 
@@ -20,9 +20,30 @@ const SAMPLE_EVERY_MILLIS: u32 = 1000;
 const USED_TYPES: [&str; 7] =
     ["inbound-rtp", "outbound-rtp", "codec", "transport", "candidate-pair", "local-candidate", "remote-candidate"];
 
-/// The entries of `connection.getStats()` of the types the app reads, each parsed from its JSON
-/// text; `None` when the browser refused (the connection is closed).
-pub async fn report_entries(connection: &RtcPeerConnection) -> Option<Vec<serde_json::Value>> {
+/// The text, number and true/false fields of a stats dictionary.
+fn stats_entry(stats: &JsValue) -> StatsEntry {
+    let mut entry = StatsEntry::default();
+    let Some(object) = stats.dyn_ref::<Object>() else { return entry };
+    for pair in Object::entries(object).iter() {
+        let pair: Array = pair.unchecked_into();
+        let (Some(name), value) = (pair.get(0).as_string(), pair.get(1)) else { continue };
+        let field = if let Some(text) = value.as_string() {
+            StatsField::Text(text)
+        } else if let Some(number) = value.as_f64() {
+            StatsField::Number(number)
+        } else if let Some(flag) = value.as_bool() {
+            StatsField::Flag(flag)
+        } else {
+            continue;
+        };
+        entry.push(name, field);
+    }
+    entry
+}
+
+/// The entries of `connection.getStats()` of the types the app reads; `None` when the browser
+/// refused (the connection is closed).
+pub async fn report_entries(connection: &RtcPeerConnection) -> Option<Vec<StatsEntry>> {
     let report = JsFuture::from(connection.get_stats()).await.ok()?;
     let mut entries = Vec::new();
     if let Ok(Some(iterator)) = js_sys::try_iter(&report) {
@@ -33,10 +54,7 @@ pub async fn report_entries(connection: &RtcPeerConnection) -> Option<Vec<serde_
             if !kind.is_some_and(|kind| USED_TYPES.contains(&kind.as_str())) {
                 continue;
             }
-            let json = JSON::stringify(&stats).ok().and_then(|text| text.as_string());
-            if let Some(value) = json.and_then(|json| serde_json::from_str::<serde_json::Value>(&json).ok()) {
-                entries.push(value);
-            }
+            entries.push(stats_entry(&stats));
         }
     }
     Some(entries)

@@ -13,8 +13,10 @@
 
 mod words;
 
-use protocol::SessionDescription;
+use protocol::{json, SessionDescription};
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// The app-level field of the offer/answer object that carries the commitment (hex). The server
@@ -106,35 +108,48 @@ pub fn fingerprints(sdp: &str) -> Vec<String> {
     found
 }
 
-/// The offer/answer object's fields, when it is one.
-fn description_object(description: &SessionDescription) -> Option<serde_json::Map<String, serde_json::Value>> {
-    match serde_json::from_str(description.as_json()).ok()? {
-        serde_json::Value::Object(fields) => Some(fields),
-        _ => None,
-    }
+/// The offer/answer object's fields (each key once, the last copy winning, in key order, as
+/// `serde_json` reads an object into a map), each value as its raw JSON text; `None` when the
+/// description is not an object.
+fn description_object(description: &SessionDescription) -> Option<BTreeMap<Cow<'_, str>, &str>> {
+    Some(json::members(description.as_json()).ok()??.into_iter().collect())
+}
+
+/// A string field of the description's object.
+fn description_text(description: &SessionDescription, field: &str) -> Option<String> {
+    let fields = description_object(description)?;
+    json::string(fields.get(field)?).ok()?.map(Cow::into_owned)
 }
 
 /// The fingerprints of an offer's or answer's `sdp` (none when it has no SDP text).
 pub fn description_fingerprints(description: &SessionDescription) -> Vec<String> {
-    description_object(description)
-        .and_then(|fields| fields.get("sdp").and_then(serde_json::Value::as_str).map(fingerprints))
-        .unwrap_or_default()
+    description_text(description, "sdp").map(|sdp| fingerprints(&sdp)).unwrap_or_default()
 }
 
 /// The commitment an offer or answer carries; `None` when it has none or an unreadable one.
 pub fn description_commitment(description: &SessionDescription) -> Option<Commitment> {
-    description_object(description)?.get(COMMITMENT_FIELD)?.as_str().and_then(Commitment::from_hex)
+    description_text(description, COMMITMENT_FIELD).and_then(|hex| Commitment::from_hex(&hex))
 }
 
-/// `description` with `commitment` in its [`COMMITMENT_FIELD`] (replacing any there). A
-/// description that is not a JSON object is returned as it is.
+/// `description` with `commitment` in its [`COMMITMENT_FIELD`] (replacing any there), its
+/// fields written in key order (as `serde_json` wrote them from a map, which the tests check).
+/// A description that is not a JSON object is returned as it is.
 pub fn with_commitment(description: &SessionDescription, commitment: &Commitment) -> SessionDescription {
     let Some(mut fields) = description_object(description) else { return description.clone() };
-    fields.insert(COMMITMENT_FIELD.to_owned(), serde_json::Value::String(commitment.to_hex()));
-    serde_json::to_string(&fields)
-        .ok()
-        .and_then(|json| SessionDescription::from_json(json).ok())
-        .unwrap_or_else(|| description.clone())
+    let commitment_json = json::quoted_string(&commitment.to_hex());
+    fields.insert(Cow::Borrowed(COMMITMENT_FIELD), &commitment_json);
+    let mut text = String::with_capacity(description.as_json().len() + commitment_json.len() + 20);
+    text.push('{');
+    for (index, (key, value)) in fields.iter().enumerate() {
+        if index > 0 {
+            text.push(',');
+        }
+        json::write_string(&mut text, key);
+        text.push(':');
+        text.push_str(value);
+    }
+    text.push('}');
+    SessionDescription::from_json(text).unwrap_or_else(|_| description.clone())
 }
 
 /// What one side of the call contributes to the code.

@@ -4,8 +4,11 @@ use crate::names::{ResumeToken, UserName};
 use crate::payload::{IceCandidate, SessionDescription};
 use crate::quoted::{quoted, shortened, MAX_QUOTED_CHARS};
 use crate::server::LeaveReason;
-use serde::{Deserialize, Deserializer, Serialize};
+#[cfg(feature = "serde_json")]
+use serde::{Deserialize, Deserializer};
+#[cfg(feature = "serde_json")]
 use serde_json::value::RawValue;
+#[cfg(feature = "serde_json")]
 use std::borrow::Cow;
 use std::fmt;
 
@@ -19,8 +22,8 @@ use std::fmt;
 /// 4. Inside an answered call either side may send a new `Offer` (renegotiation), answered by
 ///    an `Answer` from the other side.
 /// 5. `Leave` ends the pending or active call, from either side, at any time.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde_json", derive(serde::Serialize), serde(tag = "type", rename_all = "lowercase"))]
 pub enum ClientMessage {
     /// Classic: `{"type":"login","name":"alice"}`. Extensions:
     /// - `resume`, the token from an earlier successful login (or the latest `credentials`):
@@ -35,11 +38,14 @@ pub enum ClientMessage {
     ///   resume grace period instead of telling the peer `disconnected` at once.
     Login {
         name: UserName,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "serde_json", serde(skip_serializing_if = "Option::is_none"))]
         resume: Option<ResumeToken>,
-        #[serde(rename = "inCallWith", skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "serde_json", serde(rename = "inCallWith", skip_serializing_if = "Option::is_none"))]
         in_call_with: Option<UserName>,
-        #[serde(rename = "keepCallOnDisconnect", skip_serializing_if = "std::ops::Not::not")]
+        #[cfg_attr(
+            feature = "serde_json",
+            serde(rename = "keepCallOnDisconnect", skip_serializing_if = "std::ops::Not::not")
+        )]
         keep_call_on_disconnect: bool,
     },
     /// Classic: `{"type":"offer","name":"bob","offer":SDP}`: call bob (or renegotiate with him).
@@ -52,9 +58,9 @@ pub enum ClientMessage {
     /// current call, whoever it is with). Extension: `reason` `declined` (callee refuses a
     /// ringing call) or `busy`; any other reason is relayed as `hangup`.
     Leave {
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "serde_json", serde(skip_serializing_if = "Option::is_none"))]
         name: Option<UserName>,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "serde_json", serde(skip_serializing_if = "Option::is_none"))]
         reason: Option<LeaveReason>,
     },
     /// Extension: `{"type":"users"}` asks for the names online; answered by
@@ -63,11 +69,11 @@ pub enum ClientMessage {
     /// Extension: `{"type":"presence_subscribe"}` subscribes this connection to presence: the
     /// reply is a snapshot ([`ServerMessage::Users`](crate::ServerMessage::Users)), then one
     /// [`ServerMessage::Presence`](crate::ServerMessage::Presence) delta per sign-in and sign-out.
-    #[serde(rename = "presence_subscribe")]
+    #[cfg_attr(feature = "serde_json", serde(rename = "presence_subscribe"))]
     PresenceSubscribe,
     /// Extension: `{"type":"presence_query","names":["bob"]}` asks which of these names are
     /// online; answered by a `presence` message with `online`.
-    #[serde(rename = "presence_query")]
+    #[cfg_attr(feature = "serde_json", serde(rename = "presence_query"))]
     PresenceQuery { names: Vec<UserName> },
 }
 
@@ -117,6 +123,7 @@ impl std::error::Error for ParseError {}
 /// Most characters of a JSON parser's explanation shown (it may quote the client's input).
 const MAX_DETAIL_CHARS: usize = 2 * MAX_QUOTED_CHARS;
 
+#[cfg(feature = "serde_json")]
 impl ParseError {
     /// Classifies a failed parse of `text`. Serde stops at the first problem, so a wrong type
     /// early in a truncated frame looks like a shape error: re-check the syntax to tell.
@@ -133,11 +140,13 @@ impl ParseError {
 
 /// Deserializes a field that is present as raw JSON, `null` included (serde's `Option` would
 /// turn a present `null` into "absent").
+#[cfg(feature = "serde_json")]
 pub(crate) fn present_raw<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<&'de RawValue>, D::Error> {
     <&'de RawValue>::deserialize(deserializer).map(Some)
 }
 
 /// Every field any client message may carry, parsed in one pass, borrowing from the frame.
+#[cfg(feature = "serde_json")]
 #[derive(Deserialize)]
 #[serde(expecting = "a JSON object with a \"type\" field")]
 struct ClientWire<'a> {
@@ -170,6 +179,7 @@ pub(crate) fn required<T>(value: Option<T>, message_type: &'static str, field: &
 
 impl ClientMessage {
     /// Parses one text frame. Unknown extra fields are ignored (classic clients send some).
+    #[cfg(feature = "serde_json")]
     pub fn from_json(text: &str) -> Result<ClientMessage, ParseError> {
         let wire: ClientWire<'_> = serde_json::from_str(text).map_err(|error| ParseError::from_serde(&error, text))?;
         let kind = wire.kind.ok_or(ParseError::MissingType)?;
@@ -208,11 +218,19 @@ impl ClientMessage {
     }
 
     /// The exact JSON text of this message.
+    #[cfg(feature = "serde_json")]
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|error| unreachable!("client messages always serialize: {error}"))
     }
+
+    /// The exact JSON text of this message (written by hand: no `serde_json` here).
+    #[cfg(not(feature = "serde_json"))]
+    pub fn to_json(&self) -> String {
+        self.to_json_without_serde()
+    }
 }
 
+#[cfg(feature = "serde_json")]
 impl<'de> Deserialize<'de> for ClientMessage {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw = <Box<RawValue>>::deserialize(deserializer)?;

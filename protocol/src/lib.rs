@@ -11,18 +11,26 @@
 //! - [`SessionDescription`] and [`IceCandidate`] are carried as opaque raw JSON: the server
 //!   never re-parses, re-orders or re-formats them.
 //!
-//! Both enums serialize with serde (`tag = "type"`). Deserialization goes through
+//! With the `serde_json` feature (the server, the load generator, the browser tests) both enums
+//! serialize with serde (`tag = "type"`) and deserialization goes through
 //! [`ClientMessage::from_json`] / [`ServerMessage::from_json`] (also used by their `Deserialize`
-//! impls) because serde's internally tagged enums cannot carry raw JSON values.
+//! impls) because serde's internally tagged enums cannot carry raw JSON values. Without it (the
+//! web app, whose wasm is smaller without `serde_json`), [`ClientMessage::to_json`] and
+//! [`ServerMessage::from_json`] use the hand-written codec over [`json`], which the fixture tests
+//! hold to exactly the same JSON.
 
+#[cfg(feature = "serde_json")]
 mod candidate_frame;
 mod client;
 pub mod close_codes;
+pub mod json;
+mod json_codec;
 mod names;
 mod payload;
 mod quoted;
 mod server;
 
+#[cfg(feature = "serde_json")]
 pub use candidate_frame::{relayed_candidate, CandidateFrame};
 pub use client::{ClientMessage, ParseError};
 #[cfg(feature = "confusables")]

@@ -1,8 +1,13 @@
 //! Opaque SDP and ICE candidate payloads, kept as the raw JSON text they arrived as.
 
-use serde::{Serialize, Serializer};
-use serde_json::value::RawValue;
 use std::fmt;
+
+/// The payload's text: `serde_json`'s raw value where that crate is in (the server), else the
+/// text checked by [`crate::json`] (the web app).
+#[cfg(feature = "serde_json")]
+type RawJson = Box<serde_json::value::RawValue>;
+#[cfg(not(feature = "serde_json"))]
+type RawJson = Box<str>;
 
 /// The payload was not a single valid JSON value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,29 +25,57 @@ macro_rules! opaque_json_payload {
     ($(#[$doc:meta])* $type_name:ident) => {
         $(#[$doc])*
         #[derive(Clone)]
-        pub struct $type_name(Box<RawValue>);
+        pub struct $type_name(RawJson);
 
         impl $type_name {
-            /// Wraps JSON text (checked to be one valid JSON value, kept byte for byte).
+            /// Wraps JSON text (checked to be one valid JSON value, kept byte for byte without
+            /// the white space around it).
+            #[cfg(feature = "serde_json")]
             pub fn from_json(json: impl Into<String>) -> Result<$type_name, InvalidPayload> {
-                RawValue::from_string(json.into())
+                serde_json::value::RawValue::from_string(json.into())
                     .map($type_name)
                     .map_err(|error| InvalidPayload(error.to_string()))
             }
 
-            pub(crate) fn from_raw(raw: &RawValue) -> $type_name {
+            /// Wraps JSON text (checked to be one valid JSON value, kept byte for byte without
+            /// the white space around it).
+            #[cfg(not(feature = "serde_json"))]
+            pub fn from_json(json: impl Into<String>) -> Result<$type_name, InvalidPayload> {
+                let json = json.into();
+                let value = crate::json::value(&json).map_err(|error| InvalidPayload(error.to_string()))?;
+                if value.len() == json.len() {
+                    Ok($type_name(json.into_boxed_str()))
+                } else {
+                    Ok($type_name(value.into()))
+                }
+            }
+
+            #[cfg(feature = "serde_json")]
+            pub(crate) fn from_raw(raw: &serde_json::value::RawValue) -> $type_name {
                 $type_name(raw.to_owned())
+            }
+
+            /// Wraps a value [`crate::json::value`] already checked.
+            pub(crate) fn from_checked_json(value: &str) -> $type_name {
+                #[cfg(feature = "serde_json")]
+                return $type_name::from_json(value)
+                    .unwrap_or_else(|error| unreachable!("checked JSON is JSON: {error}"));
+                #[cfg(not(feature = "serde_json"))]
+                return $type_name(value.into());
             }
 
             /// The JSON text exactly as received.
             pub fn as_json(&self) -> &str {
-                self.0.get()
+                #[cfg(feature = "serde_json")]
+                return self.0.get();
+                #[cfg(not(feature = "serde_json"))]
+                return &self.0;
             }
         }
 
         impl PartialEq for $type_name {
             fn eq(&self, other: &Self) -> bool {
-                self.0.get() == other.0.get()
+                self.as_json() == other.as_json()
             }
         }
 
@@ -51,12 +84,13 @@ macro_rules! opaque_json_payload {
         impl fmt::Debug for $type_name {
             // SDP bodies are long and carry addresses: debug output shows only their size.
             fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(formatter, concat!(stringify!($type_name), "(<{} bytes of JSON>)"), self.0.get().len())
+                write!(formatter, concat!(stringify!($type_name), "(<{} bytes of JSON>)"), self.as_json().len())
             }
         }
 
-        impl Serialize for $type_name {
-            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[cfg(feature = "serde_json")]
+        impl serde::Serialize for $type_name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 self.0.serialize(serializer)
             }
         }

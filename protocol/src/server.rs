@@ -1,10 +1,16 @@
 //! Messages from the server to a client.
 
-use crate::client::{present_raw, required, ParseError};
+use crate::client::ParseError;
+#[cfg(feature = "serde_json")]
+use crate::client::{present_raw, required};
 use crate::names::{ResumeToken, UserName};
 use crate::payload::{IceCandidate, SessionDescription};
-use serde::{Deserialize, Deserializer, Serialize};
+#[cfg(feature = "serde_json")]
+use serde::Deserializer;
+use serde::{Deserialize, Serialize};
+#[cfg(feature = "serde_json")]
 use serde_json::value::RawValue;
+#[cfg(feature = "serde_json")]
 use std::borrow::Cow;
 
 /// A message from the server to a client.
@@ -12,8 +18,8 @@ use std::borrow::Cow;
 /// Ordering rules: `Hello` is the first frame on every connection (classic clients ignore its
 /// unknown type). Everything a peer sends is delivered to the other party in the order it was
 /// sent. After a `Leave` no further message of that call is delivered.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde_json", derive(serde::Serialize), serde(tag = "type", rename_all = "lowercase"))]
 pub enum ServerMessage {
     /// Extension, first frame on every connection:
     /// `{"type":"hello","server":"duet","version":"0.1.0","protocol":1,"limits":{..},"iceServers":[..]}`.
@@ -24,15 +30,15 @@ pub enum ServerMessage {
     /// failure `reason` and a human-readable `message`.
     Login {
         success: bool,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "serde_json", serde(skip_serializing_if = "Option::is_none"))]
         name: Option<UserName>,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "serde_json", serde(skip_serializing_if = "Option::is_none"))]
         resume: Option<ResumeToken>,
-        #[serde(rename = "iceServers", skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "serde_json", serde(rename = "iceServers", skip_serializing_if = "Option::is_none"))]
         ice_servers: Option<Vec<IceServer>>,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "serde_json", serde(skip_serializing_if = "Option::is_none"))]
         reason: Option<LoginFailure>,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "serde_json", serde(skip_serializing_if = "Option::is_none"))]
         message: Option<String>,
     },
     /// Classic: `{"type":"offer","offer":SDP,"name":"alice"}`: alice calls you (or renegotiates).
@@ -40,20 +46,20 @@ pub enum ServerMessage {
     /// Classic: `{"type":"answer","answer":SDP}`; extension: `name` of the answering peer.
     Answer {
         answer: SessionDescription,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "serde_json", serde(skip_serializing_if = "Option::is_none"))]
         name: Option<UserName>,
     },
     /// Classic: `{"type":"candidate","candidate":ICE}`; extension: `name` of the sender.
     Candidate {
         candidate: IceCandidate,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "serde_json", serde(skip_serializing_if = "Option::is_none"))]
         name: Option<UserName>,
     },
     /// Classic: `{"type":"leave"}`; extensions: `name` of the peer and the `reason` the call ended.
     Leave {
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "serde_json", serde(skip_serializing_if = "Option::is_none"))]
         name: Option<UserName>,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "serde_json", serde(skip_serializing_if = "Option::is_none"))]
         reason: Option<LeaveReason>,
     },
     /// Extension, reply to `{"type":"users"}`: names online, sorted, the asker excluded.
@@ -63,18 +69,18 @@ pub enum ServerMessage {
     /// `{"type":"presence","left":["bob"]}` (bob signed out), or the answer to a query,
     /// `{"type":"presence","online":["bob"]}` (the asked names that are online).
     Presence {
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "serde_json", serde(skip_serializing_if = "Option::is_none"))]
         joined: Option<Vec<UserName>>,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "serde_json", serde(skip_serializing_if = "Option::is_none"))]
         left: Option<Vec<UserName>>,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "serde_json", serde(skip_serializing_if = "Option::is_none"))]
         online: Option<Vec<UserName>>,
     },
     /// Extension: `{"type":"call_resumed","name":"bob"}`, to both parties, once the server has
     /// heard from both sides of a call that outlived a lost connection (each signed back in with
     /// `inCallWith` naming the other, or one side's connection dropped and came back while the
     /// other stayed): relaying between them works again.
-    #[serde(rename = "call_resumed")]
+    #[cfg_attr(feature = "serde_json", serde(rename = "call_resumed"))]
     CallResumed { name: UserName },
     /// Extension: `{"type":"credentials","resume":"TOKEN","iceServers":[..]}`, pushed to a
     /// signed-in connection before its resume token (and, on servers with TURN, its TURN
@@ -82,13 +88,13 @@ pub enum ServerMessage {
     /// the running call (`setConfiguration`). `iceServers` is absent on servers without TURN.
     Credentials {
         resume: ResumeToken,
-        #[serde(rename = "iceServers", skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "serde_json", serde(rename = "iceServers", skip_serializing_if = "Option::is_none"))]
         ice_servers: Option<Vec<IceServer>>,
     },
     /// Classic: `{"type":"error","message":"Command not found: X"}`; extension: stable `code`.
     Error {
         message: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "serde_json", serde(skip_serializing_if = "Option::is_none"))]
         code: Option<ErrorCode>,
     },
 }
@@ -203,6 +209,20 @@ pub enum LeaveReason {
 }
 
 impl LeaveReason {
+    /// The wire word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeaveReason::Hangup => "hangup",
+            LeaveReason::Declined => "declined",
+            LeaveReason::Busy => "busy",
+            LeaveReason::Disconnected => "disconnected",
+            LeaveReason::Timeout => "timeout",
+            LeaveReason::Failed => "failed",
+            LeaveReason::DoNotDisturb => "do_not_disturb",
+            LeaveReason::Other => "other",
+        }
+    }
+
     /// Reads a reason from the wire; unknown words become [`LeaveReason::Other`].
     pub fn from_wire(word: &str) -> LeaveReason {
         match word {
@@ -291,6 +311,7 @@ impl ParseError {
 }
 
 /// Every field any server message may carry, parsed in one pass.
+#[cfg(feature = "serde_json")]
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", expecting = "a JSON object with a \"type\" field")]
 struct ServerWire<'a> {
@@ -338,6 +359,7 @@ struct ServerWire<'a> {
 
 impl ServerMessage {
     /// Parses one text frame from a server (classic or ours).
+    #[cfg(feature = "serde_json")]
     pub fn from_json(text: &str) -> Result<ServerMessage, ParseError> {
         let wire: ServerWire<'_> = serde_json::from_str(text).map_err(|error| ParseError::from_serde(&error, text))?;
         let kind = wire.kind.ok_or(ParseError::MissingType)?;
@@ -392,7 +414,14 @@ impl ServerMessage {
         Ok(message)
     }
 
+    /// Parses one text frame from a server (classic or ours), by hand: no `serde_json` here.
+    #[cfg(not(feature = "serde_json"))]
+    pub fn from_json(text: &str) -> Result<ServerMessage, ParseError> {
+        ServerMessage::from_json_without_serde(text)
+    }
+
     /// The exact JSON text of this message.
+    #[cfg(feature = "serde_json")]
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|error| unreachable!("server messages always serialize: {error}"))
     }
@@ -403,6 +432,7 @@ impl ServerMessage {
     }
 }
 
+#[cfg(feature = "serde_json")]
 impl<'de> Deserialize<'de> for ServerMessage {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw = <Box<RawValue>>::deserialize(deserializer)?;

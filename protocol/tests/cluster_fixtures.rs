@@ -6,6 +6,7 @@ use protocol::*;
 fn server_round_trip(json: &str, expected: ServerMessage) {
     assert_eq!(ServerMessage::from_json(json), Ok(expected.clone()), "parsing {json}");
     assert_eq!(expected.to_json(), json, "serializing {expected:?}");
+    assert_eq!(ServerMessage::from_json_without_serde(json), Ok(expected), "the web app's codec reads {json}");
 }
 
 #[test]

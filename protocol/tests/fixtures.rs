@@ -21,6 +21,7 @@ fn name(raw: &str) -> UserName {
 fn client_round_trip(json: &str, expected: ClientMessage) {
     assert_eq!(ClientMessage::from_json(json), Ok(expected.clone()), "parsing {json}");
     assert_eq!(expected.to_json(), json, "serializing {expected:?}");
+    assert_eq!(expected.to_json_without_serde(), json, "the web app's codec writes {expected:?} the same");
     let through_serde: ClientMessage = serde_json::from_str(json).expect("serde Deserialize agrees");
     assert_eq!(through_serde, expected);
 }
@@ -28,6 +29,7 @@ fn client_round_trip(json: &str, expected: ClientMessage) {
 fn server_round_trip(json: &str, expected: ServerMessage) {
     assert_eq!(ServerMessage::from_json(json), Ok(expected.clone()), "parsing {json}");
     assert_eq!(expected.to_json(), json, "serializing {expected:?}");
+    assert_eq!(ServerMessage::from_json_without_serde(json), Ok(expected.clone()), "the web app's codec reads {json}");
     let through_serde: ServerMessage = serde_json::from_str(json).expect("serde Deserialize agrees");
     assert_eq!(through_serde, expected);
 }

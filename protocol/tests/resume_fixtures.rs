@@ -11,11 +11,13 @@ fn name(raw: &str) -> UserName {
 fn client_round_trip(json: &str, expected: ClientMessage) {
     assert_eq!(ClientMessage::from_json(json), Ok(expected.clone()), "parsing {json}");
     assert_eq!(expected.to_json(), json, "serializing {expected:?}");
+    assert_eq!(expected.to_json_without_serde(), json, "the web app's codec writes {expected:?} the same");
 }
 
 fn server_round_trip(json: &str, expected: ServerMessage) {
     assert_eq!(ServerMessage::from_json(json), Ok(expected.clone()), "parsing {json}");
     assert_eq!(expected.to_json(), json, "serializing {expected:?}");
+    assert_eq!(ServerMessage::from_json_without_serde(json), Ok(expected), "the web app's codec reads {json}");
 }
 
 #[test]

@@ -16,8 +16,10 @@
 use super::{same_person, AppModel, CallPhase, Effect, OnlineListSource, SignalingConnection};
 use crate::text_case::lowercase;
 use protocol::{ClientMessage, UserName};
-use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
+use storage::StoredRecentCall;
+
+mod storage;
 
 /// How many people the Recent list keeps (the least recent go first).
 pub const MAX_RECENT_CALLS: usize = 20;
@@ -102,14 +104,6 @@ pub struct RecentCall {
     pub at_millis: u64,
 }
 
-/// The stored form of one entry (`[{"name":"bob","event":"outgoing","at":1733300000000}]`).
-#[derive(Serialize, Deserialize)]
-struct StoredRecentCall {
-    name: String,
-    event: String,
-    at: u64,
-}
-
 /// The Recent list and what the app knows of each person's presence.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RecentCalls {
@@ -150,13 +144,21 @@ impl RecentCalls {
                 at: entry.at_millis,
             })
             .collect();
-        serde_json::to_string(&stored).unwrap_or_default()
+        let mut text = String::from("[");
+        for (index, entry) in stored.iter().enumerate() {
+            if index > 0 {
+                text.push(',');
+            }
+            entry.write(&mut text);
+        }
+        text.push(']');
+        text
     }
 
     /// A stored list, newest first; unreadable text or entries (another version, edited by
     /// hand) are left out, and so are repeated people and those past the cap.
     pub fn from_storage(text: &str) -> Vec<RecentCall> {
-        let stored: Vec<StoredRecentCall> = serde_json::from_str(text).unwrap_or_default();
+        let stored = StoredRecentCall::read_list(text);
         let mut entries: Vec<RecentCall> = Vec::new();
         for item in stored {
             let (Ok(name), Some(event)) = (UserName::parse_login(&item.name), RecentEvent::from_stored(&item.event))

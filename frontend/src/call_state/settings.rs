@@ -2,7 +2,7 @@
 //! [`DeviceChoices`] (remembered in localStorage as JSON, parsed here so it is tested natively),
 //! the microphone's [`AudioProcessing`] switches and the level meter's last reading.
 
-use serde::{Deserialize, Serialize};
+use protocol::json;
 
 /// What a device is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,15 +48,17 @@ pub struct MediaDevice {
 }
 
 /// The devices the person chose; `None` is the browser's default.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// Stored as `{"camera":"…","microphone":"…","speaker":"…"}`, each field only when chosen.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DeviceChoices {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub camera: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub microphone: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub speaker: Option<String>,
 }
+
+/// The stored fields, in the order they are written.
+const DEVICE_CHOICE_FIELDS: [(&str, DeviceKind); 3] =
+    [("camera", DeviceKind::Camera), ("microphone", DeviceKind::Microphone), ("speaker", DeviceKind::Speaker)];
 
 impl DeviceChoices {
     /// The localStorage key the choices are kept under.
@@ -64,11 +66,41 @@ impl DeviceChoices {
 
     /// What localStorage held; anything unreadable is the defaults.
     pub fn from_storage(text: Option<&str>) -> DeviceChoices {
-        text.and_then(|text| serde_json::from_str(text).ok()).unwrap_or_default()
+        text.and_then(DeviceChoices::read).unwrap_or_default()
+    }
+
+    /// Reads stored choices as serde read them before: an object whose known fields are each
+    /// there at most once, a string or `null`; other fields are skipped.
+    fn read(text: &str) -> Option<DeviceChoices> {
+        let mut choices = DeviceChoices::default();
+        let mut seen = [false; 3];
+        for (key, value) in json::members(json::value(text).ok()?).ok()?? {
+            let Some(index) = DEVICE_CHOICE_FIELDS.iter().position(|(field, _)| *field == key) else { continue };
+            if std::mem::replace(&mut seen[index], true) {
+                return None;
+            }
+            let id = json::string(value).ok()?.map(|id| id.into_owned());
+            if id.is_none() && !json::is_null(value) {
+                return None;
+            }
+            choices.set(DEVICE_CHOICE_FIELDS[index].1, id);
+        }
+        Some(choices)
     }
 
     pub fn to_storage(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+        let mut text = String::from("{");
+        for (field, kind) in DEVICE_CHOICE_FIELDS {
+            let Some(id) = self.get(kind) else { continue };
+            if text.len() > 1 {
+                text.push(',');
+            }
+            json::write_string(&mut text, field);
+            text.push(':');
+            json::write_string(&mut text, id);
+        }
+        text.push('}');
+        text
     }
 
     pub fn get(&self, kind: DeviceKind) -> Option<&String> {

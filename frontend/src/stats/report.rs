@@ -1,17 +1,16 @@
-//! A `getStats()` report's entries (each one `RTCStats` dictionary as JSON, which is all that
+//! A `getStats()` report's entries (each one `RTCStats` dictionary's fields, which is all that
 //! crosses from the browser) read into a [`StatsSample`]. Fields the browser leaves out stay
 //! `None` or absent; entries of other types are ignored.
 
-use super::{Counters, StatsSample};
+use super::{Counters, StatsEntry, StatsSample};
 use crate::ice_diagnostics::{selected_candidate_pair, selected_pair_entry};
-use serde_json::Value;
 
-fn text<'a>(entry: &'a Value, field: &str) -> Option<&'a str> {
-    entry.get(field).and_then(Value::as_str)
+fn text<'a>(entry: &'a StatsEntry, field: &str) -> Option<&'a str> {
+    entry.text(field)
 }
 
-fn number(entry: &Value, field: &str) -> Option<f64> {
-    entry.get(field).and_then(Value::as_f64).filter(|value| value.is_finite())
+fn number(entry: &StatsEntry, field: &str) -> Option<f64> {
+    entry.number(field).filter(|value| value.is_finite())
 }
 
 /// A non-negative number as an integer (negative counts as 0; fractions are dropped).
@@ -22,14 +21,14 @@ fn whole(value: f64) -> u64 {
     whole
 }
 
-fn count_into(counters: &mut Counters, entry: &Value, field: &str) {
+fn count_into(counters: &mut Counters, entry: &StatsEntry, field: &str) {
     if let (Some(id), Some(value)) = (text(entry, "id"), number(entry, field)) {
         counters.insert(id.to_owned(), whole(value));
     }
 }
 
 /// The sample in `entries`, taken at `at_millis`.
-pub fn sample_from_entries(entries: &[Value], at_millis: u64) -> StatsSample {
+pub fn sample_from_entries(entries: &[StatsEntry], at_millis: u64) -> StatsSample {
     let mut sample = StatsSample { at_millis, ..StatsSample::default() };
     for entry in entries {
         match text(entry, "type") {

@@ -73,7 +73,7 @@ fn missing_fields_stay_unknown_and_are_never_zero() {
         json!({ "type": "outbound-rtp", "id": "OV", "bytesSent": "not a number" }),
         json!({ "type": "candidate-pair", "id": "CP", "nominated": true, "state": "succeeded" }),
     ];
-    let sample = sample_from_entries(&entries, 5);
+    let sample = sample_from_entries(&entries_from_json(&entries), 5);
     assert_eq!(sample, StatsSample { at_millis: 5, ..StatsSample::default() });
     let readings = readings(Some(&sample), &StatsSample { at_millis: 1_005, ..sample.clone() });
     assert_eq!(readings, Readings::default());
@@ -94,7 +94,7 @@ fn a_report_is_read_into_a_sample() {
         json!({ "type": "local-candidate", "id": "L", "candidateType": "host" }),
         json!({ "type": "remote-candidate", "id": "R", "candidateType": "srflx" }),
     ];
-    let sample = sample_from_entries(&entries, 7_000);
+    let sample = sample_from_entries(&entries_from_json(&entries), 7_000);
     assert_eq!(sample.bytes_received, counters(&[("IA", 1000), ("IV", 90000)]));
     assert_eq!(sample.packets_lost, counters(&[("IA", 1), ("IV", 0)]), "negative loss counts as none");
     assert_eq!(sample.frames_decoded, counters(&[("IV", 300)]));

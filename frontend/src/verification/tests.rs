@@ -146,3 +146,36 @@ fn the_commitment_travels_inside_the_offer_and_is_read_back() {
     assert_eq!(with_commitment(&not_an_object, &commitment), not_an_object);
     assert!(description_fingerprints(&not_an_object).is_empty());
 }
+
+/// What the app wrote before `protocol::json`: the object read into serde_json's map, the
+/// field inserted, the map written back.
+fn with_commitment_through_serde_json(description: &SessionDescription, commitment: &Commitment) -> String {
+    let mut fields: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(description.as_json()).expect("an object");
+    fields.insert(COMMITMENT_FIELD.to_owned(), serde_json::Value::String(commitment.to_hex()));
+    serde_json::to_string(&fields).expect("serializes")
+}
+
+#[test]
+fn the_committed_description_is_written_byte_for_byte_as_serde_json_wrote_it() {
+    let commitment = Commitment::to(&nonce(3));
+    let browser_sdp = "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1\r\n\
+                       a=fingerprint:sha-256 AB:CD\r\na=ice-ufrag:x/Y+\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n";
+    let descriptions = [
+        offer(browser_sdp),
+        SessionDescription::from_json(serde_json::json!({ "type": "answer", "sdp": browser_sdp }).to_string())
+            .expect("json"),
+        SessionDescription::from_json(r#"{"sdp":"tab\tquote\"é🎈\u0001","type":"offer","duetCommitment":"old"}"#)
+            .expect("json"),
+        SessionDescription::from_json(r#"{"type":"rollback"}"#).expect("json"),
+        SessionDescription::from_json("{}").expect("json"),
+    ];
+    for description in descriptions {
+        assert_eq!(
+            with_commitment(&description, &commitment).as_json(),
+            with_commitment_through_serde_json(&description, &commitment),
+            "{}",
+            description.as_json()
+        );
+    }
+}

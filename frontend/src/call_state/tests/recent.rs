@@ -305,3 +305,31 @@ fn past_a_snapshot_cut_off_at_200_names_the_recent_names_are_asked_about_and_del
     let effects = state.apply(Action::CallRequested { typed_name: "dave".to_owned() });
     assert_eq!(queries(&effects), [["dave", "bob", "carol"]], "a new name is asked about at once");
 }
+
+#[test]
+fn the_stored_list_is_written_and_read_as_serde_json_wrote_and_read_it() {
+    let stored =
+        r#"[{"name":"Zoë \"z\" 🎈","event":"outgoing","at":1733300000000},{"name":"bob","event":"missed","at":0}]"#;
+    let entries = RecentCalls::from_storage(stored);
+    assert_eq!(entries.len(), 2);
+    let recent = RecentCalls { entries, ..RecentCalls::default() };
+    // The derived serializer's field order (name, event, at) and serde_json's escapes.
+    assert_eq!(recent.to_storage(), stored, "the same bytes back");
+    let as_serde_json_reads_it: serde_json::Value = serde_json::from_str(&recent.to_storage()).expect("JSON");
+    assert_eq!(as_serde_json_reads_it[0]["name"], "Zoë \"z\" 🎈");
+    // Other fields and white space are skipped; one entry that is not an entry (a field missing,
+    // `null`, of the wrong type or given twice) makes the whole list unreadable, as before.
+    let spaced = r#" [ { "at" : 5 , "event" : "incoming" , "name" : "dave" , "later" : [1] } ] "#;
+    assert_eq!(RecentCalls::from_storage(spaced).len(), 1);
+    for broken in [
+        r#"[{"name":"dave","event":"incoming"},{"name":"bob","event":"missed","at":1}]"#,
+        r#"[{"name":"dave","event":"incoming","at":null}]"#,
+        r#"[{"name":"dave","event":"incoming","at":-1}]"#,
+        r#"[{"name":"dave","event":"incoming","at":"5"}]"#,
+        r#"[{"name":"dave","name":"erin","event":"incoming","at":5}]"#,
+        r#"[{"name":"dave","event":"incoming","at":5},7]"#,
+        r#"{"name":"dave","event":"incoming","at":5}"#,
+    ] {
+        assert_eq!(RecentCalls::from_storage(broken), vec![], "{broken}");
+    }
+}

@@ -177,3 +177,24 @@ fn a_device_plugged_in_or_out_lists_the_devices_again() {
     let mut state = signed_in_as_alice();
     assert_eq!(state.apply(Action::DevicesChanged), vec![Effect::ListDevices]);
 }
+
+#[test]
+fn stored_choices_are_written_and_read_as_serde_json_wrote_and_read_them() {
+    let all = DeviceChoices {
+        camera: Some("cam \"1\"".to_owned()),
+        microphone: Some("mic-é".to_owned()),
+        speaker: Some("out\\0".to_owned()),
+    };
+    let expected = serde_json::json!({ "camera": "cam \"1\"", "microphone": "mic-é", "speaker": "out\\0" });
+    assert_eq!(all.to_storage(), serde_json::to_string(&expected).expect("serializes"));
+    assert_eq!(DeviceChoices::from_storage(Some(&all.to_storage())), all);
+    assert_eq!(DeviceChoices::default().to_storage(), "{}");
+    let skipped = r#" { "camera" : null , "speaker" : "s" , "volume" : 3 } "#;
+    assert_eq!(
+        DeviceChoices::from_storage(Some(skipped)),
+        DeviceChoices { speaker: Some("s".to_owned()), ..DeviceChoices::default() }
+    );
+    for unreadable in [r#"{"camera":7}"#, r#"{"camera":"a","camera":"b"}"#, r#"["a"]"#, r#"{"camera":"a"} x"#] {
+        assert_eq!(DeviceChoices::from_storage(Some(unreadable)), DeviceChoices::default(), "{unreadable}");
+    }
+}
