@@ -83,6 +83,8 @@ pub struct SharedState {
     pub presence: presence::PresenceHub,
     /// Ends calls that ring past `--ring-timeout`, and holds past `--call-resume-grace`.
     pub ring_sweep: dispatch::RingSweep,
+    /// Wakes the connections whose deadline passed (started by the first connection).
+    pub deadline_sweep: delivery::DeadlineSweep,
     /// Signs and checks resume tokens (`--resume-secret`, or the secret file read by `main`).
     pub resume_secret: resume_token::ResumeSecret,
     pub metrics: Arc<Metrics>,
@@ -161,6 +163,7 @@ impl AppState {
             router,
             presence,
             ring_sweep: dispatch::RingSweep::default(),
+            deadline_sweep: delivery::DeadlineSweep::default(),
             metrics,
             connection_limiter: Arc::new(ConnectionLimiter::default()),
             refusal_log: log_limit::LogLimiter::default(),

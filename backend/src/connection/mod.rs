@@ -6,7 +6,9 @@
 //! Other tasks reach a connection through its [`ConnectionHandle`] (see [`crate::delivery`]):
 //! a bounded queue of frames that this task writes out, and a way to ask it to close.
 
+mod deadlines;
 mod ending;
+mod outgoing;
 
 use crate::delivery::{Backlog, ConnectionHandle, KickReason};
 use crate::dispatch::Session;
@@ -15,6 +17,7 @@ use crate::websocket::Socket;
 use crate::AppState;
 use ending::{ending_of_error, Ending};
 use futures_util::{SinkExt, StreamExt};
+use outgoing::{push_text_frame, Unsent};
 use protocol::{ErrorCode, LeaveReason};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -33,19 +36,6 @@ const CLOSING_DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
 /// close frame if the client has not read it yet (a client still writing would see only that).
 const CLOSE_LINGER: Duration = Duration::from_secs(1);
 
-/// How often a connection checks its deadlines: a quarter of the shortest that applies (the
-/// login deadline only until sign-in, the credentials refresh after), so each is enforced at
-/// most a quarter late, with one timer per connection instead of one per frame.
-fn deadline_check_interval(config: &crate::Config, signed_in: bool) -> Duration {
-    let mut shortest = config.idle_timeout.min(config.heartbeat_interval * 4);
-    if signed_in {
-        shortest = shortest.min(crate::dispatch::credentials_refresh_interval(config));
-    } else {
-        shortest = shortest.min(config.login_timeout);
-    }
-    (shortest / 4).max(Duration::from_millis(10))
-}
-
 /// Runs one upgraded WebSocket until it closes. Never panics outward, never returns an error:
 /// every failure ends this connection only.
 ///
@@ -59,6 +49,8 @@ pub fn serve_connection(
     permit: ConnectionPermit,
 ) -> impl std::future::Future<Output = ()> + Send {
     let handle = ConnectionHandle::new(&state.queue_limits);
+    let period = crate::delivery::deadline_sweep_period(&state.config);
+    state.deadline_sweep.start_once(state.queue_limits.budget.local_queues(), period, &state.shutdown);
     // Reachable through the router (by the directory's reference) until the session ends.
     state.router.register(&handle);
     tracing::info!(connection = handle.id(), %remote, "connection opened");
@@ -74,6 +66,7 @@ pub fn serve_connection(
         last_seen: now,
         last_ping: now,
         credentials_due: now,
+        unsent: Unsent::default(),
         refusing: false,
     };
     async move {
@@ -101,6 +94,8 @@ struct Connection {
     last_ping: Instant,
     /// When the next `credentials` push is due (from sign-in on).
     credentials_due: Instant,
+    /// Frames a cancelled write left unsent (see [`outgoing`]).
+    unsent: Unsent,
     /// The last data message was refused by the rate limit (only the first of a streak gets
     /// an `error`).
     refusing: bool,
@@ -112,13 +107,8 @@ impl Connection {
         let config = &state.config;
         let shutdown = state.shutdown.cancelled();
         tokio::pin!(shutdown);
-        let checking_deadlines = |signed_in| {
-            let mut check = tokio::time::interval(deadline_check_interval(config, signed_in));
-            check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            check
-        };
-        let mut deadline_check = checking_deadlines(false);
         let mut checking_as_signed_in = false;
+        self.handle.set_deadline(self.next_deadline(config, checking_as_signed_in));
         let may_wait = state.directory.may_wait();
         loop {
             let frame = tokio::select! {
@@ -128,31 +118,17 @@ impl Connection {
                     if let Some(reason) = self.handle.kicked() {
                         return Ending::Kicked(reason);
                     }
+                    // The deadline sweep woke this connection: before the socket, so a client
+                    // flooding frames cannot starve the deadlines.
+                    if self.handle.deadline_passed() {
+                        if let Err(ending) = self.check_deadlines(checking_as_signed_in).await {
+                            return ending;
+                        }
+                    }
                     // Boxed: the write's timer and its waits on a kick or on shutdown would
                     // otherwise sit in every idle connection's future (560 bytes of 896).
                     if let Err(failure) = Box::pin(self.write_queued(config.send_timeout)).await {
                         return failure.into();
-                    }
-                    continue;
-                }
-                // Before the socket: a client flooding frames must not starve the deadlines.
-                now = deadline_check.tick() => {
-                    if now.duration_since(self.last_seen) >= config.idle_timeout {
-                        return Ending::Idle;
-                    }
-                    if !self.session.is_signed_in() && now.duration_since(self.connected_at) >= config.login_timeout {
-                        return Ending::LoginTimeout;
-                    }
-                    if checking_as_signed_in && now >= self.credentials_due {
-                        self.credentials_due = now + crate::dispatch::credentials_refresh_interval(config);
-                        self.session.push_credentials();
-                    }
-                    if now.duration_since(self.last_ping) >= config.heartbeat_interval {
-                        self.last_ping = now;
-                        // Boxed: a rare path should not grow every idle connection's future.
-                        if let Err(failure) = Box::pin(self.write(Message::Ping(Default::default()), config.send_timeout)).await {
-                            return failure.into();
-                        }
                     }
                     continue;
                 }
@@ -198,8 +174,8 @@ impl Connection {
             if self.session.is_signed_in() && !checking_as_signed_in {
                 // The login deadline no longer applies: idle connections wake up less often.
                 checking_as_signed_in = true;
-                deadline_check = checking_deadlines(true);
                 self.credentials_due = Instant::now() + crate::dispatch::credentials_refresh_interval(config);
+                self.handle.set_deadline(self.next_deadline(config, checking_as_signed_in));
             }
             // Frames that found a full queue: this sender waits for them (bounded) before its
             // next frame is read, which keeps its messages in order and pushes back on bursts.
@@ -246,6 +222,7 @@ impl Connection {
                         self.handle.wake();
                         return Ok(());
                     }
+                    // A passed deadline is the main loop's: the sweep wakes it again.
                     self.write_queued(patience).await?;
                 }
             }
@@ -270,27 +247,28 @@ impl Connection {
         }
         let shutdown = self.session.state().shutdown.cancelled();
         tokio::select! {
-            written = Self::write_batch(&self.handle, &mut self.socket, patience) => written,
+            written = Self::write_batch(&self.handle, &mut self.socket, &mut self.unsent, patience) => written,
             () = kicked => Ok(()),
             () = shutdown => Ok(()),
         }
     }
 
-    /// Writes every queued frame (the goodbye flushes this way even after a kick).
+    /// Writes every queued frame, one socket write for the batch (the goodbye flushes this way
+    /// even after a kick).
     async fn write_batch(
         handle: &ConnectionHandle,
         socket: &mut Socket,
+        unsent: &mut Unsent,
         patience: Duration,
     ) -> Result<(), WriteFailure> {
         let written = tokio::time::timeout(patience, async {
             let mut batch = handle.take_batch();
-            if batch.is_empty() {
+            if batch.is_empty() && unsent.is_empty() {
                 return Ok(());
             }
-            for text in batch.drain() {
-                socket.feed(Message::Text(text)).await?;
-            }
-            socket.flush().await
+            unsent
+                .write_frames(socket, |buffer| batch.drain().for_each(|text| push_text_frame(buffer, text.as_bytes())))
+                .await
         });
         match written.await {
             Ok(Ok(())) => Ok(()),
@@ -340,13 +318,17 @@ impl Connection {
         }
         let deadline = Instant::now() + CLOSING_DRAIN_TIMEOUT;
         let goodbye = async {
-            if Self::write_batch(&self.handle, &mut self.socket, CLOSING_DRAIN_TIMEOUT).await.is_ok() {
-                let _ = match close {
-                    Some(close) => self.write(Message::Close(Some(close)), CLOSING_DRAIN_TIMEOUT).await.is_ok(),
-                    // The client closed: flushing sends tungstenite's reply to its close frame.
-                    None => self.socket.flush().await.is_ok(),
-                };
-            }
+            let _ = match close {
+                Some(close) => {
+                    Self::write_batch(&self.handle, &mut self.socket, &mut self.unsent, CLOSING_DRAIN_TIMEOUT)
+                        .await
+                        .is_ok()
+                        && self.write(Message::Close(Some(close)), CLOSING_DRAIN_TIMEOUT).await.is_ok()
+                }
+                // The client closed: no frames after its close frame, only the end of one a write
+                // left; flushing then sends tungstenite's reply to its close frame.
+                None => self.unsent.write_out(&mut self.socket).await.is_ok() && self.socket.flush().await.is_ok(),
+            };
             // Half-close, then give the client a moment to read the close frame: what it still
             // sends is read and ignored until it closes too (or the linger ends).
             let socket = self.socket.get_mut().inner_mut();
@@ -374,7 +356,7 @@ async fn discard_until_closed(socket: &mut (impl AsyncRead + Unpin)) {
 
 #[cfg(test)]
 mod tests {
-    use super::{deadline_check_interval, serve_connection, Connection};
+    use super::{serve_connection, Connection};
     use crate::limits::ConnectionPermit;
     use std::mem::size_of;
     use std::time::Duration;
@@ -397,21 +379,5 @@ mod tests {
         let served = returned_size(|(socket, state, remote, permit)| serve_connection(socket, state, remote, permit));
         let parts = size_of::<Connection>() + size_of::<ConnectionPermit>() + run;
         assert!(served <= parts + 32, "the served future ({served} bytes) holds more than its parts ({parts} bytes)");
-    }
-
-    #[test]
-    fn deadlines_are_checked_at_a_quarter_of_the_shortest_that_applies() {
-        let config = crate::Config::default();
-        // Before sign-in the 15 s login deadline is the shortest; after it, the 40 s idle timeout.
-        assert_eq!(deadline_check_interval(&config, false), Duration::from_millis(3750));
-        assert_eq!(deadline_check_interval(&config, true), Duration::from_secs(10));
-        let fast = crate::Config {
-            idle_timeout: Duration::from_millis(400),
-            heartbeat_interval: Duration::from_millis(100),
-            ..config
-        };
-        assert_eq!(deadline_check_interval(&fast, true), Duration::from_millis(100));
-        let tiny = crate::Config { idle_timeout: Duration::from_millis(1), ..crate::Config::default() };
-        assert_eq!(deadline_check_interval(&tiny, true), Duration::from_millis(10), "never a busy loop");
     }
 }

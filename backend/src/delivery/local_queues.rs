@@ -6,18 +6,44 @@ use super::{ConnectionHandle, ConnectionId, Outbox, QueueBudget};
 use dashmap::DashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
+use tokio::time::Instant;
 
 /// The queues of this process's connections; an entry is added when a queue is made and
 /// removed when its connection closes.
 ///
 /// Hashed with foldhash, not SipHash: the ids are the server's own sequence numbers, so no
 /// client can choose colliding keys (BENCHMARKS.md, "Server levers (issue 15)").
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct LocalQueues {
     queues: DashMap<ConnectionId, Weak<Outbox>, foldhash::fast::RandomState>,
+    /// The start of the clock the queues' deadlines are counted on, in milliseconds.
+    epoch: Instant,
+}
+
+impl Default for LocalQueues {
+    fn default() -> LocalQueues {
+        LocalQueues { queues: DashMap::default(), epoch: Instant::now() }
+    }
 }
 
 impl LocalQueues {
+    /// `at` on the deadlines' clock, rounded up: a deadline is never seen as passed early.
+    pub(super) fn millis_after_epoch_rounded_up(&self, at: Instant) -> u64 {
+        let after = at.saturating_duration_since(self.epoch);
+        let millis = after.as_millis() + u128::from(after.subsec_nanos() % 1_000_000 != 0);
+        u64::try_from(millis).unwrap_or(u64::MAX)
+    }
+
+    /// Wakes every connection whose deadline passed at `now` (the [`super::DeadlineSweep`]).
+    pub(super) fn wake_passed_deadlines(&self, now: Instant) {
+        let now = u64::try_from(now.saturating_duration_since(self.epoch).as_millis()).unwrap_or(u64::MAX);
+        for queue in &self.queues {
+            if let Some(outbox) = queue.value().upgrade() {
+                outbox.wake_if_deadline_passed(now);
+            }
+        }
+    }
+
     pub(super) fn insert(&self, id: ConnectionId, outbox: &Arc<Outbox>) {
         self.queues.insert(id, Arc::downgrade(outbox));
     }

@@ -19,7 +19,7 @@
 pub use crate::address::ConnectionId;
 use protocol::ServerMessage;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::sync::futures::Notified;
@@ -27,8 +27,10 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 mod budget;
+mod deadline_sweep;
 mod local_queues;
 pub use budget::{QueueBudget, QueueLimits};
+pub use deadline_sweep::{deadline_sweep_period, DeadlineSweep};
 pub use local_queues::LocalQueues;
 use tungstenite::Utf8Bytes;
 
@@ -86,7 +88,14 @@ struct Outbox {
     /// Frames queued in the reserve so far (`leave`, `call_resumed`: the server's news about
     /// this connection's call), so a session can tell its cached relay target is still valid.
     reserved_deliveries: AtomicU32,
+    /// When the connection next checks its deadlines (ping, idle, login, credentials), in
+    /// milliseconds on [`LocalQueues`]'s clock, with [`DEADLINE_PASSED`] set by the deadline
+    /// sweep once it is due: deadlines are data, not a timer per connection.
+    deadline: AtomicU64,
 }
+
+/// Set in [`Outbox::deadline`] by the sweep: the connection's deadline passed (it was woken).
+const DEADLINE_PASSED: u64 = 1 << 63;
 
 impl Outbox {
     fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
@@ -177,6 +186,22 @@ impl Outbox {
         self.ready.notify_one();
         self.kicked.notify_waiters();
     }
+
+    /// The deadline sweep's visit at `now` (milliseconds on [`LocalQueues`]'s clock): wakes the
+    /// connection if its deadline passed, and again at every visit until it looked (so a
+    /// wake-up taken by another wait of the connection is not lost).
+    fn wake_if_deadline_passed(&self, now: u64) {
+        let deadline = self.deadline.load(Ordering::Acquire);
+        let passed = deadline & DEADLINE_PASSED != 0
+            || (deadline <= now
+                && self
+                    .deadline
+                    .compare_exchange(deadline, deadline | DEADLINE_PASSED, Ordering::AcqRel, Ordering::Acquire)
+                    .is_ok());
+        if passed {
+            self.ready.notify_one();
+        }
+    }
 }
 
 impl Drop for Outbox {
@@ -248,6 +273,7 @@ impl ConnectionHandle {
             kicked: Notify::new(),
             closed: AtomicBool::new(false),
             reserved_deliveries: AtomicU32::new(0),
+            deadline: AtomicU64::new(!DEADLINE_PASSED),
         });
         limits.budget.queues.insert(id, &outbox);
         ConnectionHandle { id, outbox }
@@ -328,6 +354,18 @@ impl ConnectionHandle {
     /// Wakes the owner again: for a wake-up it took but leaves to its main loop.
     pub(crate) fn wake(&self) {
         self.outbox.ready.notify_one();
+    }
+
+    /// The connection checks its deadlines next at `at` (its task is woken once that passed,
+    /// by the [`DeadlineSweep`]); clears a passed deadline.
+    pub(crate) fn set_deadline(&self, at: Instant) {
+        let at = self.outbox.budget.queues.millis_after_epoch_rounded_up(at);
+        self.outbox.deadline.store(at.min(!DEADLINE_PASSED), Ordering::Release);
+    }
+
+    /// Whether the deadline set last passed (the sweep woke this connection for it).
+    pub(crate) fn deadline_passed(&self) -> bool {
+        self.outbox.deadline.load(Ordering::Acquire) & DEADLINE_PASSED != 0
     }
 
     /// Why the connection was asked to close, if it was.
