@@ -17,6 +17,7 @@ pub mod limits;
 pub mod log_limit;
 pub mod metrics;
 pub mod presence;
+pub mod read_ahead;
 pub mod resume_token;
 pub mod router;
 pub mod security_headers;
