@@ -19,6 +19,7 @@ pub mod log_limit;
 pub mod metrics;
 pub mod nodelay;
 pub mod presence;
+pub mod read_ahead;
 pub mod resume_token;
 pub mod router;
 pub mod security_headers;

@@ -1,9 +1,11 @@
 //! The WebSocket upgrade, done here instead of by axum's `WebSocketUpgrade` so the socket is
 //! built over a [`FrameGate`] (axum's gives no way to wrap the upgraded connection): the same
-//! checks and handshake as axum's (HTTP/1.1, RFC 6455), then tokio-tungstenite over the gate.
+//! checks and handshake as axum's (HTTP/1.1, RFC 6455), then tokio-tungstenite over the gate,
+//! itself over a [`ReadAhead`] (a message in one socket read whatever tungstenite's chunk).
 
 use crate::frame_gate::FrameGate;
 use crate::limits::RateLimiter;
+use crate::read_ahead::ReadAhead;
 use crate::serve::ConnectionContext;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -20,7 +22,7 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::WebSocketStream;
 
 /// An upgraded connection, as the connection task uses it.
-pub type Socket = WebSocketStream<FrameGate<TokioIo<Upgraded>>>;
+pub type Socket = WebSocketStream<FrameGate<ReadAhead<TokioIo<Upgraded>>>>;
 
 /// A valid WebSocket upgrade request (the extractor refuses anything else).
 #[derive(Debug)]
@@ -130,7 +132,7 @@ async fn upgraded_socket(on_upgrade: OnUpgrade, config: WebSocketConfig, limiter
             return None;
         }
     };
-    let gate = FrameGate::new(TokioIo::new(upgraded), limiter);
+    let gate = FrameGate::new(ReadAhead::new(TokioIo::new(upgraded)), limiter);
     Some(WebSocketStream::from_raw_socket(gate, Role::Server, Some(config)).await)
 }
 
