@@ -276,7 +276,21 @@ pub enum Effect {
         video: VideoSource,
         role: NegotiationRole,
     },
-    /// Create a peer connection with the data channel, apply `offer` and then
+    /// A call rings: create its peer connection with the data channel, apply `offer`, make the
+    /// transceivers sendrecv and create the answer, all without applying it, so Accept only has
+    /// to set it and send it. Nothing leaves the browser: no local description means no ICE
+    /// gathering and no connectivity checks (the caller learns nothing before Accept), no camera
+    /// or microphone is asked for and no track is attached; a failure is reported only on Accept
+    /// (the glue then starts over as [`Effect::AnswerIncomingCall`] says). Released by
+    /// [`Effect::ReleasePeerConnection`] when the ringing ends otherwise.
+    PrepareIncomingCall {
+        call_attempt: CallAttempt,
+        ice_servers: Vec<IceServer>,
+        offer: SessionDescription,
+        role: NegotiationRole,
+    },
+    /// Create a peer connection with the data channel (or take the one prepared while it rang,
+    /// [`Effect::PrepareIncomingCall`], its offer applied and its answer created), apply `offer` and then
     /// `remote_candidates` in this order, make every transceiver sendrecv with our microphone and
     /// `video`'s track (or none yet), create the answer, then report [`Action::LocalAnswerCreated`].
     AnswerIncomingCall {
