@@ -62,8 +62,11 @@ async fn a_ringing_call_prepares_its_answer_without_sending_anything_before_acce
     assert_eq!(caller.as_str(), Some(r#"{"remote":null,"ice":"new"}"#), "alice heard nothing from bob");
 
     bob.click_button("Decline").await;
-    bob.wait_for("the prepared connection to be closed", "return window.__duetConnections[0].signalingState === 'closed';")
-        .await;
+    bob.wait_for(
+        "the prepared connection to be closed",
+        "return window.__duetConnections[0].signalingState === 'closed';",
+    )
+    .await;
     alice.wait_for_phase("idle").await;
 
     people.alice_calls_bob().await;
