@@ -276,13 +276,10 @@ pub enum Effect {
         video: VideoSource,
         role: NegotiationRole,
     },
-    /// A call rings: create its peer connection with the data channel, apply `offer`, make the
-    /// transceivers sendrecv and create the answer, all without applying it, so Accept only has
-    /// to set it and send it. Nothing leaves the browser: no local description means no ICE
-    /// gathering and no connectivity checks (the caller learns nothing before Accept), no camera
-    /// or microphone is asked for and no track is attached; a failure is reported only on Accept
-    /// (the glue then starts over as [`Effect::AnswerIncomingCall`] says). Released by
-    /// [`Effect::ReleasePeerConnection`] when the ringing ends otherwise.
+    /// A call rings: create its peer connection, apply `offer`, make the transceivers sendrecv
+    /// and create the answer without applying it (no local description: nothing gathered or
+    /// sent before Accept, no track attached); failures are reported only on Accept. Released by
+    /// [`Effect::ReleasePeerConnection`] if the ringing ends otherwise.
     PrepareIncomingCall {
         call_attempt: CallAttempt,
         ice_servers: Vec<IceServer>,
