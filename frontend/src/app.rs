@@ -68,6 +68,8 @@ pub struct Controller {
     /// `pagehide`: the call is hung up on the data channel as the page goes away.
     page_exit: RefCell<Option<PageExitWatcher>>,
     peer: RefCell<Option<PeerSession>>,
+    /// A ringing call's peer connection, its answer prepared (nothing sent), until Accept.
+    prepared_peer: RefCell<Option<PeerSession>>,
     remote_media_version: Cell<u32>,
     reconnect_timer: RefCell<Option<Timeout>>,
     /// The current call's media recovery timer (disconnected grace, ICE restart backoff).
@@ -112,6 +114,7 @@ impl Controller {
             keyboard: RefCell::new(None),
             page_exit: RefCell::new(None),
             peer: RefCell::new(None),
+            prepared_peer: RefCell::new(None),
             remote_media_version: Cell::new(0),
             reconnect_timer: RefCell::new(None),
             recovery_timer: RefCell::new(None),
@@ -241,11 +244,25 @@ impl Controller {
                     self.peer.replace(Some(peer));
                 }
             }
+            Effect::PrepareIncomingCall { call_attempt, ice_servers, offer, role } => {
+                // A failure here is not reported: Accept starts over and reports it then.
+                let (listener, policy) = (self.remote_media_listener(), &self.ice_transport_policy);
+                let prepared = PeerSession::create(call_attempt, role, &ice_servers, policy, dispatch, listener).ok();
+                prepared.iter().for_each(|peer| peer.prepare_answer(&offer));
+                self.prepared_peer.replace(prepared);
+            }
             Effect::AnswerIncomingCall { call_attempt, ice_servers, video, offer, remote_candidates, role } => {
-                if let Some(peer) = self.create_peer(call_attempt, role, &ice_servers, &dispatch) {
+                let prepared = self.prepared_peer.take().filter(|peer| peer.call_attempt() == call_attempt);
+                let prepared = prepared.filter(PeerSession::has_prepared_answer);
+                let was_prepared = prepared.is_some();
+                if let Some(peer) = prepared.or_else(|| self.create_peer(call_attempt, role, &ice_servers, &dispatch)) {
                     let tracks = self.tracks.borrow();
                     let local_tracks = (tracks.microphone().cloned(), tracks.video_track(video).cloned());
-                    peer.answer_offer(&offer, &remote_candidates, local_tracks, dispatch);
+                    if was_prepared {
+                        peer.answer_prepared_offer(&remote_candidates, local_tracks, dispatch);
+                    } else {
+                        peer.answer_offer(&offer, &remote_candidates, local_tracks, dispatch);
+                    }
                     self.peer.replace(Some(peer));
                 }
             }
@@ -295,7 +312,7 @@ impl Controller {
                 }
             }
             Effect::ReleasePeerConnection => {
-                let released = self.peer.borrow_mut().take();
+                let released = (self.peer.borrow_mut().take(), self.prepared_peer.borrow_mut().take());
                 drop(released);
                 self.recovery_timer.replace(None);
             }

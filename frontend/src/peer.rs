@@ -47,6 +47,7 @@ use web_sys::{
 };
 
 mod negotiation;
+mod prepared_answer;
 
 /// Reads the diagnostic `?ice-transport-policy=` setting (`relay` or `all`, default `all`).
 pub fn configured_ice_transport_policy() -> Result<IceTransportPolicy, IceTransportPolicyError> {
@@ -92,6 +93,8 @@ pub struct PeerSession {
     stats_sampler: RefCell<Option<StatsSampler>>,
     /// The pending "remote media changed" call (cancelled on drop).
     remote_media_notice: RemoteMediaNotice,
+    /// Callee side: the answer prepared while the call rang, until Accept (`peer/prepared_answer.rs`).
+    prepared_answer: RefCell<Option<prepared_answer::PreparedAnswer>>,
 }
 
 /// Calls `on_remote_media_changed` once for all the `track` events of one task: the browser
@@ -219,6 +222,7 @@ impl PeerSession {
             negotiation,
             stats_sampler: RefCell::new(None),
             remote_media_notice,
+            prepared_answer: RefCell::new(None),
         })
     }
 

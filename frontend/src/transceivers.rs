@@ -48,9 +48,27 @@ pub fn answer_with_sendrecv_transceivers(
     audio: Option<MediaStreamTrack>,
     video: Option<MediaStreamTrack>,
 ) -> impl std::future::Future<Output = ()> {
+    make_transceivers_sendrecv(connection);
+    send_local_tracks(connection, audio, video)
+}
+
+/// Callee side, after the caller's offer is applied: every transceiver it created becomes
+/// sendrecv, before the answer is created (its SDP says so; nothing is sent by this).
+pub fn make_transceivers_sendrecv(connection: &RtcPeerConnection) {
+    for (_, transceiver) in transceivers(connection) {
+        transceiver.set_direction(RtcRtpTransceiverDirection::Sendrecv);
+    }
+}
+
+/// Callee side: our track of each kind (or none yet) on the transceiver of that kind, every
+/// `replaceTrack` started at once; the returned future resolves once they are all done.
+pub fn send_local_tracks(
+    connection: &RtcPeerConnection,
+    audio: Option<MediaStreamTrack>,
+    video: Option<MediaStreamTrack>,
+) -> impl std::future::Future<Output = ()> {
     let mut replacements = Vec::new();
     for (kind, transceiver) in transceivers(connection) {
-        transceiver.set_direction(RtcRtpTransceiverDirection::Sendrecv);
         let track = match kind.as_str() {
             "audio" => audio.as_ref(),
             "video" => video.as_ref(),

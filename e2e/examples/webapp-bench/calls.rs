@@ -88,21 +88,18 @@ async fn steps_after(person: &Person, accepted_at: f64) -> Value {
         .into()
 }
 
-/// Every call of each page, in order.
+/// Every call of each page, in order, by the page's label.
 #[derive(Debug, Default)]
 pub struct Timings {
-    app: Vec<Call>,
-    minimal: Vec<Call>,
+    by_page: std::collections::BTreeMap<&'static str, Vec<Call>>,
 }
 
 impl Timings {
     pub fn push(&mut self, page: Page, call: Call) {
-        match page {
-            Page::App => self.app.push(call),
-            Page::Minimal => self.minimal.push(call),
-        }
+        self.by_page.entry(page.label()).or_default().push(call);
     }
 
+    /// `app` and `minimal` always; `baseline` when `--baseline` gave an earlier build.
     pub fn to_json(&self) -> Value {
         let list = |calls: &[Call]| {
             calls
@@ -118,7 +115,15 @@ impl Timings {
                 })
                 .collect::<Vec<_>>()
         };
-        json!({ "app": list(&self.app), "minimal": list(&self.minimal) })
+        let mut pages = serde_json::Map::new();
+        for page in [Page::App, Page::Minimal, Page::Baseline] {
+            match self.by_page.get(page.label()) {
+                Some(calls) => pages.insert(page.label().to_owned(), list(calls).into()),
+                None if page != Page::Baseline => pages.insert(page.label().to_owned(), json!([])),
+                None => None,
+            };
+        }
+        pages.into()
     }
 }
 
@@ -133,7 +138,7 @@ async fn open_signed_in(pages: &Pages, page: Page, name: &'static str) -> Person
     person.client.goto(url).await.unwrap_or_else(|error| panic!("{name}: could not open {url}: {error}"));
     person.sign_in(name).await;
     match page {
-        Page::App => person.wait_for_signed_in().await,
+        Page::App | Page::Baseline => person.wait_for_signed_in().await,
         Page::Minimal => {
             let signed_in = format!(
                 "return document.getElementById('signed-in-as').textContent === {};",
@@ -158,7 +163,7 @@ pub async fn measure(pages: &Pages, page: Page, round: usize) -> Call {
             profiles = summaries;
             timing
         }
-        Page::App => {
+        Page::App | Page::Baseline => {
             let timing = call_and_accept(&caller, &callee, false).await;
             hang_up(page, &caller, &callee).await;
             timing
@@ -189,7 +194,7 @@ pub async fn measure(pages: &Pages, page: Page, round: usize) -> Call {
 /// incoming-call panel naming the caller.
 async fn wait_for_the_incoming_call(page: Page, caller: &Person, callee: &Person) {
     match page {
-        Page::App => callee.wait_for_phase("ringing").await,
+        Page::App | Page::Baseline => callee.wait_for_phase("ringing").await,
         Page::Minimal => {
             let panel_shown = format!(
                 "const panel = document.querySelector('[aria-label=\"Incoming call\"]'); \
@@ -214,7 +219,7 @@ async fn accept_and_time(caller: &Person, callee: &Person) -> CallSetUpTiming {
 async fn hang_up(page: Page, caller: &Person, callee: &Person) {
     caller.click_button("Hang up").await;
     match page {
-        Page::App => callee.wait_for_phase("idle").await,
+        Page::App | Page::Baseline => callee.wait_for_phase("idle").await,
         Page::Minimal => {
             let ended = "return document.getElementById('status').textContent.includes('ended');";
             callee.wait_for("the call to end", ended).await;

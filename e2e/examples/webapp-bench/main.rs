@@ -9,6 +9,7 @@
 //!
 //!   cargo run --release -p e2e --example webapp-bench -- --calls 5 --loads 10
 //!   cargo run --release -p e2e --example webapp-bench -- --calls 3 --loads 0 --profile   # where the time goes
+//!   cargo run --release -p e2e --example webapp-bench -- --calls 10 --loads 0 --baseline DIR  # before/after
 //!
 //! - Page loads (`--loads` per page, app and minimal alternating): navigation start to the
 //!   sign-in form being usable (an input labelled "Your name" and a "Sign in" button, both
@@ -18,6 +19,9 @@
 //!   preview, one calls the other, the callee clicks Accept; the time from that click to the
 //!   first remote video frame on each side (`requestVideoFrameCallback`, wall clock in each page),
 //!   exactly as e2e/tests/browser_call.rs measures it.
+//! - `--baseline DIR`: an earlier build of the app (a copy of its `dist/`), served by a third
+//!   server and called in the same alternation (app, minimal page, baseline), so a change to the
+//!   app is measured before/after in one run; its calls are the JSON's `calls.baseline`.
 
 #[path = "../../tests/common/mod.rs"]
 mod common;
@@ -35,6 +39,8 @@ use std::path::PathBuf;
 pub struct Pages {
     pub app_url: String,
     pub minimal_url: String,
+    /// `--baseline DIR`: an earlier build of the app, for before/after comparisons.
+    pub baseline_url: Option<String>,
     pub chromedriver_port: u16,
     /// `--profile`: CPU-profile both pages of every call (`profile.rs`); slows them down.
     pub profile: bool,
@@ -45,6 +51,8 @@ pub struct Pages {
 pub enum Page {
     App,
     Minimal,
+    /// The earlier build `--baseline` names (calls only).
+    Baseline,
 }
 
 impl Page {
@@ -52,6 +60,7 @@ impl Page {
         match self {
             Page::App => "app",
             Page::Minimal => "minimal",
+            Page::Baseline => "baseline",
         }
     }
 
@@ -59,6 +68,7 @@ impl Page {
         match self {
             Page::App => &pages.app_url,
             Page::Minimal => &pages.minimal_url,
+            Page::Baseline => pages.baseline_url.as_deref().expect("--baseline gives the baseline's directory"),
         }
     }
 }
@@ -106,6 +116,13 @@ async fn main() {
 
     let app_server = start_server(built_app_directory()).await;
     let minimal_server = start_server(repository_root().join("e2e").join("bench").join("minimal-call")).await;
+    let baseline_server = match arguments.iter().position(|argument| argument == "--baseline") {
+        Some(index) => {
+            let directory = arguments.get(index + 1).expect("--baseline needs the directory of an earlier dist/");
+            Some(start_server(PathBuf::from(directory)).await)
+        }
+        None => None,
+    };
     let log_directory = target_directory().join("e2e-logs");
     std::fs::create_dir_all(&log_directory).expect("create the log directory");
     let mut chromedriver = ChromeDriverProcess::start(&log_directory.join("chromedriver-webapp-bench.log"));
@@ -113,6 +130,7 @@ async fn main() {
     let pages = Pages {
         app_url: format!("http://{}/", app_server.address),
         minimal_url: format!("http://{}/", minimal_server.address),
+        baseline_url: baseline_server.as_ref().map(|server| format!("http://{}/", server.address)),
         chromedriver_port: chromedriver.port,
         profile: arguments.iter().any(|argument| argument == "--profile"),
     };
@@ -127,8 +145,10 @@ async fn main() {
         }
     }
     let mut call_timings = calls::Timings::default();
+    let mut called_pages = vec![Page::App, Page::Minimal];
+    called_pages.extend(pages.baseline_url.is_some().then_some(Page::Baseline));
     for round in 0..call_count {
-        for page in [Page::App, Page::Minimal] {
+        for &page in &called_pages {
             let call = calls::measure(&pages, page, round).await;
             eprintln!("call {} {}: {:?}", round + 1, page.label(), call.timing);
             call_timings.push(page, call);
@@ -146,4 +166,7 @@ async fn main() {
     drop(chromedriver);
     app_server.stop_and_wait().await;
     minimal_server.stop_and_wait().await;
+    if let Some(server) = baseline_server {
+        server.stop_and_wait().await;
+    }
 }

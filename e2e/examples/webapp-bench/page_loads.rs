@@ -52,19 +52,15 @@ pub struct Load {
     pub warm: Value,
 }
 
-/// Every load of each page, in order.
+/// Every load of each page, in order, by the page's label.
 #[derive(Debug, Default)]
 pub struct Loads {
-    app: Vec<Load>,
-    minimal: Vec<Load>,
+    by_page: std::collections::BTreeMap<&'static str, Vec<Load>>,
 }
 
 impl Loads {
     pub fn push(&mut self, page: Page, load: Load) {
-        match page {
-            Page::App => self.app.push(load),
-            Page::Minimal => self.minimal.push(load),
-        }
+        self.by_page.entry(page.label()).or_default().push(load);
     }
 
     pub fn to_json(&self) -> Value {
@@ -74,7 +70,11 @@ impl Loads {
                 "warm": loads.iter().map(|load| load.warm.clone()).collect::<Vec<_>>(),
             })
         };
-        json!({ "app": list(&self.app), "minimal": list(&self.minimal) })
+        let mut pages = serde_json::Map::new();
+        for page in ["app", "minimal"] {
+            pages.insert(page.to_owned(), list(self.by_page.get(page).map_or(&[], Vec::as_slice)));
+        }
+        pages.into()
     }
 }
 

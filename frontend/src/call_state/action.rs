@@ -276,7 +276,18 @@ pub enum Effect {
         video: VideoSource,
         role: NegotiationRole,
     },
-    /// Create a peer connection with the data channel, apply `offer` and then
+    /// A call rings: create its peer connection, apply `offer`, make the transceivers sendrecv
+    /// and create the answer without applying it (no local description: nothing gathered or
+    /// sent before Accept, no track attached); failures are reported only on Accept. Released by
+    /// [`Effect::ReleasePeerConnection`] if the ringing ends otherwise.
+    PrepareIncomingCall {
+        call_attempt: CallAttempt,
+        ice_servers: Vec<IceServer>,
+        offer: SessionDescription,
+        role: NegotiationRole,
+    },
+    /// Create a peer connection with the data channel (or take the one prepared while it rang,
+    /// [`Effect::PrepareIncomingCall`], its offer applied and its answer created), apply `offer` and then
     /// `remote_candidates` in this order, make every transceiver sendrecv with our microphone and
     /// `video`'s track (or none yet), create the answer, then report [`Action::LocalAnswerCreated`].
     AnswerIncomingCall {

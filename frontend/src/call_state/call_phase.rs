@@ -108,8 +108,9 @@ pub enum CallPhase {
         local_candidates_waiting: Vec<IceCandidate>,
         remote_candidates_waiting: Vec<IceCandidate>,
     },
-    /// `peer` calls us. Nothing is created until Accept: the offer and the candidates that
-    /// trickle in meanwhile are kept here.
+    /// `peer` calls us. Nothing is sent until Accept: the offer and the candidates that trickle
+    /// in meanwhile are kept here (the glue prepares the peer connection with the offer,
+    /// [`Effect::PrepareIncomingCall`](super::Effect::PrepareIncomingCall), without sending).
     Ringing {
         call_attempt: CallAttempt,
         peer: UserName,
@@ -165,7 +166,8 @@ impl CallPhase {
         }
     }
 
-    /// True when this phase owns an `RTCPeerConnection` (everything but idle and ringing).
+    /// True when this phase owns an `RTCPeerConnection` in use (everything but idle and ringing;
+    /// a ringing call's prepared one sends nothing and reports nothing until Accept).
     pub fn has_peer_connection(&self) -> bool {
         matches!(self, CallPhase::Calling { .. } | CallPhase::Connecting { .. } | CallPhase::InCall { .. })
     }

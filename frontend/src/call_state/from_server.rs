@@ -2,7 +2,7 @@
 //! candidates, leaves and refusals.
 
 use super::resume::ResumeSupport;
-use super::{same_person, AppModel, CallPhase, Effect, LocalMedia, Notice, SignIn};
+use super::{same_person, AppModel, CallPhase, Effect, LocalMedia, NegotiationRole, Notice, SignIn};
 use protocol::{
     ClientMessage, ErrorCode, IceCandidate, IceServer, LeaveReason, LoginFailure, ResumeToken, ServerMessage,
     SessionDescription, UserName,
@@ -112,7 +112,7 @@ impl AppModel {
                 if self.signed_in_name().is_none() || self.refused_as_do_not_disturb(&caller, at_millis, effects) {
                     return;
                 }
-                self.ring(caller, offer, Vec::new());
+                self.ring(caller, offer, Vec::new(), effects);
             }
             CallPhase::Connecting { call_attempt, peer, .. } | CallPhase::InCall { call_attempt, peer, .. }
                 if same_person(peer, &caller) =>
@@ -128,7 +128,7 @@ impl AppModel {
                 let remote_candidates_waiting = remote_candidates_waiting.clone();
                 self.release_peer_connection(effects);
                 self.superseded_offer_to = offer_sent.then(|| caller.clone());
-                self.ring(caller, offer, remote_candidates_waiting);
+                self.ring(caller, offer, remote_candidates_waiting, effects);
             }
             // The server never rings a busy user; if it happens anyway, say we are busy.
             _ => {
@@ -138,9 +138,22 @@ impl AppModel {
     }
 
     /// `caller`'s offer rings: a new call attempt, announced politely (role="status") for screen
-    /// readers; the panel has the buttons.
-    fn ring(&mut self, caller: UserName, offer: SessionDescription, remote_candidates_waiting: Vec<IceCandidate>) {
+    /// readers; the panel has the buttons. Its peer connection is prepared meanwhile (nothing
+    /// sent: [`Effect::PrepareIncomingCall`]), so Accept has less to do.
+    fn ring(
+        &mut self,
+        caller: UserName,
+        offer: SessionDescription,
+        remote_candidates_waiting: Vec<IceCandidate>,
+        effects: &mut Vec<Effect>,
+    ) {
         let call_attempt = self.allocate_call_attempt();
+        effects.push(Effect::PrepareIncomingCall {
+            call_attempt,
+            ice_servers: self.ice_servers.clone(),
+            offer: offer.clone(),
+            role: NegotiationRole::of(false),
+        });
         self.notice = Some(Notice::status(format!("{caller} is calling you.")));
         self.call = CallPhase::Ringing { call_attempt, peer: caller, offer, remote_candidates_waiting };
     }

@@ -175,9 +175,9 @@ impl AppModel {
     }
 
     /// Ends whatever call is in progress locally and says why, releasing the peer connection
-    /// when one existed.
+    /// when one existed (a ringing call's is the one prepared for its answer).
     pub(super) fn end_call(&mut self, notice: Notice, effects: &mut Vec<Effect>) {
-        if self.call.has_peer_connection() {
+        if self.call.has_peer_connection() || matches!(self.call, CallPhase::Ringing { .. }) {
             effects.push(Effect::ReleasePeerConnection);
         }
         self.forget_peer_connection();

@@ -45,7 +45,7 @@ pub(super) struct Negotiation {
     ignore_offer: Cell<bool>,
     setting_remote_answer_pending: Cell<bool>,
     /// The first offer/answer exchange is done: from now on `negotiationneeded` makes offers.
-    established: Cell<bool>,
+    pub(super) established: Cell<bool>,
     /// Polite side: our offer, created and sent, set as local description only with its answer.
     unapplied_offer: RefCell<Option<JsValue>>,
     /// Polite side: the peer's offers applied so far (an offer of ours created meanwhile is stale).
@@ -346,7 +346,7 @@ fn report_local_description(call_attempt: CallAttempt, description: SessionDescr
 
 /// A fresh random secret for this call's verification code, from `crypto.getRandomValues`
 /// (drawn for every offer and answer; the reducer keeps the call's first).
-fn fresh_nonce() -> Result<Nonce, PeerError> {
+pub(super) fn fresh_nonce() -> Result<Nonce, PeerError> {
     let mut bytes = [0_u8; 32];
     let crypto = web_sys::window()
         .ok_or(JsValue::UNDEFINED)
@@ -385,7 +385,7 @@ async fn set_implicit_local_description(connection: &RtcPeerConnection) -> Resul
     local_description(connection)
 }
 
-fn local_description(connection: &RtcPeerConnection) -> Result<SessionDescription, PeerError> {
+pub(super) fn local_description(connection: &RtcPeerConnection) -> Result<SessionDescription, PeerError> {
     let description = connection.local_description().ok_or(PeerError::NoLocalDescription)?;
     description_from_browser(&description)
 }

@@ -97,8 +97,14 @@ pub(super) fn alice_calling_bob() -> (AppModel, CallAttempt) {
 pub(super) fn alice_ringing_from_bob() -> (AppModel, CallAttempt) {
     let mut state = signed_in_as_alice();
     let effects = state.apply(received(ServerMessage::Offer { offer: sdp("offer"), name: name("bob") }));
-    assert!(effects.is_empty(), "nothing is created before Accept: {effects:?}");
     let call_attempt = state.call.call_attempt().expect("ringing has a call attempt");
+    let prepare = Effect::PrepareIncomingCall {
+        call_attempt,
+        ice_servers: state.ice_servers.clone(),
+        offer: sdp("offer"),
+        role: NegotiationRole::Polite,
+    };
+    assert_eq!(effects, vec![prepare], "nothing is sent before Accept, the answer is only prepared");
     (state, call_attempt)
 }
 

@@ -8,10 +8,17 @@ fn glare_offer_from_the_peer_we_are_calling_rings_instead_of_answering_busy() {
     let (mut state, our_attempt) = alice_calling_bob();
     state.apply(received(ServerMessage::Candidate { candidate: candidate(1), name: Some(name("bob")) }));
     let effects = state.apply(received(ServerMessage::Offer { offer: sdp("offer"), name: name("bob") }));
-    assert_eq!(effects, vec![Effect::ReleasePeerConnection], "no busy leave: {effects:?}");
     let CallPhase::Ringing { call_attempt, peer, offer, remote_candidates_waiting } = state.call.clone() else {
         panic!("rings like a normal incoming call: {:?}", state.call)
     };
+    // Our connection goes first, then the answer to the peer's offer is prepared, as for any call.
+    let prepare = Effect::PrepareIncomingCall {
+        call_attempt,
+        ice_servers: state.ice_servers.clone(),
+        offer: sdp("offer"),
+        role: NegotiationRole::Polite,
+    };
+    assert_eq!(effects, vec![Effect::ReleasePeerConnection, prepare], "no busy leave: {effects:?}");
     assert_ne!(call_attempt, our_attempt);
     assert_eq!(peer, name("bob"));
     assert_eq!(offer, sdp("offer"));

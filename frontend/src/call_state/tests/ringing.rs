@@ -3,7 +3,7 @@
 use super::fixtures::*;
 
 #[test]
-fn incoming_offer_rings_without_creating_anything() {
+fn incoming_offer_rings_and_only_prepares_the_answer() {
     let (state, call_attempt) = alice_ringing_from_bob();
     assert_eq!(
         state.call,
@@ -44,12 +44,15 @@ fn accept_answers_with_the_queued_offer_and_every_early_candidate_in_order() {
 }
 
 #[test]
-fn decline_sends_leave_with_reason_declined_and_creates_nothing() {
+fn decline_sends_leave_with_reason_declined_and_releases_the_prepared_peer_connection() {
     let (mut state, _) = alice_ringing_from_bob();
     let effects = state.apply(Action::DeclineClicked);
     assert_eq!(
         effects,
-        vec![Effect::Send(ClientMessage::Leave { name: Some(name("bob")), reason: Some(LeaveReason::Declined) })]
+        vec![
+            Effect::Send(ClientMessage::Leave { name: Some(name("bob")), reason: Some(LeaveReason::Declined) }),
+            Effect::ReleasePeerConnection,
+        ]
     );
     assert_eq!(state.call, CallPhase::Idle);
     assert!(notice_text(&state).contains("declined"));
@@ -60,7 +63,7 @@ fn caller_cancelling_while_it_rings_is_reported() {
     let (mut state, _) = alice_ringing_from_bob();
     let effects =
         state.apply(received(ServerMessage::Leave { name: Some(name("bob")), reason: Some(LeaveReason::Hangup) }));
-    assert!(!effects.contains(&Effect::ReleasePeerConnection), "no peer connection existed: {effects:?}");
+    assert!(effects.contains(&Effect::ReleasePeerConnection), "the prepared one is released: {effects:?}");
     assert_eq!(notice_text(&state), "bob cancelled the call.");
 }
 

@@ -1,0 +1,93 @@
+//! Callee side, while the call rings: the caller's offer is applied, the transceivers made
+//! sendrecv and the answer created ahead of Accept ([`PeerSession::prepare_answer`]), so that on
+//! Accept only the answer's `setLocalDescription` stands between the click and the answer sent
+//! ([`PeerSession::answer_prepared_offer`]). Until then nothing leaves the browser: without a
+//! local description there is no ICE gathering and no connectivity check (the caller learns
+//! nothing, not even our addresses, before Accept), and no track of ours is on a sender (the
+//! camera and microphone are attached on Accept, as before). A failure while it rings is reported
+//! only on Accept, with the words the unprepared path (`answer_offer`) would have used.
+
+use super::negotiation::{fresh_nonce, local_description};
+use super::{browser_error, parse_json, PeerSession};
+use crate::call_state::Action;
+use crate::errors::{PeerError, PeerOperation};
+use crate::signaling::Dispatch;
+use crate::transceivers::{make_transceivers_sendrecv, send_local_tracks};
+use futures::future::{FutureExt, LocalBoxFuture, Shared};
+use protocol::{IceCandidate, SessionDescription};
+use std::rc::Rc;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::{spawn_local, JsFuture};
+use web_sys::{MediaStreamTrack, RtcSessionDescriptionInit};
+
+/// The answer created while the call rings (not applied), or why it could not be; shared by the
+/// task that drives it while it rings and by Accept, which may come before it is ready.
+pub(super) type PreparedAnswer = Shared<LocalBoxFuture<'static, Result<JsValue, PeerError>>>;
+
+impl PeerSession {
+    /// While the call rings: applies the caller's offer, makes the transceivers sendrecv and
+    /// creates the answer, keeping it for [`PeerSession::answer_prepared_offer`]. An offer that
+    /// is not even JSON prepares nothing (Accept then answers from scratch and reports it).
+    pub fn prepare_answer(&self, offer: &SessionDescription) {
+        let Ok(offer) = parse_json(offer.as_json()) else { return };
+        let offer: RtcSessionDescriptionInit = offer.unchecked_into();
+        let applied = JsFuture::from(self.connection.set_remote_description(&offer));
+        let connection = self.connection.clone();
+        let answer: PreparedAnswer = async move {
+            applied.await.map_err(|error| browser_error(PeerOperation::ApplyCallersOffer, &error))?;
+            make_transceivers_sendrecv(&connection);
+            JsFuture::from(connection.create_answer())
+                .await
+                .map_err(|error| browser_error(PeerOperation::CreateAnswer, &error))
+        }
+        .boxed_local()
+        .shared();
+        // Driven now, while it rings; Accept awaits the same outcome.
+        spawn_local(answer.clone().map(drop));
+        self.prepared_answer.replace(Some(answer));
+    }
+
+    /// True when [`PeerSession::prepare_answer`] prepared this call's answer and Accept has not
+    /// used it yet.
+    pub fn has_prepared_answer(&self) -> bool {
+        self.prepared_answer.borrow().is_some()
+    }
+
+    /// Accept of a call whose answer was prepared while it rang: the candidates that waited
+    /// (queued now, so after the offer), our tracks on the senders (`replaceTrack`, alongside),
+    /// the prepared answer set as local description, then [`Action::LocalAnswerCreated`] once the
+    /// tracks are set too; the same steps and outcome as `answer_offer`, in less time.
+    pub fn answer_prepared_offer(
+        &self,
+        waiting_candidates: &[IceCandidate],
+        local_tracks: (Option<MediaStreamTrack>, Option<MediaStreamTrack>),
+        dispatch: Dispatch,
+    ) {
+        let Some(prepared) = self.prepared_answer.take() else { return };
+        for candidate in waiting_candidates {
+            self.add_remote_candidate(candidate);
+        }
+        let call_attempt = self.call_attempt;
+        let connection = self.connection.clone();
+        let negotiation = Rc::clone(&self.negotiation);
+        spawn_local(async move {
+            let answer = async {
+                let answer = prepared.await?;
+                let (audio, video) = local_tracks;
+                let tracks_set = send_local_tracks(&connection, audio, video);
+                JsFuture::from(connection.set_local_description(answer.unchecked_ref()))
+                    .await
+                    .map_err(|error| browser_error(PeerOperation::SetLocalAnswer, &error))?;
+                let answer = local_description(&connection);
+                tracks_set.await;
+                answer
+            }
+            .await;
+            negotiation.established.set(answer.is_ok());
+            dispatch(match answer.and_then(|answer| Ok((answer, fresh_nonce()?))) {
+                Ok((answer, nonce)) => Action::LocalAnswerCreated { call_attempt, answer, nonce },
+                Err(error) => Action::PeerConnectionFailed { call_attempt, error },
+            });
+        });
+    }
+}
