@@ -32,6 +32,16 @@ impl SignalingConnection {
             SignalingConnection::Dormant => "dormant",
         }
     }
+
+    /// The alert shown while reconnecting, the delay in seconds with one decimal ("Retrying in
+    /// 0.5 s"); in integers, so the wasm needs no `f64` formatting. Every delay is a multiple of
+    /// 100 ms, so rounding never comes into it.
+    pub fn reconnecting_words(attempt: u32, retry_in_millis: u32) -> String {
+        let tenths = retry_in_millis.saturating_add(50) / 100;
+        let (seconds, tenth) = ((tenths / 10).to_string(), (tenths % 10).to_string());
+        let attempt = attempt.to_string();
+        ["Not connected to the server. Retrying in ", &seconds, ".", &tenth, " s (attempt ", &attempt, ")…"].concat()
+    }
 }
 
 /// The delay before reconnect attempt number `attempt` (1-based): 0.5 s, 1 s, 2 s, ... 10 s.

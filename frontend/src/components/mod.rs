@@ -108,10 +108,7 @@ fn connection_banner(props: &ConnectionBannerProps) -> Html {
         },
         SignalingConnection::Reconnecting { attempt, retry_in_millis } => html! {
             <p class="banner banner-alert connection-lost" role="alert">
-                {format!(
-                    "Not connected to the server. Retrying in {:.1} s (attempt {attempt})…",
-                    f64::from(*retry_in_millis) / 1000.0
-                )}
+                {SignalingConnection::reconnecting_words(*attempt, *retry_in_millis)}
             </p>
         },
         SignalingConnection::ReplacedByAnotherLogin => html! {

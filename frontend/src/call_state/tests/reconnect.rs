@@ -160,3 +160,14 @@ fn stale_reconnect_timer_is_ignored_once_connected() {
     let mut state = signed_in_as_alice();
     assert!(state.apply(Action::ReconnectDue).is_empty());
 }
+
+#[test]
+fn reconnecting_words_show_the_delay_in_seconds_with_one_decimal_as_f64_formatting_did() {
+    for (attempt, millis) in [(1, 500), (2, 1_000), (5, 8_000), (6, 10_000), (3, 1_550), (4, 12_340)] {
+        let expected = format!(
+            "Not connected to the server. Retrying in {:.1} s (attempt {attempt})…",
+            f64::from(millis) / 1000.0
+        );
+        assert_eq!(SignalingConnection::reconnecting_words(attempt, millis), expected);
+    }
+}
