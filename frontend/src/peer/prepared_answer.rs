@@ -13,16 +13,32 @@ use crate::call_state::Action;
 use crate::errors::{PeerError, PeerOperation};
 use crate::signaling::Dispatch;
 use crate::transceivers::{make_transceivers_sendrecv, send_local_tracks};
-use futures::future::{FutureExt, LocalBoxFuture, Shared};
 use protocol::{IceCandidate, SessionDescription};
+use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::{spawn_local, JsFuture};
+use wasm_bindgen_futures::{future_to_promise, spawn_local, JsFuture};
 use web_sys::{MediaStreamTrack, RtcSessionDescriptionInit};
 
-/// The answer created while the call rings (not applied), or why it could not be; shared by the
-/// task that drives it while it rings and by Accept, which may come before it is ready.
-pub(super) type PreparedAnswer = Shared<LocalBoxFuture<'static, Result<JsValue, PeerError>>>;
+/// The answer created while the call rings (not applied), or why it could not be. The browser
+/// drives the work while it rings; Accept, which may come before it is ready, awaits the same
+/// promise. The promise always resolves (the answer, or `null` with the error in `failure`), so a
+/// call declined after a failed preparation leaves no unhandled rejection behind.
+pub(super) struct PreparedAnswer {
+    answer: js_sys::Promise,
+    failure: Rc<RefCell<Option<PeerError>>>,
+}
+
+impl PreparedAnswer {
+    /// The answer, once the browser has created it, or the error that stopped it.
+    async fn outcome(self) -> Result<JsValue, PeerError> {
+        let answer = JsFuture::from(self.answer).await.unwrap_or(JsValue::NULL);
+        match self.failure.take() {
+            Some(error) => Err(error),
+            None => Ok(answer),
+        }
+    }
+}
 
 impl PeerSession {
     /// While the call rings: applies the caller's offer, makes the transceivers sendrecv and
@@ -33,18 +49,24 @@ impl PeerSession {
         let offer: RtcSessionDescriptionInit = offer.unchecked_into();
         let applied = JsFuture::from(self.connection.set_remote_description(&offer));
         let connection = self.connection.clone();
-        let answer: PreparedAnswer = async move {
-            applied.await.map_err(|error| browser_error(PeerOperation::ApplyCallersOffer, &error))?;
-            make_transceivers_sendrecv(&connection);
-            JsFuture::from(connection.create_answer())
-                .await
-                .map_err(|error| browser_error(PeerOperation::CreateAnswer, &error))
-        }
-        .boxed_local()
-        .shared();
-        // Driven now, while it rings; Accept awaits the same outcome.
-        spawn_local(answer.clone().map(drop));
-        self.prepared_answer.replace(Some(answer));
+        let failure = Rc::new(RefCell::new(None));
+        let failure_slot = Rc::clone(&failure);
+        // Driven now by the browser, while it rings; Accept awaits the same promise.
+        let answer = future_to_promise(async move {
+            let answer = async {
+                applied.await.map_err(|error| browser_error(PeerOperation::ApplyCallersOffer, &error))?;
+                make_transceivers_sendrecv(&connection);
+                JsFuture::from(connection.create_answer())
+                    .await
+                    .map_err(|error| browser_error(PeerOperation::CreateAnswer, &error))
+            }
+            .await;
+            Ok(answer.unwrap_or_else(|error| {
+                failure_slot.replace(Some(error));
+                JsValue::NULL
+            }))
+        });
+        self.prepared_answer.replace(Some(PreparedAnswer { answer, failure }));
     }
 
     /// True when [`PeerSession::prepare_answer`] prepared this call's answer and Accept has not
@@ -72,7 +94,7 @@ impl PeerSession {
         let negotiation = Rc::clone(&self.negotiation);
         spawn_local(async move {
             let answer = async {
-                let answer = prepared.await?;
+                let answer = prepared.outcome().await?;
                 let (audio, video) = local_tracks;
                 let tracks_set = send_local_tracks(&connection, audio, video);
                 JsFuture::from(connection.set_local_description(answer.unchecked_ref()))
