@@ -61,9 +61,12 @@ pub const SERVER_NAME: &str = "duet";
 /// shutdown, HTTP connections included, ends within this time.
 pub const SHUTDOWN_DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Bytes read from a socket at a time. Signaling frames are small (a candidate is ~300 bytes);
-/// a larger buffer costs memory on every idle connection and a zero-fill before every read.
-pub const READ_BUFFER_BYTES: usize = 512;
+/// Bytes tungstenite reads at a time, and the read buffer every idle connection keeps. A
+/// candidate frame (~250-320 bytes on the wire) still arrives in one read; anything larger takes
+/// one `recvfrom` and a copy per further chunk ([`read_ahead`]). 512 held 0.13 KiB more per idle
+/// connection; 256 cost 4 % more instructions per relayed candidate (BENCHMARKS.md, "Server
+/// levers (issue 15)").
+pub const READ_BUFFER_BYTES: usize = 384;
 
 /// Everything a request handler or connection needs: one pointer, cheap to clone (every
 /// connection holds one, so its size counts per connection).

@@ -4,11 +4,12 @@
 //! one `poll_read`), hands the reader what it asked for and keeps the rest in an allocation of
 //! exactly its size, freed as soon as the reader has taken it.
 //!
-//! tungstenite reads at most its configured read buffer size per call (512 bytes,
+//! tungstenite reads at most its configured read buffer size per call (384 bytes,
 //! [`crate::READ_BUFFER_BYTES`], a capacity every idle connection keeps), so a 4.4 KB message was
-//! nine `recvfrom`; a larger buffer would be kept by every idle connection (tungstenite's default
-//! of 128 KiB is 134 KiB per idle connection on matchbox). Here the message is one `recvfrom`,
-//! its other chunks are copies, and an idle connection holds nothing for it but one pointer.
+//! nine `recvfrom` (with the 512 bytes of before); a larger buffer would be kept by every idle
+//! connection (tungstenite's default of 128 KiB is 134 KiB per idle connection on matchbox).
+//! Here the message is one `recvfrom`, its other chunks are copies, and an idle connection holds
+//! nothing for it but one pointer.
 //! The socket's bytes reach the reader unchanged and in order (BENCHMARKS.md, "Server levers
 //! (issue 15)").
 
