@@ -62,7 +62,7 @@ pub const SERVER_NAME: &str = "duet";
 pub const SHUTDOWN_DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Bytes tungstenite reads at a time, and the read buffer every idle connection keeps. A
-/// candidate frame (~250-320 bytes on the wire) still arrives in one read; anything larger takes
+/// candidate frame (a 257-byte candidate is ~313 bytes on the wire) still arrives in one read; anything larger takes
 /// one `recvfrom` and a copy per further chunk ([`read_ahead`]). 512 held 0.13 KiB more per idle
 /// connection; 256 cost 4 % more instructions per relayed candidate (BENCHMARKS.md, "Server
 /// levers (issue 15)").
