@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
 /// Our server's WebSocket read buffer (backend's `READ_BUFFER_BYTES`).
-pub const READ_BUFFER_BYTES: usize = 512;
+pub const READ_BUFFER_BYTES: usize = 384;
 
 /// The connection waiting for a partner: where to send the partner's socket.
 type Waiting = Arc<Mutex<Option<oneshot::Sender<WebSocket>>>>;

@@ -1,6 +1,6 @@
 //! `loadgen relay-server`: the do-nothing relays the bench measures as floors. Each pairs
 //! connections in the order they arrive and forwards every frame, unparsed, to the partner:
-//! - `--kind axum`: tokio + axum WebSocket, the versions and socket settings of our server (512-byte
+//! - `--kind axum`: tokio + axum WebSocket, the versions and socket settings of our server (384-byte
 //!   read buffer, no write buffer), one task per pair: what our protocol logic costs on top of
 //!   the framework;
 //! - `--kind tcp`: raw TCP, the bytes of length-prefixed frames copied as they come: what the
