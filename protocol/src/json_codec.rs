@@ -371,16 +371,6 @@ impl<'a> ServerFields<'a> {
     }
 }
 
-fn login_failure(word: &str) -> LoginFailure {
-    match word {
-        "taken" => LoginFailure::Taken,
-        "invalid" => LoginFailure::Invalid,
-        "resume_refused" => LoginFailure::ResumeRefused,
-        "unavailable" => LoginFailure::Unavailable,
-        _ => LoginFailure::Other,
-    }
-}
-
 impl ServerMessage {
     /// Parses one text frame from a server (classic or ours) by hand (see the module's words).
     pub fn from_json_without_serde(text: &str) -> Result<ServerMessage, ParseError> {
@@ -400,7 +390,7 @@ impl ServerMessage {
                 name: wire.name,
                 resume: wire.resume,
                 ice_servers: wire.ice_servers,
-                reason: wire.reason.as_deref().map(login_failure),
+                reason: wire.reason.as_deref().map(LoginFailure::from_wire),
                 message: wire.message,
             },
             "offer" => ServerMessage::Offer {

@@ -183,6 +183,19 @@ pub enum LoginFailure {
     Other,
 }
 
+impl LoginFailure {
+    /// Reads a reason from the wire; unknown words become [`LoginFailure::Other`].
+    pub fn from_wire(word: &str) -> LoginFailure {
+        match word {
+            "taken" => LoginFailure::Taken,
+            "invalid" => LoginFailure::Invalid,
+            "resume_refused" => LoginFailure::ResumeRefused,
+            "unavailable" => LoginFailure::Unavailable,
+            _ => LoginFailure::Other,
+        }
+    }
+}
+
 /// Why a call ended, carried on `leave`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -377,13 +390,7 @@ impl ServerMessage {
                 name: wire.name,
                 resume: wire.resume,
                 ice_servers: wire.ice_servers,
-                reason: wire.reason.as_deref().map(|word| match word {
-                    "taken" => LoginFailure::Taken,
-                    "invalid" => LoginFailure::Invalid,
-                    "resume_refused" => LoginFailure::ResumeRefused,
-                    "unavailable" => LoginFailure::Unavailable,
-                    _ => LoginFailure::Other,
-                }),
+                reason: wire.reason.as_deref().map(LoginFailure::from_wire),
                 message: wire.message,
             },
             "offer" => ServerMessage::Offer {
