@@ -1,6 +1,9 @@
 //! Duet's signaling server as a library: `app(state)` builds the router and `run(listener, ...)`
 //! serves it, so tests run the real server on `127.0.0.1:0`.
 
+// First: its macro serves the socket wrappers below (macros are in scope after their module).
+#[macro_use]
+mod write_through;
 pub mod address;
 pub mod client_address;
 pub mod cluster;
