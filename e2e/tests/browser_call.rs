@@ -257,6 +257,10 @@ async fn browsers_sign_in_call_hang_up_and_see_every_unhappy_ending_in_words() {
     alice.type_into_labelled_input("Name to call", "bob").await;
     alice.click_button("Call").await;
     bob.wait_for_phase("ringing").await;
+    // Regression: the stage's "alice is calling" lost its space ("aliceis calling"): the name and
+    // the words were separate items of a flex container, which drops their edge whitespace.
+    let stage_text = bob.run_script("return document.querySelector('.remote-placeholder').innerText;", vec![]).await;
+    assert_eq!(stage_text.as_str(), Some("alice is calling"), "bob's stage while alice's call rings");
     bob.save_screenshot("incoming-call-bob.png").await;
     bob.click_button("Decline").await;
     alice.wait_for_notice("bob declined your call").await;

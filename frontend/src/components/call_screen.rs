@@ -155,7 +155,7 @@ pub(super) fn call_screen(props: &CallScreenProps) -> Html {
                                  local_candidate_type={selected_pair.map(|pair| AttrValue::from(pair.local_type.clone()))}
                                  remote_candidate_type={selected_pair.map(|pair| AttrValue::from(pair.remote_type.clone()))} />
                     if let Some(text) = remote_placeholder {
-                        <p class="remote-placeholder" aria-hidden="true">{text}</p>
+                        <p class="remote-placeholder" aria-hidden="true"><span>{text}</span></p>
                     }
                     if let (true, Some(peer)) = (remote_video_hidden, model.call.peer_name()) {
                         <div class="remote-camera-off" aria-hidden="true">
