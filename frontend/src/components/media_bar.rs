@@ -8,17 +8,10 @@ use crate::call_state::{Action, AppModel, CallPhase, CameraState, LocalMedia, Sc
 use crate::shortcuts::{CAMERA_ARIA_SHORTCUTS, CAMERA_SHORTCUT, MUTE_ARIA_SHORTCUTS, MUTE_SHORTCUT};
 use yew::prelude::*;
 
-#[derive(Properties, PartialEq)]
-pub(super) struct MediaBarProps {
-    pub model: AppModel,
-    pub dispatch: Callback<Action>,
-}
-
-#[function_component(MediaBar)]
-pub(super) fn media_bar(props: &MediaBarProps) -> Html {
-    let model = &props.model;
+/// The media buttons of `model`'s state.
+pub(super) fn media_bar(model: &AppModel, dispatch: &Callback<Action>) -> Html {
     let on = |action: Action| {
-        let dispatch = props.dispatch.clone();
+        let dispatch = dispatch.clone();
         Callback::from(move |_: MouseEvent| dispatch.emit(action.clone()))
     };
     let muted = model.media.microphone_muted;

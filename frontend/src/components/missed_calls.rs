@@ -6,19 +6,13 @@ use super::isolated;
 use crate::call_state::{Action, MissedCall};
 use yew::prelude::*;
 
-#[derive(Properties, PartialEq)]
-pub(super) struct MissedCallsProps {
-    pub missed: Vec<MissedCall>,
-    pub dispatch: Callback<Action>,
-}
-
-#[function_component(MissedCalls)]
-pub(super) fn missed_calls(props: &MissedCallsProps) -> Html {
-    if props.missed.is_empty() {
+/// The missed calls, newest first, or nothing when there are none.
+pub(super) fn missed_calls(missed: &[MissedCall], dispatch: &Callback<Action>) -> Html {
+    if missed.is_empty() {
         return html! {};
     }
     let on = |action: Action| {
-        let dispatch = props.dispatch.clone();
+        let dispatch = dispatch.clone();
         Callback::from(move |_: MouseEvent| dispatch.emit(action.clone()))
     };
     html! {
@@ -26,7 +20,7 @@ pub(super) fn missed_calls(props: &MissedCallsProps) -> Html {
             <h2 id="missed-calls-heading">{"Missed calls"}</h2>
             <ul class="missed-list">
                 // Newest first.
-                { for props.missed.iter().enumerate().rev().map(|(index, missed)| html! {
+                { for missed.iter().enumerate().rev().map(|(index, missed)| html! {
                     <li class="missed-call">
                         <span class="missed-text">
                             {"Missed call from "}{isolated(&missed.from)}{", "}{time_of_day(missed.at_millis)}

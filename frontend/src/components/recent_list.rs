@@ -3,16 +3,9 @@
 //! words; and **Clear recent calls**.
 
 use super::chat_panel::time_of_day;
-use crate::call_state::{Action, PresenceStatus, RecentCall};
+use crate::call_state::{Action, AppModel, PresenceStatus, RecentCall};
 use crate::text_case::{initial, lowercase};
 use yew::prelude::*;
-
-#[derive(Properties, PartialEq)]
-pub(super) struct RecentListProps {
-    /// Newest first, each with the person's status now.
-    pub entries: Vec<(RecentCall, PresenceStatus)>,
-    pub dispatch: Callback<Action>,
-}
 
 /// "14:05" today, "2026-12-03 14:05" on another day (the browser's time zone).
 fn when(at_millis: u64) -> String {
@@ -35,20 +28,24 @@ fn when(at_millis: u64) -> String {
     }
 }
 
-#[function_component(RecentList)]
-pub(super) fn recent_list(props: &RecentListProps) -> Html {
-    let dispatch = props.dispatch.clone();
-    let clear = Callback::from(move |_: MouseEvent| dispatch.emit(Action::ClearRecentCallsClicked));
+/// The Recent region: `model`'s recent calls, newest first, each with the person's status now.
+pub(super) fn recent_list(model: &AppModel, dispatch: &Callback<Action>) -> Html {
+    let entries: &[RecentCall] = &model.recent.entries;
+    let clear = {
+        let dispatch = dispatch.clone();
+        Callback::from(move |_: MouseEvent| dispatch.emit(Action::ClearRecentCallsClicked))
+    };
     html! {
         <section class="recent card" aria-labelledby="recent-heading">
             <h2 id="recent-heading">{"Recent"}</h2>
-            if props.entries.is_empty() {
+            if entries.is_empty() {
                 <p class="hint">{"People you call or who call you are listed here."}</p>
             } else {
                 <ul class="recent-list">
-                    { for props.entries.iter().enumerate().map(|(index, (entry, status))| {
+                    { for entries.iter().enumerate().map(|(index, entry)| {
+                        let status = model.presence_status(&entry.name);
                         let name = entry.name.to_string();
-                        let dispatch = props.dispatch.clone();
+                        let dispatch = dispatch.clone();
                         let typed_name = name.clone();
                         let onclick = Callback::from(move |_: MouseEvent| {
                             dispatch.emit(Action::CallRequested { typed_name: typed_name.clone() })

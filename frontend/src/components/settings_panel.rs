@@ -7,12 +7,6 @@ use crate::call_state::{Action, AudioSwitch, DeviceKind, Settings};
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
-#[derive(Properties, PartialEq)]
-pub(super) struct SettingsPanelProps {
-    pub settings: Settings,
-    pub dispatch: Callback<Action>,
-}
-
 /// One labelled select of the devices of `kind`.
 fn device_select(settings: &Settings, kind: DeviceKind, label: &str, dispatch: &Callback<Action>) -> Html {
     let id = format!("{}-select", kind.word());
@@ -67,10 +61,8 @@ fn audio_switch(switch: AudioSwitch, on: bool, label: &str, dispatch: &Callback<
     }
 }
 
-#[function_component(SettingsPanel)]
-pub(super) fn settings_panel(props: &SettingsPanelProps) -> Html {
-    let settings = &props.settings;
-    let dispatch = &props.dispatch;
+/// The Settings panel of `settings`.
+pub(super) fn settings_panel(settings: &Settings, dispatch: &Callback<Action>) -> Html {
     let processing = settings.audio_processing;
     html! {
         <section id="settings-panel" class="settings-panel card" aria-label="Settings">

@@ -38,18 +38,10 @@ fn chart(name: &str, points: String) -> Html {
     }
 }
 
-#[derive(Properties, PartialEq)]
-pub(super) struct StatsPanelProps {
-    pub stats: CallStats,
-    pub recovery: MediaRecovery,
-    pub dispatch: Callback<Action>,
-}
-
-#[function_component(StatsPanel)]
-pub(super) fn stats_panel(props: &StatsPanelProps) -> Html {
-    let stats = &props.stats;
+/// The Call statistics region of the call's `stats` and `recovery`.
+pub(super) fn stats_panel(stats: &CallStats, recovery: MediaRecovery, dispatch: &Callback<Action>) -> Html {
     let restart = {
-        let dispatch = props.dispatch.clone();
+        let dispatch = dispatch.clone();
         Callback::from(move |_: MouseEvent| dispatch.emit(Action::RestartConnectionClicked))
     };
     let latest = stats.latest().cloned().unwrap_or_default();
@@ -77,10 +69,10 @@ pub(super) fn stats_panel(props: &StatsPanelProps) -> Html {
                 <div class="stats-row" data-stat="Codec"><dt>{"Codec"}</dt><dd>{codec}</dd></div>
                 <div class="stats-row" data-stat="Candidates"><dt>{"Candidates"}</dt><dd>{pair}</dd></div>
                 <div class="stats-row" data-stat="ICE restarts">
-                    <dt>{"ICE restarts"}</dt><dd>{props.recovery.total_restarts}</dd>
+                    <dt>{"ICE restarts"}</dt><dd>{recovery.total_restarts}</dd>
                 </div>
                 <div class="stats-row" data-stat="Offers collided">
-                    <dt>{"Offers collided"}</dt><dd>{props.recovery.offer_collisions}</dd>
+                    <dt>{"Offers collided"}</dt><dd>{recovery.offer_collisions}</dd>
                 </div>
             </dl>
             <button type="button" onclick={restart}>{"Restart connection"}</button>
