@@ -123,7 +123,7 @@ pub(super) fn call_screen(snapshot: &ViewSnapshot, dispatch: &Callback<Action>) 
         <main key="call-screen" class="call-screen">
             <div class="notices">
                 // While it rings the panel shows the caller; the status stays for screen readers.
-                <p class={classes!("notice", "notice-status", ringing.then_some("visually-hidden"))} role="status">{status_text}</p>
+                <p class={if ringing { "notice notice-status visually-hidden" } else { "notice notice-status" }} role="status">{status_text}</p>
                 <p class="notice notice-alert" role="alert">{alert_text}</p>
                 if model.notice.is_some() && !ringing {
                     <button class="link-button" onclick={on(Action::DismissNoticeClicked)}>{"Dismiss"}</button>
@@ -132,7 +132,7 @@ pub(super) fn call_screen(snapshot: &ViewSnapshot, dispatch: &Callback<Action>) 
             <section class="stage" aria-label="Videos">
                 <div class="remote-frame">
                     <StreamVideo label="Remote video" muted={false}
-                                 class={classes!("remote-video", remote_video_hidden.then_some("covered"))}
+                                 class={if remote_video_hidden { "remote-video covered" } else { "remote-video" }}
                                  stream={snapshot.remote_stream.clone()} version={snapshot.remote_media_version}
                                  sink_id={model.settings.speaker_selection_supported.then(|| AttrValue::from(model.settings.choices.speaker.clone().unwrap_or_default()))}
                                  local_candidate_type={selected_pair.map(|pair| AttrValue::from(pair.local_type.clone()))}
@@ -160,7 +160,7 @@ pub(super) fn call_screen(snapshot: &ViewSnapshot, dispatch: &Callback<Action>) 
                 </div>
                 <div class="local-frame">
                     <StreamVideo label="Your camera" muted={true}
-                                 class={classes!("local-video", (model.media.video_source() == VideoSource::Screen).then_some("shows-screen"))}
+                                 class={if model.media.video_source() == VideoSource::Screen { "local-video shows-screen" } else { "local-video" }}
                                  stream={snapshot.local_stream.clone()} version={0} />
                     if let Some(text) = local_placeholder {
                         <p class="local-placeholder" aria-hidden="true">{text}</p>

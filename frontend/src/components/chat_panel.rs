@@ -18,7 +18,7 @@ pub(super) fn time_of_day(at_millis: u64) -> String {
 
 fn message_view(message: &ChatMessage) -> Html {
     html! {
-        <li class={classes!("chat-message", message.ours.then_some("ours"))}>
+        <li class={if message.ours { "chat-message ours" } else { "chat-message" }}>
             <p class="chat-meta">
                 <span class="chat-sender">{if message.ours { "You".to_owned() } else { message.sender.to_string() }}</span>
                 {" "}

@@ -2,7 +2,7 @@
 //! **Clear**; and the **Do not disturb** toggle (`aria-pressed`) shown in the top bar.
 
 use super::chat_panel::time_of_day;
-use super::isolated;
+use super::{isolated, true_or_false};
 use crate::call_state::{Action, MissedCall};
 use yew::prelude::*;
 
@@ -39,7 +39,7 @@ pub(super) fn do_not_disturb_toggle(on: bool, dispatch: &Callback<Action>) -> Ht
     let dispatch = dispatch.clone();
     let onclick = Callback::from(move |_: MouseEvent| dispatch.emit(Action::DoNotDisturbClicked));
     html! {
-        <button class={classes!("do-not-disturb", on.then_some("is-on"))} aria-pressed={on.to_string()}
+        <button class={if on { "do-not-disturb is-on" } else { "do-not-disturb" }} aria-pressed={true_or_false(on)}
                 title={if on { "Calls are refused as busy and listed as missed" } else { "Calls ring" }} {onclick}>
             {"Do not disturb"}
         </button>

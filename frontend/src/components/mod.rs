@@ -126,7 +126,7 @@ fn sign_in_screen(sign_in: &SignIn, dispatch: &Callback<Action>) -> Html {
                 <p class="hint">{"Pick a name others can call you by. No account needed."}</p>
                 <label for="sign-in-name">{"Your name"}</label>
                 <input id="sign-in-name" type="text" autocomplete="nickname" maxlength="64"
-                       aria-describedby="sign-in-error" aria-invalid={error.is_some().to_string()} />
+                       aria-describedby="sign-in-error" aria-invalid={true_or_false(error.is_some())} />
                 <button type="submit" class="primary">{"Sign in"}</button>
                 <p id="sign-in-error" class="form-error" role="alert">{error.unwrap_or_default()}</p>
                 if let Some(name) = pending {
@@ -134,6 +134,16 @@ fn sign_in_screen(sign_in: &SignIn, dispatch: &Callback<Action>) -> Html {
                 }
             </form>
         </main>
+    }
+}
+
+/// "true" or "false", for `aria-pressed`, `aria-expanded` and `aria-invalid`: a static string,
+/// no formatting.
+pub(crate) fn true_or_false(value: bool) -> &'static str {
+    if value {
+        "true"
+    } else {
+        "false"
     }
 }
 

@@ -51,10 +51,11 @@ pub(super) fn recent_list(model: &AppModel, dispatch: &Callback<Action>) -> Html
                             dispatch.emit(Action::CallRequested { typed_name: typed_name.clone() })
                         });
                         let details = format!("recent-details-{index}");
-                        let status_class = match status {
-                            PresenceStatus::Online => "online",
-                            PresenceStatus::Offline => "offline",
-                            PresenceStatus::Unknown => "unknown",
+                        // The status's class, alone and on the dot and the words.
+                        let (status_class, dot_class, words_class) = match status {
+                            PresenceStatus::Online => ("online", "presence-dot online", "recent-status online"),
+                            PresenceStatus::Offline => ("offline", "presence-dot offline", "recent-status offline"),
+                            PresenceStatus::Unknown => ("unknown", "presence-dot unknown", "recent-status unknown"),
                         };
                         html! {
                             <li key={lowercase(&name)} class="recent-call" data-recent-user={name.clone()}
@@ -63,14 +64,14 @@ pub(super) fn recent_list(model: &AppModel, dispatch: &Callback<Action>) -> Html
                                         aria-describedby={details.clone()}>
                                     <span class="avatar" aria-hidden="true">
                                         {if name.is_empty() { String::new() } else { initial(&name) }}
-                                        <span class={classes!("presence-dot", status_class)}></span>
+                                        <span class={dot_class}></span>
                                     </span>
                                     <span class="person-name"><bdi>{name.clone()}</bdi></span>
                                 </button>
                                 <span class="recent-details" id={details}>
                                     <span class="recent-event">{format!("{}, {}", entry.event.words(), when(entry.at_millis))}</span>
                                     {" · "}
-                                    <span class={classes!("recent-status", status_class)}>{status.words()}</span>
+                                    <span class={words_class}>{status.words()}</span>
                                 </span>
                             </li>
                         }

@@ -83,18 +83,18 @@ pub(super) fn stats_panel(stats: &CallStats, recovery: MediaRecovery, dispatch: 
 /// "Connection quality: good" (fair, poor) as bars and a word on the remote video.
 pub(super) fn quality_indicator(quality: Option<Quality>) -> Html {
     let Some(quality) = quality else { return html! {} };
-    let bars = match quality {
-        Quality::Good => 3,
-        Quality::Fair => 2,
-        Quality::Poor => 1,
+    let (bars, class) = match quality {
+        Quality::Good => (3, "quality-indicator quality-good"),
+        Quality::Fair => (2, "quality-indicator quality-fair"),
+        Quality::Poor => (1, "quality-indicator quality-poor"),
     };
     html! {
-        <div class={classes!("quality-indicator", format!("quality-{}", quality.word()))} role="img"
+        <div {class} role="img"
              aria-label={format!("Connection quality: {}", quality.word())}>
             <svg viewBox="0 0 18 14" aria-hidden="true">
                 { for (0..3).map(|bar| html! {
                     <rect x={(bar * 6).to_string()} y={(8 - bar * 4).to_string()} width="4" height={(6 + bar * 4).to_string()}
-                          class={classes!((bar >= bars).then_some("off"))} />
+                          class={(bar >= bars).then_some("off")} />
                 }) }
             </svg>
             <span aria-hidden="true">{quality.word()}</span>
