@@ -14,7 +14,7 @@ use super::settings_panel::settings_panel;
 use super::stats_panel::{quality_indicator, stats_panel};
 use super::verification::verification;
 use super::video::StreamVideo;
-use super::{isolated, submit_typed_name};
+use super::{isolated, on_click, submit_typed_name};
 use crate::app::ViewSnapshot;
 use crate::call_state::{
     Action, CallPhase, CameraState, LocalMedia, NoticeKind, PendingStart, RemoteMediaState, VideoSource,
@@ -59,10 +59,7 @@ fn remote_indicators(peer: Option<&UserName>, remote: Option<RemoteMediaState>) 
 /// Videos, the call controls of the current phase, and the people online.
 pub(super) fn call_screen(snapshot: &ViewSnapshot, dispatch: &Callback<Action>) -> Html {
     let model = &snapshot.model;
-    let on = |action: Action| {
-        let dispatch = dispatch.clone();
-        Callback::from(move |_: MouseEvent| dispatch.emit(action.clone()))
-    };
+    let on = |action: Action| on_click(dispatch, action);
     let (status_text, alert_text) = match &model.notice {
         Some(notice) if notice.kind == NoticeKind::Status => (notice.text.clone(), String::new()),
         Some(notice) => (String::new(), notice.text.clone()),
@@ -233,15 +230,11 @@ fn online_list(users: &[UserName], dispatch: &Callback<Action>) -> Html {
             } else {
                 <ul class="people-list">
                     { for users.iter().map(|user| {
-                        let dispatch = dispatch.clone();
                         let user = user.to_string();
-                        let typed_name = user.clone();
-                        let onclick = Callback::from(move |_: MouseEvent| {
-                            dispatch.emit(Action::CallRequested { typed_name: typed_name.clone() })
-                        });
+                        let onclick = on_click(dispatch, Action::CallRequested { typed_name: user.clone() });
                         html! {
                             <li key={user.clone()}>
-                                <button class="person" {onclick} aria-label={format!("Call {user}")} data-user={user.clone()}>
+                                <button class="person" {onclick} aria-label={["Call ", &user].concat()} data-user={user.clone()}>
                                     <span class="avatar" aria-hidden="true">{initial(&user)}</span>
                                     <span class="person-name"><bdi>{user.clone()}</bdi></span>
                                 </button>

@@ -4,17 +4,14 @@
 //! allows them). Each button's name says what a click will do; `aria-pressed` says the state;
 //! the keyboard shortcuts are in the titles and `aria-keyshortcuts`.
 
-use super::true_or_false;
+use super::{on_click, true_or_false};
 use crate::call_state::{Action, AppModel, CallPhase, CameraState, LocalMedia, ScreenShare};
 use crate::shortcuts::{CAMERA_ARIA_SHORTCUTS, CAMERA_SHORTCUT, MUTE_ARIA_SHORTCUTS, MUTE_SHORTCUT};
 use yew::prelude::*;
 
 /// The media buttons of `model`'s state.
 pub(super) fn media_bar(model: &AppModel, dispatch: &Callback<Action>) -> Html {
-    let on = |action: Action| {
-        let dispatch = dispatch.clone();
-        Callback::from(move |_: MouseEvent| dispatch.emit(action.clone()))
-    };
+    let on = |action: Action| on_click(dispatch, action);
     let muted = model.media.microphone_muted;
     let camera_pending = !matches!(model.local_media, LocalMedia::Ready { .. });
     let (camera_label, camera_off) = match model.media.camera {

@@ -2,7 +2,7 @@
 //! **Clear**; and the **Do not disturb** toggle (`aria-pressed`) shown in the top bar.
 
 use super::chat_panel::time_of_day;
-use super::{isolated, true_or_false};
+use super::{isolated, on_click, true_or_false};
 use crate::call_state::{Action, MissedCall};
 use yew::prelude::*;
 
@@ -11,10 +11,7 @@ pub(super) fn missed_calls(missed: &[MissedCall], dispatch: &Callback<Action>) -
     if missed.is_empty() {
         return html! {};
     }
-    let on = |action: Action| {
-        let dispatch = dispatch.clone();
-        Callback::from(move |_: MouseEvent| dispatch.emit(action.clone()))
-    };
+    let on = |action: Action| on_click(dispatch, action);
     html! {
         <section class="missed-calls card" aria-labelledby="missed-calls-heading">
             <h2 id="missed-calls-heading">{"Missed calls"}</h2>
@@ -36,8 +33,7 @@ pub(super) fn missed_calls(missed: &[MissedCall], dispatch: &Callback<Action>) -
 
 /// **Do not disturb**, pressed while on.
 pub(super) fn do_not_disturb_toggle(on: bool, dispatch: &Callback<Action>) -> Html {
-    let dispatch = dispatch.clone();
-    let onclick = Callback::from(move |_: MouseEvent| dispatch.emit(Action::DoNotDisturbClicked));
+    let onclick = on_click(dispatch, Action::DoNotDisturbClicked);
     html! {
         <button class={if on { "do-not-disturb is-on" } else { "do-not-disturb" }} aria-pressed={true_or_false(on)}
                 title={if on { "Calls are refused as busy and listed as missed" } else { "Calls ring" }} {onclick}>

@@ -137,6 +137,13 @@ fn sign_in_screen(sign_in: &SignIn, dispatch: &Callback<Action>) -> Html {
     }
 }
 
+/// A click handler that dispatches `action`: the one closure type every button's click shares
+/// (each closure type is code of its own in the wasm).
+pub(crate) fn on_click(dispatch: &Callback<Action>, action: Action) -> Callback<MouseEvent> {
+    let dispatch = dispatch.clone();
+    Callback::from(move |_: MouseEvent| dispatch.emit(action.clone()))
+}
+
 /// "true" or "false", for `aria-pressed`, `aria-expanded` and `aria-invalid`: a static string,
 /// no formatting.
 pub(crate) fn true_or_false(value: bool) -> &'static str {

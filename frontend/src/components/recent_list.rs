@@ -3,6 +3,7 @@
 //! words; and **Clear recent calls**.
 
 use super::chat_panel::time_of_day;
+use super::on_click;
 use crate::call_state::{Action, AppModel, PresenceStatus, RecentCall};
 use crate::text_case::{initial, lowercase};
 use yew::prelude::*;
@@ -31,10 +32,7 @@ fn when(at_millis: u64) -> String {
 /// The Recent region: `model`'s recent calls, newest first, each with the person's status now.
 pub(super) fn recent_list(model: &AppModel, dispatch: &Callback<Action>) -> Html {
     let entries: &[RecentCall] = &model.recent.entries;
-    let clear = {
-        let dispatch = dispatch.clone();
-        Callback::from(move |_: MouseEvent| dispatch.emit(Action::ClearRecentCallsClicked))
-    };
+    let clear = on_click(dispatch, Action::ClearRecentCallsClicked);
     html! {
         <section class="recent card" aria-labelledby="recent-heading">
             <h2 id="recent-heading">{"Recent"}</h2>
@@ -45,11 +43,7 @@ pub(super) fn recent_list(model: &AppModel, dispatch: &Callback<Action>) -> Html
                     { for entries.iter().enumerate().map(|(index, entry)| {
                         let status = model.presence_status(&entry.name);
                         let name = entry.name.to_string();
-                        let dispatch = dispatch.clone();
-                        let typed_name = name.clone();
-                        let onclick = Callback::from(move |_: MouseEvent| {
-                            dispatch.emit(Action::CallRequested { typed_name: typed_name.clone() })
-                        });
+                        let onclick = on_click(dispatch, Action::CallRequested { typed_name: name.clone() });
                         let details = format!("recent-details-{index}");
                         // The status's class, alone and on the dot and the words.
                         let (status_class, dot_class, words_class) = match status {
@@ -60,7 +54,7 @@ pub(super) fn recent_list(model: &AppModel, dispatch: &Callback<Action>) -> Html
                         html! {
                             <li key={lowercase(&name)} class="recent-call" data-recent-user={name.clone()}
                                 data-status={status_class} data-event={entry.event.word()}>
-                                <button class="person" {onclick} aria-label={format!("Call {name}")}
+                                <button class="person" {onclick} aria-label={["Call ", &name].concat()}
                                         aria-describedby={details.clone()}>
                                     <span class="avatar" aria-hidden="true">
                                         {if name.is_empty() { String::new() } else { initial(&name) }}

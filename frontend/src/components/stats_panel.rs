@@ -4,6 +4,7 @@
 //! selected candidate pair's types; the ICE restarts and collided offers of the call, and
 //! **Restart connection** (an ICE restart, for a call that seems stuck). Also the quality indicator shown on the remote video.
 
+use super::on_click;
 use crate::call_state::{Action, CallStats, MediaRecovery};
 use crate::stats::chart::{CHART_HEIGHT, CHART_WIDTH};
 use crate::stats::{chart_points, Quality, Readings};
@@ -40,10 +41,7 @@ fn chart(name: &str, points: String) -> Html {
 
 /// The Call statistics region of the call's `stats` and `recovery`.
 pub(super) fn stats_panel(stats: &CallStats, recovery: MediaRecovery, dispatch: &Callback<Action>) -> Html {
-    let restart = {
-        let dispatch = dispatch.clone();
-        Callback::from(move |_: MouseEvent| dispatch.emit(Action::RestartConnectionClicked))
-    };
+    let restart = on_click(dispatch, Action::RestartConnectionClicked);
     let latest = stats.latest().cloned().unwrap_or_default();
     let unknown = || "—".to_owned();
     let resolution = latest.resolution.map_or_else(unknown, |(width, height)| format!("{width}×{height}"));
@@ -83,14 +81,14 @@ pub(super) fn stats_panel(stats: &CallStats, recovery: MediaRecovery, dispatch: 
 /// "Connection quality: good" (fair, poor) as bars and a word on the remote video.
 pub(super) fn quality_indicator(quality: Option<Quality>) -> Html {
     let Some(quality) = quality else { return html! {} };
-    let (bars, class) = match quality {
-        Quality::Good => (3, "quality-indicator quality-good"),
-        Quality::Fair => (2, "quality-indicator quality-fair"),
-        Quality::Poor => (1, "quality-indicator quality-poor"),
+    // The word's class and name written out: static strings, no formatting.
+    let (bars, class, label) = match quality {
+        Quality::Good => (3, "quality-indicator quality-good", "Connection quality: good"),
+        Quality::Fair => (2, "quality-indicator quality-fair", "Connection quality: fair"),
+        Quality::Poor => (1, "quality-indicator quality-poor", "Connection quality: poor"),
     };
     html! {
-        <div {class} role="img"
-             aria-label={format!("Connection quality: {}", quality.word())}>
+        <div {class} role="img" aria-label={label}>
             <svg viewBox="0 0 18 14" aria-hidden="true">
                 { for (0..3).map(|bar| html! {
                     <rect x={(bar * 6).to_string()} y={(8 - bar * 4).to_string()} width="4" height={(6 + bar * 4).to_string()}
