@@ -7,7 +7,7 @@
 //! The effects on our own media and devices are carried out in `app/media_effects.rs`.
 
 use crate::call_state::{Action, AppModel, CallAttempt, Effect, NegotiationRole, ViewerFeatures};
-use crate::components::AppView;
+use crate::components::app_view;
 use crate::devices::{saved_device_choices, saved_do_not_disturb, DeviceWatcher, LevelMeter};
 use crate::errors::{IceTransportPolicyError, SignalingUrlError};
 use crate::ice_diagnostics::IceTransportPolicy;
@@ -376,5 +376,5 @@ pub fn app() -> Html {
         let controller = Rc::clone(&controller);
         Callback::from(move |action: Action| controller.dispatch(action))
     };
-    html! { <AppView snapshot={Rc::clone(&snapshot)} {dispatch} /> }
+    app_view(&snapshot, &dispatch)
 }

@@ -6,22 +6,21 @@
 //! its ICE is restarted, the Call statistics panel, the Settings and chat panels while open, and,
 //! while idle, the missed calls, the Recent list (`recent_list.rs`) and the people online.
 
-use super::chat_panel::ChatPanel;
-use super::media_bar::MediaBar;
-use super::missed_calls::MissedCalls;
-use super::recent_list::RecentList;
-use super::settings_panel::SettingsPanel;
-use super::stats_panel::{quality_indicator, StatsPanel};
-use super::verification::Verification;
+use super::chat_panel::chat_panel;
+use super::media_bar::media_bar;
+use super::missed_calls::missed_calls;
+use super::recent_list::recent_list;
+use super::settings_panel::settings_panel;
+use super::stats_panel::{quality_indicator, stats_panel};
+use super::verification::verification;
 use super::video::StreamVideo;
-use super::{isolated, submit_typed_name};
+use super::{isolated, on_click, submit_typed_name};
 use crate::app::ViewSnapshot;
 use crate::call_state::{
     Action, CallPhase, CameraState, LocalMedia, NoticeKind, PendingStart, RemoteMediaState, VideoSource,
     WAITING_FOR_LOCAL_MEDIA,
 };
 use protocol::UserName;
-use std::rc::Rc;
 use yew::prelude::*;
 
 /// The first letter of a name, upper-case, for an avatar.
@@ -29,16 +28,9 @@ fn initial(name: &impl std::fmt::Display) -> String {
     crate::text_case::initial(&name.to_string())
 }
 
-#[derive(Properties, PartialEq)]
-struct RemoteIndicatorsProps {
-    peer: Option<UserName>,
-    remote: Option<RemoteMediaState>,
-}
-
 /// The other person's state, in words and an icon, only while it holds.
-#[function_component(RemoteIndicators)]
-fn remote_indicators(props: &RemoteIndicatorsProps) -> Html {
-    let (Some(peer), Some(remote)) = (&props.peer, props.remote) else {
+fn remote_indicators(peer: Option<&UserName>, remote: Option<RemoteMediaState>) -> Html {
+    let (Some(peer), Some(remote)) = (peer, remote) else {
         return html! { <ul class="remote-indicators" role="status" aria-label="The other person"></ul> };
     };
     // Icons as inline SVG paths (24x24): a struck-out microphone, a struck-out camera, a screen.
@@ -64,22 +56,10 @@ fn remote_indicators(props: &RemoteIndicatorsProps) -> Html {
     }
 }
 
-#[derive(Properties, PartialEq)]
-pub(super) struct CallScreenProps {
-    pub snapshot: Rc<ViewSnapshot>,
-    pub dispatch: Callback<Action>,
-}
-
 /// Videos, the call controls of the current phase, and the people online.
-#[function_component(CallScreen)]
-pub(super) fn call_screen(props: &CallScreenProps) -> Html {
-    let snapshot = &props.snapshot;
+pub(super) fn call_screen(snapshot: &ViewSnapshot, dispatch: &Callback<Action>) -> Html {
     let model = &snapshot.model;
-    let dispatch = &props.dispatch;
-    let on = |action: Action| {
-        let dispatch = dispatch.clone();
-        Callback::from(move |_: MouseEvent| dispatch.emit(action.clone()))
-    };
+    let on = |action: Action| on_click(dispatch, action);
     let (status_text, alert_text) = match &model.notice {
         Some(notice) if notice.kind == NoticeKind::Status => (notice.text.clone(), String::new()),
         Some(notice) => (String::new(), notice.text.clone()),
@@ -108,7 +88,7 @@ pub(super) fn call_screen(props: &CallScreenProps) -> Html {
         _ => None,
     };
     let controls = match &model.call {
-        CallPhase::Idle => html! { <CallForm dispatch={dispatch.clone()} /> },
+        CallPhase::Idle => call_form(dispatch),
         CallPhase::Calling { peer, .. } => {
             call_progress(html! { <>{"Calling "}{isolated(peer)}{"…"}</> }, on(Action::CancelCallClicked), "Cancel")
         }
@@ -137,10 +117,10 @@ pub(super) fn call_screen(props: &CallScreenProps) -> Html {
     let ringing = matches!(model.call, CallPhase::Ringing { .. });
     let selected_pair = model.selected_candidate_pair.as_ref();
     html! {
-        <main class="call-screen">
+        <main key="call-screen" class="call-screen">
             <div class="notices">
                 // While it rings the panel shows the caller; the status stays for screen readers.
-                <p class={classes!("notice", "notice-status", ringing.then_some("visually-hidden"))} role="status">{status_text}</p>
+                <p class={if ringing { "notice notice-status visually-hidden" } else { "notice notice-status" }} role="status">{status_text}</p>
                 <p class="notice notice-alert" role="alert">{alert_text}</p>
                 if model.notice.is_some() && !ringing {
                     <button class="link-button" onclick={on(Action::DismissNoticeClicked)}>{"Dismiss"}</button>
@@ -149,7 +129,7 @@ pub(super) fn call_screen(props: &CallScreenProps) -> Html {
             <section class="stage" aria-label="Videos">
                 <div class="remote-frame">
                     <StreamVideo label="Remote video" muted={false}
-                                 class={classes!("remote-video", remote_video_hidden.then_some("covered"))}
+                                 class={if remote_video_hidden { "remote-video covered" } else { "remote-video" }}
                                  stream={snapshot.remote_stream.clone()} version={snapshot.remote_media_version}
                                  sink_id={model.settings.speaker_selection_supported.then(|| AttrValue::from(model.settings.choices.speaker.clone().unwrap_or_default()))}
                                  local_candidate_type={selected_pair.map(|pair| AttrValue::from(pair.local_type.clone()))}
@@ -162,7 +142,7 @@ pub(super) fn call_screen(props: &CallScreenProps) -> Html {
                             <span class="avatar avatar-large">{initial(peer)}</span>
                         </div>
                     }
-                    <RemoteIndicators peer={model.call.peer_name().cloned()} remote={remote_media} />
+                    {remote_indicators(model.call.peer_name(), remote_media)}
                     if in_a_call {
                         {quality_indicator(model.stats.quality())}
                     }
@@ -177,7 +157,7 @@ pub(super) fn call_screen(props: &CallScreenProps) -> Html {
                 </div>
                 <div class="local-frame">
                     <StreamVideo label="Your camera" muted={true}
-                                 class={classes!("local-video", (model.media.video_source() == VideoSource::Screen).then_some("shows-screen"))}
+                                 class={if model.media.video_source() == VideoSource::Screen { "local-video shows-screen" } else { "local-video" }}
                                  stream={snapshot.local_stream.clone()} version={0} />
                     if let Some(text) = local_placeholder {
                         <p class="local-placeholder" aria-hidden="true">{text}</p>
@@ -187,30 +167,29 @@ pub(super) fn call_screen(props: &CallScreenProps) -> Html {
             if let Some(problem) = media_problem {
                 <p class="media-problem" role="note">{problem}</p>
             }
-            <MediaBar model={model.clone()} dispatch={dispatch.clone()} />
+            {media_bar(model, dispatch)}
             <aside class="side">
                 <section class="controls" aria-label="Call">{controls}</section>
                 if let (true, Some(peer)) = (in_a_call && model.data_channel_open, model.call.peer_name()) {
-                    <Verification peer={peer.clone()} outcome={model.verification.outcome} />
+                    {verification(peer, model.verification.outcome)}
                 }
                 if model.settings.open {
-                    <SettingsPanel settings={model.settings.clone()} dispatch={dispatch.clone()} />
+                    {settings_panel(&model.settings, dispatch)}
                 }
                 if in_a_call && model.stats.open {
-                    <StatsPanel stats={model.stats.clone()} recovery={model.recovery} dispatch={dispatch.clone()} />
+                    {stats_panel(&model.stats, model.recovery, dispatch)}
                 }
                 if in_a_call && model.chat.open {
-                    <ChatPanel chat={model.chat.clone()} dispatch={dispatch.clone()} />
+                    {chat_panel(&model.chat, dispatch)}
                 }
                 if idle {
-                    <MissedCalls missed={model.missed_calls.clone()} dispatch={dispatch.clone()} />
+                    {missed_calls(&model.missed_calls, dispatch)}
                 }
                 if idle {
-                    <RecentList entries={model.recent.entries.iter().map(|entry| (entry.clone(), model.presence_status(&entry.name))).collect::<Vec<_>>()}
-                                dispatch={dispatch.clone()} />
+                    {recent_list(model, dispatch)}
                 }
                 if idle {
-                    <OnlineList users={model.online_users.clone()} dispatch={dispatch.clone()} />
+                    {online_list(&model.online_users, dispatch)}
                 }
             </aside>
         </main>
@@ -227,53 +206,35 @@ fn call_progress(line: Html, end_call: Callback<MouseEvent>, end_label: &'static
     }
 }
 
-#[derive(Properties, PartialEq)]
-struct CallFormProps {
-    dispatch: Callback<Action>,
-}
-
 /// "Name to call" and "Call".
-#[function_component(CallForm)]
-fn call_form(props: &CallFormProps) -> Html {
-    let callee_input = use_node_ref();
-    let onsubmit = submit_typed_name(&callee_input, &props.dispatch, |typed_name| Action::CallRequested { typed_name });
+fn call_form(dispatch: &Callback<Action>) -> Html {
+    let onsubmit = submit_typed_name("callee-name", dispatch, |typed_name| Action::CallRequested { typed_name });
     html! {
         <form class="call-form" {onsubmit}>
             <label for="callee-name">{"Name to call"}</label>
             <div class="input-row">
-                <input id="callee-name" ref={callee_input} type="text" autocomplete="off" maxlength="64" />
+                <input id="callee-name" type="text" autocomplete="off" maxlength="64" />
                 <button type="submit" class="primary">{"Call"}</button>
             </div>
         </form>
     }
 }
 
-#[derive(Properties, PartialEq)]
-struct OnlineListProps {
-    users: Vec<UserName>,
-    dispatch: Callback<Action>,
-}
-
 /// The people online; clicking a name calls them.
-#[function_component(OnlineList)]
-fn online_list(props: &OnlineListProps) -> Html {
+fn online_list(users: &[UserName], dispatch: &Callback<Action>) -> Html {
     html! {
         <section class="people" aria-labelledby="people-heading">
             <h2 id="people-heading">{"People online"}</h2>
-            if props.users.is_empty() {
+            if users.is_empty() {
                 <p class="hint">{"No one else is online yet. Share this page with a friend."}</p>
             } else {
                 <ul class="people-list">
-                    { for props.users.iter().map(|user| {
-                        let dispatch = props.dispatch.clone();
+                    { for users.iter().map(|user| {
                         let user = user.to_string();
-                        let typed_name = user.clone();
-                        let onclick = Callback::from(move |_: MouseEvent| {
-                            dispatch.emit(Action::CallRequested { typed_name: typed_name.clone() })
-                        });
+                        let onclick = on_click(dispatch, Action::CallRequested { typed_name: user.clone() });
                         html! {
                             <li key={user.clone()}>
-                                <button class="person" {onclick} aria-label={format!("Call {user}")} data-user={user.clone()}>
+                                <button class="person" {onclick} aria-label={["Call ", &user].concat()} data-user={user.clone()}>
                                     <span class="avatar" aria-hidden="true">{initial(&user)}</span>
                                     <span class="person-name"><bdi>{user.clone()}</bdi></span>
                                 </button>

@@ -2,17 +2,11 @@
 //! its sender and time; links as `<a rel="noopener noreferrer">`, everything else as text, never
 //! HTML from the peer), and a form with the input **Message** and **Send** (Enter sends).
 
+use super::input_by_id;
 use crate::call_state::{Action, Chat, ChatMessage};
 use crate::peer_message::{chat_pieces, ChatPiece, MAX_CHAT_CHARS};
 use wasm_bindgen::JsValue;
-use web_sys::HtmlInputElement;
 use yew::prelude::*;
-
-#[derive(Properties, PartialEq)]
-pub(super) struct ChatPanelProps {
-    pub chat: Chat,
-    pub dispatch: Callback<Action>,
-}
 
 /// "HH:MM" in the browser's time zone.
 pub(super) fn time_of_day(at_millis: u64) -> String {
@@ -24,7 +18,7 @@ pub(super) fn time_of_day(at_millis: u64) -> String {
 
 fn message_view(message: &ChatMessage) -> Html {
     html! {
-        <li class={classes!("chat-message", message.ours.then_some("ours"))}>
+        <li class={if message.ours { "chat-message ours" } else { "chat-message" }}>
             <p class="chat-meta">
                 <span class="chat-sender">{if message.ours { "You".to_owned() } else { message.sender.to_string() }}</span>
                 {" "}
@@ -42,15 +36,13 @@ fn message_view(message: &ChatMessage) -> Html {
     }
 }
 
-#[function_component(ChatPanel)]
-pub(super) fn chat_panel(props: &ChatPanelProps) -> Html {
-    let input = use_node_ref();
+/// The chat panel of the call's `chat`.
+pub(super) fn chat_panel(chat: &Chat, dispatch: &Callback<Action>) -> Html {
     let onsubmit = {
-        let input = input.clone();
-        let dispatch = props.dispatch.clone();
+        let dispatch = dispatch.clone();
         Callback::from(move |event: SubmitEvent| {
             event.prevent_default();
-            let Some(field) = input.cast::<HtmlInputElement>() else { return };
+            let Some(field) = input_by_id("chat-message") else { return };
             // Milliseconds since the epoch fit an f64 exactly; the cast only drops the fraction.
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             let at_millis = js_sys::Date::now() as u64;
@@ -61,12 +53,12 @@ pub(super) fn chat_panel(props: &ChatPanelProps) -> Html {
     html! {
         <section id="chat-panel" class="chat-panel card" aria-label="Chat">
             <ol class="chat-log" role="log" aria-label="Chat messages">
-                { for props.chat.messages.iter().map(message_view) }
+                { for chat.messages.iter().map(message_view) }
             </ol>
             <form class="chat-form" {onsubmit}>
                 <label for="chat-message">{"Message"}</label>
                 <div class="input-row">
-                    <input id="chat-message" ref={input} type="text" autocomplete="off"
+                    <input id="chat-message" type="text" autocomplete="off"
                            maxlength={MAX_CHAT_CHARS.to_string()} />
                     <button type="submit" class="primary">{"Send"}</button>
                 </div>

@@ -4,23 +4,14 @@
 //! allows them). Each button's name says what a click will do; `aria-pressed` says the state;
 //! the keyboard shortcuts are in the titles and `aria-keyshortcuts`.
 
+use super::{on_click, true_or_false};
 use crate::call_state::{Action, AppModel, CallPhase, CameraState, LocalMedia, ScreenShare};
 use crate::shortcuts::{CAMERA_ARIA_SHORTCUTS, CAMERA_SHORTCUT, MUTE_ARIA_SHORTCUTS, MUTE_SHORTCUT};
 use yew::prelude::*;
 
-#[derive(Properties, PartialEq)]
-pub(super) struct MediaBarProps {
-    pub model: AppModel,
-    pub dispatch: Callback<Action>,
-}
-
-#[function_component(MediaBar)]
-pub(super) fn media_bar(props: &MediaBarProps) -> Html {
-    let model = &props.model;
-    let on = |action: Action| {
-        let dispatch = props.dispatch.clone();
-        Callback::from(move |_: MouseEvent| dispatch.emit(action.clone()))
-    };
+/// The media buttons of `model`'s state.
+pub(super) fn media_bar(model: &AppModel, dispatch: &Callback<Action>) -> Html {
+    let on = |action: Action| on_click(dispatch, action);
     let muted = model.media.microphone_muted;
     let camera_pending = !matches!(model.local_media, LocalMedia::Ready { .. });
     let (camera_label, camera_off) = match model.media.camera {
@@ -35,23 +26,23 @@ pub(super) fn media_bar(props: &MediaBarProps) -> Html {
     let in_call = matches!(model.call, CallPhase::InCall { .. });
     html! {
         <section class="media-bar" aria-label="Your media">
-            <button class={classes!("media-button", muted.then_some("is-off"))} aria-pressed={muted.to_string()}
+            <button class={if muted { "media-button is-off" } else { "media-button" }} aria-pressed={true_or_false(muted)}
                     title={format!("{} ({MUTE_SHORTCUT})", if muted { "Unmute" } else { "Mute" })}
                     aria-keyshortcuts={MUTE_ARIA_SHORTCUTS} onclick={on(Action::MuteClicked)}>
                 {if muted { "Unmute" } else { "Mute" }}
             </button>
-            <button class={classes!("media-button", camera_off.then_some("is-off"))} aria-pressed={camera_off.to_string()}
+            <button class={if camera_off { "media-button is-off" } else { "media-button" }} aria-pressed={true_or_false(camera_off)}
                     disabled={camera_pending || model.media.camera == CameraState::Starting}
                     title={format!("{camera_label} ({CAMERA_SHORTCUT})")} aria-keyshortcuts={CAMERA_ARIA_SHORTCUTS}
                     onclick={on(Action::CameraClicked)}>
                 {camera_label}
             </button>
-            <button class={classes!("media-button", sharing.then_some("is-on"))} aria-pressed={sharing.to_string()}
+            <button class={if sharing { "media-button is-on" } else { "media-button" }} aria-pressed={true_or_false(sharing)}
                     disabled={model.media.screen == ScreenShare::Starting}
                     onclick={on(Action::ShareScreenClicked)}>
                 {share_label}
             </button>
-            <button class="media-button" aria-expanded={model.settings.open.to_string()} aria-controls="settings-panel"
+            <button class="media-button" aria-expanded={true_or_false(model.settings.open)} aria-controls="settings-panel"
                     onclick={on(Action::SettingsClicked)}>
                 {"Settings"}
             </button>
@@ -62,12 +53,12 @@ pub(super) fn media_bar(props: &MediaBarProps) -> Html {
                 <button class="media-button" onclick={on(Action::PictureInPictureClicked)}>{"Picture in picture"}</button>
             }
             if in_a_call {
-                <button class="media-button" aria-expanded={model.stats.open.to_string()} aria-controls="stats-panel"
+                <button class="media-button" aria-expanded={true_or_false(model.stats.open)} aria-controls="stats-panel"
                         onclick={on(Action::StatisticsClicked)}>
                     {"Statistics"}
                 </button>
-                <button class={classes!("media-button", (model.chat.unread > 0).then_some("has-unread"))}
-                        aria-expanded={model.chat.open.to_string()} aria-controls="chat-panel"
+                <button class={if model.chat.unread > 0 { "media-button has-unread" } else { "media-button" }}
+                        aria-expanded={true_or_false(model.chat.open)} aria-controls="chat-panel"
                         onclick={on(Action::ChatClicked)}>
                     {model.chat.button_name()}
                 </button>

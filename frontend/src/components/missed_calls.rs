@@ -2,31 +2,22 @@
 //! **Clear**; and the **Do not disturb** toggle (`aria-pressed`) shown in the top bar.
 
 use super::chat_panel::time_of_day;
-use super::isolated;
+use super::{isolated, on_click, true_or_false};
 use crate::call_state::{Action, MissedCall};
 use yew::prelude::*;
 
-#[derive(Properties, PartialEq)]
-pub(super) struct MissedCallsProps {
-    pub missed: Vec<MissedCall>,
-    pub dispatch: Callback<Action>,
-}
-
-#[function_component(MissedCalls)]
-pub(super) fn missed_calls(props: &MissedCallsProps) -> Html {
-    if props.missed.is_empty() {
+/// The missed calls, newest first, or nothing when there are none.
+pub(super) fn missed_calls(missed: &[MissedCall], dispatch: &Callback<Action>) -> Html {
+    if missed.is_empty() {
         return html! {};
     }
-    let on = |action: Action| {
-        let dispatch = props.dispatch.clone();
-        Callback::from(move |_: MouseEvent| dispatch.emit(action.clone()))
-    };
+    let on = |action: Action| on_click(dispatch, action);
     html! {
         <section class="missed-calls card" aria-labelledby="missed-calls-heading">
             <h2 id="missed-calls-heading">{"Missed calls"}</h2>
             <ul class="missed-list">
                 // Newest first.
-                { for props.missed.iter().enumerate().rev().map(|(index, missed)| html! {
+                { for missed.iter().enumerate().rev().map(|(index, missed)| html! {
                     <li class="missed-call">
                         <span class="missed-text">
                             {"Missed call from "}{isolated(&missed.from)}{", "}{time_of_day(missed.at_millis)}
@@ -42,10 +33,9 @@ pub(super) fn missed_calls(props: &MissedCallsProps) -> Html {
 
 /// **Do not disturb**, pressed while on.
 pub(super) fn do_not_disturb_toggle(on: bool, dispatch: &Callback<Action>) -> Html {
-    let dispatch = dispatch.clone();
-    let onclick = Callback::from(move |_: MouseEvent| dispatch.emit(Action::DoNotDisturbClicked));
+    let onclick = on_click(dispatch, Action::DoNotDisturbClicked);
     html! {
-        <button class={classes!("do-not-disturb", on.then_some("is-on"))} aria-pressed={on.to_string()}
+        <button class={if on { "do-not-disturb is-on" } else { "do-not-disturb" }} aria-pressed={true_or_false(on)}
                 title={if on { "Calls are refused as busy and listed as missed" } else { "Calls ring" }} {onclick}>
             {"Do not disturb"}
         </button>

@@ -1,6 +1,9 @@
-//! Yew function components: they render a [`ViewSnapshot`] and dispatch [`Action`]s, nothing
-//! else (the only browser calls here attach a stream to a `<video>`, read form inputs and the
-//! clock for a chat message's time and for whether a Recent call was today).
+//! The views: they render a [`ViewSnapshot`] and dispatch [`Action`]s, nothing else (the only
+//! browser calls here attach a stream to a `<video>`, read form inputs and the clock for a chat
+//! message's time and for whether a Recent call was today). Plain functions returning [`Html`],
+//! not components: each component type costs the wasm Yew's component machinery (its scope,
+//! lifecycle and props comparison; BENCHMARKS.md, "Web app size"), and these have no state of
+//! their own. The one component is [`video::StreamVideo`], whose effects attach the stream.
 //!
 //! Layout: the page, the connection banner and sign-in here; the call screen (videos, the
 //! remote person's state, call controls, people online) in `call_screen`; the media buttons
@@ -18,9 +21,9 @@
 
 use crate::app::ViewSnapshot;
 use crate::call_state::{Action, NegotiationRole, PeerConnectionState, SignIn, SignalingConnection};
-use call_screen::CallScreen;
+use call_screen::call_screen;
 use protocol::UserName;
-use std::rc::Rc;
+use wasm_bindgen::JsCast;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
@@ -34,16 +37,8 @@ mod stats_panel;
 mod verification;
 mod video;
 
-#[derive(Properties, PartialEq)]
-pub struct AppViewProps {
-    pub snapshot: Rc<ViewSnapshot>,
-    pub dispatch: Callback<Action>,
-}
-
 /// The whole page.
-#[function_component(AppView)]
-pub fn app_view(props: &AppViewProps) -> Html {
-    let snapshot = &props.snapshot;
+pub fn app_view(snapshot: &ViewSnapshot, dispatch: &Callback<Action>) -> Html {
     let model = &snapshot.model;
     let peer_state = model.peer_connection_state.map_or("none", PeerConnectionState::as_str);
     html! {
@@ -57,51 +52,51 @@ pub fn app_view(props: &AppViewProps) -> Html {
                 <h1 class="brand">{"Duet"}</h1>
                 if let Some(name) = model.sign_in.shown_name() {
                     <p class="signed-in-as">{"Signed in as "}<strong>{isolated(name)}</strong></p>
-                    {missed_calls::do_not_disturb_toggle(model.do_not_disturb, &props.dispatch)}
+                    {missed_calls::do_not_disturb_toggle(model.do_not_disturb, dispatch)}
                 }
             </header>
             if let Err(problem) = &snapshot.signaling_url {
                 <p class="banner banner-alert" role="alert">{format!("Cannot connect: {problem}")}</p>
             }
-            <ConnectionBanner connection={model.connection.clone()} call_kept={model.server_reconnecting_notice()} />
+            {connection_banner(&model.connection, model.server_reconnecting_notice())}
+            // Both screens are a `<main>`: keyed apart, one never reuses the other's elements
+            // (a typed name would stay in a reused input).
             if model.shows_call_screen() {
-                <CallScreen snapshot={Rc::clone(snapshot)} dispatch={props.dispatch.clone()} />
+                {call_screen(snapshot, dispatch)}
             } else {
-                <SignInScreen sign_in={model.sign_in.clone()} dispatch={props.dispatch.clone()} />
+                {sign_in_screen(&model.sign_in, dispatch)}
             }
         </div>
     }
 }
 
+/// The page's `<input>` with the id `id` (each form's input has an id of its own).
+pub(crate) fn input_by_id(id: &str) -> Option<HtmlInputElement> {
+    web_sys::window()?.document()?.get_element_by_id(id)?.dyn_into().ok()
+}
+
 /// A form's submit handler: instead of submitting, dispatches `action` with what is typed in
-/// `input`.
+/// the input with the id `input_id`.
 pub(crate) fn submit_typed_name(
-    input: &NodeRef,
+    input_id: &'static str,
     dispatch: &Callback<Action>,
     action: fn(String) -> Action,
 ) -> Callback<SubmitEvent> {
-    let input = input.clone();
     let dispatch = dispatch.clone();
     Callback::from(move |event: SubmitEvent| {
         event.prevent_default();
-        let typed_name = input.cast::<HtmlInputElement>().map(|input| input.value()).unwrap_or_default();
+        let typed_name = input_by_id(input_id).map(|input| input.value()).unwrap_or_default();
         dispatch.emit(action(typed_name));
     })
 }
 
-#[derive(Properties, PartialEq)]
-struct ConnectionBannerProps {
-    connection: SignalingConnection,
-    /// A call goes on without the server: a small notice instead of the alert.
-    call_kept: Option<&'static str>,
-}
-
-#[function_component(ConnectionBanner)]
-fn connection_banner(props: &ConnectionBannerProps) -> Html {
-    if let Some(words) = props.call_kept {
+/// The server connection's state; `call_kept`: a call goes on without the server, a small
+/// notice instead of the alert.
+fn connection_banner(connection: &SignalingConnection, call_kept: Option<&'static str>) -> Html {
+    if let Some(words) = call_kept {
         return html! { <p class="banner banner-info server-reconnecting" role="status">{words}</p> };
     }
-    match &props.connection {
+    match connection {
         SignalingConnection::Connected | SignalingConnection::Dormant => html! {},
         SignalingConnection::Connecting => html! {
             <p class="banner banner-info" role="status">{"Connecting to the server…"}</p>
@@ -117,29 +112,21 @@ fn connection_banner(props: &ConnectionBannerProps) -> Html {
     }
 }
 
-#[derive(Properties, PartialEq)]
-struct SignInScreenProps {
-    sign_in: SignIn,
-    dispatch: Callback<Action>,
-}
-
 /// "Your name" and "Sign in"; the reason a name was refused, in words.
-#[function_component(SignInScreen)]
-fn sign_in_screen(props: &SignInScreenProps) -> Html {
-    let name_input = use_node_ref();
-    let onsubmit = submit_typed_name(&name_input, &props.dispatch, |typed_name| Action::SignInRequested { typed_name });
-    let (pending, error) = match &props.sign_in {
+fn sign_in_screen(sign_in: &SignIn, dispatch: &Callback<Action>) -> Html {
+    let onsubmit = submit_typed_name("sign-in-name", dispatch, |typed_name| Action::SignInRequested { typed_name });
+    let (pending, error) = match sign_in {
         SignIn::SignedOut { pending_name, error } => (pending_name.clone(), error.clone()),
         _ => (None, None),
     };
     html! {
-        <main class="sign-in">
+        <main key="sign-in" class="sign-in">
             <form class="card sign-in-card" {onsubmit}>
                 <h2>{"Sign in to call someone"}</h2>
                 <p class="hint">{"Pick a name others can call you by. No account needed."}</p>
                 <label for="sign-in-name">{"Your name"}</label>
-                <input id="sign-in-name" ref={name_input} type="text" autocomplete="nickname" maxlength="64"
-                       aria-describedby="sign-in-error" aria-invalid={error.is_some().to_string()} />
+                <input id="sign-in-name" type="text" autocomplete="nickname" maxlength="64"
+                       aria-describedby="sign-in-error" aria-invalid={true_or_false(error.is_some())} />
                 <button type="submit" class="primary">{"Sign in"}</button>
                 <p id="sign-in-error" class="form-error" role="alert">{error.unwrap_or_default()}</p>
                 if let Some(name) = pending {
@@ -147,6 +134,23 @@ fn sign_in_screen(props: &SignInScreenProps) -> Html {
                 }
             </form>
         </main>
+    }
+}
+
+/// A click handler that dispatches `action`: the one closure type every button's click shares
+/// (each closure type is code of its own in the wasm).
+pub(crate) fn on_click(dispatch: &Callback<Action>, action: Action) -> Callback<MouseEvent> {
+    let dispatch = dispatch.clone();
+    Callback::from(move |_: MouseEvent| dispatch.emit(action.clone()))
+}
+
+/// "true" or "false", for `aria-pressed`, `aria-expanded` and `aria-invalid`: a static string,
+/// no formatting.
+pub(crate) fn true_or_false(value: bool) -> &'static str {
+    if value {
+        "true"
+    } else {
+        "false"
     }
 }
 

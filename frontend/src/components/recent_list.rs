@@ -3,16 +3,10 @@
 //! words; and **Clear recent calls**.
 
 use super::chat_panel::time_of_day;
-use crate::call_state::{Action, PresenceStatus, RecentCall};
+use super::on_click;
+use crate::call_state::{Action, AppModel, PresenceStatus, RecentCall};
 use crate::text_case::{initial, lowercase};
 use yew::prelude::*;
-
-#[derive(Properties, PartialEq)]
-pub(super) struct RecentListProps {
-    /// Newest first, each with the person's status now.
-    pub entries: Vec<(RecentCall, PresenceStatus)>,
-    pub dispatch: Callback<Action>,
-}
 
 /// "14:05" today, "2026-12-03 14:05" on another day (the browser's time zone).
 fn when(at_millis: u64) -> String {
@@ -35,45 +29,43 @@ fn when(at_millis: u64) -> String {
     }
 }
 
-#[function_component(RecentList)]
-pub(super) fn recent_list(props: &RecentListProps) -> Html {
-    let dispatch = props.dispatch.clone();
-    let clear = Callback::from(move |_: MouseEvent| dispatch.emit(Action::ClearRecentCallsClicked));
+/// The Recent region: `model`'s recent calls, newest first, each with the person's status now.
+pub(super) fn recent_list(model: &AppModel, dispatch: &Callback<Action>) -> Html {
+    let entries: &[RecentCall] = &model.recent.entries;
+    let clear = on_click(dispatch, Action::ClearRecentCallsClicked);
     html! {
         <section class="recent card" aria-labelledby="recent-heading">
             <h2 id="recent-heading">{"Recent"}</h2>
-            if props.entries.is_empty() {
+            if entries.is_empty() {
                 <p class="hint">{"People you call or who call you are listed here."}</p>
             } else {
                 <ul class="recent-list">
-                    { for props.entries.iter().enumerate().map(|(index, (entry, status))| {
+                    { for entries.iter().enumerate().map(|(index, entry)| {
+                        let status = model.presence_status(&entry.name);
                         let name = entry.name.to_string();
-                        let dispatch = props.dispatch.clone();
-                        let typed_name = name.clone();
-                        let onclick = Callback::from(move |_: MouseEvent| {
-                            dispatch.emit(Action::CallRequested { typed_name: typed_name.clone() })
-                        });
+                        let onclick = on_click(dispatch, Action::CallRequested { typed_name: name.clone() });
                         let details = format!("recent-details-{index}");
-                        let status_class = match status {
-                            PresenceStatus::Online => "online",
-                            PresenceStatus::Offline => "offline",
-                            PresenceStatus::Unknown => "unknown",
+                        // The status's class, alone and on the dot and the words.
+                        let (status_class, dot_class, words_class) = match status {
+                            PresenceStatus::Online => ("online", "presence-dot online", "recent-status online"),
+                            PresenceStatus::Offline => ("offline", "presence-dot offline", "recent-status offline"),
+                            PresenceStatus::Unknown => ("unknown", "presence-dot unknown", "recent-status unknown"),
                         };
                         html! {
                             <li key={lowercase(&name)} class="recent-call" data-recent-user={name.clone()}
                                 data-status={status_class} data-event={entry.event.word()}>
-                                <button class="person" {onclick} aria-label={format!("Call {name}")}
+                                <button class="person" {onclick} aria-label={["Call ", &name].concat()}
                                         aria-describedby={details.clone()}>
                                     <span class="avatar" aria-hidden="true">
                                         {if name.is_empty() { String::new() } else { initial(&name) }}
-                                        <span class={classes!("presence-dot", status_class)}></span>
+                                        <span class={dot_class}></span>
                                     </span>
                                     <span class="person-name"><bdi>{name.clone()}</bdi></span>
                                 </button>
                                 <span class="recent-details" id={details}>
                                     <span class="recent-event">{format!("{}, {}", entry.event.words(), when(entry.at_millis))}</span>
                                     {" · "}
-                                    <span class={classes!("recent-status", status_class)}>{status.words()}</span>
+                                    <span class={words_class}>{status.words()}</span>
                                 </span>
                             </li>
                         }

@@ -7,15 +7,15 @@ use crate::call_state::{Action, AudioSwitch, DeviceKind, Settings};
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
-#[derive(Properties, PartialEq)]
-pub(super) struct SettingsPanelProps {
-    pub settings: Settings,
-    pub dispatch: Callback<Action>,
-}
-
-/// One labelled select of the devices of `kind`.
-fn device_select(settings: &Settings, kind: DeviceKind, label: &str, dispatch: &Callback<Action>) -> Html {
-    let id = format!("{}-select", kind.word());
+/// One labelled select of the devices of `kind`; `id`: the select's, "camera-select",
+/// "microphone-select" or "speaker-select" (the kind's word).
+fn device_select(
+    settings: &Settings,
+    kind: DeviceKind,
+    id: &'static str,
+    label: &str,
+    dispatch: &Callback<Action>,
+) -> Html {
     let chosen = settings.choices.get(kind).cloned().unwrap_or_default();
     let onchange = {
         let dispatch = dispatch.clone();
@@ -31,8 +31,8 @@ fn device_select(settings: &Settings, kind: DeviceKind, label: &str, dispatch: &
         kind == DeviceKind::Speaker && !disabled && settings.devices_of(kind).all(|device| device.id.is_empty());
     html! {
         <div class="setting">
-            <label for={id.clone()}>{label}</label>
-            <select id={id} {onchange} {disabled}>
+            <label for={id}>{label}</label>
+            <select {id} {onchange} {disabled}>
                 <option value="" selected={chosen.is_empty()}>{"Default"}</option>
                 { for settings.devices_of(kind).filter(|device| !device.id.is_empty()).enumerate().map(|(index, device)| {
                     let name = if device.label.is_empty() { format!("{label} {}", index + 1) } else { device.label.clone() };
@@ -49,9 +49,9 @@ fn device_select(settings: &Settings, kind: DeviceKind, label: &str, dispatch: &
     }
 }
 
-/// One labelled switch of the microphone's processing.
-fn audio_switch(switch: AudioSwitch, on: bool, label: &str, dispatch: &Callback<Action>) -> Html {
-    let id = format!("switch-{switch:?}").to_ascii_lowercase();
+/// One labelled switch of the microphone's processing; `id`: the input's, "switch-" and the
+/// switch's name in lower case.
+fn audio_switch(switch: AudioSwitch, id: &'static str, on: bool, label: &str, dispatch: &Callback<Action>) -> Html {
     let onchange = {
         let dispatch = dispatch.clone();
         Callback::from(move |event: Event| {
@@ -61,32 +61,30 @@ fn audio_switch(switch: AudioSwitch, on: bool, label: &str, dispatch: &Callback<
     };
     html! {
         <div class="setting setting-switch">
-            <input id={id.clone()} type="checkbox" role="switch" checked={on} {onchange} />
+            <input {id} type="checkbox" role="switch" checked={on} {onchange} />
             <label for={id}>{label}</label>
         </div>
     }
 }
 
-#[function_component(SettingsPanel)]
-pub(super) fn settings_panel(props: &SettingsPanelProps) -> Html {
-    let settings = &props.settings;
-    let dispatch = &props.dispatch;
+/// The Settings panel of `settings`.
+pub(super) fn settings_panel(settings: &Settings, dispatch: &Callback<Action>) -> Html {
     let processing = settings.audio_processing;
     html! {
         <section id="settings-panel" class="settings-panel card" aria-label="Settings">
             <h2>{"Settings"}</h2>
-            { device_select(settings, DeviceKind::Camera, "Camera", dispatch) }
-            { device_select(settings, DeviceKind::Microphone, "Microphone", dispatch) }
-            { device_select(settings, DeviceKind::Speaker, "Speaker", dispatch) }
+            { device_select(settings, DeviceKind::Camera, "camera-select", "Camera", dispatch) }
+            { device_select(settings, DeviceKind::Microphone, "microphone-select", "Microphone", dispatch) }
+            { device_select(settings, DeviceKind::Speaker, "speaker-select", "Speaker", dispatch) }
             <div class="setting">
                 <label for="microphone-level">{"Microphone level"}</label>
                 <meter id="microphone-level" min="0" max="100" low="5" value={settings.microphone_level.to_string()}>
                     {format!("{}%", settings.microphone_level)}
                 </meter>
             </div>
-            { audio_switch(AudioSwitch::NoiseSuppression, processing.noise_suppression, "Noise suppression", dispatch) }
-            { audio_switch(AudioSwitch::EchoCancellation, processing.echo_cancellation, "Echo cancellation", dispatch) }
-            { audio_switch(AudioSwitch::AutoGainControl, processing.auto_gain_control, "Automatic gain", dispatch) }
+            { audio_switch(AudioSwitch::NoiseSuppression, "switch-noisesuppression", processing.noise_suppression, "Noise suppression", dispatch) }
+            { audio_switch(AudioSwitch::EchoCancellation, "switch-echocancellation", processing.echo_cancellation, "Echo cancellation", dispatch) }
+            { audio_switch(AudioSwitch::AutoGainControl, "switch-autogaincontrol", processing.auto_gain_control, "Automatic gain", dispatch) }
         </section>
     }
 }

@@ -4,6 +4,7 @@
 //! selected candidate pair's types; the ICE restarts and collided offers of the call, and
 //! **Restart connection** (an ICE restart, for a call that seems stuck). Also the quality indicator shown on the remote video.
 
+use super::on_click;
 use crate::call_state::{Action, CallStats, MediaRecovery};
 use crate::stats::chart::{CHART_HEIGHT, CHART_WIDTH};
 use crate::stats::{chart_points, Quality, Readings};
@@ -38,20 +39,9 @@ fn chart(name: &str, points: String) -> Html {
     }
 }
 
-#[derive(Properties, PartialEq)]
-pub(super) struct StatsPanelProps {
-    pub stats: CallStats,
-    pub recovery: MediaRecovery,
-    pub dispatch: Callback<Action>,
-}
-
-#[function_component(StatsPanel)]
-pub(super) fn stats_panel(props: &StatsPanelProps) -> Html {
-    let stats = &props.stats;
-    let restart = {
-        let dispatch = props.dispatch.clone();
-        Callback::from(move |_: MouseEvent| dispatch.emit(Action::RestartConnectionClicked))
-    };
+/// The Call statistics region of the call's `stats` and `recovery`.
+pub(super) fn stats_panel(stats: &CallStats, recovery: MediaRecovery, dispatch: &Callback<Action>) -> Html {
+    let restart = on_click(dispatch, Action::RestartConnectionClicked);
     let latest = stats.latest().cloned().unwrap_or_default();
     let unknown = || "—".to_owned();
     let resolution = latest.resolution.map_or_else(unknown, |(width, height)| format!("{width}×{height}"));
@@ -77,10 +67,10 @@ pub(super) fn stats_panel(props: &StatsPanelProps) -> Html {
                 <div class="stats-row" data-stat="Codec"><dt>{"Codec"}</dt><dd>{codec}</dd></div>
                 <div class="stats-row" data-stat="Candidates"><dt>{"Candidates"}</dt><dd>{pair}</dd></div>
                 <div class="stats-row" data-stat="ICE restarts">
-                    <dt>{"ICE restarts"}</dt><dd>{props.recovery.total_restarts}</dd>
+                    <dt>{"ICE restarts"}</dt><dd>{recovery.total_restarts}</dd>
                 </div>
                 <div class="stats-row" data-stat="Offers collided">
-                    <dt>{"Offers collided"}</dt><dd>{props.recovery.offer_collisions}</dd>
+                    <dt>{"Offers collided"}</dt><dd>{recovery.offer_collisions}</dd>
                 </div>
             </dl>
             <button type="button" onclick={restart}>{"Restart connection"}</button>
@@ -91,18 +81,18 @@ pub(super) fn stats_panel(props: &StatsPanelProps) -> Html {
 /// "Connection quality: good" (fair, poor) as bars and a word on the remote video.
 pub(super) fn quality_indicator(quality: Option<Quality>) -> Html {
     let Some(quality) = quality else { return html! {} };
-    let bars = match quality {
-        Quality::Good => 3,
-        Quality::Fair => 2,
-        Quality::Poor => 1,
+    // The word's class and name written out: static strings, no formatting.
+    let (bars, class, label) = match quality {
+        Quality::Good => (3, "quality-indicator quality-good", "Connection quality: good"),
+        Quality::Fair => (2, "quality-indicator quality-fair", "Connection quality: fair"),
+        Quality::Poor => (1, "quality-indicator quality-poor", "Connection quality: poor"),
     };
     html! {
-        <div class={classes!("quality-indicator", format!("quality-{}", quality.word()))} role="img"
-             aria-label={format!("Connection quality: {}", quality.word())}>
+        <div {class} role="img" aria-label={label}>
             <svg viewBox="0 0 18 14" aria-hidden="true">
                 { for (0..3).map(|bar| html! {
                     <rect x={(bar * 6).to_string()} y={(8 - bar * 4).to_string()} width="4" height={(6 + bar * 4).to_string()}
-                          class={classes!((bar >= bars).then_some("off"))} />
+                          class={(bar >= bars).then_some("off")} />
                 }) }
             </svg>
             <span aria-hidden="true">{quality.word()}</span>

@@ -7,15 +7,9 @@ use crate::call_state::VerificationOutcome;
 use protocol::UserName;
 use yew::prelude::*;
 
-#[derive(Properties, PartialEq)]
-pub(super) struct VerificationProps {
-    pub peer: UserName,
-    pub outcome: Option<VerificationOutcome>,
-}
-
-#[function_component(Verification)]
-pub(super) fn verification(props: &VerificationProps) -> Html {
-    match &props.outcome {
+/// The code and its sentence, the warning, or the hint, for the call with `peer`.
+pub(super) fn verification(peer: &UserName, outcome: Option<VerificationOutcome>) -> Html {
+    match &outcome {
         None => html! { <p class="verification hint">{"Working out the verification code…"}</p> },
         Some(VerificationOutcome::Code(code)) => html! {
             <section class="verification" aria-label="Verify this call">
@@ -24,7 +18,7 @@ pub(super) fn verification(props: &VerificationProps) -> Html {
                     <strong class="verification-code" role="note" aria-label="Verification code">{code.to_string()}</strong>
                 </p>
                 <p class="hint">
-                    {"Read this to "}{isolated(&props.peer)}
+                    {"Read this to "}{isolated(peer)}
                     {"; if it matches on both screens, nobody in between can see or hear the call."}
                 </p>
             </section>

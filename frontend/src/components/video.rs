@@ -10,7 +10,8 @@ use yew::prelude::*;
 #[derive(Properties, PartialEq)]
 pub(super) struct StreamVideoProps {
     pub label: AttrValue,
-    pub class: Classes,
+    /// The whole `class` attribute.
+    pub class: &'static str,
     pub muted: bool,
     pub stream: Option<MediaStream>,
     /// Changes when the stream's tracks changed and it must be re-attached.
@@ -69,7 +70,7 @@ pub(super) fn stream_video(props: &StreamVideoProps) -> Html {
         });
     }
     html! {
-        <video ref={video_ref} class={props.class.clone()} aria-label={props.label.clone()}
+        <video ref={video_ref} class={props.class} aria-label={props.label.clone()}
                autoplay=true playsinline=true muted={props.muted}
                data-selected-candidate-type={props.local_candidate_type.clone()}
                data-selected-remote-candidate-type={props.remote_candidate_type.clone()} />
