@@ -11,6 +11,7 @@ mod ice_diagnostics;
 mod peer_message;
 mod shortcuts;
 mod signaling_url;
+mod sorted_pairs;
 mod stats;
 mod text_case;
 mod verification;

@@ -13,10 +13,10 @@
 
 mod words;
 
+use crate::sorted_pairs::SortedPairs;
 use protocol::{json, SessionDescription};
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::fmt;
 
 /// The app-level field of the offer/answer object that carries the commitment (hex). The server
@@ -111,7 +111,7 @@ pub fn fingerprints(sdp: &str) -> Vec<String> {
 /// The offer/answer object's fields (each key once, the last copy winning, in key order, as
 /// `serde_json` reads an object into a map), each value as its raw JSON text; `None` when the
 /// description is not an object.
-fn description_object(description: &SessionDescription) -> Option<BTreeMap<Cow<'_, str>, &str>> {
+fn description_object(description: &SessionDescription) -> Option<SortedPairs<Cow<'_, str>, &str>> {
     Some(json::members(description.as_json()).ok()??.into_iter().collect())
 }
 
