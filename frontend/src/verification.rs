@@ -182,7 +182,7 @@ pub struct VerificationCode([u8; CODE_WORDS]);
 
 impl fmt::Display for VerificationCode {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let words: Vec<&str> = self.0.iter().map(|byte| words::WORDS[usize::from(*byte)]).collect();
+        let words: Vec<&str> = self.0.iter().map(|byte| words::word(*byte)).collect();
         formatter.write_str(&words.join(" "))
     }
 }
