@@ -14,6 +14,7 @@ mod signaling_url;
 mod sorted_pairs;
 mod stats;
 mod text_case;
+mod text_search;
 mod verification;
 
 #[cfg(target_arch = "wasm32")]
