@@ -11,8 +11,10 @@ mod ice_diagnostics;
 mod peer_message;
 mod shortcuts;
 mod signaling_url;
+mod sorted_pairs;
 mod stats;
 mod text_case;
+mod text_search;
 mod verification;
 
 #[cfg(target_arch = "wasm32")]

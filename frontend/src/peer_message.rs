@@ -8,6 +8,7 @@
 //! [`decode`] refuses other versions, unknown types, oversized frames and over-long chat text
 //! instead of failing anything, and chat text is only ever rendered as text.
 
+use crate::text_search::find_text;
 use protocol::json;
 use std::borrow::Cow;
 
@@ -147,7 +148,7 @@ pub fn chat_pieces(text: &str) -> Vec<ChatPiece> {
     let mut plain = String::new();
     let mut rest = text;
     while !rest.is_empty() {
-        let next_link = ["https://", "http://"].iter().filter_map(|scheme| rest.find(scheme)).min();
+        let next_link = ["https://", "http://"].iter().filter_map(|scheme| find_text(rest, scheme)).min();
         let Some(start) = next_link else {
             plain.push_str(rest);
             break;

@@ -28,13 +28,13 @@ pub use quality::{quality, video_trouble, Quality, VideoTrouble};
 pub use report::sample_from_entries;
 
 use crate::ice_diagnostics::SelectedCandidatePair;
-use std::collections::BTreeMap;
+use crate::sorted_pairs::SortedPairs;
 
 /// How many seconds of readings the charts keep.
 pub const HISTORY_SECONDS: usize = 60;
 
 /// Counters of one kind, by stats object id.
-pub type Counters = BTreeMap<String, u64>;
+pub type Counters = SortedPairs<String, u64>;
 
 /// One `getStats()` report, as much of it as the app uses.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -87,7 +87,7 @@ pub struct Readings {
 fn growth(previous: &Counters, current: &Counters) -> Option<u64> {
     let mut compared = false;
     let mut total: u64 = 0;
-    for (id, now) in current {
+    for (id, now) in current.iter() {
         let Some(before) = previous.get(id) else { continue };
         if now >= before {
             compared = true;

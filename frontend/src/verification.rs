@@ -13,10 +13,10 @@
 
 mod words;
 
+use crate::sorted_pairs::SortedPairs;
 use protocol::{json, SessionDescription};
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::fmt;
 
 /// The app-level field of the offer/answer object that carries the commitment (hex). The server
@@ -90,28 +90,30 @@ impl Commitment {
 /// distinct `a=fingerprint` line (session or media level, any hash function), the function in
 /// lower case and the hex in upper case, sorted. Malformed lines are left out.
 pub fn fingerprints(sdp: &str) -> Vec<String> {
-    let mut found: Vec<String> = sdp
-        .lines()
-        .filter_map(|line| line.trim().strip_prefix("a=fingerprint:"))
-        .filter_map(|value| {
-            let mut parts = value.split_whitespace();
-            let (function, digest) = (parts.next()?, parts.next()?);
-            let well_formed = parts.next().is_none()
-                && function.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-                && !digest.is_empty()
-                && digest.split(':').all(|byte| byte.len() == 2 && byte.chars().all(|c| c.is_ascii_hexdigit()));
-            well_formed.then(|| format!("{} {}", function.to_ascii_lowercase(), digest.to_ascii_uppercase()))
-        })
-        .collect();
-    found.sort();
-    found.dedup();
+    let lines = sdp.lines().filter_map(|line| line.trim().strip_prefix("a=fingerprint:")).filter_map(|value| {
+        let mut parts = value.split_whitespace();
+        let (function, digest) = (parts.next()?, parts.next()?);
+        let well_formed = parts.next().is_none()
+            && function.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            && !digest.is_empty()
+            && digest.split(':').all(|byte| byte.len() == 2 && byte.chars().all(|c| c.is_ascii_hexdigit()));
+        well_formed.then(|| format!("{} {}", function.to_ascii_lowercase(), digest.to_ascii_uppercase()))
+    });
+    // Sorted and deduplicated as they come (an SDP states one or a few): no slice sort in the
+    // wasm (BENCHMARKS.md, "Web app size").
+    let mut found: Vec<String> = Vec::new();
+    for line in lines {
+        if let Err(index) = found.binary_search(&line) {
+            found.insert(index, line);
+        }
+    }
     found
 }
 
 /// The offer/answer object's fields (each key once, the last copy winning, in key order, as
 /// `serde_json` reads an object into a map), each value as its raw JSON text; `None` when the
 /// description is not an object.
-fn description_object(description: &SessionDescription) -> Option<BTreeMap<Cow<'_, str>, &str>> {
+fn description_object(description: &SessionDescription) -> Option<SortedPairs<Cow<'_, str>, &str>> {
     Some(json::members(description.as_json()).ok()??.into_iter().collect())
 }
 
@@ -180,7 +182,7 @@ pub struct VerificationCode([u8; CODE_WORDS]);
 
 impl fmt::Display for VerificationCode {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let words: Vec<&str> = self.0.iter().map(|byte| words::WORDS[usize::from(*byte)]).collect();
+        let words: Vec<&str> = self.0.iter().map(|byte| words::word(*byte)).collect();
         formatter.write_str(&words.join(" "))
     }
 }
@@ -189,7 +191,10 @@ impl fmt::Display for VerificationCode {
 /// and theirs give the same code on both screens.
 pub fn verification_code(ours: &Side<'_>, theirs: &Side<'_>) -> VerificationCode {
     let mut sides = [ours.encoded(), theirs.encoded()];
-    sides.sort();
+    // Sorted (two of them: one comparison, no slice sort in the wasm).
+    if sides[1] < sides[0] {
+        sides.swap(0, 1);
+    }
     let mut hasher = Sha256::new();
     hasher.update(CODE_DOMAIN);
     for side in &sides {

@@ -24,6 +24,7 @@ use super::{browser_error, parse_json, PeerSession};
 use crate::call_state::{Action, CallAttempt, NegotiationRole};
 use crate::errors::{PeerError, PeerOperation};
 use crate::signaling::Dispatch;
+use crate::text_search::contains_text;
 use crate::transceivers::{add_sendrecv_transceivers, answer_with_sendrecv_transceivers};
 use crate::verification::Nonce;
 use js_sys::{Function, Promise, Reflect, JSON};
@@ -336,7 +337,7 @@ impl PeerSession {
 /// Reports a description set by `setLocalDescription()` as the offer or answer it is.
 fn report_local_description(call_attempt: CallAttempt, description: SessionDescription, dispatch: &Dispatch) {
     let Ok(nonce) = fresh_nonce() else { return };
-    let is_offer = description.as_json().contains("\"type\":\"offer\"");
+    let is_offer = contains_text(description.as_json(), "\"type\":\"offer\"");
     dispatch(if is_offer {
         Action::LocalOfferCreated { call_attempt, offer: description, nonce }
     } else {

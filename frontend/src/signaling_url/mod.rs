@@ -15,6 +15,7 @@
 //! backslashes are refused outright: browsers read those differently from how people do.
 
 use crate::errors::SignalingUrlError;
+use crate::text_search::contains_text;
 
 /// The name of the query parameter that overrides the signaling URL.
 pub const SIGNALING_QUERY_PARAMETER: &str = "signaling";
@@ -94,7 +95,7 @@ pub fn resolve_signaling_url(
 fn allowed_origins(page: &PageLocation, allowed_origins_value: Option<&str>) -> Vec<String> {
     let entries = allowed_origins_value.unwrap_or_default().split(|c: char| c.is_whitespace() || c == ',');
     entries
-        .filter(|entry| entry.contains("://"))
+        .filter(|entry| contains_text(entry, "://"))
         .filter_map(|entry| parse_signaling_address(page, entry).ok())
         .map(|address| address.origin)
         .collect()
