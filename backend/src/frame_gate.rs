@@ -367,4 +367,28 @@ mod tests {
         assert_eq!(gate.take_refusals(), u64::from(crate::limits::MAX_REFUSALS_PER_WINDOW) + 1);
         assert!(gate.read(&mut [0; 512]).await.is_err_and(|error| is_rate_limit_exceeded(&error)));
     }
+
+    #[test]
+    fn refused_messages_are_told_in_order_across_the_numbers_wrapping_and_nothing_is_kept_for_allowed_ones() {
+        let mut marks = MessageMarks { begun: u32::MAX - 1, taken: u32::MAX - 1, ..MessageMarks::default() };
+        assert!(!marks.take_next(), "nothing pending");
+        marks.refuse_last();
+        marks.begin(false);
+        marks.begin(true);
+        marks.begin(false);
+        marks.refuse_last();
+        marks.refuse_last();
+        marks.begin(false);
+        assert_eq!(marks.refused.len(), 2);
+        let told: Vec<bool> = (0..5).map(|_| marks.take_next()).collect();
+        assert_eq!(told, [false, true, true, false, false]);
+        marks.refuse_last();
+        assert!(marks.refused.is_empty(), "a continuation with no message pending marks nothing");
+        let mut allowed_only = MessageMarks::default();
+        for _ in 0..100 {
+            allowed_only.begin(false);
+            assert!(!allowed_only.take_next());
+        }
+        assert_eq!(allowed_only.refused.capacity(), 0, "allowed messages allocate nothing");
+    }
 }

@@ -40,9 +40,11 @@ impl MemoryDirectory {
         if waits != schedule.waits.values().map(Vec::len).sum::<usize>() {
             return Err(format!("{waits} users waiting but {:?} listed", schedule.waits));
         }
-        if let Some(entry) = self.users.iter().find(|entry| {
-            self.shapes.get(entry.identity.shape()).is_none_or(|holder| holder.key().0 != entry.identity)
-        }) {
+        if let Some(entry) = self
+            .users
+            .iter()
+            .find(|entry| self.shapes.get(entry.identity.shape()).is_none_or(|holder| holder.key().0 != entry.identity))
+        {
             return Err(format!("{} is online but does not hold its shape", entry.identity));
         }
         if self.shapes.len() != self.users.len() {

@@ -28,7 +28,10 @@ impl MemoryDirectory {
         // Checked before the entry is taken: looking a holder up while holding the entry's shard
         // could deadlock. Both maps only change under the transition mutex held here.
         if let Some(in_use) = self.shapes.get(name.shape()).filter(|in_use| in_use.key().0 != *name) {
-            return Err(ClaimError::Taken { requested: name.display().clone(), in_use: in_use.key().0.display().clone() });
+            return Err(ClaimError::Taken {
+                requested: name.display().clone(),
+                in_use: in_use.key().0.display().clone(),
+            });
         }
         let (takeover, awaited) = match request {
             ClaimRequest::Fresh => (false, None),
