@@ -41,6 +41,53 @@ enum Admission {
     Disconnect,
 }
 
+/// Which data messages begun but not yet taken by the connection were refused, in order: the
+/// messages are numbered (wrapping), and only the numbers of refused ones are kept. Nothing is
+/// allocated unless a message is refused (a queue of one flag per message kept an allocation
+/// in every connection that ever received a message).
+#[derive(Debug, Default)]
+struct MessageMarks {
+    /// Data messages begun so far, and taken so far (equal: none pending).
+    begun: u32,
+    taken: u32,
+    /// The numbers of the refused messages not yet taken, oldest first.
+    refused: VecDeque<u32>,
+}
+
+impl MessageMarks {
+    fn begin(&mut self, refused: bool) {
+        if refused {
+            self.refused.push_back(self.begun);
+        }
+        self.begun = self.begun.wrapping_add(1);
+    }
+
+    /// The message begun last is refused (a refused continuation of it); none pending: nothing.
+    fn refuse_last(&mut self) {
+        if self.begun == self.taken {
+            return;
+        }
+        let last = self.begun.wrapping_sub(1);
+        if self.refused.back() != Some(&last) {
+            self.refused.push_back(last);
+        }
+    }
+
+    /// Whether the oldest pending message was refused (false when none is pending).
+    fn take_next(&mut self) -> bool {
+        if self.begun == self.taken {
+            return false;
+        }
+        let next = self.taken;
+        self.taken = self.taken.wrapping_add(1);
+        let refused = self.refused.front() == Some(&next);
+        if refused {
+            self.refused.pop_front();
+        }
+        refused
+    }
+}
+
 /// A socket whose incoming frames are counted and rate-limited (see the module documentation).
 #[derive(Debug)]
 pub struct FrameGate<Io> {
@@ -48,12 +95,12 @@ pub struct FrameGate<Io> {
     limiter: RateLimiter,
     /// The header being read (held back until complete).
     header: [u8; MAX_HEADER_BYTES],
-    header_len: usize,
+    header_len: u8,
     /// Payload bytes of the current frame still to come, and whether they are taken out.
     payload_left: u64,
     taking_out: bool,
-    /// For each data message begun but not yet taken by the connection, oldest first: refused?
-    messages: VecDeque<bool>,
+    /// The data messages begun but not yet taken by the connection, and which were refused.
+    messages: MessageMarks,
     /// Refusals not yet reported to the metrics.
     refusals: u64,
     exceeded: bool,
@@ -68,7 +115,7 @@ impl<Io> FrameGate<Io> {
             header_len: 0,
             payload_left: 0,
             taking_out: false,
-            messages: VecDeque::new(),
+            messages: MessageMarks::default(),
             refusals: 0,
             exceeded: false,
         }
@@ -76,7 +123,7 @@ impl<Io> FrameGate<Io> {
 
     /// Whether the next complete data message (in order) was refused by the rate limit.
     pub fn take_message_refused(&mut self) -> bool {
-        self.messages.pop_front().unwrap_or(false)
+        self.messages.take_next()
     }
 
     /// Frames refused since the last call (for the metrics).
@@ -109,12 +156,8 @@ impl<Io> FrameGate<Io> {
             return Admission::Disconnect;
         }
         match opcode {
-            OPCODE_TEXT | OPCODE_BINARY => self.messages.push_back(refused),
-            OPCODE_CONTINUATION if refused => {
-                if let Some(message) = self.messages.back_mut() {
-                    *message = true;
-                }
-            }
+            OPCODE_TEXT | OPCODE_BINARY => self.messages.begin(refused),
+            OPCODE_CONTINUATION if refused => self.messages.refuse_last(),
             _ if refused => return Admission::TakeOut,
             _ => {}
         }
@@ -141,10 +184,10 @@ impl<Io> FrameGate<Io> {
                 self.payload_left -= take as u64;
                 continue;
             }
-            self.header[self.header_len] = buffer[read];
+            self.header[usize::from(self.header_len)] = buffer[read];
             self.header_len += 1;
             read += 1;
-            let Some((header_bytes, payload_bytes)) = parse_header(&self.header[..self.header_len]) else {
+            let Some((header_bytes, payload_bytes)) = parse_header(&self.header[..usize::from(self.header_len)]) else {
                 continue;
             };
             self.header_len = 0;
@@ -198,7 +241,7 @@ impl<Io: AsyncRead + Unpin> AsyncRead for FrameGate<Io> {
             if gate.exceeded {
                 return Poll::Ready(Err(io::Error::other(RateLimitExceeded)));
             }
-            let held = gate.header_len;
+            let held = usize::from(gate.header_len);
             let room = buffer.initialize_unfilled();
             if room.len() <= held {
                 // tungstenite reads in chunks of hundreds of bytes; a header is at most 14.
@@ -323,5 +366,29 @@ mod tests {
         assert!(passed.len() <= 6 * (frames_passed + 1), "stopped early: {} bytes passed", passed.len());
         assert_eq!(gate.take_refusals(), u64::from(crate::limits::MAX_REFUSALS_PER_WINDOW) + 1);
         assert!(gate.read(&mut [0; 512]).await.is_err_and(|error| is_rate_limit_exceeded(&error)));
+    }
+
+    #[test]
+    fn refused_messages_are_told_in_order_across_the_numbers_wrapping_and_nothing_is_kept_for_allowed_ones() {
+        let mut marks = MessageMarks { begun: u32::MAX - 1, taken: u32::MAX - 1, ..MessageMarks::default() };
+        assert!(!marks.take_next(), "nothing pending");
+        marks.refuse_last();
+        marks.begin(false);
+        marks.begin(true);
+        marks.begin(false);
+        marks.refuse_last();
+        marks.refuse_last();
+        marks.begin(false);
+        assert_eq!(marks.refused.len(), 2);
+        let told: Vec<bool> = (0..5).map(|_| marks.take_next()).collect();
+        assert_eq!(told, [false, true, true, false, false]);
+        marks.refuse_last();
+        assert!(marks.refused.is_empty(), "a continuation with no message pending marks nothing");
+        let mut allowed_only = MessageMarks::default();
+        for _ in 0..100 {
+            allowed_only.begin(false);
+            assert!(!allowed_only.take_next());
+        }
+        assert_eq!(allowed_only.refused.capacity(), 0, "allowed messages allocate nothing");
     }
 }

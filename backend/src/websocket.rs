@@ -105,8 +105,11 @@ impl UpgradeRequest {
         }
         // Two phases in one enum (`Then`): the upgrade, then `serve`'s future in the same place.
         // One `async` block for both would keep the upgrade's parts and the `serve` closure in
-        // slots of their own beside the served future, for the connection's whole life.
-        let task = upgraded_socket(on_upgrade, config, limiter).then(move |socket| match socket {
+        // slots of their own beside the served future, for the connection's whole life. The
+        // upgrade is boxed (freed once upgraded): its future, tungstenite's handshake holding
+        // the socket and its configuration, was larger than the served one, and the task's
+        // allocation is as large as its larger phase for the connection's whole life.
+        let task = Box::pin(upgraded_socket(on_upgrade, config, limiter)).then(move |socket| match socket {
             Some(socket) => Either::Left(serve(socket)),
             None => Either::Right(std::future::ready(())),
         });

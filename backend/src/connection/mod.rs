@@ -105,16 +105,22 @@ impl Connection {
     async fn run(&mut self) -> Ending {
         let state = self.session.state().clone();
         let config = &state.config;
-        let shutdown = state.shutdown.cancelled();
-        tokio::pin!(shutdown);
         let mut checking_as_signed_in = false;
         self.handle.set_deadline(self.next_deadline(config, checking_as_signed_in));
         let may_wait = state.directory.may_wait();
         loop {
+            // No wait on the shutdown token of its own (it would sit in every idle connection's
+            // future): the deadline sweep wakes every queue once the token is cancelled, and
+            // each wake-up and each turn of this loop looks at it first.
+            if state.shutdown.is_cancelled() {
+                return Ending::ServerShutdown;
+            }
             let frame = tokio::select! {
                 biased;
-                () = &mut shutdown => return Ending::ServerShutdown,
                 () = self.handle.ready() => {
+                    if state.shutdown.is_cancelled() {
+                        return Ending::ServerShutdown;
+                    }
                     if let Some(reason) = self.handle.kicked() {
                         return Ending::Kicked(reason);
                     }

@@ -9,7 +9,9 @@
 //! so a deadline is enforced at most one period late (a quarter of the shortest that applies).
 //!
 //! Started by the first connection, inside the server's runtime; it holds the queues weakly and
-//! ends at shutdown, so it never keeps a server alive. Tokio's clock is used throughout, so
+//! ends at shutdown, so it never keeps a server alive. At shutdown it wakes every queue once: a
+//! connection does not wait on the shutdown token itself (that wait cost every idle connection's
+//! task 128 bytes), it looks at the token whenever it wakes. Tokio's clock is used throughout, so
 //! paused-time tests see it like the rest.
 
 use super::LocalQueues;
@@ -51,7 +53,13 @@ async fn sweep(queues: Weak<LocalQueues>, period: Duration, shutdown: Cancellati
     loop {
         let now = tokio::select! {
             biased;
-            () = shutdown.cancelled() => return,
+            () = shutdown.cancelled() => {
+                // The connections wait on their queue, not on the token: wake them all.
+                if let Some(queues) = queues.upgrade() {
+                    queues.wake_all();
+                }
+                return;
+            }
             now = ticks.tick() => now,
         };
         let Some(queues) = queues.upgrade() else { return };

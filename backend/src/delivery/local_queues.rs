@@ -44,6 +44,15 @@ impl LocalQueues {
         }
     }
 
+    /// Wakes every connection (the server is shutting down: each looks at the token once woken).
+    pub(super) fn wake_all(&self) {
+        for queue in &self.queues {
+            if let Some(outbox) = queue.value().upgrade() {
+                outbox.ready.notify_one();
+            }
+        }
+    }
+
     pub(super) fn insert(&self, id: ConnectionId, outbox: &Arc<Outbox>) {
         self.queues.insert(id, Arc::downgrade(outbox));
     }

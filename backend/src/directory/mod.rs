@@ -25,7 +25,7 @@
 
 #[cfg(test)]
 pub(crate) mod conformance;
-mod identity;
+pub(crate) mod identity;
 mod memory;
 
 pub use crate::address::{ConnectionId, ConnectionRef, NodeId};

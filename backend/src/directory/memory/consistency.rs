@@ -30,7 +30,7 @@ impl MemoryDirectory {
                 _ => continue,
             };
             graces += 1;
-            if schedule.graces.get(&(deadline, entry.key().clone())) != Some(&entry.identity) {
+            if schedule.graces.get(&(deadline, entry.identity.key().clone())) != Some(&entry.identity) {
                 return Err(format!("{} is away or waiting without its grace deadline", entry.identity));
             }
         }
@@ -40,9 +40,11 @@ impl MemoryDirectory {
         if waits != schedule.waits.values().map(Vec::len).sum::<usize>() {
             return Err(format!("{waits} users waiting but {:?} listed", schedule.waits));
         }
-        if let Some(entry) = self.users.iter().find(|entry| {
-            self.shapes.get(entry.identity.shape()).is_none_or(|holder| holder.value().key() != entry.key())
-        }) {
+        if let Some(entry) = self
+            .users
+            .iter()
+            .find(|entry| self.shapes.get(entry.identity.shape()).is_none_or(|holder| holder.key().0 != entry.identity))
+        {
             return Err(format!("{} is online but does not hold its shape", entry.identity));
         }
         if self.shapes.len() != self.users.len() {

@@ -25,6 +25,7 @@ use super::{
     CallAnswered, CallError, CallId, CallStarted, ClaimError, ClaimRequest, Claimed, ConnectionRef, Directory,
     EndedCall, ExpiredGrace, ExpiredRing, Identity, Released,
 };
+use crate::directory::identity::{ByKey, ByShape};
 use calls::CallState;
 use dashmap::mapref::one::{Ref, RefMut};
 use dashmap::DashMap;
@@ -80,9 +81,11 @@ type NameHasher = foldhash::quality::RandomState;
 /// The directory of users online and their calls, in this process's memory.
 #[derive(Debug, Default)]
 pub struct MemoryDirectory {
-    users: DashMap<NameKey, UserEntry, NameHasher>,
-    /// Shape of each online name (see [`NameKey::shape_of`]) to the name that holds it.
-    shapes: DashMap<NameKey, Identity, NameHasher>,
+    /// Keyed by the identity itself (by its key): no copy of the key per user.
+    users: DashMap<ByKey, UserEntry, NameHasher>,
+    /// The name holding each online shape (see [`NameKey::shape_of`]), keyed by its shape: a
+    /// set of identities, no copy of the shape per user.
+    shapes: DashMap<ByShape, (), NameHasher>,
     transitions: Mutex<Schedule>,
     next_call_id: AtomicU64,
 }
@@ -104,12 +107,12 @@ impl MemoryDirectory {
     /// user up through here (or [`MemoryDirectory::held_mut`]), so a connection replaced by a
     /// resume-token login cannot start, answer, relay or end calls for that name any more,
     /// even with a frame already in flight.
-    fn held(&self, user: &Identity, holder: ConnectionRef) -> Option<Ref<'_, NameKey, UserEntry>> {
+    fn held(&self, user: &Identity, holder: ConnectionRef) -> Option<Ref<'_, ByKey, UserEntry>> {
         self.users.get(user.key()).filter(|entry| entry.holder == holder && entry.away_until.is_none())
     }
 
     /// [`MemoryDirectory::held`], for changing the entry.
-    fn held_mut(&self, user: &Identity, holder: ConnectionRef) -> Option<RefMut<'_, NameKey, UserEntry>> {
+    fn held_mut(&self, user: &Identity, holder: ConnectionRef) -> Option<RefMut<'_, ByKey, UserEntry>> {
         self.users.get_mut(user.key()).filter(|entry| entry.holder == holder && entry.away_until.is_none())
     }
 
@@ -121,7 +124,7 @@ impl MemoryDirectory {
         let mut names: Vec<UserName> = self
             .users
             .iter()
-            .filter(|entry| except.is_none_or(|except| except.key() != entry.key()))
+            .filter(|entry| except.is_none_or(|except| except != &entry.key().0))
             .map(|entry| entry.identity.display().clone())
             .take(limit)
             .collect();

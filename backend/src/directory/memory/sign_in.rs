@@ -9,6 +9,7 @@
 
 use super::calls::CallState;
 use super::{MemoryDirectory, Schedule, UserEntry};
+use crate::directory::identity::{ByKey, ByShape};
 use crate::directory::{
     takeover_peer, ClaimError, ClaimRequest, Claimed, ConnectionRef, EndedWait, ExpiredGrace, Identity, Released,
     Resumption,
@@ -26,9 +27,11 @@ impl MemoryDirectory {
         let mut schedule = self.lock_transitions();
         // Checked before the entry is taken: looking a holder up while holding the entry's shard
         // could deadlock. Both maps only change under the transition mutex held here.
-        // (`holder.value()`: a map guard's own `key()` is the shape, not the holder's key.)
-        if let Some(in_use) = self.shapes.get(name.shape()).filter(|in_use| in_use.value().key() != name.key()) {
-            return Err(ClaimError::Taken { requested: name.display().clone(), in_use: in_use.display().clone() });
+        if let Some(in_use) = self.shapes.get(name.shape()).filter(|in_use| in_use.key().0 != *name) {
+            return Err(ClaimError::Taken {
+                requested: name.display().clone(),
+                in_use: in_use.key().0.display().clone(),
+            });
         }
         let (takeover, awaited) = match request {
             ClaimRequest::Fresh => (false, None),
@@ -38,10 +41,10 @@ impl MemoryDirectory {
             }
         };
         let awaited_key = awaited.as_ref().map(|(peer, _)| peer.key());
-        let (identity, newly_online, replaced, ended) = match self.users.entry(name.key().clone()) {
+        let (identity, newly_online, replaced, ended) = match self.users.entry(ByKey(name.clone())) {
             dashmap::Entry::Vacant(vacant) => {
                 vacant.insert(UserEntry { identity: name.clone(), holder, away_until: None, call: CallState::Idle });
-                self.shapes.insert(name.shape().clone(), name.clone());
+                self.shapes.insert(ByShape(name.clone()), ());
                 (name.clone(), true, None, None)
             }
             dashmap::Entry::Occupied(mut occupied) => {
@@ -170,7 +173,7 @@ impl MemoryDirectory {
             }
         }
         let (_, mut entry) = self.users.remove_if(name.key(), |_, entry| entry.holder == holder)?;
-        self.shapes.remove_if(entry.identity.shape(), |_, in_use| in_use.key() == entry.identity.key());
+        self.shapes.remove_if(entry.identity.shape(), |in_use, ()| in_use.0 == entry.identity);
         let ended = entry.call.hang_up(&entry.identity, &mut schedule);
         Some(Released {
             held: false,
@@ -181,7 +184,7 @@ impl MemoryDirectory {
     /// Removes `user`'s entry and its shape (its call already ended, its deadlines gone).
     pub(super) fn forget_user(&self, user: &Identity) {
         self.users.remove(user.key());
-        self.shapes.remove_if(user.shape(), |_, in_use| in_use.key() == user.key());
+        self.shapes.remove_if(user.shape(), |in_use, ()| in_use.0 == *user);
     }
 
     pub(super) fn expire_holds_and_waits(&self, now: Instant) -> Vec<ExpiredGrace> {
