@@ -19,10 +19,10 @@
 //!
 //! Statistics: a `StatsSampler` (`stats_sampler.rs`) reads `getStats()` every second until drop.
 //!
-//! Diagnostics (see `ice_diagnostics`): the configured `iceTransportPolicy` is applied, and once
-//! the connection is `connected` the selected candidate pair is read from `getStats()` and
-//! reported as [`Action::SelectedCandidatePairRead`]; the reducer keeps it until the peer
-//! connection is released, and the components show it on the remote `<video>`.
+//! Diagnostics (see `ice_diagnostics`): the configured `iceTransportPolicy` is applied, and a
+//! second after the connection is `connected` the selected candidate pair is read from
+//! `getStats()` and reported as [`Action::SelectedCandidatePairRead`]; the reducer keeps it until
+//! the peer connection is released, and the components show it on the remote `<video>`.
 
 use crate::call_state::{Action, CallAttempt, NegotiationRole, PeerConnectionState};
 use crate::data_channel::PeerChannel;
@@ -269,14 +269,18 @@ impl PeerSession {
 }
 
 /// Reads the selected candidate pair from `getStats()` and reports it as
-/// [`Action::SelectedCandidatePairRead`] (the components show it on the remote video). Retries a
-/// few times while the report names no pair yet; reports nothing once the connection is no
-/// longer `connected` (e.g. the call ended meanwhile).
+/// [`Action::SelectedCandidatePairRead`] (the components show it on the remote video), starting
+/// [`FIRST_READ_MILLIS`] after `connected`: then the first frames have usually arrived, and the
+/// report (built on the WebRTC threads, read into Rust on the main thread) no longer competes
+/// with them (BENCHMARKS.md, the web app's notes). Retries a few times while the report names no
+/// pair yet; reports nothing once the connection is no longer `connected` (e.g. the call ended
+/// meanwhile).
 fn read_selected_candidate_pair(connection: &RtcPeerConnection, call_attempt: CallAttempt, dispatch: Dispatch) {
     const ATTEMPTS: u32 = 10;
     const RETRY_MILLIS: u32 = 300;
     let connection = connection.clone();
     spawn_local(async move {
+        gloo_timers::future::TimeoutFuture::new(FIRST_READ_MILLIS).await;
         let still_connected = || connection_state(&connection) == Some(PeerConnectionState::Connected);
         for attempt in 1..=ATTEMPTS {
             if !still_connected() {
@@ -295,6 +299,9 @@ fn read_selected_candidate_pair(connection: &RtcPeerConnection, call_attempt: Ca
         }
     });
 }
+
+/// How long after `connected` the selected candidate pair is first read.
+const FIRST_READ_MILLIS: u32 = 1_000;
 
 impl Drop for PeerSession {
     fn drop(&mut self) {
