@@ -81,7 +81,7 @@ pub struct PeerSession {
     channel: PeerChannel,
     /// Every remote track, in one stream the remote video shows.
     remote_stream: MediaStream,
-    /// True once a remote track arrived.
+    /// True once a remote track arrived and the view was told (`RemoteMediaNotice`).
     has_remote_tracks: Rc<Cell<bool>>,
     on_ice_candidate: Closure<dyn FnMut(RtcPeerConnectionIceEvent)>,
     on_track: Closure<dyn FnMut(RtcTrackEvent)>,
@@ -177,16 +177,25 @@ impl PeerSession {
         connection.set_onicecandidate(Some(on_ice_candidate.as_ref().unchecked_ref()));
 
         let remote_media_notice = RemoteMediaNotice::default();
+        // The stream is shown from the notice on, with the new version: were it shown as soon
+        // as a track arrived, a render in between (any action) would attach it once with the old
+        // version and the notice again with the new one, a second media player on the caller
+        // just before its first frame (BENCHMARKS.md, the web app's notes).
+        let on_remote_media_changed: Rc<dyn Fn()> = {
+            let has_remote_tracks = has_remote_tracks.clone();
+            Rc::new(move || {
+                has_remote_tracks.set(true);
+                on_remote_media_changed();
+            })
+        };
         let on_track = {
             // `Clone::clone`: `MediaStream::clone` would be the JavaScript method, a new stream.
             let remote_stream = Clone::clone(&remote_stream);
-            let has_remote_tracks = has_remote_tracks.clone();
             let notice = remote_media_notice.clone();
             Closure::<dyn FnMut(RtcTrackEvent)>::new(move |event: RtcTrackEvent| {
                 // The receiver's track stays the same for the whole call, whatever the peer
                 // sends on it later (camera, screen, nothing): one stream holds them all.
                 remote_stream.add_track(&event.track());
-                has_remote_tracks.set(true);
                 notice.after_this_task(&on_remote_media_changed);
             })
         };

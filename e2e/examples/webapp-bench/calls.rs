@@ -18,9 +18,9 @@ use serde_json::{json, Value};
 /// wrapped), ICE and the connection reaching `connected`, the remote track, and the `answer`
 /// frame sent or received on the page's WebSocket; and every occurrence (`NAME#N`, the Nth) of
 /// what may land on the call's path: an `AudioContext` created, its `close()` called and
-/// resolved, a video's `srcObject` set, `getStats()` called, a DOM change (a render). Each step
-/// is also a user-timing mark `webbench:STEP` (`--trace` reads the trace's clock from them).
-/// Strings and numbers only.
+/// resolved, a video's `srcObject` set (`src_object_set:LABEL`, the video's label), `getStats()`
+/// called, a DOM change (a render). Each step is also a user-timing mark `webbench:STEP`
+/// (`--trace` reads the trace's clock from them). Strings and numbers only.
 const RECORD_STEPS: &str = r#"
     (() => {
         const steps = (window.__webbenchSteps = {});
@@ -51,7 +51,7 @@ const RECORD_STEPS: &str = r#"
         Object.defineProperty(HTMLMediaElement.prototype, 'srcObject', {
             ...srcObject,
             set(value) {
-                if (value) markEach('src_object_set');
+                if (value) markEach('src_object_set:' + (this.getAttribute('aria-label') || 'video'));
                 srcObject.set.call(this, value);
             },
         });

@@ -5,7 +5,7 @@
 //! event, a style or layout pass, a garbage collection). The pre-load script's steps are also
 //! user-timing marks (`webbench:STEP`), which put the trace's clock on the steps' clock. A
 //! diagnosis aid like `--profile`: tracing costs both pages a little, so these are not the
-//! timings of the table.
+//! timings of the table. `WEBBENCH_TRACE_DUMP=DIR` also writes each read's raw events to DIR.
 
 use crate::common::*;
 use fantoccini::wd::WebDriverCompatibleCommand;
