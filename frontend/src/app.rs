@@ -174,9 +174,10 @@ impl Controller {
                 model.set_clock_millis(recent_effects::now_millis());
                 model.apply(action)
             };
-            // Before the effects: a tone stops (its `AudioContext` closes) before the call that
-            // stopped it starts its WebRTC work (a live audio context slowed the caller's
-            // setRemoteDescription in the web app bench: BENCHMARKS.md, the web app's notes).
+            // Before the effects: a tone falls silent before the call that stopped it starts its
+            // WebRTC work; its `AudioContext` is closed later (`ring_alerts.rs`: `close()` held
+            // the main thread in front of the caller's setRemoteDescription in the web app
+            // bench's traces, BENCHMARKS.md, the web app's notes).
             self.ring_alerts.borrow_mut().follow(&self.model.borrow());
             for effect in effects {
                 self.carry_out(effect);

@@ -19,10 +19,10 @@
 //!
 //! Statistics: a `StatsSampler` (`stats_sampler.rs`) reads `getStats()` every second until drop.
 //!
-//! Diagnostics (see `ice_diagnostics`): the configured `iceTransportPolicy` is applied, and once
-//! the connection is `connected` the selected candidate pair is read from `getStats()` and
-//! reported as [`Action::SelectedCandidatePairRead`]; the reducer keeps it until the peer
-//! connection is released, and the components show it on the remote `<video>`.
+//! Diagnostics (see `ice_diagnostics`): the configured `iceTransportPolicy` is applied, and a
+//! second after the connection is `connected` the selected candidate pair is read from
+//! `getStats()` and reported as [`Action::SelectedCandidatePairRead`]; the reducer keeps it until
+//! the peer connection is released, and the components show it on the remote `<video>`.
 
 use crate::call_state::{Action, CallAttempt, NegotiationRole, PeerConnectionState};
 use crate::data_channel::PeerChannel;
@@ -81,7 +81,7 @@ pub struct PeerSession {
     channel: PeerChannel,
     /// Every remote track, in one stream the remote video shows.
     remote_stream: MediaStream,
-    /// True once a remote track arrived.
+    /// True once a remote track arrived and the view was told (`RemoteMediaNotice`).
     has_remote_tracks: Rc<Cell<bool>>,
     on_ice_candidate: Closure<dyn FnMut(RtcPeerConnectionIceEvent)>,
     on_track: Closure<dyn FnMut(RtcTrackEvent)>,
@@ -177,16 +177,25 @@ impl PeerSession {
         connection.set_onicecandidate(Some(on_ice_candidate.as_ref().unchecked_ref()));
 
         let remote_media_notice = RemoteMediaNotice::default();
+        // The stream is shown from the notice on, with the new version: were it shown as soon
+        // as a track arrived, a render in between (any action) would attach it once with the old
+        // version and the notice again with the new one, a second media player on the caller
+        // just before its first frame (BENCHMARKS.md, the web app's notes).
+        let on_remote_media_changed: Rc<dyn Fn()> = {
+            let has_remote_tracks = has_remote_tracks.clone();
+            Rc::new(move || {
+                has_remote_tracks.set(true);
+                on_remote_media_changed();
+            })
+        };
         let on_track = {
             // `Clone::clone`: `MediaStream::clone` would be the JavaScript method, a new stream.
             let remote_stream = Clone::clone(&remote_stream);
-            let has_remote_tracks = has_remote_tracks.clone();
             let notice = remote_media_notice.clone();
             Closure::<dyn FnMut(RtcTrackEvent)>::new(move |event: RtcTrackEvent| {
                 // The receiver's track stays the same for the whole call, whatever the peer
                 // sends on it later (camera, screen, nothing): one stream holds them all.
                 remote_stream.add_track(&event.track());
-                has_remote_tracks.set(true);
                 notice.after_this_task(&on_remote_media_changed);
             })
         };
@@ -269,14 +278,18 @@ impl PeerSession {
 }
 
 /// Reads the selected candidate pair from `getStats()` and reports it as
-/// [`Action::SelectedCandidatePairRead`] (the components show it on the remote video). Retries a
-/// few times while the report names no pair yet; reports nothing once the connection is no
-/// longer `connected` (e.g. the call ended meanwhile).
+/// [`Action::SelectedCandidatePairRead`] (the components show it on the remote video), starting
+/// [`FIRST_READ_MILLIS`] after `connected`: then the first frames have usually arrived, and the
+/// report (built on the WebRTC threads, read into Rust on the main thread) no longer competes
+/// with them (BENCHMARKS.md, the web app's notes). Retries a few times while the report names no
+/// pair yet; reports nothing once the connection is no longer `connected` (e.g. the call ended
+/// meanwhile).
 fn read_selected_candidate_pair(connection: &RtcPeerConnection, call_attempt: CallAttempt, dispatch: Dispatch) {
     const ATTEMPTS: u32 = 10;
     const RETRY_MILLIS: u32 = 300;
     let connection = connection.clone();
     spawn_local(async move {
+        gloo_timers::future::TimeoutFuture::new(FIRST_READ_MILLIS).await;
         let still_connected = || connection_state(&connection) == Some(PeerConnectionState::Connected);
         for attempt in 1..=ATTEMPTS {
             if !still_connected() {
@@ -295,6 +308,9 @@ fn read_selected_candidate_pair(connection: &RtcPeerConnection, call_attempt: Ca
         }
     });
 }
+
+/// How long after `connected` the selected candidate pair is first read.
+const FIRST_READ_MILLIS: u32 = 1_000;
 
 impl Drop for PeerSession {
     fn drop(&mut self) {

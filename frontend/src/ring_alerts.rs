@@ -1,22 +1,31 @@
 //! Browser glue for what rings: [`RingAlerts::follow`] runs after every action (before its
 //! effects, so a tone stops before the call that stopped it starts its WebRTC work) and makes the
 //! browser match the model's `tone()` and `ringing_notification()`: a tone generated with
-//! WebAudio (two sine oscillators through a gain whose cadence is scheduled up front; the
-//! `AudioContext` is closed when the tone stops, so nothing keeps playing), and a system
+//! WebAudio (two sine oscillators through a gain whose cadence is scheduled up front; when the
+//! tone stops the gain is disconnected, silent at once, and the `AudioContext` is closed a
+//! moment later, [`CLOSE_AFTER_MILLIS`], so nothing keeps playing), and a system
 //! notification while a call rings in a hidden tab, if the person allowed notifications (asked
 //! once, at the first sign-in: [`ask_notification_permission`]); it is closed when the call stops
 //! ringing.
 
 use crate::call_state::{AppModel, Tone};
+use gloo_timers::callback::Timeout;
 use js_sys::Reflect;
 use wasm_bindgen::JsValue;
-use web_sys::{AudioContext, Notification, NotificationOptions, NotificationPermission, OscillatorType};
+use web_sys::{AudioContext, GainNode, Notification, NotificationOptions, NotificationPermission, OscillatorType};
 
 /// How loud the tones are (0 to 1).
 const VOLUME: f32 = 0.08;
 
 /// How long a tone's cadence is scheduled: longer than any ring (45 s by default).
 const SCHEDULED_SECONDS: f64 = 120.0;
+
+/// How long after a tone stops (silent from that moment) its `AudioContext` is closed.
+/// `close()` holds the main thread while it stops the audio device (about 14 ms in a trace of the
+/// web app bench on a loaded machine); a tone stops when the call it rang for starts its WebRTC
+/// work (the answer arriving, Accept), so closing later keeps that time off the call's set-up
+/// (BENCHMARKS.md, the web app's notes).
+const CLOSE_AFTER_MILLIS: u32 = 2_000;
 
 /// A tone's two frequencies (Hz), its bursts within one cycle (start and length, seconds) and
 /// the cycle's length.
@@ -33,9 +42,11 @@ const RINGBACK: Pattern = Pattern { frequencies: [440.0, 480.0], bursts: &[(0.0,
 const RINGTONE: Pattern =
     Pattern { frequencies: [523.25, 659.25], bursts: &[(0.0, 0.4), (0.6, 0.4)], cycle_seconds: 3.0 };
 
-/// One tone playing; dropping it closes its audio context.
+/// One tone playing; dropping it silences it at once and closes its audio context later.
 struct TonePlayer {
     context: AudioContext,
+    /// Every sound of the tone goes through it to the speakers.
+    output: Option<GainNode>,
 }
 
 impl TonePlayer {
@@ -45,9 +56,10 @@ impl TonePlayer {
             Tone::Ringback => &RINGBACK,
         };
         let context = AudioContext::new().ok()?;
-        let player = TonePlayer { context };
+        let mut player = TonePlayer { context, output: None };
+        let gain = player.context.create_gain().ok()?;
+        player.output = Some(gain.clone());
         let context = &player.context;
-        let gain = context.create_gain().ok()?;
         let volume = gain.gain();
         volume.set_value(0.0);
         let now = context.current_time();
@@ -73,8 +85,16 @@ impl TonePlayer {
 
 impl Drop for TonePlayer {
     fn drop(&mut self) {
-        // Closing stops every node and releases the audio device.
-        let _ = self.context.close();
+        // Silent now: nothing reaches the speakers once the gain is disconnected.
+        if let Some(output) = &self.output {
+            let _ = output.disconnect();
+        }
+        // Closing stops every node and releases the audio device, off the call's set-up.
+        let context = self.context.clone();
+        Timeout::new(CLOSE_AFTER_MILLIS, move || {
+            let _ = context.close();
+        })
+        .forget();
     }
 }
 

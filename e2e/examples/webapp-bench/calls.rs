@@ -8,7 +8,7 @@
 
 use crate::common::devtools::run_before_page_scripts;
 use crate::common::*;
-use crate::{profile, Page, Pages};
+use crate::{profile, trace, Page, Pages};
 use serde_json::{json, Value};
 
 /// Installed before any page script in both pages: `window.__webbenchSteps` gets the wall-clock
@@ -16,14 +16,54 @@ use serde_json::{json, Value};
 /// occurrence of each step: the RTCPeerConnection created (a subclass of the global constructor,
 /// which both pages call), each offer/answer method called and resolved (the prototype's methods
 /// wrapped), ICE and the connection reaching `connected`, the remote track, and the `answer`
-/// frame sent or received on the page's WebSocket. Strings and numbers only.
+/// frame sent or received on the page's WebSocket; and every occurrence (`NAME#N`, the Nth) of
+/// what may land on the call's path: an `AudioContext` created, its `close()` called and
+/// resolved, a video's `srcObject` set (`src_object_set:LABEL`, the video's label), `getStats()`
+/// called, a DOM change (a render). Each step is also a user-timing mark `webbench:STEP`
+/// (`--trace` reads the trace's clock from them). Strings and numbers only.
 const RECORD_STEPS: &str = r#"
     (() => {
         const steps = (window.__webbenchSteps = {});
         const mark = (name) => {
-            if (!(name in steps)) steps[name] = performance.timeOrigin + performance.now();
+            if (name in steps) return;
+            steps[name] = performance.timeOrigin + performance.now();
+            performance.mark('webbench:' + name);
         };
+        const counts = {};
+        const markEach = (name) => mark(name + '#' + (counts[name] = (counts[name] || 0) + 1));
+        if (window.AudioContext) {
+            const OriginalAudio = window.AudioContext;
+            const close = OriginalAudio.prototype.close;
+            OriginalAudio.prototype.close = function (...args) {
+                markEach('audio_context_close_called');
+                const result = close.apply(this, args);
+                Promise.resolve(result).then(() => markEach('audio_context_closed'), () => {});
+                return result;
+            };
+            window.AudioContext = class extends OriginalAudio {
+                constructor(...args) {
+                    super(...args);
+                    markEach('audio_context_created');
+                }
+            };
+        }
+        const srcObject = Object.getOwnPropertyDescriptor(HTMLMediaElement.prototype, 'srcObject');
+        Object.defineProperty(HTMLMediaElement.prototype, 'srcObject', {
+            ...srcObject,
+            set(value) {
+                if (value) markEach('src_object_set:' + (this.getAttribute('aria-label') || 'video'));
+                srcObject.set.call(this, value);
+            },
+        });
+        new MutationObserver(() => markEach('dom_changed')).observe(document, {
+            subtree: true, childList: true, attributes: true, characterData: true,
+        });
         const Original = window.RTCPeerConnection;
+        const getStats = Original.prototype.getStats;
+        Original.prototype.getStats = function (...args) {
+            markEach('get_stats_called');
+            return getStats.apply(this, args);
+        };
         for (const method of ['createOffer', 'createAnswer', 'setLocalDescription', 'setRemoteDescription']) {
             const original = Original.prototype[method];
             Original.prototype[method] = function (...args) {
@@ -77,13 +117,21 @@ pub struct Call {
     pub profiles: Value,
 }
 
-/// `person`'s recorded steps as milliseconds after `accepted_at` (negative: before Accept).
-async fn steps_after(person: &Person, accepted_at: f64) -> Value {
+/// `person`'s recorded steps as wall-clock times.
+async fn recorded_steps(person: &Person) -> Value {
     let text = person.run_script(READ_STEPS, vec![]).await;
-    let steps: serde_json::Map<String, Value> = serde_json::from_str(text.as_str().unwrap_or("{}")).unwrap_or_default();
+    serde_json::from_str(text.as_str().unwrap_or("{}")).unwrap_or_default()
+}
+
+/// `steps` as milliseconds after `accepted_at` (negative: before Accept); the repeated ones
+/// (`NAME#N`) only from 200 ms before Accept to 1 s after it.
+fn steps_after(steps: &Value, accepted_at: f64) -> Value {
+    let steps = steps.as_object().cloned().unwrap_or_default();
     steps
         .into_iter()
-        .filter_map(|(step, at)| Some((step, json!(at.as_f64()? - accepted_at))))
+        .filter_map(|(step, at)| Some((step, at.as_f64()? - accepted_at)))
+        .filter(|(step, after)| !step.contains('#') || (-200.0..1000.0).contains(after))
+        .map(|(step, after)| (step, json!(after)))
         .collect::<serde_json::Map<_, _>>()
         .into()
 }
@@ -132,7 +180,9 @@ const PREVIEW_PLAYS: &str =
     "const v = document.querySelector('video[aria-label=\"Your camera\"]'); return !!v && v.videoWidth > 0;";
 
 async fn open_signed_in(pages: &Pages, page: Page, name: &'static str) -> Person {
-    let person = open_browser(pages.chromedriver_port, name, MediaSetup::FakeCameraAndMicrophone).await;
+    let media = MediaSetup::FakeCameraAndMicrophone;
+    let capabilities = if pages.trace { trace::capabilities() } else { serde_json::Map::new() };
+    let person = open_browser_with_capabilities(pages.chromedriver_port, name, media, &[], capabilities).await;
     run_before_page_scripts(&person, RECORD_STEPS).await;
     let url = page.url(pages);
     person.client.goto(url).await.unwrap_or_else(|error| panic!("{name}: could not open {url}: {error}"));
@@ -158,8 +208,8 @@ pub async fn measure(pages: &Pages, page: Page, round: usize) -> Call {
     let callee = open_signed_in(pages, page, leak("callee")).await;
     let mut profiles = Value::Null;
     let timing = match page {
-        _ if pages.profile => {
-            let (timing, summaries) = profiled_call(page, &caller, &callee).await;
+        _ if pages.profile || pages.trace => {
+            let (timing, summaries) = instrumented_call(pages, page, &caller, &callee).await;
             profiles = summaries;
             timing
         }
@@ -179,10 +229,21 @@ pub async fn measure(pages: &Pages, page: Page, round: usize) -> Call {
     };
     // The Accept click's time, as `accept_with_frame_watchers` recorded it in the callee's page.
     let accepted_at = callee.run_script("return window.__duetAcceptClickedAt;", vec![]).await.as_f64().unwrap_or(0.0);
+    let (caller_steps, callee_steps) = (recorded_steps(&caller).await, recorded_steps(&callee).await);
+    if pages.trace {
+        let last_frame = timing.caller_millis.max(timing.callee_millis) + 20.0;
+        let caller_events = trace::read_events(&caller).await;
+        let callee_events = trace::read_events(&callee).await;
+        profiles = json!({
+            "profile": profiles,
+            "caller_trace": trace::summarize(&caller_events, &caller_steps, accepted_at, -20.0, last_frame),
+            "callee_trace": trace::summarize(&callee_events, &callee_steps, accepted_at, -20.0, last_frame),
+        });
+    }
     let call = Call {
         timing,
-        caller_steps: steps_after(&caller, accepted_at).await,
-        callee_steps: steps_after(&callee, accepted_at).await,
+        caller_steps: steps_after(&caller_steps, accepted_at),
+        callee_steps: steps_after(&callee_steps, accepted_at),
         profiles,
     };
     caller.close().await;
@@ -227,19 +288,31 @@ async fn hang_up(page: Page, caller: &Person, callee: &Person) {
     }
 }
 
-/// `--profile`: the same call on either page, with both pages CPU-profiled from just before
-/// Accept until both first frames were read.
-async fn profiled_call(page: Page, caller: &Person, callee: &Person) -> (CallSetUpTiming, Value) {
+/// `--profile` or `--trace`: the same call on either page, with both pages CPU-profiled or
+/// traced from just before Accept until both first frames were read (the trace is read after
+/// the hang-up, by `measure`).
+async fn instrumented_call(pages: &Pages, page: Page, caller: &Person, callee: &Person) -> (CallSetUpTiming, Value) {
     caller.type_into_labelled_input("Name to call", callee.name).await;
     caller.click_button("Call").await;
     wait_for_the_incoming_call(page, caller, callee).await;
-    profile::start(caller).await;
-    profile::start(callee).await;
+    if pages.trace {
+        // What was traced so far is dropped: only Accept onwards is summed up.
+        trace::read_events(caller).await;
+        trace::read_events(callee).await;
+    }
+    if pages.profile {
+        profile::start(caller).await;
+        profile::start(callee).await;
+    }
     let timing = accept_and_time(caller, callee).await;
-    let profiles = json!({
-        "caller": profile::stop_and_summarize(caller).await,
-        "callee": profile::stop_and_summarize(callee).await,
-    });
+    let profiles = if pages.profile {
+        json!({
+            "caller": profile::stop_and_summarize(caller).await,
+            "callee": profile::stop_and_summarize(callee).await,
+        })
+    } else {
+        Value::Null
+    };
     hang_up(page, caller, callee).await;
     (timing, profiles)
 }

@@ -9,6 +9,7 @@
 //!
 //!   cargo run --release -p e2e --example webapp-bench -- --calls 5 --loads 10
 //!   cargo run --release -p e2e --example webapp-bench -- --calls 3 --loads 0 --profile   # where the time goes
+//!   cargo run --release -p e2e --example webapp-bench -- --calls 3 --loads 0 --trace     # each page's tasks
 //!   cargo run --release -p e2e --example webapp-bench -- --calls 10 --loads 0 --baseline DIR  # before/after
 //!
 //! - Page loads (`--loads` per page, app and minimal alternating): navigation start to the
@@ -29,6 +30,7 @@ mod common;
 mod calls;
 mod page_loads;
 mod profile;
+mod trace;
 
 use common::*;
 use serde_json::json;
@@ -44,6 +46,8 @@ pub struct Pages {
     pub chromedriver_port: u16,
     /// `--profile`: CPU-profile both pages of every call (`profile.rs`); slows them down.
     pub profile: bool,
+    /// `--trace`: a Chrome trace of both pages of every call, as a timeline (`trace.rs`).
+    pub trace: bool,
 }
 
 /// Which page a measurement is of.
@@ -100,7 +104,7 @@ async fn main() {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
     if arguments.iter().any(|argument| argument == "--help" || argument == "-h") {
         println!(
-            "webapp-bench [--calls N] [--loads N] [--profile]: prints one JSON object (see the file's doc comment)"
+            "webapp-bench [--calls N] [--loads N] [--profile] [--trace] [--baseline DIR]: prints one JSON object (see the file's doc comment)"
         );
         return;
     }
@@ -133,6 +137,7 @@ async fn main() {
         baseline_url: baseline_server.as_ref().map(|server| format!("http://{}/", server.address)),
         chromedriver_port: chromedriver.port,
         profile: arguments.iter().any(|argument| argument == "--profile"),
+        trace: arguments.iter().any(|argument| argument == "--trace"),
     };
 
     let started = std::time::Instant::now();

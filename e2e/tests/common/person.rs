@@ -42,6 +42,19 @@ pub async fn open_browser_with_arguments(
     media: MediaSetup,
     extra_arguments: &[String],
 ) -> Person {
+    open_browser_with_capabilities(driver_port, name, media, extra_arguments, serde_json::Map::new()).await
+}
+
+/// Like [`open_browser_with_arguments`], with more WebDriver capabilities; the entries of an
+/// `extra_capabilities["goog:chromeOptions"]` object are added to the Chromium options (the
+/// web app bench's `--trace` asks chromedriver for a performance log this way).
+pub async fn open_browser_with_capabilities(
+    driver_port: u16,
+    name: &'static str,
+    media: MediaSetup,
+    extra_arguments: &[String],
+    mut extra_capabilities: serde_json::Map<String, Value>,
+) -> Person {
     let profile_directory = std::env::temp_dir().join(format!("duet-e2e-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&profile_directory);
     let mut arguments = vec![
@@ -74,7 +87,10 @@ pub async fn open_browser_with_arguments(
     if Path::new("/usr/bin/chromium").exists() {
         chrome_options["binary"] = json!("/usr/bin/chromium");
     }
-    let mut capabilities = serde_json::Map::new();
+    if let Some(Value::Object(options)) = extra_capabilities.remove("goog:chromeOptions") {
+        chrome_options.as_object_mut().expect("an object").extend(options);
+    }
+    let mut capabilities = extra_capabilities;
     capabilities.insert("browserName".to_owned(), json!("chrome"));
     capabilities.insert("goog:chromeOptions".to_owned(), chrome_options);
     let client = ClientBuilder::new(HttpConnector::new())

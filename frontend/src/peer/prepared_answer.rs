@@ -6,6 +6,11 @@
 //! nothing, not even our addresses, before Accept), and no track of ours is on a sender (the
 //! camera and microphone are attached on Accept, as before). A failure while it rings is reported
 //! only on Accept, with the words the unprepared path (`answer_offer`) would have used.
+//!
+//! An answer already created when Accept comes (the usual case) is set in Accept's own task,
+//! before the re-render that Accept causes: awaiting its promise instead put the whole render
+//! and its effects (the remote `<video>` given its stream, a new media player) between the click
+//! and `setLocalDescription` (BENCHMARKS.md, the web app's notes).
 
 use super::negotiation::{fresh_nonce, local_description};
 use super::{browser_error, parse_json, PeerSession};
@@ -27,6 +32,8 @@ use web_sys::{MediaStreamTrack, RtcSessionDescriptionInit};
 pub(super) struct PreparedAnswer {
     answer: js_sys::Promise,
     failure: Rc<RefCell<Option<PeerError>>>,
+    /// The answer once created (the promise's value, readable without awaiting it).
+    created: Rc<RefCell<Option<JsValue>>>,
 }
 
 impl PreparedAnswer {
@@ -51,6 +58,8 @@ impl PeerSession {
         let connection = self.connection.clone();
         let failure = Rc::new(RefCell::new(None));
         let failure_slot = Rc::clone(&failure);
+        let created = Rc::new(RefCell::new(None));
+        let created_slot = Rc::clone(&created);
         // Driven now by the browser, while it rings; Accept awaits the same promise.
         let answer = future_to_promise(async move {
             let answer = async {
@@ -61,12 +70,15 @@ impl PeerSession {
                     .map_err(|error| browser_error(PeerOperation::CreateAnswer, &error))
             }
             .await;
+            if let Ok(answer) = &answer {
+                created_slot.replace(Some(answer.clone()));
+            }
             Ok(answer.unwrap_or_else(|error| {
                 failure_slot.replace(Some(error));
                 JsValue::NULL
             }))
         });
-        self.prepared_answer.replace(Some(PreparedAnswer { answer, failure }));
+        self.prepared_answer.replace(Some(PreparedAnswer { answer, failure, created }));
     }
 
     /// True when [`PeerSession::prepare_answer`] prepared this call's answer and Accept has not
@@ -77,8 +89,9 @@ impl PeerSession {
 
     /// Accept of a call whose answer was prepared while it rang: the candidates that waited
     /// (queued now, so after the offer), our tracks on the senders (`replaceTrack`, alongside),
-    /// the prepared answer set as local description, then [`Action::LocalAnswerCreated`] once the
-    /// tracks are set too; the same steps and outcome as `answer_offer`, in less time.
+    /// the prepared answer set as local description (now if it is ready, else once it is), then
+    /// [`Action::LocalAnswerCreated`] once the tracks are set too; the same steps and outcome as
+    /// `answer_offer`, in less time.
     pub fn answer_prepared_offer(
         &self,
         waiting_candidates: &[IceCandidate],
@@ -92,14 +105,15 @@ impl PeerSession {
         let call_attempt = self.call_attempt;
         let connection = self.connection.clone();
         let negotiation = Rc::clone(&self.negotiation);
+        let ready = prepared.created.borrow_mut().take();
+        let started_now = ready.map(|answer| set_prepared_answer(&connection, &answer, local_tracks.clone()));
         spawn_local(async move {
             let answer = async {
-                let answer = prepared.outcome().await?;
-                let (audio, video) = local_tracks;
-                let tracks_set = send_local_tracks(&connection, audio, video);
-                JsFuture::from(connection.set_local_description(answer.unchecked_ref()))
-                    .await
-                    .map_err(|error| browser_error(PeerOperation::SetLocalAnswer, &error))?;
+                let (answer_set, tracks_set) = match started_now {
+                    Some(started) => started,
+                    None => set_prepared_answer(&connection, &prepared.outcome().await?, local_tracks),
+                };
+                answer_set.await.map_err(|error| browser_error(PeerOperation::SetLocalAnswer, &error))?;
                 let answer = local_description(&connection);
                 tracks_set.await;
                 answer
@@ -112,4 +126,15 @@ impl PeerSession {
             });
         });
     }
+}
+
+/// Starts our tracks' `replaceTrack`s and `setLocalDescription(answer)`, in this order; both
+/// futures, to await.
+fn set_prepared_answer(
+    connection: &web_sys::RtcPeerConnection,
+    answer: &JsValue,
+    (audio, video): (Option<MediaStreamTrack>, Option<MediaStreamTrack>),
+) -> (JsFuture, impl std::future::Future<Output = ()>) {
+    let tracks_set = send_local_tracks(connection, audio, video);
+    (JsFuture::from(connection.set_local_description(answer.unchecked_ref())), tracks_set)
 }
