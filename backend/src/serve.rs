@@ -18,6 +18,7 @@ use crate::limits::{open_files_limit, AdmissionError, ConnectionPermit};
 use crate::metrics::RefuseReason;
 use crate::nodelay::AcceptedNodelay;
 use crate::upgrade_write::{HoldUpgradeResponse, UpgradeSignal, UpgradeWrite};
+use crate::websocket_route::{upgrade_without_router, Routing};
 use crate::{AppState, ClientAddress, SHUTDOWN_DRAIN_TIMEOUT};
 use axum::extract::ConnectInfo;
 use axum::http::{header, Request, StatusCode};
@@ -337,15 +338,18 @@ where
             context.head_received.store(true, Ordering::Release);
             let refusal = context.refusal.filter(|_| request.uri().path() != "/healthz");
             // A valid WebSocket upgrade is answered here, as the router would answer it.
-            let request = match refusal {
-                Some(_) => Err(request),
-                None => crate::websocket_route::upgrade_without_router(&server.state, request, &context),
+            let routing = match refusal {
+                Some(_) => Routing::ToRouter(request),
+                None => upgrade_without_router(&server.state, request, &context),
             };
-            let routed = request.map_err(|mut request| {
-                request.extensions_mut().insert(ConnectInfo(ClientAddress(context.peer)));
-                request.extensions_mut().insert(Arc::clone(&context));
-                (request, server.router.clone())
-            });
+            let routed = match routing {
+                Routing::Answered(upgraded) => Ok(upgraded),
+                Routing::ToRouter(mut request) => {
+                    request.extensions_mut().insert(ConnectInfo(ClientAddress(context.peer)));
+                    request.extensions_mut().insert(Arc::clone(&context));
+                    Err((request, server.router.clone()))
+                }
+            };
             async move {
                 match (refusal, routed) {
                     (Some(refusal), _) => Ok(refusal_response(refusal)),

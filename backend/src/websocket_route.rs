@@ -44,6 +44,14 @@ pub(crate) async fn websocket_only(
     accept_websocket(upgrade, state, peer, request.headers(), context)
 }
 
+/// What [`upgrade_without_router`] did with a request.
+pub(crate) enum Routing<Body> {
+    /// A valid upgrade, answered.
+    Answered(Response),
+    /// Anything else, untouched: the router answers it.
+    ToRouter(axum::http::Request<Body>),
+}
+
 /// A valid WebSocket upgrade of `/` or `/ws` answered as the router answers it ([`root`] or
 /// [`websocket_only`], then the security headers of every answer), or the request back,
 /// untouched, for the router. `context` is the connection's, given directly (the router's
@@ -52,18 +60,18 @@ pub(crate) fn upgrade_without_router<Body>(
     state: &AppState,
     request: axum::http::Request<Body>,
     context: &Arc<ConnectionContext>,
-) -> Result<Response, axum::http::Request<Body>> {
+) -> Routing<Body> {
     if request.method() != Method::GET || !matches!(request.uri().path(), "/" | "/ws") {
-        return Err(request);
+        return Routing::ToRouter(request);
     }
     let (mut parts, body) = request.into_parts();
     match UpgradeRequest::from_parts(&mut parts, Some(Arc::clone(context))) {
         Ok(upgrade) => {
             let mut response = accept_websocket(upgrade, state.clone(), context.peer, &parts.headers, Some(context));
             security_headers::add_to(&mut response);
-            Ok(response)
+            Routing::Answered(response)
         }
-        Err(_) => Err(axum::http::Request::from_parts(parts, body)),
+        Err(_) => Routing::ToRouter(axum::http::Request::from_parts(parts, body)),
     }
 }
 
