@@ -103,8 +103,9 @@ fn ascii_skeletons() -> Option<&'static [Box<str>]> {
             let skeletons: Vec<Box<str>> = (0..128u8)
                 .map(|byte| skeleton(char::from(byte).encode_utf8(&mut [0; 4])).collect::<String>().into_boxed_str())
                 .collect();
-            let starters_only = |prototype: &Box<str>| prototype.chars().all(|c| canonical_combining_class(c) == 0);
-            skeletons.iter().all(starters_only).then_some(skeletons)
+            let starters_only =
+                |prototype: &str| prototype.chars().all(|character| canonical_combining_class(character) == 0);
+            skeletons.iter().all(|prototype| starters_only(prototype)).then_some(skeletons)
         })
         .as_deref()
 }
