@@ -31,31 +31,30 @@ pub mod static_files;
 pub mod tls;
 pub mod upgrade_write;
 pub mod websocket;
+mod websocket_route;
 
 pub use config::Config;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use client_address::TrustedProxies;
 use directory_backend::DirectoryBackend;
-use limits::{AdmissionError, ConnectionLimiter, ConnectionPermit, OriginPolicy};
-use metrics::{Metrics, RefuseReason};
+use limits::{ConnectionLimiter, OriginPolicy};
+use metrics::Metrics;
 use protocol::{
     Hello, Limits, FEATURE_PRESENCE, FEATURE_PRESENCE_QUERY, FEATURE_RESUME_CALLS, MAX_NAME_CHARS, PROTOCOL_VERSION,
 };
-use serve::{ConnectionContext, Transport};
+use serve::Transport;
 use std::future::Future;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tungstenite::protocol::WebSocketConfig;
-use websocket::UpgradeRequest;
 
 /// Name announced in `hello`.
 pub const SERVER_NAME: &str = "duet";
@@ -228,8 +227,8 @@ fn hello(config: &Config) -> Hello {
 /// requests get the web app's static files.
 pub fn app(state: AppState) -> Router {
     Router::new()
-        .route("/", get(root))
-        .route("/ws", get(websocket_only))
+        .route("/", get(websocket_route::root))
+        .route("/ws", get(websocket_route::websocket_only))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
@@ -281,90 +280,6 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
     }
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], state.metrics.encode())
         .into_response()
-}
-
-async fn root(
-    upgrade: Result<UpgradeRequest, websocket::NotAnUpgrade>,
-    State(state): State<AppState>,
-    ConnectInfo(ClientAddress(peer)): ConnectInfo<ClientAddress>,
-    request: Request,
-) -> Response {
-    match upgrade {
-        Ok(upgrade) => accept_websocket(upgrade, state, peer, &request),
-        Err(_) => static_files::index(state.web_app.as_deref(), request).await,
-    }
-}
-
-async fn websocket_only(
-    upgrade: UpgradeRequest,
-    State(state): State<AppState>,
-    ConnectInfo(ClientAddress(peer)): ConnectInfo<ClientAddress>,
-    request: Request,
-) -> Response {
-    accept_websocket(upgrade, state, peer, &request)
-}
-
-/// Checks the origin and connection limits, then upgrades. Refusals are plain HTTP answers a
-/// person can read in the browser's network panel.
-fn accept_websocket(upgrade: UpgradeRequest, state: AppState, peer: SocketAddr, request: &Request) -> Response {
-    let headers = request.headers();
-    // Behind a trusted proxy, the client it names; otherwise the TCP peer. The port of a
-    // forwarded client is not known: 0.
-    let client = state.trusted_proxies.client_address(peer.ip(), headers);
-    let remote = if client == peer.ip().to_canonical() { peer } else { SocketAddr::new(client, 0) };
-    let origin = headers.get(header::ORIGIN).and_then(|value| value.to_str().ok());
-    let host = headers.get(header::HOST).and_then(|value| value.to_str().ok());
-    if !state.origin_policy.allows(origin, host) {
-        let origin = protocol::quoted(origin.unwrap_or(""));
-        state.metrics.refused(RefuseReason::OriginNotAllowed);
-        if state.refusal_log.admits(RefuseReason::OriginNotAllowed.label()) {
-            tracing::info!(%remote, %origin, "connection refused: origin not allowed");
-        }
-        let message = format!("Origin {origin} may not connect to this server (see --allowed-origin).\n");
-        return (StatusCode::FORBIDDEN, message).into_response();
-    }
-    let config = &state.config;
-    let permit = match websocket_permit(&state, request.extensions().get::<Arc<ConnectionContext>>(), client) {
-        Ok(permit) => permit,
-        Err(refusal) => {
-            let reason = match refusal {
-                AdmissionError::TooManyConnections(_) => RefuseReason::TooManyConnections,
-                AdmissionError::TooManyFromAddress(_) => RefuseReason::TooManyConnectionsFromAddress,
-            };
-            state.metrics.refused(reason);
-            if state.refusal_log.admits(reason.label()) {
-                tracing::info!(%remote, %refusal, "connection refused");
-            }
-            return (StatusCode::SERVICE_UNAVAILABLE, format!("{refusal}\n")).into_response();
-        }
-    };
-    let socket_config = WebSocketConfig::default()
-        .max_message_size(Some(config.max_frame_bytes))
-        .max_frame_size(Some(config.max_frame_bytes))
-        .read_buffer_size(READ_BUFFER_BYTES)
-        .write_buffer_size(0);
-    let limiter = limits::RateLimiter::for_connection(config);
-    upgrade.accept(socket_config, limiter, move |socket| {
-        let tracker = state.connections.clone();
-        tracker.track_future(connection::serve_connection(socket, state, remote, permit))
-    })
-}
-
-/// The WebSocket's permit: the one its TCP connection took at `accept` (counted against the
-/// client's address now if it came through a trusted proxy), or, when the router is served by
-/// something other than [`run`], a new one.
-fn websocket_permit(
-    state: &AppState,
-    context: Option<&Arc<ConnectionContext>>,
-    client: IpAddr,
-) -> Result<ConnectionPermit, AdmissionError> {
-    let per_address = state.config.max_connections_per_ip;
-    if let Some(context) = context {
-        if let Some(permit) = context.take_permit_for_websocket(client, per_address)? {
-            return Ok(permit);
-        }
-    }
-    state.connection_limiter.try_admit(client, state.max_connections, per_address)
 }
 
 /// Serves `app(state)` on `listener` until `shutdown` completes, then closes every WebSocket

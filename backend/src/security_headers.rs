@@ -90,12 +90,17 @@ fn insert_common_headers(headers: &mut HeaderMap) {
 
 /// Middleware for every answer: the strict non-page policy where no page policy was set.
 pub async fn add_to_every_response(mut response: Response) -> Response {
+    add_to(&mut response);
+    response
+}
+
+/// What [`add_to_every_response`] does, for an answer made outside the router.
+pub fn add_to(response: &mut Response) {
     let headers = response.headers_mut();
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
         headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(NON_PAGE_CONTENT_SECURITY_POLICY));
         insert_common_headers(headers);
     }
-    response
 }
 
 /// A host name, IPv4 address or bracketed IPv6 address with an optional port: nothing that

@@ -18,6 +18,7 @@ use crate::limits::{open_files_limit, AdmissionError, ConnectionPermit};
 use crate::metrics::RefuseReason;
 use crate::nodelay::AcceptedNodelay;
 use crate::upgrade_write::{HoldUpgradeResponse, UpgradeSignal, UpgradeWrite};
+use crate::websocket_route::{upgrade_without_router, Routing};
 use crate::{AppState, ClientAddress, SHUTDOWN_DRAIN_TIMEOUT};
 use axum::extract::ConnectInfo;
 use axum::http::{header, Request, StatusCode};
@@ -333,16 +334,27 @@ where
     let service = {
         let server = Arc::clone(server);
         let context = Arc::clone(context);
-        hyper::service::service_fn(move |mut request: Request<Incoming>| {
+        hyper::service::service_fn(move |request: Request<Incoming>| {
             context.head_received.store(true, Ordering::Release);
-            request.extensions_mut().insert(ConnectInfo(ClientAddress(context.peer)));
-            request.extensions_mut().insert(Arc::clone(&context));
             let refusal = context.refusal.filter(|_| request.uri().path() != "/healthz");
-            let router = server.router.clone();
+            // A valid WebSocket upgrade is answered here, as the router would answer it.
+            let routing = match refusal {
+                Some(_) => Routing::ToRouter(request),
+                None => upgrade_without_router(&server.state, request, &context),
+            };
+            let routed = match routing {
+                Routing::Answered(upgraded) => Ok(upgraded),
+                Routing::ToRouter(mut request) => {
+                    request.extensions_mut().insert(ConnectInfo(ClientAddress(context.peer)));
+                    request.extensions_mut().insert(Arc::clone(&context));
+                    Err((request, server.router.clone()))
+                }
+            };
             async move {
-                match refusal {
-                    Some(refusal) => Ok(refusal_response(refusal)),
-                    None => router.oneshot(request).await,
+                match (refusal, routed) {
+                    (Some(refusal), _) => Ok(refusal_response(refusal)),
+                    (None, Ok(upgraded)) => Ok(upgraded),
+                    (None, Err((request, router))) => router.oneshot(request).await,
                 }
             }
         })

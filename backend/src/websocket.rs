@@ -65,6 +65,18 @@ impl<S: Send + Sync> FromRequestParts<S> for UpgradeRequest {
     type Rejection = NotAnUpgrade;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<UpgradeRequest, NotAnUpgrade> {
+        let connection = parts.extensions.get::<Arc<ConnectionContext>>().cloned();
+        UpgradeRequest::from_parts(parts, connection)
+    }
+}
+
+impl UpgradeRequest {
+    /// The upgrade `parts` ask for on the TCP connection `connection` (if served by
+    /// [`crate::serve`]), or why they are not one; `parts` are left as they were unless they are.
+    pub(crate) fn from_parts(
+        parts: &mut Parts,
+        connection: Option<Arc<ConnectionContext>>,
+    ) -> Result<UpgradeRequest, NotAnUpgrade> {
         if parts.method != Method::GET {
             return Err(NotAnUpgrade::MethodNotGet);
         }
@@ -79,7 +91,6 @@ impl<S: Send + Sync> FromRequestParts<S> for UpgradeRequest {
         }
         let key = parts.headers.get(header::SEC_WEBSOCKET_KEY).ok_or(NotAnUpgrade::KeyHeader)?.clone();
         let on_upgrade = parts.extensions.remove::<OnUpgrade>().ok_or(NotAnUpgrade::NotUpgradable)?;
-        let connection = parts.extensions.get::<Arc<ConnectionContext>>().cloned();
         Ok(UpgradeRequest { key, on_upgrade, connection })
     }
 }

@@ -121,6 +121,44 @@ async fn answers_that_are_not_the_app_may_not_be_framed_or_sniffed() {
     server.shut_down().await;
 }
 
+/// Regression test for the upgrade answered outside the router (`websocket_route.rs`): its 101
+/// must carry what the router's answer carried, the security headers of every answer included.
+#[tokio::test]
+async fn a_websocket_upgrade_answered_outside_the_router_carries_the_security_headers() {
+    let (server, _dist) = serve_temporary_web_app().await;
+    for path in ["/", "/ws", "/?from=link"] {
+        let mut stream = tokio::net::TcpStream::connect(server.address).await.expect("connect");
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+             Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+            server.address
+        );
+        stream.write_all(request.as_bytes()).await.expect("write request");
+        let mut raw = Vec::new();
+        while !raw.windows(4).any(|window| window == b"\r\n\r\n") {
+            let mut chunk = [0u8; 1024];
+            let read = tokio::time::timeout(common::RECEIVE_TIMEOUT, stream.read(&mut chunk))
+                .await
+                .expect("answer within the timeout")
+                .expect("read answer");
+            assert!(read > 0, "{path}: the connection closed before the end of the head");
+            raw.extend_from_slice(&chunk[..read]);
+        }
+        let text = String::from_utf8_lossy(&raw).into_owned();
+        let head = text.split("\r\n\r\n").next().unwrap_or_default().to_ascii_lowercase();
+        assert!(head.starts_with("http/1.1 101 switching protocols\r\n"), "{path}: {head}");
+        for line in [
+            "sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo=",
+            "content-security-policy: default-src 'none'; frame-ancestors 'none'",
+            "x-content-type-options: nosniff",
+            "referrer-policy: no-referrer",
+        ] {
+            assert!(head.lines().any(|header| header == line), "{path}: no {line:?} in {head}");
+        }
+    }
+    server.shut_down().await;
+}
+
 #[tokio::test]
 async fn a_path_segment_over_255_bytes_is_404_not_500() {
     let (server, _dist) = serve_temporary_web_app().await;

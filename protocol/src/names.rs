@@ -106,8 +106,9 @@ impl UserName {
         }
         // Without the `nfc` feature (the web app), the server normalizes, and its login reply
         // carries the display form it keeps.
+        // ASCII text is its own NFC (nothing in it decomposes or composes).
         #[cfg(feature = "nfc")]
-        let display: String = trimmed.nfc().collect();
+        let display: String = if trimmed.is_ascii() { trimmed.to_owned() } else { trimmed.nfc().collect() };
         #[cfg(not(feature = "nfc"))]
         let display: String = trimmed.to_owned();
         let chars = display.chars().count();
