@@ -60,22 +60,22 @@ pub struct Controller {
     signaling: RefCell<Option<SignalingSocket>>,
     tracks: RefCell<LocalTracks>,
     /// The microphone level meter, while Settings is open.
-    level_meter: RefCell<Option<LevelMeter>>,
+    level_meter: Cell<Option<LevelMeter>>,
     /// `devicechange` reported as an action for the page's lifetime.
-    device_watcher: RefCell<Option<DeviceWatcher>>,
+    device_watcher: Cell<Option<DeviceWatcher>>,
     /// The keyboard shortcuts' listener, for the page's lifetime.
-    keyboard: RefCell<Option<KeyboardShortcuts>>,
+    keyboard: Cell<Option<KeyboardShortcuts>>,
     /// `pagehide`: the call is hung up on the data channel as the page goes away.
-    page_exit: RefCell<Option<PageExitWatcher>>,
+    page_exit: Cell<Option<PageExitWatcher>>,
     peer: RefCell<Option<PeerSession>>,
     /// A ringing call's peer connection, its answer prepared (nothing sent), until Accept.
-    prepared_peer: RefCell<Option<PeerSession>>,
+    prepared_peer: Cell<Option<PeerSession>>,
     remote_media_version: Cell<u32>,
-    reconnect_timer: RefCell<Option<Timeout>>,
+    reconnect_timer: Cell<Option<Timeout>>,
     /// The current call's media recovery timer (disconnected grace, ICE restart backoff).
-    recovery_timer: RefCell<Option<Timeout>>,
+    recovery_timer: Cell<Option<Timeout>>,
     /// The grace period for the other side of a resumed call.
-    resume_timer: RefCell<Option<Timeout>>,
+    resume_timer: Cell<Option<Timeout>>,
     online_users_timer: RefCell<Option<Interval>>,
     /// The Recent presence query's timer and what was stored (`app/recent_effects.rs`).
     recent_timers: RefCell<recent_effects::RecentTimers>,
@@ -109,16 +109,16 @@ impl Controller {
             ice_transport_policy: configured_ice_transport_policy(),
             signaling: RefCell::new(None),
             tracks: RefCell::new(LocalTracks::default()),
-            level_meter: RefCell::new(None),
-            device_watcher: RefCell::new(None),
-            keyboard: RefCell::new(None),
-            page_exit: RefCell::new(None),
+            level_meter: Cell::new(None),
+            device_watcher: Cell::new(None),
+            keyboard: Cell::new(None),
+            page_exit: Cell::new(None),
             peer: RefCell::new(None),
-            prepared_peer: RefCell::new(None),
+            prepared_peer: Cell::new(None),
             remote_media_version: Cell::new(0),
-            reconnect_timer: RefCell::new(None),
-            recovery_timer: RefCell::new(None),
-            resume_timer: RefCell::new(None),
+            reconnect_timer: Cell::new(None),
+            recovery_timer: Cell::new(None),
+            resume_timer: Cell::new(None),
             online_users_timer: RefCell::new(None),
             recent_timers: RefCell::default(),
             verification_deadline_timer: RefCell::new(None),
@@ -313,7 +313,7 @@ impl Controller {
                 }
             }
             Effect::ReleasePeerConnection => {
-                let released = (self.peer.borrow_mut().take(), self.prepared_peer.borrow_mut().take());
+                let released = (self.peer.borrow_mut().take(), self.prepared_peer.take());
                 drop(released);
                 self.recovery_timer.replace(None);
             }

@@ -5,11 +5,12 @@
 
 use crate::call_state::{Action, DeviceChoices, DeviceKind, MediaDevice};
 use crate::signaling::Dispatch;
+use crate::spawn::{ignore_outcome, spawn};
 use gloo_timers::callback::Interval;
 use js_sys::Reflect;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::{spawn_local, JsFuture};
+use wasm_bindgen_futures::JsFuture;
 use web_sys::{AnalyserNode, AudioContext, Event, MediaDevices, MediaStream, MediaStreamTrack};
 
 fn media_devices() -> Option<MediaDevices> {
@@ -29,7 +30,7 @@ pub fn speaker_selection_supported() -> bool {
 /// Lists the devices and reports [`Action::DevicesListed`].
 pub fn list_devices(dispatch: Dispatch) {
     let Some(listed) = media_devices().and_then(|devices| devices.enumerate_devices().ok()) else { return };
-    spawn_local(async move {
+    spawn(async move {
         let Ok(listed) = JsFuture::from(listed).await else { return };
         let field = |info: &JsValue, name: &str| {
             Reflect::get(info, &JsValue::from_str(name)).ok().and_then(|value| value.as_string()).unwrap_or_default()
@@ -139,9 +140,7 @@ impl LevelMeter {
 impl Drop for LevelMeter {
     fn drop(&mut self) {
         if let Ok(closed) = self.context.close() {
-            spawn_local(async move {
-                let _ = JsFuture::from(closed).await;
-            });
+            ignore_outcome(JsFuture::from(closed));
         }
     }
 }

@@ -19,8 +19,8 @@ struct WatchedTrack {
 }
 
 impl WatchedTrack {
-    fn new(track: MediaStreamTrack, ended: Action, dispatch: Dispatch) -> WatchedTrack {
-        let on_ended = Closure::<dyn FnMut(Event)>::new(move |_event: Event| dispatch(ended.clone()));
+    fn new(track: MediaStreamTrack, ended: fn() -> Action, dispatch: Dispatch) -> WatchedTrack {
+        let on_ended = Closure::<dyn FnMut(Event)>::new(move |_event: Event| dispatch(ended()));
         track.set_onended(Some(on_ended.as_ref().unchecked_ref()));
         WatchedTrack { track, on_ended }
     }
@@ -74,7 +74,7 @@ impl LocalTracks {
     /// A new microphone track (after a switch); the older one is stopped. Its own end is
     /// reported as [`Action::LocalDeviceStopped`].
     pub fn set_microphone(&mut self, track: MediaStreamTrack, dispatch: Dispatch) {
-        let ended = Action::LocalDeviceStopped { kind: DeviceKind::Microphone };
+        let ended = || Action::LocalDeviceStopped { kind: DeviceKind::Microphone };
         self.microphone = Some(WatchedTrack::new(track, ended, dispatch));
     }
 
@@ -91,7 +91,7 @@ impl LocalTracks {
     /// A new camera track (after "Turn camera on"); an older one is stopped. Its own end is
     /// reported as [`Action::LocalDeviceStopped`].
     pub fn set_camera(&mut self, track: MediaStreamTrack, dispatch: Dispatch) {
-        let ended = Action::LocalDeviceStopped { kind: DeviceKind::Camera };
+        let ended = || Action::LocalDeviceStopped { kind: DeviceKind::Camera };
         self.camera = Some(WatchedTrack::new(track, ended, dispatch));
     }
 
@@ -101,7 +101,7 @@ impl LocalTracks {
 
     /// A new screen capture; its `ended` is reported as [`Action::ScreenShareEnded`].
     pub fn set_screen(&mut self, track: MediaStreamTrack, dispatch: Dispatch) {
-        self.screen = Some(WatchedTrack::new(track, Action::ScreenShareEnded, dispatch));
+        self.screen = Some(WatchedTrack::new(track, || Action::ScreenShareEnded, dispatch));
     }
 
     pub fn stop_screen(&mut self) {

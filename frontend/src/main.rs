@@ -40,6 +40,8 @@ mod ring_alerts;
 #[cfg(target_arch = "wasm32")]
 mod signaling;
 #[cfg(target_arch = "wasm32")]
+mod spawn;
+#[cfg(target_arch = "wasm32")]
 mod stats_sampler;
 #[cfg(target_arch = "wasm32")]
 mod transceivers;

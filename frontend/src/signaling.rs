@@ -10,12 +10,12 @@ use crate::signaling_url::{
     resolve_signaling_url, PageLocation, ALLOWED_SIGNALING_ORIGINS_META_NAME, SIGNALING_META_NAME,
     SIGNALING_QUERY_PARAMETER,
 };
+use crate::spawn::spawn;
 use protocol::ServerMessage;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::spawn_local;
 use web_sys::{CloseEvent, Event, MessageEvent, UrlSearchParams, WebSocket};
 
 /// Hands actions to the controller (which may already be gone).
@@ -85,7 +85,7 @@ impl SignalingSocket {
         });
         let is_current = move || CURRENT_SOCKET_GENERATION.with(|current| current.get() == generation);
         let Ok(socket) = WebSocket::new(url) else {
-            spawn_local(async move {
+            spawn(async move {
                 if is_current() {
                     dispatch(Action::SignalingClosed { close_code: ABNORMAL_CLOSURE });
                 }

@@ -7,11 +7,12 @@
 
 use crate::call_state::{Action, CallAttempt};
 use crate::signaling::Dispatch;
+use crate::spawn::spawn;
 use crate::stats::{sample_from_entries, StatsEntry, StatsField};
 use gloo_timers::callback::Interval;
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::{spawn_local, JsFuture};
+use wasm_bindgen_futures::JsFuture;
 use web_sys::RtcPeerConnection;
 
 const SAMPLE_EVERY_MILLIS: u32 = 1000;
@@ -71,7 +72,7 @@ impl StatsSampler {
         let interval = Interval::new(SAMPLE_EVERY_MILLIS, move || {
             let connection = connection.clone();
             let dispatch = dispatch.clone();
-            spawn_local(async move {
+            spawn(async move {
                 let Some(entries) = report_entries(&connection).await else { return };
                 // Milliseconds since the epoch fit an f64 exactly; the cast only drops the fraction.
                 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]

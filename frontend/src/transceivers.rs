@@ -2,8 +2,9 @@
 //! the first offer or answer whether or not we have a track for them yet: so the camera can be
 //! turned on, a screen shared or a device switched later with `replaceTrack`, never a new offer.
 
+use crate::spawn::ignore_outcome;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::{spawn_local, JsFuture};
+use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     MediaStreamTrack, RtcPeerConnection, RtcRtpSender, RtcRtpTransceiver, RtcRtpTransceiverDirection,
     RtcRtpTransceiverInit,
@@ -95,7 +96,5 @@ fn sender(connection: &RtcPeerConnection, kind: &str) -> Option<RtcRtpSender> {
 pub fn replace_outgoing_track(connection: &RtcPeerConnection, kind: &str, track: Option<&MediaStreamTrack>) {
     let Some(sender) = sender(connection, kind) else { return };
     let replaced = JsFuture::from(sender.replace_track(track));
-    spawn_local(async move {
-        let _ = replaced.await;
-    });
+    ignore_outcome(replaced);
 }

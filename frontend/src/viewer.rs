@@ -3,9 +3,10 @@
 //! `exitPictureInPicture`, called through `Reflect` as web-sys has them only as unstable APIs),
 //! and which of the two the browser allows.
 
+use crate::spawn::ignore_outcome;
 use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::{spawn_local, JsFuture};
+use wasm_bindgen_futures::JsFuture;
 use web_sys::Document;
 
 const REMOTE_FRAME: &str = ".remote-frame";
@@ -32,9 +33,7 @@ fn call(target: &JsValue, method: &str) {
     };
     if let Ok(result) = function.call0(target) {
         if let Ok(promise) = result.dyn_into::<Promise>() {
-            spawn_local(async move {
-                let _ = JsFuture::from(promise).await;
-            });
+            ignore_outcome(JsFuture::from(promise));
         }
     }
 }

@@ -11,8 +11,8 @@ use crate::local_tracks::LocalTracks;
 use crate::media::{
     acquire_camera, acquire_camera_and_microphone, acquire_microphone, acquire_screen, stop_every_track,
 };
+use crate::spawn::spawn;
 use std::future::Future;
-use wasm_bindgen_futures::spawn_local;
 use web_sys::MediaStreamTrack;
 
 impl Controller {
@@ -25,7 +25,7 @@ impl Controller {
         report: impl FnOnce(Option<MediaAccessError>) -> Action + 'static,
     ) {
         let weak = self.weak_self.clone();
-        spawn_local(async move {
+        spawn(async move {
             let outcome = acquire.await;
             let Some(controller) = weak.upgrade() else {
                 outcome.iter().for_each(MediaStreamTrack::stop);
@@ -40,7 +40,7 @@ impl Controller {
         match effect {
             Effect::AcquireLocalMedia(request) => {
                 let weak = self.weak_self.clone();
-                spawn_local(async move {
+                spawn(async move {
                     let outcome = acquire_camera_and_microphone(&request).await;
                     let Some(controller) = weak.upgrade() else {
                         if let Some(stream) = &outcome.stream {

@@ -14,7 +14,7 @@ use super::settings_panel::settings_panel;
 use super::stats_panel::{quality_indicator, stats_panel};
 use super::verification::verification;
 use super::video::StreamVideo;
-use super::{isolated, on_click, submit_typed_name};
+use super::{isolated, on_click, on_click_with, submit_typed_name};
 use crate::app::ViewSnapshot;
 use crate::call_state::{
     Action, CallPhase, CameraState, LocalMedia, NoticeKind, PendingStart, RemoteMediaState, VideoSource,
@@ -59,7 +59,7 @@ fn remote_indicators(peer: Option<&UserName>, remote: Option<RemoteMediaState>) 
 /// Videos, the call controls of the current phase, and the people online.
 pub(super) fn call_screen(snapshot: &ViewSnapshot, dispatch: &Callback<Action>) -> Html {
     let model = &snapshot.model;
-    let on = |action: Action| on_click(dispatch, action);
+    let on = |make: fn() -> Action| on_click(dispatch, make);
     let (status_text, alert_text) = match &model.notice {
         Some(notice) if notice.kind == NoticeKind::Status => (notice.text.clone(), String::new()),
         Some(notice) => (String::new(), notice.text.clone()),
@@ -90,7 +90,7 @@ pub(super) fn call_screen(snapshot: &ViewSnapshot, dispatch: &Callback<Action>) 
     let controls = match &model.call {
         CallPhase::Idle => call_form(dispatch),
         CallPhase::Calling { peer, .. } => {
-            call_progress(html! { <>{"Calling "}{isolated(peer)}{"…"}</> }, on(Action::CancelCallClicked), "Cancel")
+            call_progress(html! { <>{"Calling "}{isolated(peer)}{"…"}</> }, on(|| Action::CancelCallClicked), "Cancel")
         }
         CallPhase::Ringing { peer, .. } => html! {
             <div class="incoming-call" role="region" aria-label="Incoming call">
@@ -99,17 +99,19 @@ pub(super) fn call_screen(snapshot: &ViewSnapshot, dispatch: &Callback<Action>) 
                     <p class="hint">{WAITING_FOR_LOCAL_MEDIA}</p>
                 }
                 <div class="button-row">
-                    <button class="primary" onclick={on(Action::AcceptClicked)}>{"Accept"}</button>
-                    <button class="danger" onclick={on(Action::DeclineClicked)}>{"Decline"}</button>
+                    <button class="primary" onclick={on(|| Action::AcceptClicked)}>{"Accept"}</button>
+                    <button class="danger" onclick={on(|| Action::DeclineClicked)}>{"Decline"}</button>
                 </div>
             </div>
         },
-        CallPhase::Connecting { peer, .. } => {
-            call_progress(html! { <>{"Connecting to "}{isolated(peer)}{"…"}</> }, on(Action::HangUpClicked), "Hang up")
-        }
+        CallPhase::Connecting { peer, .. } => call_progress(
+            html! { <>{"Connecting to "}{isolated(peer)}{"…"}</> },
+            on(|| Action::HangUpClicked),
+            "Hang up",
+        ),
         CallPhase::InCall { peer, .. } => call_progress(
             html! { <>{"In a call with "}<strong>{isolated(peer)}</strong></> },
-            on(Action::HangUpClicked),
+            on(|| Action::HangUpClicked),
             "Hang up",
         ),
     };
@@ -123,7 +125,7 @@ pub(super) fn call_screen(snapshot: &ViewSnapshot, dispatch: &Callback<Action>) 
                 <p class={if ringing { "notice notice-status visually-hidden" } else { "notice notice-status" }} role="status">{status_text}</p>
                 <p class="notice notice-alert" role="alert">{alert_text}</p>
                 if model.notice.is_some() && !ringing {
-                    <button class="link-button" onclick={on(Action::DismissNoticeClicked)}>{"Dismiss"}</button>
+                    <button class="link-button" onclick={on(|| Action::DismissNoticeClicked)}>{"Dismiss"}</button>
                 }
             </div>
             <section class="stage" aria-label="Videos">
@@ -231,7 +233,7 @@ fn online_list(users: &[UserName], dispatch: &Callback<Action>) -> Html {
                 <ul class="people-list">
                     { for users.iter().map(|user| {
                         let user = user.to_string();
-                        let onclick = on_click(dispatch, Action::CallRequested { typed_name: user.clone() });
+                        let onclick = on_click_with(dispatch, user.clone(), |typed_name| Action::CallRequested { typed_name });
                         html! {
                             <li key={user.clone()}>
                                 <button class="person" {onclick} aria-label={["Call ", &user].concat()} data-user={user.clone()}>

@@ -11,7 +11,7 @@ use yew::prelude::*;
 
 /// The media buttons of `model`'s state.
 pub(super) fn media_bar(model: &AppModel, dispatch: &Callback<Action>) -> Html {
-    let on = |action: Action| on_click(dispatch, action);
+    let on = |make: fn() -> Action| on_click(dispatch, make);
     let muted = model.media.microphone_muted;
     let camera_pending = !matches!(model.local_media, LocalMedia::Ready { .. });
     let (camera_label, camera_off) = match model.media.camera {
@@ -28,38 +28,38 @@ pub(super) fn media_bar(model: &AppModel, dispatch: &Callback<Action>) -> Html {
         <section class="media-bar" aria-label="Your media">
             <button class={if muted { "media-button is-off" } else { "media-button" }} aria-pressed={true_or_false(muted)}
                     title={format!("{} ({MUTE_SHORTCUT})", if muted { "Unmute" } else { "Mute" })}
-                    aria-keyshortcuts={MUTE_ARIA_SHORTCUTS} onclick={on(Action::MuteClicked)}>
+                    aria-keyshortcuts={MUTE_ARIA_SHORTCUTS} onclick={on(|| Action::MuteClicked)}>
                 {if muted { "Unmute" } else { "Mute" }}
             </button>
             <button class={if camera_off { "media-button is-off" } else { "media-button" }} aria-pressed={true_or_false(camera_off)}
                     disabled={camera_pending || model.media.camera == CameraState::Starting}
                     title={format!("{camera_label} ({CAMERA_SHORTCUT})")} aria-keyshortcuts={CAMERA_ARIA_SHORTCUTS}
-                    onclick={on(Action::CameraClicked)}>
+                    onclick={on(|| Action::CameraClicked)}>
                 {camera_label}
             </button>
             <button class={if sharing { "media-button is-on" } else { "media-button" }} aria-pressed={true_or_false(sharing)}
                     disabled={model.media.screen == ScreenShare::Starting}
-                    onclick={on(Action::ShareScreenClicked)}>
+                    onclick={on(|| Action::ShareScreenClicked)}>
                 {share_label}
             </button>
             <button class="media-button" aria-expanded={true_or_false(model.settings.open)} aria-controls="settings-panel"
-                    onclick={on(Action::SettingsClicked)}>
+                    onclick={on(|| Action::SettingsClicked)}>
                 {"Settings"}
             </button>
             if in_call && model.viewer.full_screen {
-                <button class="media-button" onclick={on(Action::FullScreenClicked)}>{"Full screen"}</button>
+                <button class="media-button" onclick={on(|| Action::FullScreenClicked)}>{"Full screen"}</button>
             }
             if in_call && model.viewer.picture_in_picture {
-                <button class="media-button" onclick={on(Action::PictureInPictureClicked)}>{"Picture in picture"}</button>
+                <button class="media-button" onclick={on(|| Action::PictureInPictureClicked)}>{"Picture in picture"}</button>
             }
             if in_a_call {
                 <button class="media-button" aria-expanded={true_or_false(model.stats.open)} aria-controls="stats-panel"
-                        onclick={on(Action::StatisticsClicked)}>
+                        onclick={on(|| Action::StatisticsClicked)}>
                     {"Statistics"}
                 </button>
                 <button class={if model.chat.unread > 0 { "media-button has-unread" } else { "media-button" }}
                         aria-expanded={true_or_false(model.chat.open)} aria-controls="chat-panel"
-                        onclick={on(Action::ChatClicked)}>
+                        onclick={on(|| Action::ChatClicked)}>
                     {model.chat.button_name()}
                 </button>
             }

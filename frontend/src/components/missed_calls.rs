@@ -2,7 +2,7 @@
 //! **Clear**; and the **Do not disturb** toggle (`aria-pressed`) shown in the top bar.
 
 use super::chat_panel::time_of_day;
-use super::{isolated, on_click, true_or_false};
+use super::{isolated, on_click, on_click_with, true_or_false};
 use crate::call_state::{Action, MissedCall};
 use yew::prelude::*;
 
@@ -11,7 +11,7 @@ pub(super) fn missed_calls(missed: &[MissedCall], dispatch: &Callback<Action>) -
     if missed.is_empty() {
         return html! {};
     }
-    let on = |action: Action| on_click(dispatch, action);
+    let on = |make: fn() -> Action| on_click(dispatch, make);
     html! {
         <section class="missed-calls card" aria-labelledby="missed-calls-heading">
             <h2 id="missed-calls-heading">{"Missed calls"}</h2>
@@ -22,18 +22,18 @@ pub(super) fn missed_calls(missed: &[MissedCall], dispatch: &Callback<Action>) -
                         <span class="missed-text">
                             {"Missed call from "}{isolated(&missed.from)}{", "}{time_of_day(missed.at_millis)}
                         </span>
-                        <button onclick={on(Action::CallBackClicked { index })}>{"Call back"}</button>
+                        <button onclick={on_click_with(dispatch, index, |index| Action::CallBackClicked { index })}>{"Call back"}</button>
                     </li>
                 }) }
             </ul>
-            <button class="link-button" onclick={on(Action::ClearMissedCallsClicked)}>{"Clear"}</button>
+            <button class="link-button" onclick={on(|| Action::ClearMissedCallsClicked)}>{"Clear"}</button>
         </section>
     }
 }
 
 /// **Do not disturb**, pressed while on.
 pub(super) fn do_not_disturb_toggle(on: bool, dispatch: &Callback<Action>) -> Html {
-    let onclick = on_click(dispatch, Action::DoNotDisturbClicked);
+    let onclick = on_click(dispatch, || Action::DoNotDisturbClicked);
     html! {
         <button class={if on { "do-not-disturb is-on" } else { "do-not-disturb" }} aria-pressed={true_or_false(on)}
                 title={if on { "Calls are refused as busy and listed as missed" } else { "Calls ring" }} {onclick}>

@@ -3,7 +3,7 @@
 //! words; and **Clear recent calls**.
 
 use super::chat_panel::time_of_day;
-use super::on_click;
+use super::{on_click, on_click_with};
 use crate::call_state::{Action, AppModel, PresenceStatus, RecentCall};
 use crate::text_case::{initial, lowercase};
 use yew::prelude::*;
@@ -32,7 +32,7 @@ fn when(at_millis: u64) -> String {
 /// The Recent region: `model`'s recent calls, newest first, each with the person's status now.
 pub(super) fn recent_list(model: &AppModel, dispatch: &Callback<Action>) -> Html {
     let entries: &[RecentCall] = &model.recent.entries;
-    let clear = on_click(dispatch, Action::ClearRecentCallsClicked);
+    let clear = on_click(dispatch, || Action::ClearRecentCallsClicked);
     html! {
         <section class="recent card" aria-labelledby="recent-heading">
             <h2 id="recent-heading">{"Recent"}</h2>
@@ -43,7 +43,7 @@ pub(super) fn recent_list(model: &AppModel, dispatch: &Callback<Action>) -> Html
                     { for entries.iter().enumerate().map(|(index, entry)| {
                         let status = model.presence_status(&entry.name);
                         let name = entry.name.to_string();
-                        let onclick = on_click(dispatch, Action::CallRequested { typed_name: name.clone() });
+                        let onclick = on_click_with(dispatch, name.clone(), |typed_name| Action::CallRequested { typed_name });
                         let details = format!("recent-details-{index}");
                         // The status's class, alone and on the dot and the words.
                         let (status_class, dot_class, words_class) = match status {

@@ -41,7 +41,7 @@ fn chart(name: &str, points: String) -> Html {
 
 /// The Call statistics region of the call's `stats` and `recovery`.
 pub(super) fn stats_panel(stats: &CallStats, recovery: MediaRecovery, dispatch: &Callback<Action>) -> Html {
-    let restart = on_click(dispatch, Action::RestartConnectionClicked);
+    let restart = on_click(dispatch, || Action::RestartConnectionClicked);
     let latest = stats.latest().cloned().unwrap_or_default();
     let unknown = || "—".to_owned();
     let resolution = latest.resolution.map_or_else(unknown, |(width, height)| format!("{width}×{height}"));

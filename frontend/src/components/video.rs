@@ -1,9 +1,10 @@
 //! [`StreamVideo`]: a `<video>` that shows a `MediaStream`, re-attached when the stream or its
 //! version changes, playing on the chosen audio output (`setSinkId`) where one is given.
 
+use crate::spawn::ignore_outcome;
 use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::{spawn_local, JsFuture};
+use wasm_bindgen_futures::JsFuture;
 use web_sys::{HtmlVideoElement, MediaStream};
 use yew::prelude::*;
 
@@ -43,9 +44,7 @@ pub(super) fn stream_video(props: &StreamVideoProps) -> Html {
                     if let Ok(playing) = video.play() {
                         // Autoplay may be refused until the user interacts; the element's
                         // autoplay attribute starts it then. Never an unhandled rejection.
-                        spawn_local(async move {
-                            let _ = JsFuture::from(playing).await;
-                        });
+                        ignore_outcome(JsFuture::from(playing));
                     }
                 }
             }
@@ -60,9 +59,7 @@ pub(super) fn stream_video(props: &StreamVideoProps) -> Html {
                 if let Ok(set_sink_id) = set_sink_id.and_then(|f| f.dyn_into::<Function>()) {
                     if let Ok(promise) = set_sink_id.call1(&video, &JsValue::from_str(sink_id)) {
                         // A refused output leaves the sound where it was.
-                        spawn_local(async move {
-                            let _ = JsFuture::from(Promise::from(promise)).await;
-                        });
+                        ignore_outcome(JsFuture::from(Promise::from(promise)));
                     }
                 }
             }
