@@ -30,6 +30,7 @@ use crate::errors::{BrowserException, IceTransportPolicyError, PeerError, PeerOp
 use crate::ice_diagnostics::{selected_candidate_pair, IceTransportPolicy, ICE_TRANSPORT_POLICY_QUERY_PARAMETER};
 use crate::media::stop_every_track;
 use crate::signaling::Dispatch;
+use crate::spawn::spawn;
 use crate::stats_sampler::{report_entries, StatsSampler};
 use crate::transceivers::replace_outgoing_track;
 use gloo_timers::callback::Timeout;
@@ -40,7 +41,6 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::spawn_local;
 use web_sys::{
     Event, MediaStream, MediaStreamTrack, RtcConfiguration, RtcPeerConnection, RtcPeerConnectionIceEvent,
     RtcTrackEvent, UrlSearchParams,
@@ -288,7 +288,7 @@ fn read_selected_candidate_pair(connection: &RtcPeerConnection, call_attempt: Ca
     const ATTEMPTS: u32 = 10;
     const RETRY_MILLIS: u32 = 300;
     let connection = connection.clone();
-    spawn_local(async move {
+    spawn(async move {
         gloo_timers::future::TimeoutFuture::new(FIRST_READ_MILLIS).await;
         let still_connected = || connection_state(&connection) == Some(PeerConnectionState::Connected);
         for attempt in 1..=ATTEMPTS {

@@ -9,9 +9,9 @@
 //! ringing.
 
 use crate::call_state::{AppModel, Tone};
-use gloo_timers::callback::Timeout;
 use js_sys::Reflect;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{AudioContext, GainNode, Notification, NotificationOptions, NotificationPermission, OscillatorType};
 
 /// How loud the tones are (0 to 1).
@@ -25,7 +25,7 @@ const SCHEDULED_SECONDS: f64 = 120.0;
 /// web app bench on a loaded machine); a tone stops when the call it rang for starts its WebRTC
 /// work (the answer arriving, Accept), so closing later keeps that time off the call's set-up
 /// (BENCHMARKS.md, the web app's notes).
-const CLOSE_AFTER_MILLIS: u32 = 2_000;
+const CLOSE_AFTER_MILLIS: i32 = 2_000;
 
 /// A tone's two frequencies (Hz), its bursts within one cycle (start and length, seconds) and
 /// the cycle's length.
@@ -90,11 +90,19 @@ impl Drop for TonePlayer {
             let _ = output.disconnect();
         }
         // Closing stops every node and releases the audio device, off the call's set-up.
+        // A one-shot JS function: the closure (and the context it holds) is freed once it ran.
         let context = self.context.clone();
-        Timeout::new(CLOSE_AFTER_MILLIS, move || {
+        let close_later = Closure::once_into_js(move || {
             let _ = context.close();
-        })
-        .forget();
+        });
+        let scheduled = web_sys::window().and_then(|window| {
+            window
+                .set_timeout_with_callback_and_timeout_and_arguments_0(close_later.unchecked_ref(), CLOSE_AFTER_MILLIS)
+                .ok()
+        });
+        if scheduled.is_none() {
+            let _ = self.context.close();
+        }
     }
 }
 

@@ -24,6 +24,7 @@ use super::{browser_error, parse_json, PeerSession};
 use crate::call_state::{Action, CallAttempt, NegotiationRole};
 use crate::errors::{PeerError, PeerOperation};
 use crate::signaling::Dispatch;
+use crate::spawn::spawn;
 use crate::text_search::contains_text;
 use crate::transceivers::{add_sendrecv_transceivers, answer_with_sendrecv_transceivers};
 use crate::verification::Nonce;
@@ -33,7 +34,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::{spawn_local, JsFuture};
+use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     Event, MediaStreamTrack, RtcIceCandidateInit, RtcPeerConnection, RtcSessionDescriptionInit, RtcSignalingState,
 };
@@ -87,7 +88,7 @@ pub(super) fn on_negotiation_needed(
         }
         negotiation.making_offer.set(true);
         let (connection, negotiation, dispatch) = (connection.clone(), Rc::clone(&negotiation), dispatch.clone());
-        spawn_local(async move {
+        spawn(async move {
             let description = set_implicit_local_description(&connection).await;
             negotiation.making_offer.set(false);
             if let Ok(description) = description {
@@ -112,7 +113,7 @@ fn create_unapplied_offer(
     negotiation.making_offer.set(true);
     let offers_applied_before = negotiation.remote_offers_applied.get();
     let (connection, negotiation) = (connection.clone(), Rc::clone(negotiation));
-    spawn_local(async move {
+    spawn(async move {
         let offer = JsFuture::from(connection.create_offer()).await;
         negotiation.making_offer.set(false);
         let Ok(offer) = offer else { return };
@@ -134,7 +135,7 @@ impl PeerSession {
         add_sendrecv_transceivers(&self.connection, audio, video);
         let connection = self.connection.clone();
         let call_attempt = self.call_attempt;
-        spawn_local(async move {
+        spawn(async move {
             let offer = set_local_description(
                 &connection,
                 connection.create_offer(),
@@ -167,7 +168,7 @@ impl PeerSession {
         };
         let connection = self.connection.clone();
         let negotiation = Rc::clone(&self.negotiation);
-        spawn_local(async move {
+        spawn(async move {
             let answer = async {
                 remote_description_applied
                     .await
@@ -198,7 +199,7 @@ impl PeerSession {
         let call_attempt = self.call_attempt;
         let Some(applied) = self.apply_remote_description(answer, waiting_candidates, &dispatch) else { return };
         let negotiation = Rc::clone(&self.negotiation);
-        spawn_local(async move {
+        spawn(async move {
             match applied.await {
                 Ok(_) => negotiation.established.set(true),
                 Err(error) => {
@@ -246,7 +247,7 @@ impl PeerSession {
         if let Some(offer) = unapplied_offer.filter(|_| answer_to_unapplied_offer) {
             // Queued now, before the answer: both are on the operations chain in this order.
             let applied = JsFuture::from(self.connection.set_local_description(offer.unchecked_ref()));
-            spawn_local(async move {
+            spawn(async move {
                 let _ = applied.await;
             });
         }
@@ -254,7 +255,7 @@ impl PeerSession {
         // Synchronously on the operations chain, so candidates that follow apply after it.
         let applied = JsFuture::from(self.connection.set_remote_description(&init));
         let (connection, negotiation) = (self.connection.clone(), Rc::clone(&self.negotiation));
-        spawn_local(async move {
+        spawn(async move {
             let applied = applied.await;
             negotiation.setting_remote_answer_pending.set(false);
             if applied.is_err() || !is_offer {
@@ -328,7 +329,7 @@ impl PeerSession {
         let candidate_init: RtcIceCandidateInit = candidate_init.unchecked_into();
         let added =
             JsFuture::from(self.connection.add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(&candidate_init)));
-        spawn_local(async move {
+        spawn(async move {
             let _ = added.await;
         });
     }

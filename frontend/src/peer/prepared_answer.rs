@@ -17,12 +17,13 @@ use super::{browser_error, parse_json, PeerSession};
 use crate::call_state::Action;
 use crate::errors::{PeerError, PeerOperation};
 use crate::signaling::Dispatch;
+use crate::spawn::spawn;
 use crate::transceivers::{make_transceivers_sendrecv, send_local_tracks};
 use protocol::{IceCandidate, SessionDescription};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::{future_to_promise, spawn_local, JsFuture};
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use web_sys::{MediaStreamTrack, RtcSessionDescriptionInit};
 
 /// The answer created while the call rings (not applied), or why it could not be. The browser
@@ -107,7 +108,7 @@ impl PeerSession {
         let negotiation = Rc::clone(&self.negotiation);
         let ready = prepared.created.borrow_mut().take();
         let started_now = ready.map(|answer| set_prepared_answer(&connection, &answer, local_tracks.clone()));
-        spawn_local(async move {
+        spawn(async move {
             let answer = async {
                 let (answer_set, tracks_set) = match started_now {
                     Some(started) => started,
