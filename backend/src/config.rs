@@ -84,6 +84,13 @@ pub struct Config {
     #[arg(long, env = "DUET_REQUEST_HEAD_TIMEOUT", default_value = "5s", value_parser = parse_positive_duration)]
     pub request_head_timeout: Duration,
 
+    /// Linux hands a TCP connection to the server only once it has sent its first bytes (the
+    /// request head or a TLS ClientHello), waiting at most about this long (whole seconds) for
+    /// them before handing it over anyway (TCP_DEFER_ACCEPT). One wake-up per connection instead
+    /// of two, and a silent socket takes no connection permit while the kernel holds it. 0: off.
+    #[arg(long, env = "DUET_DEFER_ACCEPT", default_value = "5s", value_parser = parse_duration)]
+    pub defer_accept: Duration,
+
     /// A reverse proxy whose `Forwarded` / `X-Forwarded-For` header is believed for the client's
     /// address (per-address limit and logs): an address or a network, e.g. 10.0.0.0/8 (repeat
     /// the flag, or comma-separate in the environment variable). Headers from anyone else are
@@ -240,6 +247,7 @@ impl Default for Config {
             max_connections: 19_000,
             max_connections_per_ip: 64,
             request_head_timeout: Duration::from_secs(5),
+            defer_accept: Duration::from_secs(5),
             trusted_proxies: Vec::new(),
             login_timeout: Duration::from_secs(15),
             rate_limit: 50,

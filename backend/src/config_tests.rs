@@ -38,6 +38,15 @@ fn trusted_proxies_repeat_and_comma_separate_and_refuse_names() {
 }
 
 #[test]
+fn defer_accept_is_five_seconds_by_default_and_zero_turns_it_off() {
+    assert_eq!(Config::default().defer_accept, Duration::from_secs(5));
+    let parsed = Config::try_parse_from(["backend", "--defer-accept", "0"]).expect("zero is allowed");
+    assert_eq!(parsed.defer_accept, Duration::ZERO);
+    let parsed = Config::try_parse_from(["backend", "--defer-accept", "30s"]).expect("duration");
+    assert_eq!(parsed.defer_accept, Duration::from_secs(30));
+}
+
+#[test]
 fn command_line_defaults_match_default_impl() {
     let parsed = Config::try_parse_from(["backend"]).expect("no flags parse");
     let default = Config::default();
@@ -53,6 +62,7 @@ fn command_line_defaults_match_default_impl() {
     assert_eq!(parsed.send_timeout, default.send_timeout);
     assert_eq!(parsed.login_timeout, default.login_timeout);
     assert_eq!(parsed.request_head_timeout, default.request_head_timeout);
+    assert_eq!(parsed.defer_accept, default.defer_accept);
     assert_eq!(parsed.trusted_proxies, default.trusted_proxies);
     assert_eq!(parsed.rate_limit, default.rate_limit);
     assert_eq!(parsed.rate_burst, default.rate_burst);
@@ -99,6 +109,7 @@ fn help_documents_every_option() {
         "--max-connections-per-ip",
         "--login-timeout",
         "--request-head-timeout",
+        "--defer-accept",
         "--trusted-proxy",
         "--rate-limit",
         "--rate-burst",

@@ -10,6 +10,7 @@ pub mod cluster;
 pub mod cluster_node;
 pub mod config;
 pub mod connection;
+pub mod defer_accept;
 pub mod delivery;
 pub mod directory;
 pub mod directory_backend;

@@ -15,8 +15,10 @@ const SHORT_HEAD_TIMEOUT: Duration = Duration::from_millis(300);
 /// Longer than any test: only the server's other rules can close a connection in time.
 const LONG_HEAD_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The sockets here stay silent on purpose, to see what the server does with them once it has
+/// accepted them: `--defer-accept 0` hands them over at once (the last test has it on).
 fn config(request_head_timeout: Duration) -> Config {
-    Config { request_head_timeout, ..Config::default() }
+    Config { request_head_timeout, defer_accept: Duration::ZERO, ..Config::default() }
 }
 
 async fn connect_from(source: &str, server: SocketAddr) -> TcpStream {
@@ -223,4 +225,29 @@ async fn tls_handshakes_are_under_the_request_head_deadline() {
     assert_eq!(state.connection_limiter.open_connections(), 0);
     let _ = stop.send(());
     task.await.expect("server task").expect("server ran");
+}
+
+#[tokio::test]
+async fn with_defer_accept_a_silent_socket_takes_no_permit_until_it_sends_its_request() {
+    let config = Config {
+        max_connections: 1,
+        max_connections_per_ip: 0,
+        defer_accept: Duration::from_secs(5),
+        ..config(LONG_HEAD_TIMEOUT)
+    };
+    let server = TestServer::start_with(config).await;
+    // Answered once the accept loop runs, which is when the listener gets the option.
+    assert_eq!(http_get(server.address, "/healthz", "").await.0, 200);
+    wait_for_open_connections(&server, 0).await;
+    let mut silent = TcpStream::connect(server.address).await.expect("connect");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(server.state.connection_limiter.open_connections(), 0, "the kernel still holds the silent socket");
+    // The one permit is free for a client that speaks.
+    let _alice = server.login("alice").await;
+    wait_for_open_connections(&server, 1).await;
+    // Once the silent socket sends its request it is accepted: over the limit, but /healthz answers.
+    silent.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").await.expect("write");
+    let response = read_until_closed(&mut silent, RECEIVE_TIMEOUT).await;
+    assert_eq!(status_of(&response), Some(200), "{}", String::from_utf8_lossy(&response));
+    server.shut_down().await;
 }
