@@ -153,8 +153,13 @@ pub(crate) async fn serve(
     let http_connections = TaskTracker::new();
     let overflow = Arc::new(Semaphore::new(OVERFLOW_CONNECTIONS));
     let mut nodelay = AcceptedNodelay::from_listener(&listener);
-    if let Err(error) = crate::defer_accept::defer_accept(&listener, server.state.config.defer_accept) {
-        tracing::warn!(%error, "could not defer accepting connections until they send data (--defer-accept)");
+    match crate::defer_accept::defer_accept(&listener, server.state.config.defer_accept) {
+        Ok(()) => {}
+        // Outside Linux: accepted at once, as before the option (nothing to warn about).
+        Err(error) if error.kind() == std::io::ErrorKind::Unsupported => tracing::debug!(%error, "--defer-accept"),
+        Err(error) => {
+            tracing::warn!(%error, "could not defer accepting connections until they send data (--defer-accept)")
+        }
     }
     let mut last_accept_error_log: Option<Instant> = None;
     let mut last_refusal_log: Option<Instant> = None;

@@ -160,7 +160,12 @@ async fn flood_counts_the_silent_and_half_sent_connections_the_server_still_hold
     server.stop().await;
 
     // Our server's head deadline closes them all; heads over its cap are answered with 431.
-    let strict = backend::Config { request_head_timeout: Duration::from_millis(200), ..backend::Config::default() };
+    // (`defer_accept` 0: the silent ones are accepted at once, not held by the kernel first.)
+    let strict = backend::Config {
+        request_head_timeout: Duration::from_millis(200),
+        defer_accept: Duration::ZERO,
+        ..backend::Config::default()
+    };
     let server = start_server_with(strict).await;
     let options =
         FloodOptions { silent: 20, half_heads: 10, head_bytes: 2_000, hold: Duration::from_secs(1), concurrency: 8 };
