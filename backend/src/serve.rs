@@ -1,9 +1,10 @@
 //! The accept loop and the HTTP/1 connections in front of the router (instead of `axum::serve`),
 //! so that nothing a client does before the WebSocket upgrade can hold the server:
 //!
-//! - every accepted TCP connection takes a [`ConnectionPermit`] at once (total and per address;
-//!   a trusted proxy's only in total until its request names the client); the permit stays with
-//!   the connection for its whole life and moves into the WebSocket when it upgrades;
+//! - every accepted TCP connection takes a [`crate::limits::ConnectionPermit`] at once (total and
+//!   per address; a trusted proxy's only in total until its request names the client:
+//!   `serve/admission.rs`); the permit stays with the connection for its whole life (in its
+//!   `serve/connection_context.rs`) and moves into the WebSocket when it upgrades;
 //! - a connection must finish its TLS handshake and send a complete request head within
 //!   `--request-head-timeout` of `accept`, and each later head within that time of asking for
 //!   it (hyper's header-read timeout, which needs the timer given here); heads over
@@ -13,22 +14,26 @@
 //! - shutdown asks every connection to finish, and after [`SHUTDOWN_DRAIN_TIMEOUT`] drops
 //!   whatever is left, so one half-sent request cannot keep the process alive.
 
+mod admission;
+mod connection_context;
+
+pub use connection_context::ConnectionContext;
+
 use crate::first_read::{first_read, Prefixed};
-use crate::limits::{open_files_limit, AdmissionError, ConnectionPermit};
+use crate::limits::AdmissionError;
 use crate::metrics::RefuseReason;
 use crate::nodelay::AcceptedNodelay;
-use crate::upgrade_write::{HoldUpgradeResponse, UpgradeSignal, UpgradeWrite};
+use crate::upgrade_write::{HoldUpgradeResponse, UpgradeWrite};
 use crate::websocket_route::{upgrade_without_router, Routing};
 use crate::{AppState, ClientAddress, SHUTDOWN_DRAIN_TIMEOUT};
+use admission::{admit, log_connection_limit, refusal_response};
 use axum::extract::ConnectInfo;
-use axum::http::{header, Request, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::Request;
 use axum::Router;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -64,51 +69,6 @@ const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(10);
 /// Written, without reading anything, to a connection over the limit when the reserve is full.
 const FULL_RESPONSE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\n\
 content-length: 44\r\nretry-after: 5\r\nconnection: close\r\n\r\nThe server is busy; try again in a moment.\r\n";
-
-/// What a request learns about its TCP connection (a request extension).
-#[derive(Debug)]
-pub struct ConnectionContext {
-    /// The TCP peer (see [`crate::client_address`] for who the client is behind a proxy).
-    pub peer: SocketAddr,
-    /// Held until the connection upgrades (then the WebSocket holds it) or ends.
-    permit: Mutex<Option<ConnectionPermit>>,
-    /// Set for a connection over a limit: everything but `/healthz` gets this as a 503.
-    refusal: Option<AdmissionError>,
-    head_received: AtomicBool,
-    /// Read by the socket's [`UpgradeWrite`]: set when the WebSocket upgrade is accepted.
-    hold_upgrade_response: HoldUpgradeResponse,
-}
-
-impl ConnectionContext {
-    /// Takes this connection's permit for its WebSocket, first counting it against `client`'s
-    /// address if the connection came through a trusted proxy. `Ok(None)`: no permit here (the
-    /// router is served by something else, or the permit was taken already).
-    pub fn take_permit_for_websocket(
-        &self,
-        client: std::net::IpAddr,
-        max_per_address: usize,
-    ) -> Result<Option<ConnectionPermit>, AdmissionError> {
-        let mut slot = self.permit.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(permit) = slot.as_mut() {
-            if !permit.is_attributed() {
-                permit.attribute_to(client, max_per_address)?;
-            }
-        }
-        Ok(slot.take())
-    }
-
-    /// Holds the 101 that answers an accepted WebSocket upgrade back until the first frame,
-    /// so both leave in one socket write (see [`crate::upgrade_write`]).
-    pub fn hold_upgrade_response(&self) {
-        self.hold_upgrade_response.hold();
-    }
-}
-
-impl UpgradeSignal for ConnectionContext {
-    fn hold_signal(&self) -> &HoldUpgradeResponse {
-        &self.hold_upgrade_response
-    }
-}
 
 /// How connections arrive: plain TCP, or TLS on top.
 #[derive(Clone)]
@@ -215,18 +175,6 @@ pub(crate) async fn serve(
     drop(listener);
     drain(&server, &http_connections).await;
     Ok(())
-}
-
-/// Takes a permit for a new TCP connection from `peer`.
-fn admit(state: &AppState, peer: SocketAddr) -> Result<ConnectionPermit, AdmissionError> {
-    let limiter = &state.connection_limiter;
-    if state.trusted_proxies.contains(peer.ip()) {
-        // Many clients share a proxy's address: its connections count per address only once
-        // their request says whose they are (see `accept_websocket`).
-        limiter.try_admit_unattributed(state.max_connections)
-    } else {
-        limiter.try_admit(peer.ip(), state.max_connections, state.config.max_connections_per_ip)
-    }
 }
 
 /// Closes everything within [`SHUTDOWN_DRAIN_TIMEOUT`]: WebSockets get 1012 (they watch
@@ -408,34 +356,4 @@ where
 fn head_deadline_missed(server: &Server, context: &ConnectionContext, what: &str) {
     server.state.metrics.refused(RefuseReason::RequestHeadTimeout);
     tracing::debug!(peer = %context.peer, "{what}: connection closed");
-}
-
-/// The answer to every request but `/healthz` on a connection over a limit.
-fn refusal_response(refusal: AdmissionError) -> Response {
-    let headers = [(header::CONNECTION, "close"), (header::RETRY_AFTER, "5")];
-    (StatusCode::SERVICE_UNAVAILABLE, headers, format!("{refusal}\n")).into_response()
-}
-
-/// Says at start-up how many connections the server takes, and whether the open-file limit
-/// lowered `--max-connections`.
-fn log_connection_limit(state: &AppState) {
-    let configured = state.config.max_connections;
-    let open_files = open_files_limit();
-    let enforced = state.max_connections;
-    let open_files_text = open_files.map_or("unknown".to_owned(), |limit| limit.to_string());
-    if configured != 0 && enforced < configured {
-        tracing::warn!(
-            configured,
-            enforced,
-            open_files_limit = %open_files_text,
-            "--max-connections is more than the open-file limit (ulimit -n) allows with 128 descriptors in \
-             reserve: at most {enforced} connections; raise `ulimit -n` to allow more"
-        );
-    } else {
-        tracing::info!(
-            max_connections = enforced,
-            open_files_limit = %open_files_text,
-            "connection limit: {enforced} (0: unlimited) within the open-file limit {open_files_text}"
-        );
-    }
 }
